@@ -1,0 +1,55 @@
+# shardline — every target is a thin wrapper over the CLI and the test suite.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+ENV    ?= prod
+PYTEST_ARGS ?=
+
+.PHONY: help install demo test unit lint package bench deploy clean
+
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "; printf "usage: make <target>\n\n"} \
+	  /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-9s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python >= 3.11"; exit 2; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "error: Python >= 3.11 is required"; exit 2; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install shardline with its dependencies
+
+demo: install ## Local stack up, simulate a fleet, show aggregates, tear down
+	$(BIN)/shardline demo
+
+test: install ## Run every test: unit, Terraform (fmt/validate/test), end to end
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+unit: install ## Run the fast tests only (no embedded stack)
+	$(BIN)/python -m pytest -m "not integration" $(PYTEST_ARGS)
+
+lint: install ## ruff, terraform fmt, and checkov (in its own venv)
+	$(BIN)/ruff check .
+	terraform fmt -check -recursive terraform
+	@test -x .venv-lint/bin/checkov || { $(PYTHON) -m venv .venv-lint && .venv-lint/bin/pip install --quiet checkov; }
+	.venv-lint/bin/checkov -d terraform --framework terraform --quiet --compact
+
+package: install ## Build the Lambda zips into dist/lambda (deterministic)
+	$(BIN)/shardline package
+
+bench: install ## Run the benchmarks in bench/ (each prints a JSON line of ratios)
+	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+deploy: package ## terraform apply to real AWS with envs/$(ENV).tfvars
+	terraform -chdir=terraform init -input=false
+	terraform -chdir=terraform apply -var-file=envs/$(ENV).tfvars \
+	  -var aggregator_package_path=$(CURDIR)/dist/lambda/aggregator.zip
+
+clean: ## Remove the venv, build output and local stack state
+	rm -rf $(VENV) .venv-lint dist build .shardline .pytest_cache .ruff_cache *.egg-info

@@ -1,0 +1,373 @@
+"""The ``shardline`` command line: local stack, device simulator, queries, packaging."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import boto3
+import click
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from shardline.errors import ShardlineError
+from shardline.local.embedded import DEFAULT_PORT
+
+console = Console()
+err_console = Console(stderr=True)
+
+DEFAULT_STREAM = "shardline-telemetry"
+DEFAULT_TABLE = "shardline-aggregates"
+
+
+# -- shared plumbing -------------------------------------------------------------------
+def aws_client(service: str, endpoint: str | None) -> Any:
+    """A boto3 client for ``endpoint`` (or the default AWS endpoint resolution)."""
+    kwargs: dict[str, Any] = {}
+    if endpoint:
+        parsed = urlparse(endpoint)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ShardlineError(f"invalid endpoint {endpoint!r}: expected a URL like "
+                                 f"http://127.0.0.1:{DEFAULT_PORT}")
+        kwargs["endpoint_url"] = endpoint
+        if parsed.hostname in ("127.0.0.1", "localhost", "::1") and not (
+            os.environ.get("AWS_ACCESS_KEY_ID") or os.environ.get("AWS_PROFILE")
+        ):
+            kwargs.update(aws_access_key_id="test", aws_secret_access_key="test")
+    if not (os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")):
+        kwargs["region_name"] = "us-east-1"
+    config = Config(connect_timeout=3, read_timeout=30,
+                    retries={"max_attempts": 3, "mode": "standard"})
+    return boto3.client(service, config=config, **kwargs)
+
+
+def _describe_client_error(exc: ClientError) -> str:
+    error = exc.response.get("Error", {})
+    code, message = error.get("Code", "Error"), error.get("Message", str(exc))
+    if code in ("ResourceNotFoundException", "AWS.SimpleQueueService.NonExistentQueue"):
+        return f"not found: {message} (is the stack deployed? `shardline local up`)"
+    return f"{exc.operation_name} failed: {code}: {message}"
+
+
+class _Group(click.Group):
+    """Turns the errors a user can cause into one line and a non-zero exit."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ShardlineError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+            sys.exit(exc.exit_code)
+        except EndpointConnectionError as exc:
+            err_console.print(f"[bold red]error:[/] cannot reach {exc.kwargs.get('endpoint_url')}"
+                              ": is the stack up? (`shardline local up`)", highlight=False)
+            sys.exit(3)
+        except ClientError as exc:
+            err_console.print(f"[bold red]error:[/] {_describe_client_error(exc)}",
+                              highlight=False)
+            sys.exit(3)
+        except BotoCoreError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+            sys.exit(3)
+
+
+def _configure_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("botocore", "boto3", "urllib3", "werkzeug"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+endpoint_option = click.option(
+    "--endpoint", envvar="AWS_ENDPOINT_URL", default=None, metavar="URL",
+    help="AWS endpoint (e.g. http://127.0.0.1:4566 for the local stack); "
+         "default: $AWS_ENDPOINT_URL, else real AWS.",
+)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+@click.version_option(package_name="shardline")
+def main(verbose: bool) -> None:
+    """shardline: IoT telemetry on Kinesis + Lambda + DynamoDB, locally or on AWS."""
+    _configure_logging(verbose)
+
+
+# -- local stack -----------------------------------------------------------------------
+@main.group()
+def local() -> None:
+    """The embedded local stack (moto in-process + Terraform + the ESM engine)."""
+
+
+@local.command("up")
+@click.option("--port", type=click.IntRange(1, 65535), default=DEFAULT_PORT, show_default=True,
+              help="Port of the embedded AWS endpoint on 127.0.0.1.")
+@click.option("--detach", is_flag=True, help="Run in the background; stop with `local down`.")
+def local_up(port: int, detach: bool) -> None:
+    """Start the embedded AWS, apply the Terraform to it, and run the mappings."""
+    from shardline.local.stack import LocalStack, project_root, read_stack_file, state_dir
+
+    root = project_root()
+    running = read_stack_file(root)
+    if running and _pid_alive(int(running["pid"])):
+        raise ShardlineError(f"a local stack is already up at {running['endpoint_url']} "
+                             f"(pid {running['pid']}); `shardline local down` stops it")
+    if detach:
+        _detach(root, port, state_dir(root))
+        return
+    stack = LocalStack(root=root, port=port)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    err_console.print(f"starting the embedded AWS on {stack.endpoint_url} "
+                      "and applying terraform (about a minute)…")
+    stack.up()
+    try:
+        err_console.print(f"[green]local stack up[/] at {stack.endpoint_url}; outputs: "
+                          f"{json.dumps(stack.outputs)}\nfunction logs in "
+                          f"{stack.dir / 'logs'}; Ctrl-C to stop")
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        err_console.print("tearing down…")
+        stack.down()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _detach(root: Path, port: int, directory: Path) -> None:
+    from shardline.local.stack import read_stack_file
+
+    directory.mkdir(parents=True, exist_ok=True)
+    log_path = directory / "stack.log"
+    with open(log_path, "w") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "shardline", "local", "up", "--port", str(port)],
+            stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True, cwd=root,
+        )
+    deadline = time.time() + 600
+    while time.time() < deadline:
+        info = read_stack_file(root)
+        if info and int(info["pid"]) == process.pid:
+            err_console.print(f"[green]local stack up[/] at {info['endpoint_url']} "
+                              f"(pid {process.pid}, log {log_path})")
+            return
+        if process.poll() is not None:
+            lines = [line for line in log_path.read_text().splitlines() if line.strip()]
+            raise ShardlineError(lines[-1] if lines else "local stack exited at start-up")
+        time.sleep(0.5)
+    process.terminate()
+    raise ShardlineError(f"local stack did not come up within 10 minutes; see {log_path}")
+
+
+@local.command("down")
+def local_down() -> None:
+    """Stop a detached local stack."""
+    from shardline.local.stack import project_root, stop_detached
+
+    pid = stop_detached(project_root())
+    if pid is None:
+        err_console.print("no local stack is running")
+    else:
+        err_console.print(f"local stack (pid {pid}) stopped")
+
+
+# -- simulate --------------------------------------------------------------------------
+@main.command()
+@click.option("--devices", type=click.IntRange(1, 100_000), default=50, show_default=True)
+@click.option("--rate", type=click.FloatRange(0.001, 1000, min_open=False), default=2.0,
+              show_default=True, help="Records per second per device.")
+@click.option("--duration", type=click.FloatRange(0.1, 86_400), default=30.0, show_default=True,
+              help="Seconds of telemetry to produce.")
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--sites", type=click.IntRange(1, 1000), default=5, show_default=True)
+@click.option("--stream", default=DEFAULT_STREAM, show_default=True)
+@click.option("--manifest", "manifest_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("manifest.json"), show_default=True,
+              help="Where to write the ground truth of what Kinesis accepted.")
+@click.option("--fast", is_flag=True,
+              help="Send as fast as possible (same event times) instead of in real time.")
+@endpoint_option
+def simulate(devices: int, rate: float, duration: float, seed: int, sites: int, stream: str,
+             manifest_path: Path, fast: bool, endpoint: str | None) -> None:
+    """Simulate a fleet of devices pushing telemetry v1 into Kinesis."""
+    from producers.fleet import FleetConfig
+    from producers.publisher import KinesisPublisher
+    from producers.simulate import run_simulation
+
+    try:
+        config = FleetConfig(devices=devices, rate_hz=rate, duration_s=duration, seed=seed,
+                             sites=sites)
+    except ValueError as exc:
+        raise ShardlineError(str(exc)) from None
+    client = aws_client("kinesis", endpoint)
+    client.describe_stream_summary(StreamName=stream)  # fail early, with a clear message
+    publisher = KinesisPublisher(stream, client)
+    expected = int(devices * rate * duration)
+    with Progress(TextColumn("[bold]simulate"), BarColumn(), TextColumn("{task.completed:,}/"
+                  "{task.total:,} records"), TimeElapsedColumn(), console=err_console,
+                  transient=False) as progress:
+        task = progress.add_task("send", total=expected)
+
+        def on_progress(sent: int, total: int, _report: Any) -> None:
+            progress.update(task, completed=sent, total=total)
+
+        result = run_simulation(config, publisher, paced=not fast, on_progress=on_progress)
+    result.manifest.write(manifest_path)
+    report = result.report
+    err_console.print(
+        f"accepted {report.accepted:,} records in {report.calls:,} PutRecords calls "
+        f"({report.retried:,} retried); manifest: {manifest_path}", highlight=False)
+
+
+# -- query -----------------------------------------------------------------------------
+@main.command()
+@click.option("--device", required=True, help="Device id, e.g. dev-00001.")
+@click.option("--metric", required=True, help="Metric name, e.g. temperature_c.")
+@click.option("--since", default="15m", show_default=True, help="How far back (90s, 15m, 2h, 7d).")
+@click.option("--until", "until", default=None, help="Up to how long ago (default: now).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True)
+@click.option("--table", "table_name", default=DEFAULT_TABLE, show_default=True)
+@endpoint_option
+def query(device: str, metric: str, since: str, until: str | None, fmt: str, table_name: str,
+          endpoint: str | None) -> None:
+    """Per-minute count/mean/min/max of one device's metric."""
+    from shardline.query import AggregateReader, parse_duration
+
+    now = time.time()
+    since_s = now - parse_duration(since)
+    until_s = now - parse_duration(until) if until else now
+    if until_s < since_s:
+        raise ShardlineError("--until must be more recent than --since")
+    rows = AggregateReader(table_name, aws_client("dynamodb", endpoint)).series(
+        device, metric, since_s=since_s, until_s=until_s)
+    click.echo(render_rows([r.as_dict() for r in rows], fmt,
+                           title=f"{device} {metric}"), nl=False)
+
+
+def render_rows(rows: list[dict[str, Any]], fmt: str, *, title: str = "") -> str:
+    """Rows as a rich table, CSV or JSON text."""
+    if fmt == "json":
+        return json.dumps(rows, indent=2) + "\n"
+    columns = list(rows[0]) if rows else ["minute", "count", "mean", "min", "max"]
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return buffer.getvalue()
+    table = Table(title=title or None)
+    for column in columns:
+        table.add_column(column, justify="right" if column not in ("device_id", "metric",
+                                                                    "minute") else "left")
+    for row in rows:
+        table.add_row(*(_format_cell(row[c]) for c in columns))
+    capture = Console(file=io.StringIO(), width=120, force_terminal=False)
+    capture.print(table)
+    return capture.file.getvalue()  # type: ignore[attr-defined]
+
+
+def _format_cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+# -- package ---------------------------------------------------------------------------
+@main.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Output folder (default: dist/lambda in the project).")
+def package(out: Path | None) -> None:
+    """Build the Lambda zips (deterministic: same sources, same hash)."""
+    from shardline import packaging
+    from shardline.local.stack import project_root
+
+    root = project_root()
+    for built in packaging.build_all(root, out or root / "dist" / "lambda"):
+        click.echo(f"{built.path}  sha256(base64)={built.base64sha256}")
+
+
+# -- demo ------------------------------------------------------------------------------
+@main.command()
+@click.option("--devices", type=click.IntRange(1, 10_000), default=20, show_default=True)
+@click.option("--rate", type=click.FloatRange(0.01, 100), default=2.0, show_default=True)
+@click.option("--duration", type=click.FloatRange(1, 600), default=30.0, show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=DEFAULT_PORT, show_default=True)
+def demo(devices: int, rate: float, duration: float, port: int) -> None:
+    """Bring the local stack up, simulate a fleet, show the aggregates, tear down."""
+    from producers.fleet import FleetConfig
+    from producers.publisher import KinesisPublisher
+    from producers.simulate import run_simulation
+    from shardline.local.stack import LocalStack
+    from shardline.query import AggregateReader, fleet_summary
+
+    stack = LocalStack(port=port)
+    _step("starting the embedded AWS and applying terraform", stack.up)
+    try:
+        stream, table = stack.outputs["stream_name"], stack.outputs["aggregates_table_name"]
+        config = FleetConfig(devices=devices, rate_hz=rate, duration_s=duration, seed=7)
+        publisher = KinesisPublisher(str(stream), stack.client("kinesis"))
+        result = _step(f"simulating {devices} devices at {rate:g} Hz for {duration:g} s",
+                       lambda: run_simulation(config, publisher, paced=True))
+        manifest_path = stack.dir / "demo-manifest.json"
+        result.manifest.write(manifest_path)
+        _step("waiting for the tumbling windows to close",
+              lambda: stack.wait_until_idle(timeout_s=180))
+        reader = AggregateReader(str(table), stack.client("dynamodb"))
+        rows = reader.all_minutes()
+        summary = [{"metric": s.metric, "devices": s.devices, "minutes": s.minutes,
+                    "readings": s.stats.count, "mean": float(s.stats.mean),
+                    "min": float(s.stats.minimum), "max": float(s.stats.maximum)}
+                   for s in fleet_summary(rows)]
+        console.print(render_rows(summary, "table", title="fleet summary"), end="")
+        device = "dev-00001"
+        series = [r.as_dict() for r in rows if r.device_id == device
+                  and r.metric == "temperature_c"]
+        console.print(render_rows(series, "table", title=f"{device} temperature_c"), end="")
+        aggregated = sum(s["readings"] for s in summary)
+        expected = sum(cell.count for cell in result.manifest.cells.values())
+        verdict = "[green]exact[/]" if aggregated == expected else "[red]MISMATCH[/]"
+        console.print(f"readings sent {expected:,}, aggregated {aggregated:,}: {verdict}")
+    finally:
+        _step("tearing down", stack.down)
+
+
+def _step(label: str, action: Callable[[], Any]) -> Any:
+    started = time.monotonic()
+    err_console.print(f"… {label}", highlight=False)
+    value = action()
+    err_console.print(f"  done in {time.monotonic() - started:.1f} s", highlight=False)
+    return value
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

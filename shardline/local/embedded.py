@@ -1,0 +1,170 @@
+"""The embedded AWS: moto's server in this process, with Lambda delivery owned by shardline.
+
+moto shares its backends with everything in the process, so the runtime reads what
+Terraform created through the public APIs (boto3 against the server) and reaches the
+backends directly only where the API has no equivalent: a function's deployed code, and
+the two hooks that moto would otherwise use to run Lambda code.
+
+moto delivers to event source mappings by itself and consumes what it delivers (it
+empties DynamoDB stream shards and receives SQS messages). ``disable_moto_delivery``
+stops that: a new mapping is never registered with its source, so only shardline's
+engine reads the stream. ``route_invocations`` sends every Invoke API call to the
+runtime's executor instead of a Docker container.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from shardline.errors import ShardlineError
+
+DEFAULT_PORT = 4566
+LOCAL_ACCOUNT_ID = "123456789012"
+LOCAL_REGION = "us-east-1"
+
+# What an Invoke returns: (payload bytes, function error type or None).
+InvokeHook = Callable[[str, bytes, str], tuple[bytes, str | None]]
+
+_patch_lock = threading.Lock()
+_patched = False
+_invoke_hook: InvokeHook | None = None
+
+
+def ensure_port_free(host: str, port: int) -> None:
+    """Fail with a one-line error when something already listens on ``host:port``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ShardlineError(
+                    f"port {port} on {host} is already in use; stop what holds it "
+                    f"(`shardline local down`?) or pass --port"
+                ) from None
+            raise ShardlineError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+def _install_patches() -> None:
+    """Patch moto once per process (idempotent)."""
+    global _patched
+    with _patch_lock:
+        if _patched:
+            return
+        from moto.awslambda import models as lambda_models
+
+        backend_cls = lambda_models.LambdaBackend
+        original_create = backend_cls.create_event_source_mapping
+
+        def create_event_source_mapping(self: Any, spec: dict[str, Any]) -> Any:
+            esm = original_create(self, spec)
+            _unregister_from_source(esm)
+            return esm
+
+        def invoke(self: Any, body: Any, request_headers: Any, response_headers: Any) -> Any:
+            hook = _invoke_hook
+            if hook is None:
+                raise RuntimeError("no shardline runtime is attached to the embedded AWS")
+            payload = body if isinstance(body, bytes) else (body or "").encode()
+            invocation_type = request_headers.get("x-amz-invocation-type", "RequestResponse")
+            result, function_error = hook(self.function_arn, payload, invocation_type)
+            if function_error:
+                response_headers["x-amz-function-error"] = "Unhandled"
+            return result if invocation_type == "RequestResponse" else b""
+
+        backend_cls.create_event_source_mapping = create_event_source_mapping
+        lambda_models.LambdaFunction.invoke = invoke
+        # Belt and braces: even a mapping registered some other way delivers nothing.
+        backend_cls.send_kinesis_message = lambda self, *a, **k: None
+        backend_cls.send_dynamodb_items = lambda self, *a, **k: None
+        backend_cls.send_sqs_batch = lambda self, *a, **k: False
+        _patched = True
+
+
+def _unregister_from_source(esm: Any) -> None:
+    """Remove a new mapping from the dict moto's own delivery loops iterate."""
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.kinesis.models import kinesis_backends
+    from moto.sqs.models import sqs_backends
+
+    arn: str = esm.event_source_arn
+    account, region = arn.split(":")[4], arn.split(":")[3]
+    service = arn.split(":")[2]
+    if service == "kinesis":
+        for stream in kinesis_backends[account][region].streams.values():
+            stream.lambda_event_source_mappings.pop(arn, None)
+    elif service == "dynamodb":
+        for table in dynamodb_backends[account][region].tables.values():
+            table.lambda_event_source_mappings.pop(esm.function_arn, None)
+    elif service == "sqs":
+        for queue in sqs_backends[account][region].queues.values():
+            queue.lambda_event_source_mappings.pop(esm.function_arn, None)
+
+
+def attach_runtime(hook: InvokeHook | None) -> None:
+    """Route the Invoke API to ``hook`` (``None`` detaches)."""
+    global _invoke_hook
+    _install_patches()
+    _invoke_hook = hook
+
+
+def function_code(function_arn: str) -> bytes:
+    """The zip that was deployed for a function (what Terraform uploaded)."""
+    from moto.awslambda.models import lambda_backends
+
+    parts = function_arn.split(":")
+    account, region, name = parts[4], parts[3], parts[6]
+    function = lambda_backends[account][region].get_function(name, None)
+    return bytes(function.code_bytes)
+
+
+@dataclass
+class EmbeddedAws:
+    """moto's server on ``host:port`` inside this process."""
+
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    _server: Any = None
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        ensure_port_free(self.host, self.port)
+        _install_patches()
+        self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
+        self._server.start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                self._server.stop()
+            self._server = None
+        reset_backends()
+
+    def client_environment(self) -> dict[str, str]:
+        """Environment that points boto3, the aws CLI and Terraform at this endpoint."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_SESSION_TOKEN": "test",
+            "AWS_REGION": LOCAL_REGION,
+            "AWS_DEFAULT_REGION": LOCAL_REGION,
+        }
+
+
+def reset_backends() -> None:
+    """Forget every resource (a fresh embedded AWS for the next start)."""
+    from moto.moto_api._internal import moto_api_backend
+
+    moto_api_backend.reset()

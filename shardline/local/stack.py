@@ -1,0 +1,199 @@
+"""``shardline local up``: embedded AWS + the project's Terraform + the engine, in one process.
+
+1. start moto's server in this process (``EmbeddedAws``);
+2. build the Lambda zips and ``terraform apply -var-file=envs/local.tfvars`` against it;
+3. run the event-source-mapping engine on what Terraform created.
+
+The stack's files live in ``<project>/.shardline/local``: Terraform data and state,
+unpacked function code, function logs (``logs/<function>.log``), ``outputs.json``, and
+``stack.json`` (endpoint and pid) while a stack is up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from shardline import packaging
+from shardline.errors import ShardlineError
+from shardline.local.embedded import DEFAULT_PORT, EmbeddedAws, attach_runtime
+from shardline.local.engine import Engine
+from shardline.local.functions import FunctionRuntime, InvocationResult
+from shardline.terraform import Terraform
+
+log = logging.getLogger("shardline.local")
+
+LOCAL_VAR_FILE = "envs/local.tfvars"
+
+
+def project_root() -> Path:
+    """The checkout holding terraform/ and lambdas/ (SHARDLINE_HOME overrides)."""
+    explicit = os.environ.get("SHARDLINE_HOME")
+    candidates = [Path(explicit)] if explicit else []
+    candidates += [Path(__file__).resolve().parents[2], Path.cwd()]
+    for candidate in candidates:
+        if (candidate / "terraform" / "main.tf").is_file() and (candidate / "lambdas").is_dir():
+            return candidate
+    raise ShardlineError("cannot find the shardline project (terraform/ and lambdas/); "
+                         "run from the checkout or set SHARDLINE_HOME")
+
+
+def state_dir(root: Path) -> Path:
+    return root / ".shardline" / "local"
+
+
+@dataclass
+class LocalStack:
+    """The embedded stack's lifecycle; usable as a context manager (tests, demo)."""
+
+    root: Path = field(default_factory=project_root)
+    port: int = DEFAULT_PORT
+    host: str = "127.0.0.1"
+    aws: EmbeddedAws = field(init=False)
+    engine: Engine | None = None
+    outputs: dict[str, Any] = field(default_factory=dict)
+    _runtime: FunctionRuntime | None = None
+    _saved_env: dict[str, str | None] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.aws = EmbeddedAws(self.host, self.port)
+        self.dir = state_dir(self.root)
+
+    @property
+    def endpoint_url(self) -> str:
+        return self.aws.endpoint_url
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, endpoint_url=self.endpoint_url,
+                            config=Config(retries={"max_attempts": 3, "mode": "standard"}),
+                            **_dummy_credentials())
+
+    def up(self) -> None:
+        terraform = Terraform(self.root / "terraform", self.dir / "terraform")  # checks first
+        self._reset_dir()
+        self.aws.start()
+        try:
+            self._point_process_at_stack()
+            packages = packaging.build_all(self.root, self.root / "dist" / "lambda")
+            variables = {f"{p.name}_package_path": str(p.path) for p in packages}
+            log.info("terraform apply against %s", self.endpoint_url)
+            terraform.init()
+            terraform.apply(LOCAL_VAR_FILE, variables)
+            self.outputs = terraform.outputs()
+            (self.dir / "outputs.json").write_text(json.dumps(self.outputs, indent=2))
+            self._runtime = FunctionRuntime(self.client("lambda"), self.dir / "code",
+                                            log_dir=self.dir / "logs")
+            attach_runtime(self._invoke_api)
+            self.engine = Engine(self.client, self._runtime)
+            self.engine.start()
+            self._write_stack_file()
+        except BaseException:
+            self.down()
+            raise
+
+    def down(self) -> None:
+        if self.engine is not None:
+            self.engine.stop()
+            self.engine = None
+        attach_runtime(None)
+        if self._runtime is not None:
+            self._runtime.close()
+            self._runtime = None
+        self.aws.stop()
+        with contextlib.suppress(FileNotFoundError):
+            (self.dir / "stack.json").unlink()
+        self._restore_process_env()
+
+    def __enter__(self) -> LocalStack:
+        self.up()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.down()
+
+    def wait_until_idle(self, timeout_s: float) -> None:
+        assert self.engine is not None, "stack is not up"
+        if not self.engine.wait_until_idle(timeout_s):
+            raise ShardlineError(f"the stack did not drain within {timeout_s:.0f} s")
+
+    # -- internals ---------------------------------------------------------------------
+    def _invoke_api(self, function_arn: str, payload: bytes,
+                    invocation_type: str) -> tuple[bytes, str | None]:
+        """The Lambda Invoke API, served by the in-process runtime."""
+        assert self._runtime is not None
+        event = json.loads(payload or b"{}")
+        result: InvocationResult = self._runtime.invoke(function_arn, event)
+        return json.dumps(result.payload).encode(), result.function_error
+
+    def _reset_dir(self) -> None:
+        for stale in ("code", "terraform/terraform.tfstate", "terraform/terraform.tfstate.backup"):
+            path = self.dir / stale
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
+        self.dir.mkdir(parents=True, exist_ok=True)
+
+    def _point_process_at_stack(self) -> None:
+        """Point this process's AWS clients (and Terraform's) at the embedded endpoint."""
+        for key, value in self.aws.client_environment().items():
+            self._saved_env.setdefault(key, os.environ.get(key))
+            os.environ[key] = value
+
+    def _restore_process_env(self) -> None:
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_env.clear()
+
+    def _write_stack_file(self) -> None:
+        (self.dir / "stack.json").write_text(json.dumps(
+            {"pid": os.getpid(), "endpoint_url": self.endpoint_url, "started_at": time.time()}
+        ))
+
+
+def _dummy_credentials() -> dict[str, str]:
+    return {"aws_access_key_id": "test", "aws_secret_access_key": "test",
+            "region_name": "us-east-1"}
+
+
+def read_stack_file(root: Path) -> dict[str, Any] | None:
+    path = state_dir(root) / "stack.json"
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def stop_detached(root: Path, timeout_s: float = 30.0) -> int | None:
+    """Stop a detached ``local up``; return its pid, or None when none was running."""
+    info = read_stack_file(root)
+    if info is None:
+        return None
+    pid = int(info["pid"])
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        (state_dir(root) / "stack.json").unlink(missing_ok=True)
+        return None
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return pid
+        time.sleep(0.2)
+    raise ShardlineError(f"local stack (pid {pid}) did not stop within {timeout_s:.0f} s")

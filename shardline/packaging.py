@@ -1,0 +1,76 @@
+"""Deterministic Lambda zips, built in Python (Terraform here has only the aws provider).
+
+Same sources give the same bytes, hence the same ``source_code_hash`` and no spurious
+Lambda updates: entries are sorted, timestamps fixed, permissions normalised, and
+caches (``__pycache__``, ``*.pyc``) left out.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from shardline.errors import ShardlineError
+
+# 1980-01-01, the earliest timestamp a zip entry can hold.
+_FIXED_DATE = (1980, 1, 1, 0, 0, 0)
+_EXCLUDED_DIRS = {"__pycache__", ".pytest_cache", ".mypy_cache"}
+_EXCLUDED_SUFFIXES = {".pyc", ".pyo"}
+
+# Each function's zip holds the ``lambdas`` package: the function's own folder plus the
+# shared contract it imports. Handler strings are ``lambdas.<function>.handler.lambda_handler``.
+FUNCTIONS: dict[str, tuple[str, ...]] = {
+    "aggregator": ("lambdas/__init__.py", "lambdas/shared", "lambdas/aggregator"),
+}
+
+
+@dataclass(frozen=True)
+class Package:
+    name: str
+    path: Path
+    base64sha256: str
+
+
+def _files(project_root: Path, includes: tuple[str, ...]) -> list[Path]:
+    files: list[Path] = []
+    for include in includes:
+        source = project_root / include
+        if source.is_file():
+            files.append(source)
+        elif source.is_dir():
+            files.extend(
+                path for path in source.rglob("*")
+                if path.is_file()
+                and not _EXCLUDED_DIRS.intersection(path.relative_to(project_root).parts)
+                and path.suffix not in _EXCLUDED_SUFFIXES
+            )
+        else:
+            raise ShardlineError(f"package source {include} is missing")
+    return sorted(set(files))
+
+
+def build_zip(project_root: Path, includes: tuple[str, ...], destination: Path) -> str:
+    """Write a deterministic zip of ``includes``; return its base64 SHA-256 (Terraform's)."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    temporary = destination.with_suffix(".zip.tmp")
+    with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path in _files(project_root, includes):
+            info = zipfile.ZipInfo(path.relative_to(project_root).as_posix(), _FIXED_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, path.read_bytes(), compresslevel=9)
+    temporary.replace(destination)
+    digest = hashlib.sha256(destination.read_bytes()).digest()
+    return base64.b64encode(digest).decode()
+
+
+def build_all(project_root: Path, out_dir: Path) -> list[Package]:
+    """Build every function's zip into ``out_dir`` (``dist/lambda`` by default)."""
+    packages = []
+    for name, includes in FUNCTIONS.items():
+        path = out_dir / f"{name}.zip"
+        packages.append(Package(name, path, build_zip(project_root, includes, path)))
+    return packages

@@ -1,0 +1,138 @@
+"""Reading aggregates back: the Python API behind ``shardline query``.
+
+>>> reader = AggregateReader("shardline-aggregates", boto3.client("dynamodb"))
+>>> for row in reader.series("dev-00001", "temperature_c", since_s=time.time() - 900):
+...     print(row.minute_label, row.count, row.mean)
+
+Totals per minute are the sum of that minute's partial aggregates (one per shard and
+arrival window), which is exact (Decimal) and independent of how batches were split.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer
+
+from lambdas.shared import aggregates
+from lambdas.shared.aggregates import Stats
+from shardline.errors import ShardlineError
+
+_DURATION = re.compile(r"^(\d+)([smhd])$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_deserializer = TypeDeserializer()
+
+
+def parse_duration(text: str) -> int:
+    """``90s``, ``15m``, ``2h``, ``7d`` → seconds."""
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise ShardlineError(f"invalid duration {text!r}: use a number and s, m, h or d "
+                             "(e.g. 15m)")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+@dataclass(frozen=True)
+class MinuteAggregate:
+    device_id: str
+    metric: str
+    minute: int  # epoch seconds, start of the event-time minute
+    stats: Stats
+
+    @property
+    def minute_label(self) -> str:
+        return aggregates.minute_label(self.minute)
+
+    @property
+    def count(self) -> int:
+        return self.stats.count
+
+    @property
+    def mean(self) -> Decimal:
+        return self.stats.mean
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "device_id": self.device_id, "metric": self.metric, "minute": self.minute_label,
+            "count": self.count, "mean": float(self.mean), "min": float(self.stats.minimum),
+            "max": float(self.stats.maximum), "sum": str(self.stats.total),
+        }
+
+
+class AggregateReader:
+    """Reads the ``aggregates`` table through a boto3 DynamoDB client."""
+
+    def __init__(self, table_name: str, client: Any) -> None:
+        self.table_name = table_name
+        self.client = client
+
+    def series(self, device_id: str, metric: str, *, since_s: float,
+               until_s: float | None = None) -> list[MinuteAggregate]:
+        """Per-minute totals of one device's metric, oldest first."""
+        until = int(until_s if until_s is not None else time.time())
+        low, high = aggregates.range_bounds(int(since_s), until)
+        items = self._query(
+            KeyConditionExpression="PK = :pk AND SK BETWEEN :low AND :high",
+            ExpressionAttributeValues={
+                ":pk": {"S": aggregates.series_key(device_id, metric)},
+                ":low": {"S": low}, ":high": {"S": high},
+            },
+        )
+        return _totals(items)
+
+    def all_minutes(self) -> list[MinuteAggregate]:
+        """Every minute of every device and metric (a full scan: small tables only)."""
+        return _totals(self._pages("scan", FilterExpression="kind = :partial",
+                                   ExpressionAttributeValues={":partial": {"S": "partial"}}))
+
+    def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        return self._pages("query", **kwargs)
+
+    def _pages(self, operation: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        call = getattr(self.client, operation)
+        kwargs["TableName"] = self.table_name
+        while True:
+            page = call(**kwargs)
+            for raw in page.get("Items", []):
+                yield {key: _deserializer.deserialize(value) for key, value in raw.items()}
+            last = page.get("LastEvaluatedKey")
+            if not last:
+                return
+            kwargs["ExclusiveStartKey"] = last
+
+
+def _totals(items: Iterable[dict[str, Any]]) -> list[MinuteAggregate]:
+    totals = aggregates.combine(items)
+    return [MinuteAggregate(device, metric, minute, stats)
+            for (device, metric, minute), stats in sorted(totals.items())]
+
+
+@dataclass(frozen=True)
+class MetricSummary:
+    metric: str
+    devices: int
+    minutes: int
+    stats: Stats
+
+
+def fleet_summary(rows: Iterable[MinuteAggregate]) -> list[MetricSummary]:
+    """Fleet-wide statistics per metric from per-minute totals."""
+    merged: dict[str, Stats] = {}
+    devices: dict[str, set[str]] = {}
+    minutes: dict[str, set[int]] = {}
+    for row in rows:
+        stats = Stats(row.stats.count, row.stats.total, row.stats.minimum, row.stats.maximum,
+                      row.stats.sum_squares)
+        if row.metric in merged:
+            merged[row.metric].merge(stats)
+        else:
+            merged[row.metric] = stats
+        devices.setdefault(row.metric, set()).add(row.device_id)
+        minutes.setdefault(row.metric, set()).add(row.minute)
+    return [MetricSummary(metric, len(devices[metric]), len(minutes[metric]), merged[metric])
+            for metric in sorted(merged)]

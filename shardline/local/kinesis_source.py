@@ -119,6 +119,7 @@ class ShardConsumer:
     polls: int = 0
     last_poll_at: float = -math.inf
     last_poll_count: int = 0
+    caught_up_at: float = -math.inf  # start of the last poll that reached the shard's tip
     invocations: int = 0
     errors: int = 0
     retries: int = 0
@@ -154,6 +155,8 @@ class ShardConsumer:
             return
         self._iterator = response.get("NextShardIterator")
         records = response.get("Records", [])
+        if response.get("MillisBehindLatest", 0) == 0 and len(records) < GET_RECORDS_LIMIT:
+            self.caught_up_at = now
         for raw in records:
             self.buffer.append(StreamRecord(
                 raw["SequenceNumber"], raw["PartitionKey"], bytes(raw["Data"]),
@@ -199,8 +202,11 @@ class ShardConsumer:
         if not self.tumbling or self.window_start is None:
             return False
         window_end = self.window_start + self.mapping.tumbling_window_s
-        head_in_window = bool(self.buffer) and self._window_of(self.buffer[0]) == self.window_start
-        return now >= window_end and not head_in_window
+        if self.buffer:
+            # Records of a later window wait behind this window's final invoke.
+            return self._window_of(self.buffer[0]) != self.window_start
+        # Only a poll that started after the window ended has seen all of its records.
+        return self.caught_up_at >= window_end
 
     def _ready_batch(self, now: float) -> tuple[list[StreamRecord], float]:
         if not self.buffer:

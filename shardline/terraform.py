@@ -105,13 +105,15 @@ class Terraform:
         if not (self.root / "main.tf").is_file():
             raise ShardlineError(f"no Terraform root module at {self.root}")
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        self._env = {**os.environ, **self.environment, "TF_IN_AUTOMATION": "1",
-                     "TF_DATA_DIR": str(self.work_dir / "tf-data"), "CHECKPOINT_DISABLE": "1"}
-        mirror = find_provider_mirror(self._env)
+        # Terraform-specific settings; the rest of the environment is read at each run,
+        # so a caller can point the process at an endpoint after constructing this.
+        self._settings = {"TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1",
+                          "TF_DATA_DIR": str(self.work_dir / "tf-data")}
+        mirror = find_provider_mirror({**os.environ, **self.environment})
         if mirror is not None:
             config = self.work_dir / "terraformrc"
             config.write_text(cli_config_text(mirror))
-            self._env["TF_CLI_CONFIG_FILE"] = str(config)
+            self._settings["TF_CLI_CONFIG_FILE"] = str(config)
 
     @property
     def state_path(self) -> Path:
@@ -119,8 +121,9 @@ class Terraform:
 
     def run(self, args: Sequence[str], *, capture: bool = True) -> str:
         command = [self.binary, f"-chdir={self.root}", *args]
+        environment = {**os.environ, **self.environment, **self._settings}
         completed = subprocess.run(
-            command, env=self._env, text=True, capture_output=capture, check=False
+            command, env=environment, text=True, capture_output=capture, check=False
         )
         if completed.returncode != 0:
             detail = _first_error(completed.stderr or completed.stdout or "")

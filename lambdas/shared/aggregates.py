@@ -27,13 +27,19 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Context, Decimal, DivisionByZero, InvalidOperation, Overflow
 from typing import Any
 
 BUCKET_SECONDS = 60
 PARTIAL_PREFIX = "P#"
 # Window state keys join these fields; none of them may contain it (telemetry patterns).
 STATE_SEPARATOR = "|"
+
+# Stats arithmetic runs in this context, whatever the caller's: 38 significant digits is
+# what a DynamoDB number holds, so every result is storable, and realistic readings (up to
+# ~16 digits) keep sums *and* sums of squares exact, hence independent of merge order. The
+# default context (28 digits) silently rounds squares of such readings.
+STATS_CONTEXT = Context(prec=38, traps=[InvalidOperation, DivisionByZero, Overflow])
 
 
 @dataclass(slots=True)
@@ -48,27 +54,30 @@ class Stats:
 
     @classmethod
     def of(cls, value: Decimal) -> Stats:
-        return cls(1, value, value, value, value * value)
+        return cls(1, value, value, value, STATS_CONTEXT.multiply(value, value))
 
     def add(self, value: Decimal) -> None:
         self.count += 1
-        self.total += value
+        self.total = STATS_CONTEXT.add(self.total, value)
         if value < self.minimum:
             self.minimum = value
         if value > self.maximum:
             self.maximum = value
-        self.sum_squares += value * value
+        self.sum_squares = STATS_CONTEXT.fma(value, value, self.sum_squares)
 
     def merge(self, other: Stats) -> None:
         self.count += other.count
-        self.total += other.total
+        self.total = STATS_CONTEXT.add(self.total, other.total)
         self.minimum = min(self.minimum, other.minimum)
         self.maximum = max(self.maximum, other.maximum)
-        self.sum_squares += other.sum_squares
+        self.sum_squares = STATS_CONTEXT.add(self.sum_squares, other.sum_squares)
+
+    def copy(self) -> Stats:
+        return Stats(self.count, self.total, self.minimum, self.maximum, self.sum_squares)
 
     @property
     def mean(self) -> Decimal:
-        return self.total / self.count
+        return STATS_CONTEXT.divide(self.total, self.count)
 
     def to_compact(self) -> list[Any]:
         """JSON-safe compact form used in window state: [count, sum, min, max, sumsq]."""

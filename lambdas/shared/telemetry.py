@@ -12,7 +12,6 @@ what makes sums exact and comparable with a producer's ground truth.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated
@@ -45,7 +44,12 @@ class TelemetryV1(msgspec.Struct, tag_field="v", tag=1, forbid_unknown_fields=Tr
     metrics: Metrics
 
 
-KNOWN_VERSIONS = TelemetryV1  # a Union[...] once there is a v2
+class _ReservedV0(msgspec.Struct, tag_field="v", tag=0, frozen=True):
+    """Never valid. With a single version msgspec would treat ``v`` as optional; a
+    union of two tagged types makes the tag required, and is where a v2 goes."""
+
+
+KNOWN_VERSIONS = TelemetryV1 | _ReservedV0  # add TelemetryV2 here
 Telemetry = TelemetryV1
 
 _decoder = msgspec.json.Decoder(KNOWN_VERSIONS)
@@ -79,9 +83,10 @@ def decode(data: bytes) -> Telemetry:
         raise InvalidTelemetry(f"schema: {exc}") from None
     except msgspec.DecodeError as exc:
         raise InvalidTelemetry(f"decode: {exc}") from None
-    for name, value in record.metrics.items():
-        if not math.isfinite(value):
-            raise InvalidTelemetry(f"schema: metric {name} is not a finite number")
+    if isinstance(record, _ReservedV0):
+        raise InvalidTelemetry("schema: Invalid value 0 - at `$.v`")
+    # Non-finite numbers cannot reach here: JSON has no NaN/Infinity literals and
+    # msgspec rejects out-of-range numbers such as 1e999.
     return record
 
 

@@ -63,7 +63,7 @@ def install() -> None:
     """Replace ``os.environ`` with the overlay mapping (idempotent)."""
     with _install_lock:
         if not isinstance(os.environ, _OverlayEnviron):
-            os.environ = _OverlayEnviron(os.environ)  # type: ignore[assignment]
+            os.environ = _OverlayEnviron(os.environ)  # type: ignore[assignment]  # noqa: B003
 
 
 @contextlib.contextmanager

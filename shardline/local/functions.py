@@ -35,7 +35,6 @@ from shardline.local.environ import function_environment
 from shardline.local.logs import function_output
 
 
-
 @dataclass(frozen=True)
 class FunctionConfig:
     name: str
@@ -143,7 +142,7 @@ class FunctionRuntime:
         if self.log_dir is None:
             return None
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        return open(self.log_dir / f"{config.name}.log", "a", buffering=1, encoding="utf-8")  # noqa: SIM115
+        return open(self.log_dir / f"{config.name}.log", "a", buffering=1, encoding="utf-8")
 
     def _import_handler(self, config: FunctionConfig) -> Callable[[Any, Any], Any]:
         module_name, _, attribute = config.handler.rpartition(".")

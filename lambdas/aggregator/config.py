@@ -1,0 +1,93 @@
+"""Aggregator configuration: one typed, frozen object read once from the environment.
+
+Environment variables:
+
+* ``AGGREGATES_TABLE`` (required): DynamoDB table receiving the partial aggregates.
+* ``POWERTOOLS_SERVICE_NAME`` (default ``aggregator``): service name in logs and metrics.
+* ``WRITE_MAX_ATTEMPTS`` (default 8): BatchWriteItem calls per 25-item chunk, retries included.
+* ``WRITE_BASE_DELAY_MS`` (default 50): first backoff ceiling (full jitter, doubling).
+* ``WRITE_MAX_DELAY_MS`` (default 2000): largest backoff ceiling.
+* ``WRITE_MAX_WORKERS`` (default 4): BatchWriteItem calls in flight at once.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DEFAULT_SERVICE_NAME = "aggregator"
+
+
+class ConfigError(RuntimeError):
+    """The function's environment is missing or has an invalid setting."""
+
+
+@dataclass(frozen=True, slots=True)
+class WriteTuning:
+    """Retry budget and parallelism of the partial-aggregate writes."""
+
+    max_attempts: int = 8
+    base_delay_s: float = 0.05
+    max_delay_s: float = 2.0
+    max_workers: int = 4
+
+
+@dataclass(frozen=True, slots=True)
+class AggregatorConfig:
+    aggregates_table: str
+    service_name: str = DEFAULT_SERVICE_NAME
+    write: WriteTuning = WriteTuning()
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> AggregatorConfig:
+        table = environ.get("AGGREGATES_TABLE", "").strip()
+        if not table:
+            raise ConfigError(
+                "AGGREGATES_TABLE is not set: name the DynamoDB table for partial aggregates"
+            )
+        defaults = WriteTuning()
+        write = WriteTuning(
+            max_attempts=_positive_int(environ, "WRITE_MAX_ATTEMPTS", defaults.max_attempts),
+            base_delay_s=_millis(environ, "WRITE_BASE_DELAY_MS", defaults.base_delay_s),
+            max_delay_s=_millis(environ, "WRITE_MAX_DELAY_MS", defaults.max_delay_s),
+            max_workers=_positive_int(environ, "WRITE_MAX_WORKERS", defaults.max_workers),
+        )
+        service = environ.get("POWERTOOLS_SERVICE_NAME", "").strip() or DEFAULT_SERVICE_NAME
+        return cls(aggregates_table=table, service_name=service, write=write)
+
+
+def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not an integer") from None
+    if value < 1:
+        raise ConfigError(f"{name}={raw!r} must be at least 1")
+    return value
+
+
+def _millis(environ: Mapping[str, str], name: str, default_s: float) -> float:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default_s
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number of milliseconds") from None
+    if not 0 <= value <= 60_000:
+        raise ConfigError(f"{name}={raw!r} must be between 0 and 60000 ms")
+    return value / 1000
+
+
+@functools.cache
+def get_config() -> AggregatorConfig:
+    """The configuration of this process, read from ``os.environ`` on first use."""
+    return AggregatorConfig.from_environ(os.environ)
+
+
+__all__ = ["AggregatorConfig", "ConfigError", "WriteTuning", "get_config"]

@@ -1,0 +1,72 @@
+"""Data access of the aggregator: the DynamoDB client and the partial-aggregate writes.
+
+The client is created on first use and reused by every later invocation of the execution
+environment. No endpoint is configured here: boto3 reads ``AWS_ENDPOINT_URL`` (embedded
+moto, LocalStack) or talks to AWS, so the code never knows which backend it is on.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from lambdas.aggregator.config import WriteTuning, get_config
+from lambdas.shared.dynamo import BatchWriteReport, batch_write
+
+
+def _new_client(max_workers: int) -> Any:
+    # batch_write retries throttling itself; keep botocore's own retries short so the two
+    # layers do not multiply into a long stall inside one invocation.
+    config = Config(
+        retries={"mode": "standard", "max_attempts": 3},
+        max_pool_connections=max(10, max_workers),
+    )
+    return boto3.client("dynamodb", config=config)
+
+
+class AggregatesRepository:
+    """Writes partial aggregates to the aggregates table."""
+
+    def __init__(self, table_name: str, write: WriteTuning | None = None, client: Any = None):
+        self.table_name = table_name
+        self.write = write or WriteTuning()
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = _new_client(self.write.max_workers)
+        return self._client
+
+    def write_partials(self, items: Iterable[Mapping[str, Any]]) -> BatchWriteReport:
+        """Put the items (idempotent: same window, same keys); ``BatchWriteError`` if not all."""
+        items = list(items)
+        if not items:
+            return BatchWriteReport()
+        return batch_write(
+            self.client,
+            self.table_name,
+            items,
+            max_attempts=self.write.max_attempts,
+            base_delay_s=self.write.base_delay_s,
+            max_delay_s=self.write.max_delay_s,
+            max_workers=self.write.max_workers,
+        )
+
+
+@functools.cache
+def default_repository() -> AggregatesRepository:
+    """The repository of this process, configured from the environment on first use."""
+    config = get_config()
+    return AggregatesRepository(config.aggregates_table, config.write)
+
+
+def write_partials(items: Iterable[Mapping[str, Any]]) -> BatchWriteReport:
+    return default_repository().write_partials(items)
+
+
+__all__ = ["AggregatesRepository", "default_repository", "write_partials"]

@@ -1,0 +1,208 @@
+"""The one DynamoDB batch-write helper of shardline.
+
+``batch_write`` puts many items with BatchWriteItem the way AWS asks callers to
+(AWS-SEMANTICS.md, "DynamoDB"): at most 25 put requests per call, calls run in parallel on
+a small thread pool, ``UnprocessedItems`` and throttling errors retried with full-jitter
+exponential backoff, within a bounded number of attempts per call. When the budget runs
+out it raises ``BatchWriteError`` saying how many items were not written, so a caller on a
+stream (the aggregator's final window invoke) fails and is retried instead of losing data.
+
+Items are resource-level Python values (``str``, ``int``, ``Decimal``, ``bytes``, ...;
+not ``float``) and are serialised with boto3's ``TypeSerializer``. Writes are puts of
+whole items, so every caller that derives keys deterministically gets idempotent writes.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from boto3.dynamodb.types import TypeSerializer
+from botocore.exceptions import ClientError
+
+from lambdas.shared.backoff import FullJitterBackoff
+
+MAX_BATCH_SIZE = 25
+DEFAULT_MAX_ATTEMPTS = 8
+DEFAULT_BASE_DELAY_S = 0.05
+DEFAULT_MAX_DELAY_S = 2.0
+DEFAULT_MAX_WORKERS = 4
+
+# Error codes DynamoDB returns when a retry later can succeed.
+RETRYABLE_ERROR_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+    }
+)
+
+_serializer = TypeSerializer()
+
+WriteRequest = dict[str, Any]
+
+
+class BatchWriteError(RuntimeError):
+    """Some items were not written within the retry budget (or were rejected)."""
+
+    def __init__(self, message: str, *, unwritten: int, report: BatchWriteReport) -> None:
+        super().__init__(message)
+        self.unwritten = unwritten
+        self.report = report
+
+
+@dataclass(slots=True)
+class BatchWriteReport:
+    """What one ``batch_write`` did: BatchWriteItem calls, distinct items, retried calls."""
+
+    calls: int = 0
+    items: int = 0
+    retries: int = 0
+    duplicates: int = 0
+    unwritten: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _ChunkOutcome:
+    calls: int = 0
+    retries: int = 0
+    unwritten: int = 0
+    error: str | None = None
+
+
+def serialize_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    """Resource-level item → low-level attribute values (``{"S": ...}``, ``{"N": ...}``)."""
+    return {name: _serializer.serialize(value) for name, value in item.items()}
+
+
+def dedupe_items(
+    items: Iterable[Mapping[str, Any]], key_attributes: Sequence[str]
+) -> tuple[list[Mapping[str, Any]], int]:
+    """Keep the last item per key (as sequential puts would); return items and drop count."""
+    by_key: dict[tuple[Any, ...], Mapping[str, Any]] = {}
+    seen = 0
+    for item in items:
+        seen += 1
+        by_key[tuple(item[name] for name in key_attributes)] = item
+    return list(by_key.values()), seen - len(by_key)
+
+
+def backoff_delay(
+    attempt: int, base_delay_s: float, max_delay_s: float, rng: random.Random
+) -> float:
+    """Full jitter: uniform in [0, min(max, base * 2**attempt)] (attempt counts from 0)."""
+    return FullJitterBackoff(base_delay_s, max_delay_s, rng).delay(attempt)
+
+
+def batch_write(
+    client: Any,
+    table_name: str,
+    items: Iterable[Mapping[str, Any]],
+    *,
+    key_attributes: Sequence[str] = ("PK", "SK"),
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    base_delay_s: float = DEFAULT_BASE_DELAY_S,
+    max_delay_s: float = DEFAULT_MAX_DELAY_S,
+    sleep: Callable[[float], None] = time.sleep,
+    rng: random.Random | None = None,
+    max_workers: int = DEFAULT_MAX_WORKERS,
+) -> BatchWriteReport:
+    """Put ``items`` into ``table_name``; raise ``BatchWriteError`` if any is left unwritten.
+
+    ``max_attempts`` bounds the BatchWriteItem calls made for each chunk of 25 items (the
+    first call included). Items sharing ``key_attributes`` are deduplicated, last one
+    wins, because DynamoDB rejects a batch that names the same key twice.
+    """
+    if max_attempts < 1:
+        raise ValueError("max_attempts must be at least 1")
+    unique, duplicates = dedupe_items(items, key_attributes)
+    report = BatchWriteReport(items=len(unique), duplicates=duplicates)
+    if not unique:
+        return report
+
+    requests = [{"PutRequest": {"Item": serialize_item(item)}} for item in unique]
+    chunks = [requests[i : i + MAX_BATCH_SIZE] for i in range(0, len(requests), MAX_BATCH_SIZE)]
+    rng = rng if rng is not None else random.Random()
+    rng_lock = threading.Lock()
+
+    def jittered_sleep(attempt: int) -> None:
+        with rng_lock:
+            delay = backoff_delay(attempt, base_delay_s, max_delay_s, rng)
+        sleep(delay)
+
+    def write_chunk(chunk: list[WriteRequest]) -> _ChunkOutcome:
+        return _write_chunk(client, table_name, chunk, max_attempts, jittered_sleep)
+
+    workers = max(1, min(max_workers, len(chunks)))
+    if workers == 1:
+        outcomes = [write_chunk(chunk) for chunk in chunks]
+    else:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="batch-write") as pool:
+            outcomes = list(pool.map(write_chunk, chunks))
+
+    for outcome in outcomes:
+        report.calls += outcome.calls
+        report.retries += outcome.retries
+        report.unwritten += outcome.unwritten
+        if outcome.error:
+            report.errors.append(outcome.error)
+    if report.unwritten:
+        detail = f" ({'; '.join(sorted(set(report.errors)))})" if report.errors else ""
+        raise BatchWriteError(
+            f"{report.unwritten} of {report.items} items were not written to {table_name} "
+            f"after {report.calls} BatchWriteItem calls{detail}",
+            unwritten=report.unwritten,
+            report=report,
+        )
+    return report
+
+
+def _write_chunk(
+    client: Any,
+    table_name: str,
+    pending: list[WriteRequest],
+    max_attempts: int,
+    jittered_sleep: Callable[[int], None],
+) -> _ChunkOutcome:
+    outcome = _ChunkOutcome()
+    for attempt in range(max_attempts):
+        if attempt:
+            outcome.retries += 1
+            jittered_sleep(attempt - 1)
+        outcome.calls += 1
+        try:
+            response = client.batch_write_item(RequestItems={table_name: pending})
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in RETRYABLE_ERROR_CODES:
+                outcome.error = code
+                continue
+            outcome.unwritten = len(pending)
+            outcome.error = f"{code}: {exc.response.get('Error', {}).get('Message', '')}"
+            return outcome
+        pending = response.get("UnprocessedItems", {}).get(table_name, [])
+        if not pending:
+            outcome.error = None
+            return outcome
+        outcome.error = "UnprocessedItems"
+    outcome.unwritten = len(pending)
+    return outcome
+
+
+__all__ = [
+    "MAX_BATCH_SIZE",
+    "RETRYABLE_ERROR_CODES",
+    "BatchWriteError",
+    "BatchWriteReport",
+    "backoff_delay",
+    "batch_write",
+    "dedupe_items",
+    "serialize_item",
+]

@@ -1,0 +1,34 @@
+"""Device-fleet producer: simulate devices, put their telemetry into Kinesis, keep a manifest.
+
+* ``fleet``     — deterministic simulated devices (``FleetConfig``, ``generate``)
+* ``publisher`` — PutRecords with partial-failure retry (``KinesisPublisher``)
+* ``manifest``  — exact ground truth of what Kinesis accepted (``Manifest``)
+* ``simulate``  — paced or unpaced runs tying the three together (``run_simulation``)
+* ``readback``  — read a stream back to verify what was written (``read_stream``)
+"""
+
+from producers.fleet import FleetConfig, generate
+from producers.manifest import Manifest, ManifestError
+from producers.publisher import (
+    InvalidEntryError,
+    KinesisPublisher,
+    PublishError,
+    PublishReport,
+    PutEntry,
+)
+from producers.simulate import SimulationError, SimulationResult, run_simulation
+
+__all__ = [
+    "FleetConfig",
+    "InvalidEntryError",
+    "KinesisPublisher",
+    "Manifest",
+    "ManifestError",
+    "PublishError",
+    "PublishReport",
+    "PutEntry",
+    "SimulationError",
+    "SimulationResult",
+    "generate",
+    "run_simulation",
+]

@@ -1,0 +1,47 @@
+"""DynamoDB helpers for tests running against embedded AWS (moto's ``mock_aws`` or the
+local stack): create the aggregates table as Terraform does, read items back as
+resource-level Python values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer
+
+AGGREGATES_TABLE = "aggregates"
+
+_deserializer = TypeDeserializer()
+
+
+def create_aggregates_table(client: Any, table_name: str = AGGREGATES_TABLE) -> str:
+    """The ``aggregates`` table: PK/SK strings, on-demand, stream of new and old images."""
+    client.create_table(
+        TableName=table_name,
+        AttributeDefinitions=[
+            {"AttributeName": "PK", "AttributeType": "S"},
+            {"AttributeName": "SK", "AttributeType": "S"},
+        ],
+        KeySchema=[
+            {"AttributeName": "PK", "KeyType": "HASH"},
+            {"AttributeName": "SK", "KeyType": "RANGE"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    client.get_waiter("table_exists").wait(TableName=table_name)
+    return table_name
+
+
+def deserialize_item(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: _deserializer.deserialize(value) for name, value in item.items()}
+
+
+def scan_items(client: Any, table_name: str = AGGREGATES_TABLE) -> list[dict[str, Any]]:
+    """Every item of the table (all pages), deserialised, sorted by (PK, SK)."""
+    items: list[dict[str, Any]] = []
+    for page in client.get_paginator("scan").paginate(TableName=table_name):
+        items.extend(deserialize_item(item) for item in page["Items"])
+    return sorted(items, key=lambda item: (item["PK"], item["SK"]))
+
+
+__all__ = ["AGGREGATES_TABLE", "create_aggregates_table", "deserialize_item", "scan_items"]

@@ -1,0 +1,487 @@
+"""Aggregator logic without AWS: window events, state, buckets, quarantine, stream rules."""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+from decimal import Decimal
+
+import pytest
+
+from lambdas.aggregator.config import AggregatorConfig, ConfigError, WriteTuning
+from lambdas.aggregator.kpl import UserRecord, split_user_records
+from lambdas.aggregator.logic import (
+    InvalidWindowEvent,
+    InvocationFold,
+    RecordContribution,
+    RecordSkipped,
+    WindowAggregate,
+    WindowInvocation,
+    parse_aws_timestamp,
+    read_record,
+    state_size_bytes,
+)
+from lambdas.shared.aggregates import Stats, combine
+from lambdas.shared.telemetry import to_readings
+from tests.factories.kinesis import (
+    KinesisShard,
+    kpl_aggregate,
+    tumbling_window_event,
+)
+from tests.factories.telemetry import (
+    BASE_TS_MS,
+    INVALID_RECORDS,
+    device_series,
+    expected_stats,
+    fleet_records,
+    malformed_json,
+    telemetry_bytes,
+    telemetry_record,
+    unknown_version,
+)
+
+SHARD = "shardId-000000000007"
+WINDOW_START = BASE_TS_MS // 1000
+
+
+def aggregate_of(records, first_sequence=1_000) -> WindowAggregate:
+    aggregate = WindowAggregate()
+    for offset, record in enumerate(records):
+        aggregate.commit(RecordContribution(str(first_sequence + offset), to_readings(record), 1))
+    return aggregate
+
+
+def totals(aggregate: WindowAggregate) -> dict[tuple[str, str, int], Stats]:
+    return combine(aggregate.partial_items(SHARD, WINDOW_START))
+
+
+# Window events ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "epoch_s"),
+    [
+        ("2020-07-30T17:00:00Z", 1_596_128_400),
+        ("2020-07-30T17:00:00.000Z", 1_596_128_400),
+        ("2020-07-30T17:00:00.999Z", 1_596_128_400),
+        ("2020-07-30T19:00:00+02:00", 1_596_128_400),
+        ("2020-07-30T17:00:00", 1_596_128_400),
+    ],
+)
+def test_window_timestamps_parse_to_epoch_seconds(text, epoch_s):
+    # GIVEN a window bound as Lambda writes it (or a variant)
+    # WHEN / THEN it parses to whole epoch seconds, UTC
+    assert parse_aws_timestamp(text) == epoch_s
+
+
+def test_unparseable_window_timestamp_is_a_window_event_error():
+    # GIVEN a garbled bound / WHEN parsed / THEN the error names the bound
+    with pytest.raises(InvalidWindowEvent, match="yesterday"):
+        parse_aws_timestamp("yesterday")
+
+
+def test_window_invocation_reads_the_tumbling_window_envelope():
+    # GIVEN a final tumbling-window event of shard 7
+    shard = KinesisShard(shard_id=SHARD)
+    event = tumbling_window_event(
+        shard.records([telemetry_record()]), window_start_s=1_596_128_400, window_seconds=120,
+        state={"v": 1, "cells": {}}, is_final=True,
+    )
+
+    # WHEN it is parsed
+    invocation = WindowInvocation.from_event(event)
+
+    # THEN shard, bounds, state and flags are those of the event
+    assert invocation.shard_id == SHARD
+    assert (invocation.window_start_s, invocation.window_end_s) == (1_596_128_400, 1_596_128_520)
+    assert invocation.state == {"v": 1, "cells": {}}
+    assert invocation.is_final and not invocation.terminated_early and invocation.closes_window
+    assert invocation.event_source_arn == event["eventSourceARN"]
+
+
+def test_window_invocation_without_shard_id_uses_the_event_id():
+    # GIVEN an event whose shardId is missing
+    event = tumbling_window_event(KinesisShard(shard_id=SHARD).records([telemetry_record()]))
+    del event["shardId"]
+
+    # WHEN / THEN the shard comes from the records' eventID
+    assert WindowInvocation.from_event(event).shard_id == SHARD
+
+
+def test_event_without_window_is_rejected_as_misconfiguration():
+    # GIVEN a plain Kinesis event (no tumbling window configured)
+    event = {"Records": KinesisShard().records([telemetry_record()])}
+
+    # WHEN / THEN parsing says what to configure
+    with pytest.raises(InvalidWindowEvent, match="TumblingWindowInSeconds"):
+        WindowInvocation.from_event(event)
+
+
+def test_early_termination_closes_the_window_piece():
+    # GIVEN an event flagged terminated early but not final
+    event = tumbling_window_event([], terminated_early=True)
+
+    # WHEN / THEN the invocation closes the current piece of the window
+    assert WindowInvocation.from_event(event).closes_window
+
+
+# State -----------------------------------------------------------------------------------
+
+
+def test_state_round_trips_through_json():
+    # GIVEN an aggregate with cells, a quarantined record and sequence numbers
+    aggregate = aggregate_of(fleet_records(devices=3, per_device=20))
+    aggregate.commit(read_record("9999", malformed_json()))
+
+    # WHEN its state goes through JSON (as Lambda carries it) and back
+    state = aggregate.to_state()
+    restored = WindowAggregate.from_state(json.loads(json.dumps(state)))
+
+    # THEN the restored aggregate holds the same cells, counts and watermark
+    assert restored.to_state() == state
+    assert restored.aggregated == 60 and restored.quarantined == 1
+    assert (restored.first_sequence, restored.last_sequence) == ("1000", "9999")
+    assert dict(restored.cells()) == dict(aggregate.cells())
+
+
+def test_empty_state_is_an_empty_aggregate_and_saves_as_empty():
+    # GIVEN the state of a window's first invocation / WHEN loaded and saved
+    # THEN nothing is invented
+    for state in ({}, None):
+        aggregate = WindowAggregate.from_state(state)
+        assert aggregate.cell_count == 0
+        assert aggregate.to_state() == {}
+
+
+def test_state_of_an_unknown_version_is_refused():
+    # GIVEN a state written by another format version / WHEN loaded / THEN refused
+    with pytest.raises(ValueError, match="version"):
+        WindowAggregate.from_state({"v": 99, "cells": {}})
+
+
+def test_state_format_is_compact():
+    # GIVEN half a minute of 1 Hz readings of 100 devices with three metrics each
+    aggregate = aggregate_of(fleet_records(devices=100, per_device=30))
+
+    # WHEN the state is serialised as the Lambda runtime does
+    state = aggregate.to_state()
+    size = state_size_bytes(state)
+
+    # THEN one cell per device x metric, each well under 100 bytes
+    assert aggregate.cell_count == 300
+    assert size / aggregate.cell_count < 100
+    key, compact = next(iter(state["cells"].items()))
+    assert key.count("|") == 3 and len(compact) == 5
+
+
+def test_untouched_cells_are_carried_without_reparsing():
+    # GIVEN a state with a cell of device A
+    state = aggregate_of(device_series("dev-a", 5)).to_state()
+
+    # WHEN the next invocation folds readings of device B only
+    aggregate = WindowAggregate.from_state(state)
+    aggregate.commit(RecordContribution("5000", to_readings(telemetry_record("dev-b")), 1))
+    saved = aggregate.to_state()
+
+    # THEN A's cells are byte-for-byte what they were and B's are added
+    for key, compact in state["cells"].items():
+        assert saved["cells"][key] is compact
+    assert aggregate.cell_count == len(state["cells"]) + 3
+
+
+# Folding ---------------------------------------------------------------------------------
+
+
+def test_readings_are_bucketed_by_event_time_minute():
+    # GIVEN readings of one device either side of a minute boundary, arriving together
+    records = device_series("dev-1", 4, start_ms=BASE_TS_MS + 58_000, interval_ms=1_000)
+
+    # WHEN they are folded
+    aggregate = aggregate_of(records)
+
+    # THEN they land in the minute of their event time, not of their arrival
+    buckets = {key.bucket for key, _ in aggregate.cells()}
+    assert buckets == {WINDOW_START, WINDOW_START + 60}
+    assert totals(aggregate) == expected_stats(records)
+
+
+def test_out_of_order_records_give_the_same_aggregate():
+    # GIVEN a fleet's records in event-time order and shuffled
+    records = fleet_records(devices=4, per_device=30, interval_ms=7_000)
+    shuffled = records[:]
+    random.Random(3).shuffle(shuffled)
+
+    # WHEN each order is folded
+    in_order, out_of_order = aggregate_of(records), aggregate_of(shuffled)
+
+    # THEN the statistics are identical and exact
+    assert totals(out_of_order) == totals(in_order) == expected_stats(records)
+
+
+def test_commit_is_all_or_nothing(monkeypatch):
+    # GIVEN an aggregate with some readings
+    aggregate = aggregate_of(device_series("dev-1", 3))
+    before = aggregate.to_state()
+
+    # AND a fold that breaks on the second reading of the next record
+    calls = []
+    original_add = Stats.add
+
+    def flaky_add(self, value):
+        calls.append(value)
+        if len(calls) == 2:
+            raise RuntimeError("boom")
+        original_add(self, value)
+
+    monkeypatch.setattr(Stats, "add", flaky_add)
+
+    # WHEN the record is committed
+    readings = to_readings(telemetry_record("dev-1", ts=BASE_TS_MS + 3_000))
+    contribution = RecordContribution("7777", readings, 1)
+    with pytest.raises(RuntimeError):
+        aggregate.commit(contribution)
+
+    # THEN none of its readings (and not its sequence number) reached the state
+    assert aggregate.to_state() == before
+
+
+def test_partial_items_equal_the_ground_truth():
+    # GIVEN a fleet folded in one window
+    records = fleet_records(devices=5, per_device=90)
+    aggregate = aggregate_of(records)
+
+    # WHEN the window is flushed
+    items = aggregate.partial_items(SHARD, WINDOW_START)
+
+    # THEN there is one item per device x metric x minute, exactly the ground truth
+    assert len(items) == len(expected_stats(records))
+    assert len({(item["PK"], item["SK"]) for item in items}) == len(items)
+    assert combine(items) == expected_stats(records)
+    assert all(item["shard_id"] == SHARD and item["window_start"] == WINDOW_START for item in items)
+
+
+def test_a_device_reporting_two_sites_in_one_minute_gives_one_item():
+    # GIVEN one device whose site changes within a minute
+    records = [
+        telemetry_record("dev-1", site="plant-b", ts=BASE_TS_MS, metrics={"t": 1.5}),
+        telemetry_record("dev-1", site="plant-a", ts=BASE_TS_MS + 1, metrics={"t": 2.5}),
+    ]
+
+    # WHEN the window is flushed
+    items = aggregate_of(records).partial_items(SHARD, WINDOW_START)
+
+    # THEN the item key (which has no site) is not written twice: stats merge, first site kept
+    assert len(items) == 1
+    assert items[0]["count"] == 2 and items[0]["sum"] == Decimal("4.0")
+    assert items[0]["site"] == "plant-a"
+
+
+def test_segment_is_added_to_every_item_key():
+    # GIVEN an aggregate / WHEN flushed as a window piece
+    items = aggregate_of(device_series("dev-1", 2)).partial_items(SHARD, WINDOW_START,
+                                                                   segment="1000")
+
+    # THEN every key carries the segment
+    assert all(item["SK"].endswith("#1000") and item["segment"] == "1000" for item in items)
+
+
+# Reading records -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(INVALID_RECORDS))
+def test_invalid_user_records_are_quarantined_with_a_reason(name):
+    # GIVEN an invalid user record
+    data = INVALID_RECORDS[name]
+
+    # WHEN its Kinesis record is read
+    contribution = read_record("42", data, partition_key="dev-9")
+
+    # THEN it is quarantined with its reason, sequence number and bytes; nothing aggregated
+    assert contribution.readings == [] and contribution.aggregated == 0
+    [quarantined] = contribution.quarantined
+    assert quarantined.reason.split(":", 1)[0] in {"schema", "decode", "range"}
+    assert (quarantined.sequence_number, quarantined.partition_key) == ("42", "dev-9")
+    assert quarantined.data == data
+    fields = quarantined.log_fields()
+    assert base64.b64decode(fields["data_b64"]) == data[:1024]
+
+
+def test_unstorable_magnitude_is_quarantined_not_failed():
+    # GIVEN a reading DynamoDB could not store the square of
+    data = telemetry_bytes(metrics={"pressure_pa": 1e200})
+
+    # WHEN / THEN it is quarantined with a range reason
+    [quarantined] = read_record("1", data).quarantined
+    assert quarantined.reason.startswith("range:")
+
+
+def test_zero_and_small_realistic_values_are_storable():
+    # GIVEN zero and a small but realistic reading / WHEN read / THEN aggregated
+    data = telemetry_bytes(metrics={"a": 0.0, "b": -0.0, "c": 1e-9, "d": 123456789.123})
+    contribution = read_record("1", data)
+    assert contribution.aggregated == 1 and not contribution.quarantined
+
+
+def test_kpl_aggregate_is_split_and_each_user_record_judged_alone():
+    # GIVEN a KPL aggregate of two valid records around one invalid one
+    valid_a, valid_b = telemetry_record("dev-a"), telemetry_record("dev-b")
+    data = kpl_aggregate([
+        ("dev-a", telemetry_bytes(valid_a)),
+        ("dev-x", unknown_version(7)),
+        ("dev-b", telemetry_bytes(valid_b)),
+    ])
+
+    # WHEN the Kinesis record is read
+    contribution = read_record("77", data)
+
+    # THEN both valid records are aggregated and the invalid one is quarantined by position
+    assert contribution.aggregated == 2
+    assert {r.device_id for r in contribution.readings} == {"dev-a", "dev-b"}
+    [quarantined] = contribution.quarantined
+    assert (quarantined.sub_sequence_number, quarantined.partition_key) == (1, "dev-x")
+
+
+def test_split_user_records_passes_plain_records_through():
+    # GIVEN a plain record / WHEN split / THEN it is the one user record
+    assert split_user_records(b'{"v":1}') == [UserRecord(b'{"v":1}')]
+
+
+def test_corrupted_kpl_aggregate_becomes_one_opaque_record():
+    # GIVEN an aggregate whose digest no longer matches its body
+    data = bytearray(kpl_aggregate([("dev-a", telemetry_bytes())]))
+    data[10] ^= 0xFF
+
+    # WHEN it is read
+    contribution = read_record("5", bytes(data))
+
+    # THEN it is a single quarantined record, not lost and not a failure
+    assert contribution.aggregated == 0 and len(contribution.quarantined) == 1
+
+
+# One invocation --------------------------------------------------------------------------
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def test_fold_skips_records_already_in_the_state():
+    # GIVEN a window state that already holds records up to sequence number 200
+    aggregate = aggregate_of(device_series("dev-1", 2), first_sequence=199)
+    before = aggregate.to_state()
+
+    # WHEN a retry re-delivers record 200 and then a new record 201
+    fold = InvocationFold(aggregate)
+    replayed = fold.apply("200", b64(telemetry_bytes(ts=BASE_TS_MS + 1_000)))
+    fresh = fold.apply("201", b64(telemetry_bytes(ts=BASE_TS_MS + 2_000)))
+
+    # THEN the re-delivered one is not counted again, the new one is
+    assert replayed is None and fresh is not None
+    assert fold.tally.duplicates == 1 and fold.tally.aggregated == 1
+    assert aggregate.aggregated == before["aggregated"] + 1
+
+
+def test_after_a_failed_record_later_records_are_refused(monkeypatch):
+    # GIVEN a fold whose commit raises for sequence number 11
+    aggregate = WindowAggregate()
+    original = WindowAggregate.commit
+
+    def commit(self, contribution):
+        if contribution.sequence_number == "11":
+            raise RuntimeError("bug")
+        original(self, contribution)
+
+    monkeypatch.setattr(WindowAggregate, "commit", commit)
+    fold = InvocationFold(aggregate)
+
+    # WHEN records 10, 11 and 12 are applied
+    fold.apply("10", b64(telemetry_bytes()))
+    with pytest.raises(RuntimeError):
+        fold.apply("11", b64(telemetry_bytes()))
+    with pytest.raises(RecordSkipped):
+        fold.apply("12", b64(telemetry_bytes()))
+
+    # THEN the state holds record 10 only, a prefix that a retry from 11 continues exactly
+    assert aggregate.last_sequence == "10" and aggregate.aggregated == 1
+    assert (fold.tally.failed, fold.tally.skipped) == (1, 1)
+
+
+def test_non_base64_data_is_quarantined():
+    # GIVEN an event record whose data is not base64 / WHEN applied
+    contribution = InvocationFold(WindowAggregate()).apply("3", "not base64!!", "dev-1")
+
+    # THEN it is quarantined, not failed
+    assert contribution is not None
+    assert contribution.quarantined[0].reason.startswith("envelope")
+
+
+def test_quarantined_records_count_in_the_window():
+    # GIVEN an invocation of a valid and a malformed record
+    aggregate = WindowAggregate()
+    fold = InvocationFold(aggregate)
+
+    # WHEN both are applied
+    fold.apply("1", b64(telemetry_bytes()))
+    fold.apply("2", b64(malformed_json()))
+
+    # THEN one is aggregated, one quarantined, both behind the watermark
+    assert (aggregate.aggregated, aggregate.quarantined) == (1, 1)
+    assert aggregate.is_committed("2") and not aggregate.is_committed("3")
+
+
+@pytest.mark.parametrize(
+    ("final", "early", "fail", "expected"),
+    [
+        (True, False, False, None),
+        (True, True, False, "100"),
+        (False, True, False, "100"),
+        (True, False, True, "100"),
+    ],
+    ids=["final", "final_and_early", "early", "final_with_failures"],
+)
+def test_flush_segment_marks_pieces_of_a_window(final, early, fail, expected):
+    # GIVEN a window whose first record was 100
+    aggregate = aggregate_of([telemetry_record()], first_sequence=100)
+    fold = InvocationFold(aggregate)
+    if fail:
+        fold.first_failure = "101"
+    invocation = WindowInvocation(SHARD, WINDOW_START, WINDOW_START + 60, {}, final, early)
+
+    # WHEN / THEN only a piece followed by more of the window gets a segment
+    assert fold.flush_segment(invocation) == expected
+
+
+# Configuration ---------------------------------------------------------------------------
+
+
+def test_config_requires_the_aggregates_table():
+    # GIVEN an environment without AGGREGATES_TABLE / WHEN read / THEN a clear error
+    with pytest.raises(ConfigError, match="AGGREGATES_TABLE"):
+        AggregatorConfig.from_environ({})
+
+
+def test_config_reads_table_service_and_write_tuning():
+    # GIVEN a full environment
+    environ = {
+        "AGGREGATES_TABLE": "aggregates",
+        "POWERTOOLS_SERVICE_NAME": "agg",
+        "WRITE_MAX_ATTEMPTS": "3",
+        "WRITE_BASE_DELAY_MS": "10",
+        "WRITE_MAX_DELAY_MS": "500",
+        "WRITE_MAX_WORKERS": "2",
+    }
+
+    # WHEN / THEN every setting is typed
+    config = AggregatorConfig.from_environ(environ)
+    assert config == AggregatorConfig("aggregates", "agg", WriteTuning(3, 0.01, 0.5, 2))
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("WRITE_MAX_ATTEMPTS", "0"), ("WRITE_MAX_WORKERS", "x"),
+                        ("WRITE_BASE_DELAY_MS", "-1")]
+)
+def test_config_rejects_bad_tuning(name, value):
+    # GIVEN a bad tuning value / WHEN read / THEN the error names the variable
+    with pytest.raises(ConfigError, match=name):
+        AggregatorConfig.from_environ({"AGGREGATES_TABLE": "t", name: value})

@@ -26,10 +26,10 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from shardline.errors import ShardlineError
-from shardline.local.embedded import DEFAULT_PORT
+from shardline.local.embedded import DEFAULT_PORT, ensure_port_free
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 DEFAULT_STREAM = "shardline-telemetry"
 DEFAULT_TABLE = "shardline-aggregates"
@@ -130,6 +130,7 @@ def local_up(port: int, detach: bool) -> None:
     if running and _pid_alive(int(running["pid"])):
         raise ShardlineError(f"a local stack is already up at {running['endpoint_url']} "
                              f"(pid {running['pid']}); `shardline local down` stops it")
+    ensure_port_free("127.0.0.1", port)
     if detach:
         _detach(root, port, state_dir(root))
         return
@@ -221,7 +222,7 @@ def simulate(devices: int, rate: float, duration: float, seed: int, sites: int, 
     """Simulate a fleet of devices pushing telemetry v1 into Kinesis."""
     from producers.fleet import FleetConfig
     from producers.publisher import KinesisPublisher
-    from producers.simulate import run_simulation
+    from producers.simulate import SimulationError, run_simulation
 
     try:
         config = FleetConfig(devices=devices, rate_hz=rate, duration_s=duration, seed=seed,
@@ -240,7 +241,14 @@ def simulate(devices: int, rate: float, duration: float, seed: int, sites: int, 
         def on_progress(sent: int, total: int, _report: Any) -> None:
             progress.update(task, completed=sent, total=total)
 
-        result = run_simulation(config, publisher, paced=not fast, on_progress=on_progress)
+        try:
+            result = run_simulation(config, publisher, paced=not fast,
+                                    on_progress=on_progress)
+        except SimulationError as exc:
+            # Never lose the ground truth of what was accepted before giving up.
+            exc.result.manifest.write(manifest_path)
+            raise ShardlineError(f"{exc}; {len(exc.unaccepted):,} records not accepted; "
+                                 f"manifest of the accepted ones: {manifest_path}") from None
     result.manifest.write(manifest_path)
     report = result.report
     err_console.print(

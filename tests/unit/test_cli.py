@@ -1,0 +1,109 @@
+"""The command line: every mistake a user can make gives one line and a non-zero exit."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+
+import pytest
+from click.testing import CliRunner, Result
+
+from shardline.cli import main
+from shardline.local.embedded import EmbeddedAws
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args))
+
+
+def assert_one_line_error(result: Result, code: int, fragment: str) -> None:
+    assert result.exit_code == code, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    assert fragment in lines[0]
+    assert "Traceback" not in result.output
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def embedded() -> Iterator[EmbeddedAws]:
+    """An empty embedded AWS (no Terraform): enough to exercise error paths."""
+    aws = EmbeddedAws(port=_free_port())
+    aws.start()
+    yield aws
+    aws.stop()
+
+
+def test_help_lists_every_command() -> None:
+    result = run("--help")
+    assert result.exit_code == 0
+    for command in ("local", "simulate", "query", "package", "demo"):
+        assert command in result.output
+
+
+def test_bad_duration_is_a_one_line_error() -> None:
+    result = run("query", "--device", "dev-00001", "--metric", "temperature_c",
+                 "--since", "fifteen", "--endpoint", "http://127.0.0.1:9")
+    assert_one_line_error(result, 2, "invalid duration 'fifteen'")
+
+
+def test_malformed_endpoint_is_a_one_line_error() -> None:
+    result = run("simulate", "--endpoint", "localhost:4566", "--duration", "1")
+    assert_one_line_error(result, 2, "invalid endpoint 'localhost:4566'")
+
+
+def test_unreachable_endpoint_is_a_one_line_error() -> None:
+    port = _free_port()  # nothing listens there
+    result = run("query", "--device", "dev-00001", "--metric", "temperature_c",
+                 "--endpoint", f"http://127.0.0.1:{port}")
+    assert_one_line_error(result, 3, f"cannot reach http://127.0.0.1:{port}")
+
+
+def test_missing_stream_is_a_one_line_error(embedded: EmbeddedAws) -> None:
+    result = run("simulate", "--endpoint", embedded.endpoint_url, "--stream", "nope",
+                 "--duration", "1", "--devices", "1")
+    assert_one_line_error(result, 3, "not found")
+
+
+def test_missing_table_is_a_one_line_error(embedded: EmbeddedAws) -> None:
+    result = run("query", "--device", "dev-00001", "--metric", "temperature_c",
+                 "--endpoint", embedded.endpoint_url, "--table", "nope")
+    assert_one_line_error(result, 3, "not found")
+
+
+def test_out_of_range_flag_is_rejected_by_click() -> None:
+    result = run("simulate", "--devices", "0")
+    assert result.exit_code == 2
+    assert "--devices" in result.output
+
+
+def test_local_up_on_a_taken_port_is_a_one_line_error(tmp_path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = run("local", "up", "--port", str(port))
+    assert_one_line_error(result, 2, f"port {port} on 127.0.0.1 is already in use")
+
+
+def test_local_down_without_a_stack_says_so() -> None:
+    result = run("local", "down")
+    assert result.exit_code == 0
+    assert "no local stack is running" in result.output
+
+
+def test_query_renders_csv_and_json_of_the_same_rows() -> None:
+    from shardline.cli import render_rows
+
+    rows = [{"minute": "2026-11-23T10:00", "count": 3, "mean": 1.5, "min": 1.0, "max": 2.0}]
+    assert render_rows(rows, "csv").splitlines() == ["minute,count,mean,min,max",
+                                                    "2026-11-23T10:00,3,1.5,1.0,2.0"]
+    assert json.loads(render_rows(rows, "json")) == rows
+    assert "2026-11-23T10:00" in render_rows(rows, "table")

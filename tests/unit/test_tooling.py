@@ -1,0 +1,62 @@
+"""Packaging and Terraform discovery."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from shardline import packaging
+from shardline.errors import ShardlineError
+from shardline.terraform import cli_config_text, find_provider_mirror, find_terraform
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_lambda_zip_is_deterministic_and_tracks_sources(tmp_path: Path) -> None:
+    # GIVEN a copy of the sources
+    source = tmp_path / "src"
+    (source / "lambdas" / "fn").mkdir(parents=True)
+    (source / "lambdas" / "__init__.py").write_text("")
+    (source / "lambdas" / "fn" / "handler.py").write_text("def lambda_handler(e, c): ...\n")
+    (source / "lambdas" / "fn" / "__pycache__").mkdir()
+    (source / "lambdas" / "fn" / "__pycache__" / "handler.cpython-311.pyc").write_bytes(b"x")
+    includes = ("lambdas/__init__.py", "lambdas/fn")
+    # WHEN it is packaged twice
+    first = packaging.build_zip(source, includes, tmp_path / "a.zip")
+    second = packaging.build_zip(source, includes, tmp_path / "b.zip")
+    # THEN the hashes agree, caches are left out, and a source change changes the hash
+    assert first == second
+    assert zipfile.ZipFile(tmp_path / "a.zip").namelist() == [
+        "lambdas/__init__.py", "lambdas/fn/handler.py"]
+    (source / "lambdas" / "fn" / "handler.py").write_text("def lambda_handler(e, c): 1\n")
+    assert packaging.build_zip(source, includes, tmp_path / "c.zip") != first
+
+
+def test_every_function_package_builds_from_the_project(tmp_path: Path) -> None:
+    built = packaging.build_all(ROOT, tmp_path)
+    names = {p.name for p in built}
+    assert "aggregator" in names
+    archive = zipfile.ZipFile(tmp_path / "aggregator.zip")
+    assert "lambdas/aggregator/handler.py" in archive.namelist()
+    assert "lambdas/shared/telemetry.py" in archive.namelist()
+
+
+def test_provider_mirror_from_tf_plugin_dir(tmp_path: Path) -> None:
+    mirror = tmp_path / "mirror"
+    (mirror / "registry.terraform.io" / "hashicorp" / "aws").mkdir(parents=True)
+    assert find_provider_mirror({"TF_PLUGIN_DIR": str(mirror)}) == mirror
+    assert str(mirror) in cli_config_text(mirror)
+
+
+def test_tf_plugin_dir_without_the_provider_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ShardlineError, match="does not contain registry.terraform.io"):
+        find_provider_mirror({"TF_PLUGIN_DIR": str(tmp_path)})
+
+
+def test_missing_terraform_is_a_clear_error(monkeypatch: pytest.MonkeyPatch,
+                                            tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ShardlineError, match="terraform is not installed"):
+        find_terraform()

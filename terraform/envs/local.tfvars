@@ -1,0 +1,26 @@
+# Embedded AWS (moto) on one machine: `shardline local up` / `make demo`.
+# The endpoint comes from AWS_ENDPOINT_URL; credentials are dummies.
+local_stack = true
+region      = "us-east-1"
+environment = "local"
+
+stream_mode            = "PROVISIONED"
+shard_count            = 2
+stream_retention_hours = 24
+
+aggregates_table_deletion_protection = false
+kms_deletion_window_in_days          = 7
+
+# Relative to terraform/; `make package` writes it.
+aggregator_package_path = "../dist/lambda/aggregator.zip"
+log_level               = "DEBUG"
+log_retention_in_days   = 1
+
+aggregator_starting_position                  = "TRIM_HORIZON"
+aggregator_batch_size                         = 500
+aggregator_maximum_batching_window_in_seconds = 1
+aggregator_tumbling_window_in_seconds         = 10
+aggregator_parallelization_factor             = 1
+aggregator_bisect_batch_on_function_error     = true
+aggregator_maximum_retry_attempts             = 3
+aggregator_maximum_record_age_in_seconds      = 3600

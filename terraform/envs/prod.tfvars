@@ -1,0 +1,31 @@
+# Example for a real AWS account: `make deploy ENV=prod`. Adjust region and tags.
+region      = "eu-west-1"
+environment = "prod"
+
+tags = {
+  CostCenter = "iot-platform"
+}
+
+stream_mode            = "ON_DEMAND"
+stream_retention_hours = 168 # a week to replay failed batches
+
+aggregates_table_deletion_protection = true
+kms_deletion_window_in_days          = 30
+
+aggregator_package_path = "../dist/lambda/aggregator.zip"
+aggregator_memory_size  = 1024
+aggregator_timeout      = 120
+log_level               = "INFO"
+log_retention_in_days   = 90
+
+# Powertools and the other dependencies, when they are not bundled in the zip, e.g.
+# dependencies_layer_arns = ["arn:aws:lambda:eu-west-1:123456789012:layer:shardline-deps:1"]
+
+aggregator_starting_position                  = "TRIM_HORIZON"
+aggregator_batch_size                         = 1000
+aggregator_maximum_batching_window_in_seconds = 5
+aggregator_tumbling_window_in_seconds         = 60
+aggregator_parallelization_factor             = 1 # must stay 1 with a tumbling window
+aggregator_bisect_batch_on_function_error     = true
+aggregator_maximum_retry_attempts             = 5
+aggregator_maximum_record_age_in_seconds      = 21600

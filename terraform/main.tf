@@ -1,0 +1,64 @@
+locals {
+  stream_name        = "${var.prefix}-telemetry"
+  failure_queue_name = "${var.prefix}-stream-failures"
+  aggregates_table   = "${var.prefix}-aggregates"
+  aggregator_name    = "${var.prefix}-aggregator"
+}
+
+module "stream" {
+  source = "./modules/stream"
+
+  stream_name                 = local.stream_name
+  stream_mode                 = var.stream_mode
+  shard_count                 = var.shard_count
+  retention_hours             = var.stream_retention_hours
+  kms_deletion_window_in_days = var.kms_deletion_window_in_days
+  failure_queue_name          = local.failure_queue_name
+}
+
+module "storage" {
+  source = "./modules/storage"
+
+  table_name                  = local.aggregates_table
+  deletion_protection_enabled = var.aggregates_table_deletion_protection
+  kms_deletion_window_in_days = var.kms_deletion_window_in_days
+}
+
+module "aggregator" {
+  source = "./modules/consumer"
+
+  function_name                  = local.aggregator_name
+  description                    = "Aggregates telemetry into per-device tumbling-window partials"
+  package_path                   = var.aggregator_package_path
+  package_base64sha256           = var.aggregator_package_base64sha256
+  handler                        = "lambdas.aggregator.handler.lambda_handler"
+  memory_size                    = var.aggregator_memory_size
+  timeout                        = var.aggregator_timeout
+  reserved_concurrent_executions = var.aggregator_reserved_concurrent_executions
+  layers                         = var.dependencies_layer_arns
+  log_retention_in_days          = var.log_retention_in_days
+
+  environment_variables = {
+    AGGREGATES_TABLE             = module.storage.table_name
+    POWERTOOLS_SERVICE_NAME      = "aggregator"
+    POWERTOOLS_METRICS_NAMESPACE = "shardline"
+    LOG_LEVEL                    = var.log_level
+  }
+
+  event_source_type         = "kinesis"
+  event_source_arn          = module.stream.stream_arn
+  event_source_kms_key_arns = [module.stream.kms_key_arn]
+  dynamodb_write_table_arns = [module.storage.table_arn]
+  on_failure_queue_arn      = module.stream.failure_queue_arn
+
+  starting_position                  = var.aggregator_starting_position
+  starting_position_timestamp        = var.aggregator_starting_position_timestamp
+  batch_size                         = var.aggregator_batch_size
+  maximum_batching_window_in_seconds = var.aggregator_maximum_batching_window_in_seconds
+  parallelization_factor             = var.aggregator_parallelization_factor
+  tumbling_window_in_seconds         = var.aggregator_tumbling_window_in_seconds
+  bisect_batch_on_function_error     = var.aggregator_bisect_batch_on_function_error
+  function_response_types            = ["ReportBatchItemFailures"]
+  maximum_retry_attempts             = var.aggregator_maximum_retry_attempts
+  maximum_record_age_in_seconds      = var.aggregator_maximum_record_age_in_seconds
+}

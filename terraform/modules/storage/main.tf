@@ -1,0 +1,57 @@
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  account_root_arn = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"
+  dynamodb_service = "dynamodb.${data.aws_region.current.name}.${data.aws_partition.current.dns_suffix}"
+}
+
+resource "aws_kms_key" "table" {
+  description             = "Encrypts the ${var.table_name} DynamoDB table and its stream"
+  enable_key_rotation     = true
+  deletion_window_in_days = var.kms_deletion_window_in_days
+  policy                  = data.aws_iam_policy_document.table_key.json
+  tags                    = var.tags
+}
+
+resource "aws_kms_alias" "table" {
+  name          = "alias/${var.table_name}"
+  target_key_id = aws_kms_key.table.key_id
+}
+
+resource "aws_dynamodb_table" "this" {
+  name                        = var.table_name
+  billing_mode                = "PAY_PER_REQUEST"
+  hash_key                    = var.hash_key
+  range_key                   = var.range_key
+  stream_enabled              = true
+  stream_view_type            = var.stream_view_type
+  deletion_protection_enabled = var.deletion_protection_enabled
+
+  attribute {
+    name = var.hash_key
+    type = "S"
+  }
+
+  attribute {
+    name = var.range_key
+    type = "S"
+  }
+
+  ttl {
+    attribute_name = var.ttl_attribute_name
+    enabled        = true
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = aws_kms_key.table.arn
+  }
+
+  tags = var.tags
+}

@@ -1,0 +1,19 @@
+output "table_name" {
+  description = "Name of the DynamoDB table."
+  value       = aws_dynamodb_table.this.name
+}
+
+output "table_arn" {
+  description = "ARN of the DynamoDB table."
+  value       = aws_dynamodb_table.this.arn
+}
+
+output "stream_arn" {
+  description = "ARN of the table's DynamoDB stream (event source for roll-up consumers)."
+  value       = aws_dynamodb_table.this.stream_arn
+}
+
+output "kms_key_arn" {
+  description = "ARN of the customer-managed KMS key that encrypts the table."
+  value       = aws_kms_key.table.arn
+}

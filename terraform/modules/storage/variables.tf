@@ -1,0 +1,82 @@
+variable "table_name" {
+  description = "Name of the DynamoDB table; also the name of its KMS key alias."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9_.-]{3,255}$", var.table_name))
+    error_message = "table_name must be 3-255 characters of [a-zA-Z0-9_.-]."
+  }
+}
+
+variable "hash_key" {
+  description = "Name of the partition key attribute (type S)."
+  type        = string
+  default     = "PK"
+
+  validation {
+    condition     = length(var.hash_key) >= 1 && length(var.hash_key) <= 255
+    error_message = "hash_key must be 1-255 characters."
+  }
+}
+
+variable "range_key" {
+  description = "Name of the sort key attribute (type S)."
+  type        = string
+  default     = "SK"
+
+  validation {
+    condition     = length(var.range_key) >= 1 && length(var.range_key) <= 255
+    error_message = "range_key must be 1-255 characters."
+  }
+}
+
+variable "ttl_attribute_name" {
+  description = "Attribute holding the item's expiry time in epoch seconds; DynamoDB deletes expired items eventually (readers must filter them)."
+  type        = string
+  default     = "expires_at"
+
+  validation {
+    condition     = length(var.ttl_attribute_name) >= 1 && length(var.ttl_attribute_name) <= 255
+    error_message = "ttl_attribute_name must be 1-255 characters."
+  }
+}
+
+variable "stream_view_type" {
+  description = "What the table's DynamoDB stream records carry: KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES."
+  type        = string
+  default     = "NEW_AND_OLD_IMAGES"
+
+  validation {
+    condition     = contains(["KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"], var.stream_view_type)
+    error_message = "stream_view_type must be KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES."
+  }
+}
+
+variable "deletion_protection_enabled" {
+  description = "Whether DynamoDB refuses to delete the table (turn off only for throwaway environments)."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "kms_deletion_window_in_days" {
+  description = "Waiting period before the table's KMS key is deleted after destroy (7 to 30 days)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.kms_deletion_window_in_days >= 7 && var.kms_deletion_window_in_days <= 30
+    error_message = "kms_deletion_window_in_days must be from 7 to 30."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource of the module (on top of the provider's default_tags)."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for key, value in var.tags : length(key) <= 128 && length(value) <= 256 && !startswith(lower(key), "aws:")])
+    error_message = "Tag keys must be at most 128 characters and not start with aws:, values at most 256."
+  }
+}

@@ -1,0 +1,59 @@
+output "stream_name" {
+  description = "Name of the telemetry Kinesis stream."
+  value       = module.stream.stream_name
+}
+
+output "stream_arn" {
+  description = "ARN of the telemetry Kinesis stream."
+  value       = module.stream.stream_arn
+}
+
+output "stream_kms_key_arn" {
+  description = "ARN of the KMS key of the telemetry stream (producers need kms:GenerateDataKey on it)."
+  value       = module.stream.kms_key_arn
+}
+
+output "aggregates_table_name" {
+  description = "Name of the aggregates DynamoDB table."
+  value       = module.storage.table_name
+}
+
+output "aggregates_table_arn" {
+  description = "ARN of the aggregates DynamoDB table."
+  value       = module.storage.table_arn
+}
+
+output "aggregates_stream_arn" {
+  description = "ARN of the aggregates table's DynamoDB stream."
+  value       = module.storage.stream_arn
+}
+
+output "aggregator_function_name" {
+  description = "Name of the aggregator Lambda function."
+  value       = module.aggregator.function_name
+}
+
+output "aggregator_function_arn" {
+  description = "ARN of the aggregator Lambda function."
+  value       = module.aggregator.function_arn
+}
+
+output "aggregator_event_source_mapping_uuid" {
+  description = "UUID of the aggregator's Kinesis event source mapping."
+  value       = module.aggregator.event_source_mapping_uuid
+}
+
+output "failure_queue_url" {
+  description = "URL of the SQS queue that receives on-failure records of the stream consumers."
+  value       = module.stream.failure_queue_url
+}
+
+output "failure_queue_arn" {
+  description = "ARN of the SQS queue that receives on-failure records of the stream consumers."
+  value       = module.stream.failure_queue_arn
+}
+
+output "failure_dlq_url" {
+  description = "URL of the dead-letter queue behind the failure queue."
+  value       = module.stream.failure_dlq_url
+}

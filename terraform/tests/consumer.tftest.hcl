@@ -1,0 +1,291 @@
+# Plan-only tests of modules/consumer on its own, so its resources, IAM documents and
+# preconditions can be inspected. Needs Terraform >= 1.11.
+
+mock_provider "aws" {
+  mock_data "aws_iam_policy_document" {
+    defaults = {
+      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
+    }
+  }
+}
+
+override_resource {
+  target          = aws_cloudwatch_log_group.this
+  override_during = plan
+  values = {
+    arn = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/shardline-aggregator"
+  }
+}
+
+variables {
+  function_name             = "shardline-aggregator"
+  package_path              = "aggregator.zip"
+  package_base64sha256      = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+  handler                   = "lambdas.aggregator.handler.lambda_handler"
+  event_source_arn          = "arn:aws:kinesis:us-east-1:123456789012:stream/shardline-telemetry"
+  event_source_kms_key_arns = ["arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"]
+  dynamodb_write_table_arns = ["arn:aws:dynamodb:us-east-1:123456789012:table/shardline-aggregates"]
+  on_failure_queue_arn      = "arn:aws:sqs:us-east-1:123456789012:shardline-stream-failures"
+}
+
+run "function_defaults" {
+  command = plan
+
+  module {
+    source = "./modules/consumer"
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.runtime == "python3.12"
+    error_message = "Default runtime must be python3.12."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.handler == "lambdas.aggregator.handler.lambda_handler"
+    error_message = "handler must be passed through."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.source_code_hash == "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+    error_message = "A given package hash must be used as is."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.tracing_config[0].mode == "Active"
+    error_message = "X-Ray tracing must be active by default."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.reserved_concurrent_executions == -1
+    error_message = "No reserved concurrency by default."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_log_group.this.name == "/aws/lambda/shardline-aggregator"
+    error_message = "The function must log to its own log group."
+  }
+
+  assert {
+    condition     = aws_lambda_event_source_mapping.this.bisect_batch_on_function_error == true
+    error_message = "Bisect must be on by default."
+  }
+
+  assert {
+    condition     = toset(aws_lambda_event_source_mapping.this.function_response_types) == toset(["ReportBatchItemFailures"])
+    error_message = "ReportBatchItemFailures must be on by default."
+  }
+
+  assert {
+    condition     = aws_lambda_event_source_mapping.this.destination_config[0].on_failure[0].destination_arn == var.on_failure_queue_arn
+    error_message = "The on-failure destination must be the given queue."
+  }
+}
+
+run "policies_name_known_arns" {
+  command = plan
+
+  module {
+    source = "./modules/consumer"
+  }
+
+  assert {
+    condition     = data.aws_iam_policy_document.logs.statement[0].resources == toset(["arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/shardline-aggregator:*"])
+    error_message = "Log permissions must cover only the function's own log group."
+  }
+
+  assert {
+    condition     = data.aws_iam_policy_document.event_source.statement[0].resources == toset([var.event_source_arn])
+    error_message = "Stream read permissions must name the stream ARN."
+  }
+
+  assert {
+    condition = data.aws_iam_policy_document.event_source.statement[0].actions == toset([
+      "kinesis:DescribeStream",
+      "kinesis:DescribeStreamSummary",
+      "kinesis:GetRecords",
+      "kinesis:GetShardIterator",
+      "kinesis:ListShards",
+    ])
+    error_message = "Stream read permissions must be the shared-throughput read actions only."
+  }
+
+  assert {
+    condition     = data.aws_iam_policy_document.event_source_kms[0].statement[0].resources == toset(var.event_source_kms_key_arns)
+    error_message = "kms:Decrypt must name the stream key."
+  }
+
+  assert {
+    condition     = data.aws_iam_policy_document.dynamodb_write[0].statement[0].resources == toset(var.dynamodb_write_table_arns)
+    error_message = "DynamoDB writes must name the table ARN."
+  }
+
+  assert {
+    condition     = data.aws_iam_policy_document.on_failure.statement[0].resources == toset([var.on_failure_queue_arn])
+    error_message = "sqs:SendMessage must name the failure queue."
+  }
+}
+
+run "optional_policies_follow_inputs" {
+  command = plan
+
+  module {
+    source = "./modules/consumer"
+  }
+
+  variables {
+    event_source_kms_key_arns = []
+    dynamodb_write_table_arns = []
+    tracing_mode              = "PassThrough"
+  }
+
+  assert {
+    condition     = length(aws_iam_role_policy.event_source_kms) == 0 && length(aws_iam_role_policy.dynamodb_write) == 0 && length(aws_iam_role_policy.tracing) == 0
+    error_message = "Unused permissions must not be granted."
+  }
+}
+
+run "dynamodb_stream_source_gets_dynamodb_read_actions" {
+  command = plan
+
+  module {
+    source = "./modules/consumer"
+  }
+
+  variables {
+    event_source_type         = "dynamodb"
+    event_source_arn          = "arn:aws:dynamodb:us-east-1:123456789012:table/shardline-aggregates/stream/2025-01-01T00:00:00.000"
+    event_source_kms_key_arns = []
+  }
+
+  assert {
+    condition     = data.aws_iam_policy_document.event_source.statement[0].actions == toset(["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"])
+    error_message = "A DynamoDB stream source needs the DynamoDB stream read actions."
+  }
+}
+
+run "rejects_parallelization_with_tumbling_window" {
+  command = plan
+
+  module {
+    source = "./modules/consumer"
+  }
+
+  variables {
+    parallelization_factor     = 2
+    tumbling_window_in_seconds = 10
+  }
+
+  expect_failures = [aws_lambda_event_source_mapping.this]
+}
+
+run "rejects_at_timestamp_without_timestamp" {
+  command = plan
+
+  module {
+    source = "./modules/consumer"
+  }
+
+  variables {
+    starting_position = "AT_TIMESTAMP"
+  }
+
+  expect_failures = [aws_lambda_event_source_mapping.this]
+}
+
+run "rejects_batch_size_0" {
+  command = plan
+
+  module {
+    source = "./modules/consumer"
+  }
+
+  variables {
+    batch_size = 0
+  }
+
+  expect_failures = [var.batch_size]
+}
+
+run "rejects_tumbling_window_901" {
+  command = plan
+
+  module {
+    source = "./modules/consumer"
+  }
+
+  variables {
+    tumbling_window_in_seconds = 901
+  }
+
+  expect_failures = [var.tumbling_window_in_seconds]
+}
+
+run "rejects_retries_minus_2" {
+  command = plan
+
+  module {
+    source = "./modules/consumer"
+  }
+
+  variables {
+    maximum_retry_attempts = -2
+  }
+
+  expect_failures = [var.maximum_retry_attempts]
+}
+
+run "rejects_record_age_30" {
+  command = plan
+
+  module {
+    source = "./modules/consumer"
+  }
+
+  variables {
+    maximum_record_age_in_seconds = 30
+  }
+
+  expect_failures = [var.maximum_record_age_in_seconds]
+}
+
+run "rejects_unknown_response_type" {
+  command = plan
+
+  module {
+    source = "./modules/consumer"
+  }
+
+  variables {
+    function_response_types = ["ReportItemFailures"]
+  }
+
+  expect_failures = [var.function_response_types]
+}
+
+run "rejects_six_layers" {
+  command = plan
+
+  module {
+    source = "./modules/consumer"
+  }
+
+  variables {
+    layers = [for version in range(1, 7) : "arn:aws:lambda:us-east-1:123456789012:layer:deps:${version}"]
+  }
+
+  expect_failures = [var.layers]
+}
+
+run "rejects_timeout_above_900" {
+  command = plan
+
+  module {
+    source = "./modules/consumer"
+  }
+
+  variables {
+    timeout = 901
+  }
+
+  expect_failures = [var.timeout]
+}

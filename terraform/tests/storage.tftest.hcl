@@ -1,0 +1,87 @@
+# Plan-only tests of modules/storage on its own. Needs Terraform >= 1.11.
+
+mock_provider "aws" {
+  mock_data "aws_iam_policy_document" {
+    defaults = {
+      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
+    }
+  }
+}
+
+variables {
+  table_name = "shardline-aggregates"
+}
+
+run "aggregates_table_shape" {
+  command = plan
+
+  module {
+    source = "./modules/storage"
+  }
+
+  assert {
+    condition     = aws_dynamodb_table.this.billing_mode == "PAY_PER_REQUEST"
+    error_message = "The table must be on-demand."
+  }
+
+  assert {
+    condition     = aws_dynamodb_table.this.hash_key == "PK" && aws_dynamodb_table.this.range_key == "SK"
+    error_message = "Keys must be PK (hash) and SK (range)."
+  }
+
+  assert {
+    condition     = aws_dynamodb_table.this.stream_enabled && aws_dynamodb_table.this.stream_view_type == "NEW_AND_OLD_IMAGES"
+    error_message = "The table stream must carry new and old images."
+  }
+
+  assert {
+    condition     = aws_dynamodb_table.this.point_in_time_recovery[0].enabled
+    error_message = "Point-in-time recovery must be on."
+  }
+
+  assert {
+    condition     = aws_dynamodb_table.this.ttl[0].attribute_name == "expires_at" && aws_dynamodb_table.this.ttl[0].enabled
+    error_message = "TTL must be on, on expires_at."
+  }
+
+  assert {
+    condition     = aws_dynamodb_table.this.server_side_encryption[0].enabled && aws_kms_key.table.enable_key_rotation
+    error_message = "The table must be encrypted with a rotating customer-managed key."
+  }
+
+  assert {
+    condition     = aws_dynamodb_table.this.deletion_protection_enabled
+    error_message = "Deletion protection must be on by default."
+  }
+}
+
+run "deletion_protection_can_be_turned_off" {
+  command = plan
+
+  module {
+    source = "./modules/storage"
+  }
+
+  variables {
+    deletion_protection_enabled = false
+  }
+
+  assert {
+    condition     = aws_dynamodb_table.this.deletion_protection_enabled == false
+    error_message = "deletion_protection_enabled must be passed through."
+  }
+}
+
+run "rejects_unknown_stream_view_type" {
+  command = plan
+
+  module {
+    source = "./modules/storage"
+  }
+
+  variables {
+    stream_view_type = "FULL"
+  }
+
+  expect_failures = [var.stream_view_type]
+}

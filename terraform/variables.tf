@@ -1,0 +1,308 @@
+# ---------------------------------------------------------------------------
+# Provider and naming
+# ---------------------------------------------------------------------------
+
+variable "region" {
+  description = "AWS region to deploy to."
+  type        = string
+  default     = "us-east-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$", var.region))
+    error_message = "region must be an AWS region name such as us-east-1."
+  }
+}
+
+variable "local_stack" {
+  description = "Target the embedded AWS (moto) given by AWS_ENDPOINT_URL: skip credential, account-ID and metadata-API checks that only real AWS can answer."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+variable "environment" {
+  description = "Environment name, set as the Environment default tag (e.g. local, dev, prod)."
+  type        = string
+  default     = "dev"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,31}$", var.environment))
+    error_message = "environment must be 1-32 lowercase letters, digits or hyphens, starting with a letter."
+  }
+}
+
+variable "prefix" {
+  description = "Prefix of every resource name: <prefix>-telemetry, <prefix>-aggregates, <prefix>-aggregator, <prefix>-stream-failures."
+  type        = string
+  default     = "shardline"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,30}[a-z0-9]$", var.prefix))
+    error_message = "prefix must be 2-32 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen."
+  }
+}
+
+variable "tags" {
+  description = "Extra tags for every resource (the provider adds Project, Environment and ManagedBy)."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for key, value in var.tags : length(key) <= 128 && length(value) <= 256 && !startswith(lower(key), "aws:")])
+    error_message = "Tag keys must be at most 128 characters and not start with aws:, values at most 256."
+  }
+}
+
+variable "kms_deletion_window_in_days" {
+  description = "Waiting period before the stream and table KMS keys are deleted after destroy (7 to 30 days)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.kms_deletion_window_in_days >= 7 && var.kms_deletion_window_in_days <= 30
+    error_message = "kms_deletion_window_in_days must be from 7 to 30."
+  }
+}
+
+# ---------------------------------------------------------------------------
+# Telemetry stream
+# ---------------------------------------------------------------------------
+
+variable "stream_mode" {
+  description = "Capacity mode of the telemetry stream: ON_DEMAND or PROVISIONED (then set shard_count)."
+  type        = string
+  default     = "ON_DEMAND"
+
+  validation {
+    condition     = contains(["ON_DEMAND", "PROVISIONED"], var.stream_mode)
+    error_message = "stream_mode must be ON_DEMAND or PROVISIONED."
+  }
+}
+
+variable "shard_count" {
+  description = "Shards of a PROVISIONED telemetry stream (required, >= 1, in that mode)."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.shard_count == null ? true : (var.shard_count >= 1 && floor(var.shard_count) == var.shard_count)
+    error_message = "shard_count must be a whole number >= 1."
+  }
+}
+
+variable "stream_retention_hours" {
+  description = "Retention of the telemetry stream in hours (24 to 8760). Failed batches can be replayed only while their records are retained."
+  type        = number
+  default     = 24
+
+  validation {
+    condition     = var.stream_retention_hours >= 24 && var.stream_retention_hours <= 8760 && floor(var.stream_retention_hours) == var.stream_retention_hours
+    error_message = "stream_retention_hours must be a whole number from 24 to 8760."
+  }
+}
+
+# ---------------------------------------------------------------------------
+# Aggregates table
+# ---------------------------------------------------------------------------
+
+variable "aggregates_table_deletion_protection" {
+  description = "Whether DynamoDB refuses to delete the aggregates table (false only for throwaway environments)."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+# ---------------------------------------------------------------------------
+# Aggregator function
+# ---------------------------------------------------------------------------
+
+variable "aggregator_package_path" {
+  description = "Path of the aggregator zip built by `make package`, relative to this directory or absolute."
+  type        = string
+
+  validation {
+    condition     = endswith(var.aggregator_package_path, ".zip")
+    error_message = "aggregator_package_path must point to a .zip file."
+  }
+}
+
+variable "aggregator_package_base64sha256" {
+  description = "Base64-encoded SHA-256 of the aggregator zip; null computes it from the file."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.aggregator_package_base64sha256 == null ? true : can(regex("^[A-Za-z0-9+/]{43}=$", var.aggregator_package_base64sha256))
+    error_message = "aggregator_package_base64sha256 must be a base64-encoded SHA-256 digest (44 characters)."
+  }
+}
+
+variable "dependencies_layer_arns" {
+  description = "Layer version ARNs with the Lambda dependencies (e.g. Powertools); empty when the zip bundles them."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = length(var.dependencies_layer_arns) <= 5
+    error_message = "A function can use at most 5 layers."
+  }
+
+  validation {
+    condition     = alltrue([for arn in var.dependencies_layer_arns : can(regex("^arn:[a-z-]+:lambda:[a-z0-9-]+:[0-9]{12}:layer:[a-zA-Z0-9_-]+:[0-9]+$", arn))])
+    error_message = "Each entry must be a layer version ARN (arn:...:layer:<name>:<version>)."
+  }
+}
+
+variable "aggregator_memory_size" {
+  description = "Memory of the aggregator in MB (128 to 10240)."
+  type        = number
+  default     = 512
+
+  validation {
+    condition     = var.aggregator_memory_size >= 128 && var.aggregator_memory_size <= 10240 && floor(var.aggregator_memory_size) == var.aggregator_memory_size
+    error_message = "aggregator_memory_size must be a whole number from 128 to 10240."
+  }
+}
+
+variable "aggregator_timeout" {
+  description = "Aggregator timeout in seconds (1 to 900)."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.aggregator_timeout >= 1 && var.aggregator_timeout <= 900 && floor(var.aggregator_timeout) == var.aggregator_timeout
+    error_message = "aggregator_timeout must be a whole number from 1 to 900."
+  }
+}
+
+variable "aggregator_reserved_concurrent_executions" {
+  description = "Concurrency reserved for the aggregator; null leaves it on the unreserved pool. Peak need is shards x parallelization factor."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.aggregator_reserved_concurrent_executions == null ? true : (var.aggregator_reserved_concurrent_executions >= 0 && floor(var.aggregator_reserved_concurrent_executions) == var.aggregator_reserved_concurrent_executions)
+    error_message = "aggregator_reserved_concurrent_executions must be null or a whole number >= 0."
+  }
+}
+
+variable "log_level" {
+  description = "LOG_LEVEL of the Lambda functions (Powertools Logger)."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], var.log_level)
+    error_message = "log_level must be DEBUG, INFO, WARNING, ERROR or CRITICAL."
+  }
+}
+
+variable "log_retention_in_days" {
+  description = "Retention of the Lambda log groups in days (a value CloudWatch Logs accepts)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_in_days)
+    error_message = "log_retention_in_days must be one of the values CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ... 3653)."
+  }
+}
+
+# ---------------------------------------------------------------------------
+# Aggregator event source mapping (ranges from the Lambda API reference)
+# ---------------------------------------------------------------------------
+
+variable "aggregator_starting_position" {
+  description = "Where the aggregator's mapping starts reading the stream: TRIM_HORIZON, LATEST or AT_TIMESTAMP."
+  type        = string
+  default     = "TRIM_HORIZON"
+
+  validation {
+    condition     = contains(["TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"], var.aggregator_starting_position)
+    error_message = "aggregator_starting_position must be TRIM_HORIZON, LATEST or AT_TIMESTAMP."
+  }
+}
+
+variable "aggregator_starting_position_timestamp" {
+  description = "RFC 3339 start time when aggregator_starting_position is AT_TIMESTAMP."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.aggregator_starting_position_timestamp == null ? true : can(formatdate("YYYY", var.aggregator_starting_position_timestamp))
+    error_message = "aggregator_starting_position_timestamp must be an RFC 3339 timestamp, e.g. 2025-01-01T00:00:00Z."
+  }
+}
+
+variable "aggregator_batch_size" {
+  description = "Maximum records per aggregator invocation (1 to 10000)."
+  type        = number
+  default     = 500
+
+  validation {
+    condition     = var.aggregator_batch_size >= 1 && var.aggregator_batch_size <= 10000 && floor(var.aggregator_batch_size) == var.aggregator_batch_size
+    error_message = "aggregator_batch_size must be a whole number from 1 to 10000."
+  }
+}
+
+variable "aggregator_maximum_batching_window_in_seconds" {
+  description = "How long Lambda gathers records before invoking the aggregator (0 to 300 seconds)."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.aggregator_maximum_batching_window_in_seconds >= 0 && var.aggregator_maximum_batching_window_in_seconds <= 300 && floor(var.aggregator_maximum_batching_window_in_seconds) == var.aggregator_maximum_batching_window_in_seconds
+    error_message = "aggregator_maximum_batching_window_in_seconds must be a whole number from 0 to 300."
+  }
+}
+
+variable "aggregator_parallelization_factor" {
+  description = "Concurrent aggregator batches per shard (1 to 10); must be 1 while aggregator_tumbling_window_in_seconds > 0."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.aggregator_parallelization_factor >= 1 && var.aggregator_parallelization_factor <= 10 && floor(var.aggregator_parallelization_factor) == var.aggregator_parallelization_factor
+    error_message = "aggregator_parallelization_factor must be a whole number from 1 to 10."
+  }
+}
+
+variable "aggregator_tumbling_window_in_seconds" {
+  description = "Tumbling window of the aggregator in seconds (0 to 900; 0 turns windows off)."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.aggregator_tumbling_window_in_seconds >= 0 && var.aggregator_tumbling_window_in_seconds <= 900 && floor(var.aggregator_tumbling_window_in_seconds) == var.aggregator_tumbling_window_in_seconds
+    error_message = "aggregator_tumbling_window_in_seconds must be a whole number from 0 to 900."
+  }
+}
+
+variable "aggregator_bisect_batch_on_function_error" {
+  description = "Bisect a failed aggregator batch and retry each half, isolating poison records."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "aggregator_maximum_retry_attempts" {
+  description = "Retries of a failed aggregator batch before it goes to the failure queue (-1 = until the records expire, or 0 to 10000)."
+  type        = number
+  default     = 3
+
+  validation {
+    condition     = var.aggregator_maximum_retry_attempts >= -1 && var.aggregator_maximum_retry_attempts <= 10000 && floor(var.aggregator_maximum_retry_attempts) == var.aggregator_maximum_retry_attempts
+    error_message = "aggregator_maximum_retry_attempts must be -1 or a whole number from 0 to 10000."
+  }
+}
+
+variable "aggregator_maximum_record_age_in_seconds" {
+  description = "Records older than this go to the failure queue unprocessed (-1 = no limit, or 60 to 604800)."
+  type        = number
+  default     = 3600
+
+  validation {
+    condition     = var.aggregator_maximum_record_age_in_seconds == -1 || (var.aggregator_maximum_record_age_in_seconds >= 60 && var.aggregator_maximum_record_age_in_seconds <= 604800 && floor(var.aggregator_maximum_record_age_in_seconds) == var.aggregator_maximum_record_age_in_seconds)
+    error_message = "aggregator_maximum_record_age_in_seconds must be -1 or a whole number from 60 to 604800."
+  }
+}

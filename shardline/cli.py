@@ -356,11 +356,11 @@ def demo(devices: int, rate: float, duration: float, port: int) -> None:
                     "readings": s.stats.count, "mean": float(s.stats.mean),
                     "min": float(s.stats.minimum), "max": float(s.stats.maximum)}
                    for s in fleet_summary(rows)]
-        console.print(render_rows(summary, "table", title="fleet summary"), end="")
+        click.echo(render_rows(summary, "table", title="fleet summary"), nl=False)
         device = "dev-00001"
         series = [r.as_dict() for r in rows if r.device_id == device
                   and r.metric == "temperature_c"]
-        console.print(render_rows(series, "table", title=f"{device} temperature_c"), end="")
+        click.echo(render_rows(series, "table", title=f"{device} temperature_c"), nl=False)
         aggregated = sum(s["readings"] for s in summary)
         expected = sum(cell.count for cell in result.manifest.cells.values())
         verdict = "[green]exact[/]" if aggregated == expected else "[red]MISMATCH[/]"

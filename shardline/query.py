@@ -57,10 +57,11 @@ class MinuteAggregate:
         return self.stats.mean
 
     def as_dict(self) -> dict[str, Any]:
+        """One output row; ``sum`` stays an exact decimal string."""
         return {
-            "device_id": self.device_id, "metric": self.metric, "minute": self.minute_label,
-            "count": self.count, "mean": float(self.mean), "min": float(self.stats.minimum),
-            "max": float(self.stats.maximum), "sum": str(self.stats.total),
+            "minute": self.minute_label, "count": self.count, "mean": float(self.mean),
+            "min": float(self.stats.minimum), "max": float(self.stats.maximum),
+            "sum": str(self.stats.total),
         }
 
 

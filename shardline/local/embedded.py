@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import socket
 import threading
 from collections.abc import Callable
@@ -141,6 +142,8 @@ class EmbeddedAws:
 
         ensure_port_free(self.host, self.port)
         _install_patches()
+        # moto's server logs every request through werkzeug; that is noise here.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
         self._server.start()
 

@@ -51,7 +51,7 @@ def test_provider_mirror_from_tf_plugin_dir(tmp_path: Path) -> None:
 
 
 def test_tf_plugin_dir_without_the_provider_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(ShardlineError, match="does not contain registry.terraform.io"):
+    with pytest.raises(ShardlineError, match=r"does not contain registry\.terraform\.io"):
         find_provider_mirror({"TF_PLUGIN_DIR": str(tmp_path)})
 
 

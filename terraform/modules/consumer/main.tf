@@ -3,7 +3,6 @@ locals {
 }
 
 resource "aws_cloudwatch_log_group" "this" {
-  #checkov:skip=CKV_AWS_158:Log events are encrypted by CloudWatch Logs; pass log_group_kms_key_arn to use a customer-managed key.
   #checkov:skip=CKV_AWS_338:Retention is a per-environment variable; high-volume consumer logs default to 30 days.
   name              = "/aws/lambda/${var.function_name}"
   retention_in_days = var.log_retention_in_days

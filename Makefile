@@ -46,10 +46,12 @@ package: install ## Build the Lambda zips into dist/lambda (deterministic)
 bench: install ## Run the benchmarks in bench/ (each prints a JSON line of ratios)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
-deploy: package ## terraform apply to real AWS with envs/$(ENV).tfvars
+deploy: install ## terraform apply to real AWS with envs/$(ENV).tfvars (code + dependencies layer)
+	$(BIN)/shardline package --with-dependencies
 	terraform -chdir=terraform init -input=false
 	terraform -chdir=terraform apply -var-file=envs/$(ENV).tfvars \
-	  -var aggregator_package_path=$(CURDIR)/dist/lambda/aggregator.zip
+	  -var aggregator_package_path=$(CURDIR)/dist/lambda/aggregator.zip \
+	  -var dependencies_layer_path=$(CURDIR)/dist/lambda/dependencies.zip
 
 clean: ## Remove the venv, build output and local stack state
 	rm -rf $(VENV) .venv-lint dist build .shardline .pytest_cache .ruff_cache *.egg-info

@@ -314,14 +314,21 @@ def _format_cell(value: Any) -> str:
 @main.command()
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output folder (default: dist/lambda in the project).")
-def package(out: Path | None) -> None:
+@click.option("--with-dependencies", is_flag=True,
+              help="Also build dependencies.zip, the layer real AWS needs (uses the package "
+                   "index).")
+def package(out: Path | None, with_dependencies: bool) -> None:
     """Build the Lambda zips (deterministic: same sources, same hash)."""
     from shardline import packaging
     from shardline.local.stack import project_root
 
     root = project_root()
-    for built in packaging.build_all(root, out or root / "dist" / "lambda"):
-        click.echo(f"{built.path}  sha256(base64)={built.base64sha256}")
+    out_dir = out or root / "dist" / "lambda"
+    built = packaging.build_all(root, out_dir)
+    if with_dependencies:
+        built.append(packaging.build_dependencies_layer(root, out_dir))
+    for package_ in built:
+        click.echo(f"{package_.path}  sha256(base64)={package_.base64sha256}")
 
 
 # -- demo ------------------------------------------------------------------------------

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import subprocess
+import sys
+import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,3 +77,30 @@ def build_all(project_root: Path, out_dir: Path) -> list[Package]:
         path = out_dir / f"{name}.zip"
         packages.append(Package(name, path, build_zip(project_root, includes, path)))
     return packages
+
+
+# The Lambda runtime the layer targets (terraform/layers.tf: compatible_runtimes).
+LAYER_PYTHON_VERSION = "3.12"
+LAYER_PLATFORM = "manylinux2014_x86_64"
+
+
+def build_dependencies_layer(project_root: Path, out_dir: Path) -> Package:
+    """Install ``lambdas/requirements.txt`` as Linux wheels for the Lambda runtime into a
+    layer zip (``python/`` at its root), deterministically. Needs the package index."""
+    requirements = project_root / "lambdas" / "requirements.txt"
+    with tempfile.TemporaryDirectory() as staging:
+        target = Path(staging) / "python"
+        command = [
+            sys.executable, "-m", "pip", "install", "--quiet", "--no-compile",
+            "--disable-pip-version-check", "--only-binary=:all:",
+            "--platform", LAYER_PLATFORM, "--implementation", "cp",
+            "--python-version", LAYER_PYTHON_VERSION,
+            "--target", str(target), "-r", str(requirements),
+        ]
+        completed = subprocess.run(command, capture_output=True, text=True, check=False)
+        if completed.returncode != 0:
+            lines = [line for line in completed.stderr.splitlines() if line.strip()]
+            raise ShardlineError("building the dependencies layer failed: "
+                                 + (lines[-1] if lines else "pip exited with an error"))
+        path = out_dir / "dependencies.zip"
+        return Package("dependencies", path, build_zip(Path(staging), ("python",), path))

@@ -35,7 +35,7 @@ module "aggregator" {
   memory_size                    = var.aggregator_memory_size
   timeout                        = var.aggregator_timeout
   reserved_concurrent_executions = var.aggregator_reserved_concurrent_executions
-  layers                         = var.dependencies_layer_arns
+  layers                         = local.aggregator_layers
   log_retention_in_days          = var.log_retention_in_days
 
   environment_variables = {

@@ -143,13 +143,24 @@ variable "dependencies_layer_arns" {
   default     = []
 
   validation {
-    condition     = length(var.dependencies_layer_arns) <= 5
-    error_message = "A function can use at most 5 layers."
+    condition     = length(var.dependencies_layer_arns) <= 4
+    error_message = "A function can use at most 5 layers, one of which is the dependencies layer."
   }
 
   validation {
     condition     = alltrue([for arn in var.dependencies_layer_arns : can(regex("^arn:[a-z-]+:lambda:[a-z0-9-]+:[0-9]{12}:layer:[a-zA-Z0-9_-]+:[0-9]+$", arn))])
     error_message = "Each entry must be a layer version ARN (arn:...:layer:<name>:<version>)."
+  }
+}
+
+variable "dependencies_layer_path" {
+  description = "Path of the dependencies layer zip built by `shardline package --with-dependencies`; null for none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.dependencies_layer_path == null || can(regex("\\.zip$", var.dependencies_layer_path))
+    error_message = "The dependencies layer must be a .zip file."
   }
 }
 

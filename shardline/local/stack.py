@@ -50,7 +50,9 @@ def project_root() -> Path:
 
 
 def state_dir(root: Path) -> Path:
-    return root / ".shardline" / "local"
+    """Where a stack keeps its files: ``SHARDLINE_STATE_DIR``, else ``.shardline/local``."""
+    explicit = os.environ.get("SHARDLINE_STATE_DIR")
+    return Path(explicit) if explicit else root / ".shardline" / "local"
 
 
 @dataclass
@@ -60,6 +62,7 @@ class LocalStack:
     root: Path = field(default_factory=project_root)
     port: int = DEFAULT_PORT
     host: str = "127.0.0.1"
+    dir: Path | None = None  # default: state_dir(root)
     aws: EmbeddedAws = field(init=False)
     engine: Engine | None = None
     outputs: dict[str, Any] = field(default_factory=dict)
@@ -68,7 +71,8 @@ class LocalStack:
 
     def __post_init__(self) -> None:
         self.aws = EmbeddedAws(self.host, self.port)
-        self.dir = state_dir(self.root)
+        if self.dir is None:
+            self.dir = state_dir(self.root)
 
     @property
     def endpoint_url(self) -> str:
@@ -184,6 +188,8 @@ def stop_detached(root: Path, timeout_s: float = 30.0) -> int | None:
     if info is None:
         return None
     pid = int(info["pid"])
+    if pid == os.getpid():
+        raise ShardlineError("the local stack runs in this very process; stop it there")
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:

@@ -17,8 +17,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[LocalStack]:
-    with LocalStack(port=_free_port()) as running:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    # Its own state folder: never touch a stack the developer has running.
+    with LocalStack(port=_free_port(), dir=tmp_path_factory.mktemp("stack")) as running:
         yield running
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 from collections.abc import Iterator
 
@@ -30,6 +31,12 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+@pytest.fixture(autouse=True)
+def isolated_state(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """Each test sees an empty local-stack state folder of its own."""
+    monkeypatch.setenv("SHARDLINE_STATE_DIR", str(tmp_path / "state"))
 
 
 @pytest.fixture(scope="module")
@@ -97,6 +104,17 @@ def test_local_down_without_a_stack_says_so() -> None:
     result = run("local", "down")
     assert result.exit_code == 0
     assert "no local stack is running" in result.output
+
+
+def test_local_up_refuses_when_a_stack_is_already_up(tmp_path) -> None:
+    # GIVEN a stack file naming a live process (this one)
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "stack.json").write_text(json.dumps(
+        {"pid": os.getpid(), "endpoint_url": "http://127.0.0.1:4566"}))
+    # WHEN another stack is started THEN it is refused, and `down` will not kill itself
+    assert_one_line_error(run("local", "up"), 2, "a local stack is already up")
+    assert_one_line_error(run("local", "down"), 2, "runs in this very process")
 
 
 def test_query_renders_csv_and_json_of_the_same_rows() -> None:

@@ -110,6 +110,7 @@ class Terraform:
         self._settings = {"TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1",
                           "TF_DATA_DIR": str(self.work_dir / "tf-data")}
         mirror = find_provider_mirror({**os.environ, **self.environment})
+        self.mirror = mirror
         if mirror is not None:
             config = self.work_dir / "terraformrc"
             config.write_text(cli_config_text(mirror))
@@ -131,7 +132,15 @@ class Terraform:
         return completed.stdout or ""
 
     def init(self) -> None:
-        self.run(["init", "-input=false", "-no-color"])
+        try:
+            self.run(["init", "-input=false", "-no-color"])
+        except ShardlineError as exc:
+            if self.mirror is None:
+                raise ShardlineError(
+                    f"{exc} (no provider mirror was found and the registry is unreachable? "
+                    f"set TF_PLUGIN_DIR to a folder holding {PROVIDER_SOURCE})"
+                ) from None
+            raise
 
     def apply(self, var_file: str, variables: Mapping[str, str] | None = None) -> None:
         args = ["apply", "-input=false", "-auto-approve", "-no-color",

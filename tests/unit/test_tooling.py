@@ -60,3 +60,25 @@ def test_missing_terraform_is_a_clear_error(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(ShardlineError, match="terraform is not installed"):
         find_terraform()
+
+
+def test_init_without_mirror_or_registry_points_at_tf_plugin_dir(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # GIVEN no provider mirror anywhere and a Terraform that cannot reach the registry
+    import shardline.terraform as tf
+
+    monkeypatch.delenv("TF_PLUGIN_DIR", raising=False)
+    monkeypatch.setattr(tf, "_candidate_mirrors", lambda: [])
+    fake = tmp_path / "terraform"
+    fake.write_text("#!/bin/sh\necho 'Error: Failed to query available provider packages' >&2\n"
+                    "exit 1\n")
+    fake.chmod(0o755)
+    (tmp_path / "root").mkdir()
+    (tmp_path / "root" / "main.tf").write_text("")
+    terraform = tf.Terraform(tmp_path / "root", tmp_path / "work", binary=str(fake))
+    # WHEN init runs THEN the error says what failed and how to fix it, on one line
+    with pytest.raises(ShardlineError, match="set TF_PLUGIN_DIR") as raised:
+        terraform.init()
+    assert "Failed to query available provider packages" in str(raised.value)
+    assert "\n" not in str(raised.value)

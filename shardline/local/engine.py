@@ -19,8 +19,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shardline.local.functions import FunctionRuntime, InvocationResult
-from shardline.local.kinesis_source import Invocation, ShardConsumer
+from shardline.local.kinesis_source import WINDOW_STATE_CAP_BYTES, Invocation, ShardConsumer
 from shardline.local.mappings import StreamMapping
+from shardline.local.scheduling import (
+    Clock,
+    DeterministicDriver,
+    RealClock,
+    RealTimeDriver,
+)
 
 log = logging.getLogger("shardline.engine")
 
@@ -28,48 +34,49 @@ DISCOVERY_INTERVAL_S = 2.0
 
 
 @dataclass
-class _Worker:
-    consumer: ShardConsumer
-    thread: threading.Thread
-    stop: threading.Event
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-@dataclass
 class Engine:
-    """Real-time driver of every stream mapping in the embedded AWS."""
+    """Drives every event source mapping in the embedded AWS.
+
+    Real-time by default (``RealTimeDriver``: a thread per shard). Pass a
+    ``DeterministicDriver`` and its ``VirtualClock`` for exact, single-threaded runs:
+    then nothing happens until ``advance(seconds)``.
+    """
 
     clients: Callable[[str], Any]  # service name -> boto3 client for the embedded AWS
     runtime: FunctionRuntime
+    clock: Clock = field(default_factory=RealClock)
+    driver: RealTimeDriver | DeterministicDriver | None = None
     discovery_interval_s: float = DISCOVERY_INTERVAL_S
     poll_interval_s: float = 1.0
-    invocation_log: deque[Invocation] = field(default_factory=lambda: deque(maxlen=10_000))
-    _workers: dict[tuple[str, str], _Worker] = field(default_factory=dict)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _discovery: threading.Thread | None = None
+    state_cap_bytes: int = WINDOW_STATE_CAP_BYTES
+    invocation_log: deque[Invocation] = field(default_factory=lambda: deque(maxlen=100_000))
+    _consumers: dict[tuple[str, str], ShardConsumer] = field(default_factory=dict)
     _discoveries: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def __post_init__(self) -> None:
+        if self.driver is None:
+            self.driver = RealTimeDriver(self.clock)
+        self._discovery = _Discovery(self)
+
     # -- lifecycle ---------------------------------------------------------------------
     def start(self) -> None:
+        """Discover now, then keep discovering on the driver."""
         self.discover()
-        self._discovery = threading.Thread(target=self._discover_loop, name="esm-discovery",
-                                           daemon=True)
-        self._discovery.start()
+        assert self.driver is not None
+        self.driver.add(self._discovery)
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._discovery is not None:
-            self._discovery.join(timeout=5)
-        for key in list(self._workers):
-            self._stop_worker(key)
+        assert self.driver is not None
+        self.driver.stop()
+        with self._lock:
+            self._consumers.clear()
 
-    def _discover_loop(self) -> None:
-        while not self._stop.wait(self.discovery_interval_s):
-            try:
-                self.discover()
-            except Exception:
-                log.exception("event source mapping discovery failed")
+    def advance(self, seconds: float) -> int:
+        """Deterministic mode: run everything due in the next ``seconds`` of virtual time."""
+        if not isinstance(self.driver, DeterministicDriver):
+            raise TypeError("advance() needs a DeterministicDriver")
+        return self.driver.advance(seconds)
 
     # -- discovery ---------------------------------------------------------------------
     def mappings(self) -> list[StreamMapping]:
@@ -88,16 +95,20 @@ class Engine:
                 continue
             for shard_id in self._shards(mapping.source_arn):
                 wanted[(mapping.uuid, shard_id)] = mapping
+        assert self.driver is not None
         with self._lock:
-            for key in [k for k in self._workers if k not in wanted]:
-                self._stop_worker(key)
+            for key in [k for k in self._consumers if k not in wanted]:
+                self.driver.remove(self._consumers.pop(key))
             for key, mapping in wanted.items():
-                worker = self._workers.get(key)
-                if worker is None:
-                    self._start_worker(key, mapping)
-                elif worker.consumer.mapping != mapping:
-                    with worker.lock:
-                        worker.consumer.mapping = mapping
+                consumer = self._consumers.get(key)
+                if consumer is None:
+                    consumer = self._new_consumer(key[1], mapping)
+                    self._consumers[key] = consumer
+                    self.driver.add(consumer)
+                    log.info("consuming %s shard %s for %s", mapping.source_arn, key[1],
+                             mapping.function_arn)
+                elif consumer.mapping != mapping:
+                    consumer.mapping = mapping  # settings changed: applied from the next batch
             self._discoveries += 1
 
     def _shards(self, stream_arn: str) -> list[str]:
@@ -113,39 +124,14 @@ class Engine:
                 return shards
             kwargs = {"NextToken": token}
 
-    def _start_worker(self, key: tuple[str, str], mapping: StreamMapping) -> None:
+    def _new_consumer(self, shard_id: str, mapping: StreamMapping) -> ShardConsumer:
         function = self.runtime.describe(mapping.function_arn)
-        consumer = ShardConsumer(
-            mapping=mapping, shard_id=key[1], kinesis=self.clients("kinesis"),
+        return ShardConsumer(
+            mapping=mapping, shard_id=shard_id, kinesis=self.clients("kinesis"),
             invoke=self._invoke, send_to_destination=self.send_to_destination,
             record_invocation=self.invocation_log.append, function_role=function.role,
-            poll_interval_s=self.poll_interval_s,
+            poll_interval_s=self.poll_interval_s, state_cap_bytes=self.state_cap_bytes,
         )
-        stop = threading.Event()
-        worker = _Worker(consumer, threading.Thread(), stop)
-        worker.thread = threading.Thread(target=self._run_worker, args=(worker,),
-                                         name=f"esm-{key[1]}", daemon=True)
-        self._workers[key] = worker
-        worker.thread.start()
-        log.info("consuming %s shard %s for %s", mapping.source_arn, key[1],
-                 mapping.function_arn)
-
-    def _stop_worker(self, key: tuple[str, str]) -> None:
-        worker = self._workers.pop(key, None)
-        if worker is not None:
-            worker.stop.set()
-            worker.thread.join(timeout=10)
-
-    def _run_worker(self, worker: _Worker) -> None:
-        while not worker.stop.is_set() and not self._stop.is_set():
-            try:
-                with worker.lock:
-                    wake = worker.consumer.step(time.time())
-            except Exception:
-                log.exception("shard consumer failed; retrying",
-                              extra={"shard": worker.consumer.shard_id})
-                wake = time.time() + 1.0
-            worker.stop.wait(max(0.0, min(wake - time.time(), self.poll_interval_s)))
 
     # -- effects -----------------------------------------------------------------------
     def _invoke(self, function_arn: str, event: dict[str, Any]) -> InvocationResult:
@@ -168,14 +154,14 @@ class Engine:
     # -- observation -------------------------------------------------------------------
     def consumers(self) -> list[ShardConsumer]:
         with self._lock:
-            return [w.consumer for w in self._workers.values()]
+            return list(self._consumers.values())
 
     def wait_until_idle(self, timeout_s: float, settle_polls: int = 2) -> bool:
         """Block until every consumer has drained its shard and closed its windows.
 
         A consumer counts as drained after ``settle_polls`` polls that began after this
         call, the last of which found nothing, with no open window or pending batch.
-        Returns False when ``timeout_s`` passes first.
+        Returns False when ``timeout_s`` passes first. Real-time mode only.
         """
         started = time.time()
         baseline = {id(c): c.polls for c in self.consumers()}
@@ -190,3 +176,18 @@ class Engine:
                 return True
             time.sleep(0.2)
         return False
+
+
+@dataclass
+class _Discovery:
+    """Re-reads the mappings every ``discovery_interval_s`` (a driver component)."""
+
+    engine: Engine
+    name: str = "esm-discovery"
+
+    def step(self, now: float) -> float:
+        try:
+            self.engine.discover()
+        except Exception:
+            log.exception("event source mapping discovery failed")
+        return now + self.engine.discovery_interval_s

@@ -111,6 +111,7 @@ class ShardConsumer:
     function_role: str = ""
     state_cap_bytes: int = WINDOW_STATE_CAP_BYTES
     poll_interval_s: float = POLL_INTERVAL_S
+    name: str = ""
 
     buffer: deque[StreamRecord] = field(default_factory=deque)
     checkpoint: str | None = None
@@ -128,6 +129,9 @@ class ShardConsumer:
     _buffered_since: float | None = None
     _pending: deque[_Attempt] = field(default_factory=deque)
     _final_attempt: _Attempt | None = None
+
+    def __post_init__(self) -> None:
+        self.name = self.name or f"{self.mapping.uuid[:8]}/{self.shard_id}"
 
     # -- reading -----------------------------------------------------------------------
     def _shard_iterator(self) -> str:

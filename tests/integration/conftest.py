@@ -16,7 +16,7 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     # Its own state folder: never touch a stack the developer has running.
     with LocalStack(port=_free_port(), dir=tmp_path_factory.mktemp("stack")) as running:

@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -189,6 +190,29 @@ def _detach(root: Path, port: int, directory: Path) -> None:
     raise ShardlineError(f"local stack did not come up within 10 minutes; see {log_path}")
 
 
+@local.command("status")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+def local_status(fmt: str) -> None:
+    """Each mapping's shards: checkpoint, lag, invocations, errors, retries."""
+    from shardline.local.stack import project_root, state_dir
+    from shardline.local.status import read_status
+
+    status = read_status(state_dir(project_root()))
+    if fmt == "json":
+        click.echo(json.dumps(status, indent=2))
+        return
+    rows = [{
+        "function": c["function"], "source": c["source"].split(":", 5)[-1],
+        "shard": c["shard"], "checkpoint": c["checkpoint"] or "-",
+        "buffered": c["buffered"], "iterator_age_s": c["iterator_age_s"],
+        "invocations": c["invocations"], "errors": c["errors"], "retries": c["retries"],
+    } for c in status["consumers"]]
+    click.echo(render_rows(rows, "table", title="event source mappings"), nl=False)
+    outcomes = ", ".join(f"{k} {v}" for k, v in sorted(status["invocations_by_outcome"].items()))
+    click.echo(f"invocations: {outcomes or 'none yet'}")
+
+
 @local.command("down")
 def local_down() -> None:
     """Stop a detached local stack."""
@@ -295,13 +319,24 @@ def render_rows(rows: list[dict[str, Any]], fmt: str, *, title: str = "") -> str
         return buffer.getvalue()
     table = Table(title=title or None)
     for column in columns:
-        table.add_column(column, justify="right" if column not in ("device_id", "metric",
-                                                                    "minute") else "left")
+        numeric = all(_is_number(row[column]) for row in rows)
+        table.add_column(column, justify="right" if numeric else "left", no_wrap=True)
     for row in rows:
         table.add_row(*(_format_cell(row[c]) for c in columns))
-    capture = Console(file=io.StringIO(), width=120, force_terminal=False)
+    # Tables take the width they need (they do not expand), so cells never wrap.
+    capture = Console(file=io.StringIO(), width=400, force_terminal=False)
     capture.print(table)
     return capture.file.getvalue()  # type: ignore[attr-defined]
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, int | float):
+        return True
+    try:
+        Decimal(str(value))
+    except ArithmeticError:
+        return False
+    return True
 
 
 def _format_cell(value: Any) -> str:

@@ -30,6 +30,7 @@ from shardline.errors import ShardlineError
 from shardline.local.embedded import DEFAULT_PORT, EmbeddedAws, attach_runtime
 from shardline.local.engine import Engine
 from shardline.local.functions import FunctionRuntime, InvocationResult
+from shardline.local.status import STATUS_FILE, StatusWriter
 from shardline.terraform import Terraform
 
 log = logging.getLogger("shardline.local")
@@ -101,6 +102,8 @@ class LocalStack:
             attach_runtime(self._invoke_api)
             self.engine = Engine(self.client, self._runtime)
             self.engine.start()
+            assert self.engine.driver is not None
+            self.engine.driver.add(StatusWriter(self.engine, self.dir))
             self._write_stack_file()
         except BaseException:
             self.down()
@@ -115,8 +118,9 @@ class LocalStack:
             self._runtime.close()
             self._runtime = None
         self.aws.stop()
-        with contextlib.suppress(FileNotFoundError):
-            (self.dir / "stack.json").unlink()
+        for name in ("stack.json", STATUS_FILE):
+            with contextlib.suppress(FileNotFoundError):
+                (self.dir / name).unlink()
         self._restore_process_env()
 
     def __enter__(self) -> LocalStack:

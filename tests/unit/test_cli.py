@@ -125,3 +125,31 @@ def test_query_renders_csv_and_json_of_the_same_rows() -> None:
                                                     "2026-11-23T10:00,3,1.5,1.0,2.0"]
     assert json.loads(render_rows(rows, "json")) == rows
     assert "2026-11-23T10:00" in render_rows(rows, "table")
+
+
+def test_local_status_without_a_stack_is_a_one_line_error() -> None:
+    assert_one_line_error(run("local", "status"), 2, "no local stack status")
+
+
+def test_local_status_renders_a_fresh_snapshot_and_refuses_a_stale_one(tmp_path) -> None:
+    import time
+
+    from shardline.local.status import write_status
+
+    # GIVEN a snapshot as a running stack writes it
+    consumer = {"mapping": "u", "function": "shardline-aggregator",
+                "source": "arn:aws:kinesis:us-east-1:123456789012:stream/shardline-telemetry",
+                "shard": "shardId-000000000000", "checkpoint": "4960", "buffered": 3,
+                "iterator_age_s": 1.5, "invocations": 7, "errors": 1, "retries": 1,
+                "window_start": None, "last_poll_at": None}
+    status = {"written_at": time.time(), "pid": 1, "consumers": [consumer],
+              "invocations_by_outcome": {"ok": 6, "error": 1}}
+    write_status(tmp_path / "state", status)
+    # WHEN status is asked THEN the table shows the shard's counters
+    result = run("local", "status")
+    assert result.exit_code == 0, result.output
+    assert "shardId-000000000000" in result.output
+    assert "invocations: error 1, ok 6" in result.output
+    # AND a snapshot nobody refreshed is reported as a stopped stack
+    write_status(tmp_path / "state", {**status, "written_at": time.time() - 60})
+    assert_one_line_error(run("local", "status"), 2, "not running")

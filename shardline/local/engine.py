@@ -1,7 +1,8 @@
 """The event-source-mapping engine: discovers mappings through the Lambda API and drives them.
 
 Everything comes from the embedded AWS, never from a second configuration: mappings
-(``ListEventSourceMappings``), shards (``ListShards``), functions
+(``ListEventSourceMappings``), shards (``ListShards``, DynamoDB Streams'
+``DescribeStream``), functions
 (``GetFunctionConfiguration``). Mappings created, changed, disabled or deleted while the
 engine runs are picked up at the next discovery pass. In real-time mode each
 (mapping, shard) pair has its own thread running ``ShardConsumer.step``.
@@ -18,15 +19,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from shardline.local.async_invoke import AsyncInvoker
 from shardline.local.functions import FunctionRuntime, InvocationResult
-from shardline.local.kinesis_source import WINDOW_STATE_CAP_BYTES, Invocation, ShardConsumer
+from shardline.local.kinesis_source import WINDOW_STATE_CAP_BYTES, ShardConsumer
 from shardline.local.mappings import StreamMapping
+from shardline.local.schedules import ScheduleRunner
 from shardline.local.scheduling import (
     Clock,
     DeterministicDriver,
     RealClock,
     RealTimeDriver,
 )
+from shardline.local.sqs_source import SqsConsumer, SqsMapping
+from shardline.local.stream_sources import open_reader, shard_ids
 
 log = logging.getLogger("shardline.engine")
 
@@ -49,15 +54,29 @@ class Engine:
     discovery_interval_s: float = DISCOVERY_INTERVAL_S
     poll_interval_s: float = 1.0
     state_cap_bytes: int = WINDOW_STATE_CAP_BYTES
-    invocation_log: deque[Invocation] = field(default_factory=lambda: deque(maxlen=100_000))
-    _consumers: dict[tuple[str, str], ShardConsumer] = field(default_factory=dict)
+    invocation_log: deque[Any] = field(default_factory=lambda: deque(maxlen=100_000))
+    _consumers: dict[tuple[str, str], ShardConsumer | SqsConsumer] = field(default_factory=dict)
+    # Where a disabled (or deleted) mapping stopped on each shard: re-enabled, it resumes.
+    _checkpoints: dict[tuple[str, str], str | None] = field(default_factory=dict)
     _discoveries: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    async_invoker: AsyncInvoker = field(init=False)
+    schedules: ScheduleRunner = field(init=False)
 
     def __post_init__(self) -> None:
         if self.driver is None:
             self.driver = RealTimeDriver(self.clock)
         self._discovery = _Discovery(self)
+        self.async_invoker = AsyncInvoker(
+            self.clients, self.runtime, self.clock, self.driver,
+            record_invocation=self.invocation_log.append,
+            send_to_destination=self.send_to_destination,
+        )
+        self.schedules = ScheduleRunner(
+            self.clients("events"), self.async_invoker,
+            send_to_target=self.send_to_destination,
+            discovery_interval_s=self.discovery_interval_s,
+        )
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self) -> None:
@@ -65,10 +84,12 @@ class Engine:
         self.discover()
         assert self.driver is not None
         self.driver.add(self._discovery)
+        self.driver.add(self.schedules)
 
     def stop(self) -> None:
         assert self.driver is not None
         self.driver.stop()
+        self.async_invoker.stop()
         with self._lock:
             self._consumers.clear()
 
@@ -79,26 +100,36 @@ class Engine:
         return self.driver.advance(seconds)
 
     # -- discovery ---------------------------------------------------------------------
-    def mappings(self) -> list[StreamMapping]:
+    def mappings(self) -> list[StreamMapping | SqsMapping]:
         paginator = self.clients("lambda").get_paginator("list_event_source_mappings")
-        found = []
+        found: list[StreamMapping | SqsMapping] = []
         for page in paginator.paginate():
             for data in page.get("EventSourceMappings", []):
-                found.append(StreamMapping.from_api(data))
+                if data["EventSourceArn"].split(":")[2] == "sqs":
+                    found.append(SqsMapping.from_api(data))
+                else:
+                    found.append(StreamMapping.from_api(data))
         return found
 
     def discover(self) -> None:
         """Start consumers for new mappings and shards; stop those that went away."""
-        wanted: dict[tuple[str, str], StreamMapping] = {}
+        wanted: dict[tuple[str, str], StreamMapping | SqsMapping] = {}
         for mapping in self.mappings():
-            if mapping.service != "kinesis" or not mapping.enabled:
+            if isinstance(mapping, SqsMapping):
+                if mapping.enabled:
+                    wanted[(mapping.uuid, mapping.queue_name)] = mapping
                 continue
-            for shard_id in self._shards(mapping.source_arn):
+            if not mapping.is_stream or not mapping.enabled:
+                continue
+            for shard_id in self._shards(mapping):
                 wanted[(mapping.uuid, shard_id)] = mapping
         assert self.driver is not None
         with self._lock:
             for key in [k for k in self._consumers if k not in wanted]:
-                self.driver.remove(self._consumers.pop(key))
+                removed = self._consumers.pop(key)
+                self.driver.remove(removed)
+                if isinstance(removed, ShardConsumer):
+                    self._checkpoints[key] = removed.checkpoint
             for key, mapping in wanted.items():
                 consumer = self._consumers.get(key)
                 if consumer is None:
@@ -108,29 +139,32 @@ class Engine:
                     log.info("consuming %s shard %s for %s", mapping.source_arn, key[1],
                              mapping.function_arn)
                 elif consumer.mapping != mapping:
-                    consumer.mapping = mapping  # settings changed: applied from the next batch
+                    consumer.mapping = mapping  # type: ignore[assignment]  # next batch on
             self._discoveries += 1
 
-    def _shards(self, stream_arn: str) -> list[str]:
-        kinesis = self.clients("kinesis")
-        shards: list[str] = []
-        kwargs: dict[str, Any] = {"StreamARN": stream_arn}
-        while True:
-            page = kinesis.list_shards(**kwargs)
-            shards.extend(s["ShardId"] for s in page["Shards"]
-                          if "EndingSequenceNumber" not in s["SequenceNumberRange"])
-            token = page.get("NextToken")
-            if not token:
-                return shards
-            kwargs = {"NextToken": token}
+    def _shards(self, mapping: StreamMapping) -> list[str]:
+        """Open shards of a Kinesis stream (an EFO consumer's parent) or DynamoDB stream."""
+        return shard_ids(self.clients, mapping)
 
-    def _new_consumer(self, shard_id: str, mapping: StreamMapping) -> ShardConsumer:
+    def _new_consumer(self, shard_id: str,
+                      mapping: StreamMapping | SqsMapping) -> ShardConsumer | SqsConsumer:
+        if isinstance(mapping, SqsMapping):
+            return SqsConsumer(
+                mapping=mapping, sqs=self.clients("sqs"), invoke=self._invoke,
+                record_invocation=self.invocation_log.append,
+                poll_interval_s=self.poll_interval_s,
+                virtual_visibility=isinstance(self.driver, DeterministicDriver),
+            )
         function = self.runtime.describe(mapping.function_arn)
+        checkpoint = self._checkpoints.pop((mapping.uuid, shard_id), None)
         return ShardConsumer(
-            mapping=mapping, shard_id=shard_id, kinesis=self.clients("kinesis"),
+            mapping=mapping, shard_id=shard_id, checkpoint=checkpoint,
+            reader=open_reader(self.clients, mapping, shard_id, role=function.role,
+                               checkpoint=checkpoint),
             invoke=self._invoke, send_to_destination=self.send_to_destination,
-            record_invocation=self.invocation_log.append, function_role=function.role,
+            record_invocation=self.invocation_log.append,
             poll_interval_s=self.poll_interval_s, state_cap_bytes=self.state_cap_bytes,
+            concurrent_lanes=isinstance(self.driver, RealTimeDriver),
         )
 
     # -- effects -----------------------------------------------------------------------
@@ -152,7 +186,7 @@ class Engine:
             log.error("unsupported on-failure destination %s", arn)
 
     # -- observation -------------------------------------------------------------------
-    def consumers(self) -> list[ShardConsumer]:
+    def consumers(self) -> list[ShardConsumer | SqsConsumer]:
         with self._lock:
             return list(self._consumers.values())
 
@@ -172,7 +206,7 @@ class Engine:
             if self._discoveries > discoveries and consumers and all(
                 c.idle and c.polls - baseline.get(id(c), 0) >= settle_polls
                 for c in consumers
-            ):
+            ) and self.async_invoker.idle:
                 return True
             time.sleep(0.2)
         return False

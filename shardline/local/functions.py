@@ -172,11 +172,16 @@ class FunctionRuntime:
             staging.rename(target)
         return target
 
-    def invoke(self, function: str, event: Any) -> InvocationResult:
-        """Invoke synchronously (RequestResponse) and return what Lambda would."""
+    def invoke(self, function: str, event: Any, *,
+               request_id: str | None = None) -> InvocationResult:
+        """Invoke synchronously (RequestResponse) and return what Lambda would.
+
+        ``request_id`` is the invocation's ID as the handler's context sees it; Lambda
+        keeps one ID across the retries of an asynchronous event, so callers pass it.
+        """
         loaded = self._load(function)
         config = loaded.config
-        request_id = str(uuid.uuid4())
+        request_id = request_id or str(uuid.uuid4())
         # The event crosses a JSON boundary, as it does in Lambda.
         event_copy = json.loads(json.dumps(event))
         deadline = time.monotonic() + config.timeout_s
@@ -193,9 +198,11 @@ class FunctionRuntime:
         try:
             response = future.result(timeout=config.timeout_s)
         except concurrent.futures.TimeoutError:
+            # The service's document for a timed-out invocation (no stack trace).
             return _error(
                 "Sandbox.Timedout",
-                f"Task timed out after {config.timeout_s:.2f} seconds",
+                f"RequestId: {request_id} Error: Task timed out after "
+                f"{config.timeout_s:.2f} seconds",
                 started, request_id,
             )
         except Exception as exc:  # the handler raised: a function error
@@ -203,8 +210,8 @@ class FunctionRuntime:
         try:
             payload = json.loads(json.dumps(response))
         except (TypeError, ValueError) as exc:
-            return _error("Runtime.MarshalError", f"Unable to marshal response: {exc}",
-                          started, request_id)
+            return _runtime_error("Runtime.MarshalError", f"Unable to marshal response: {exc}",
+                                  started, request_id)
         return InvocationResult(payload, None, None, _elapsed_ms(started), request_id)
 
     def close(self) -> None:
@@ -224,11 +231,24 @@ def _error(error_type: str, message: str, started: float, request_id: str) -> In
     return InvocationResult(payload, "Unhandled", error_type, _elapsed_ms(started), request_id)
 
 
+def _runtime_error(error_type: str, message: str, started: float,
+                   request_id: str) -> InvocationResult:
+    """An error the Python runtime reports itself (e.g. an unmarshallable response)."""
+    payload = {"errorMessage": message, "errorType": error_type, "requestId": request_id,
+               "stackTrace": []}
+    return InvocationResult(payload, "Unhandled", error_type, _elapsed_ms(started), request_id)
+
+
 def _handler_error(exc: BaseException, started: float, request_id: str) -> InvocationResult:
+    """The Python runtime's error document: the handler's frames, not the runtime's."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    runtime_frames = [i for i, frame in enumerate(frames) if frame.filename == __file__]
+    handler_frames = frames[runtime_frames[-1] + 1:] if runtime_frames else frames
     payload = {
         "errorMessage": str(exc),
         "errorType": type(exc).__name__,
-        "stackTrace": traceback.format_exception(exc)[-5:],
+        "requestId": request_id,
+        "stackTrace": traceback.format_list(handler_frames),
     }
     return InvocationResult(payload, "Unhandled", type(exc).__name__, _elapsed_ms(started),
                             request_id)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+STREAM_SERVICES = ("kinesis", "dynamodb")
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,23 @@ class StreamMapping:
         return self.source_arn.split(":")[3]
 
     @property
+    def is_stream(self) -> bool:
+        """A Kinesis stream, Kinesis stream consumer (EFO) or DynamoDB stream mapping."""
+        return self.service in STREAM_SERVICES
+
+    @property
+    def consumer_arn(self) -> str | None:
+        """The stream consumer of an enhanced fan-out mapping, else None."""
+        if self.service == "kinesis" and "/consumer/" in self.source_arn:
+            return self.source_arn
+        return None
+
+    @property
+    def stream_arn(self) -> str:
+        """The stream records come from (an EFO consumer's parent stream)."""
+        return self.source_arn.split("/consumer/")[0]
+
+    @property
     def enabled(self) -> bool:
         return self.state in ("Enabled", "Enabling", "Creating", "Updating")
 
@@ -64,3 +84,67 @@ class StreamMapping:
 
 def _int_or(value: Any, default: int) -> int:
     return default if value is None else int(value)
+
+
+# -- the embedded AWS's Lambda API, completed where moto falls short ---------------------
+_api_lock = threading.Lock()
+_api_completed = False
+PARALLELIZATION_WITH_WINDOW = ("Parallelization factor must be equal to 1 when tumbling "
+                               "window period is configured")
+
+
+def complete_moto_mapping_api() -> None:
+    """Make moto's event-source-mapping API behave as AWS's does where shardline needs it.
+
+    moto (5.2) rejects a Kinesis stream consumer ARN as EventSourceArn (enhanced
+    fan-out), never returns StartingPositionTimestamp, and accepts a
+    ParallelizationFactor above 1 with a tumbling window. Idempotent; patches moto's
+    backend classes in this process.
+    """
+    global _api_completed
+    with _api_lock:
+        if _api_completed:
+            return
+        from moto.awslambda import models
+
+        backend_cls = models.LambdaBackend
+        create = backend_cls.create_event_source_mapping
+        configuration = models.EventSourceMapping.get_configuration
+
+        def create_event_source_mapping(self: Any, spec: dict[str, Any]) -> Any:
+            if (int(spec.get("TumblingWindowInSeconds") or 0) > 0
+                    and int(spec.get("ParallelizationFactor") or 1) != 1):
+                from moto.awslambda.exceptions import InvalidParameterValueException
+
+                raise InvalidParameterValueException(PARALLELIZATION_WITH_WINDOW)
+            if "/consumer/" in str(spec.get("EventSourceArn", "")):
+                return _create_consumer_mapping(self, models, spec)
+            return create(self, spec)
+
+        def get_configuration(self: Any) -> dict[str, Any]:
+            data: dict[str, Any] = configuration(self)
+            if self.starting_position_timestamp is not None:
+                data["StartingPositionTimestamp"] = self.starting_position_timestamp
+            return data
+
+        backend_cls.create_event_source_mapping = create_event_source_mapping
+        models.EventSourceMapping.get_configuration = get_configuration
+        _api_completed = True
+
+
+def _create_consumer_mapping(backend: Any, models: Any, spec: dict[str, Any]) -> Any:
+    """A mapping on a registered stream consumer; moto never delivers to it itself."""
+    from moto.core.exceptions import JsonRESTError
+    from moto.kinesis.models import kinesis_backends
+
+    arn = str(spec["EventSourceArn"])
+    streams = kinesis_backends[backend.account_id][backend.region_name].streams.values()
+    if not any(stream.get_consumer_by_arn(arn) for stream in streams):
+        raise JsonRESTError("ResourceNotFoundException", "Invalid EventSourceArn")
+    function = backend._lambdas.get_function_by_name_or_arn_with_qualifier(
+        spec.get("FunctionName", ""))
+    spec.update(RegionName=backend.region_name, AccountId=backend.account_id,
+                FunctionArn=function.function_arn)
+    esm = models.EventSourceMapping(spec)
+    backend._event_source_mappings[esm.uuid] = esm
+    return esm

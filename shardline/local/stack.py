@@ -29,7 +29,7 @@ from shardline import packaging
 from shardline.errors import ShardlineError
 from shardline.local.embedded import DEFAULT_PORT, EmbeddedAws, attach_runtime
 from shardline.local.engine import Engine
-from shardline.local.functions import FunctionRuntime, InvocationResult
+from shardline.local.functions import FunctionRuntime
 from shardline.local.status import STATUS_FILE, StatusWriter
 from shardline.terraform import Terraform
 
@@ -99,8 +99,8 @@ class LocalStack:
             (self.dir / "outputs.json").write_text(json.dumps(self.outputs, indent=2))
             self._runtime = FunctionRuntime(self.client("lambda"), self.dir / "code",
                                             log_dir=self.dir / "logs")
-            attach_runtime(self._invoke_api)
             self.engine = Engine(self.client, self._runtime)
+            attach_runtime(self._invoke_api)
             self.engine.start()
             assert self.engine.driver is not None
             self.engine.driver.add(StatusWriter(self.engine, self.dir))
@@ -138,11 +138,9 @@ class LocalStack:
     # -- internals ---------------------------------------------------------------------
     def _invoke_api(self, function_arn: str, payload: bytes,
                     invocation_type: str) -> tuple[bytes, str | None]:
-        """The Lambda Invoke API, served by the in-process runtime."""
-        assert self._runtime is not None
-        event = json.loads(payload or b"{}")
-        result: InvocationResult = self._runtime.invoke(function_arn, event)
-        return json.dumps(result.payload).encode(), result.function_error
+        """The Lambda Invoke API (sync, Event, DryRun), served by the engine."""
+        assert self.engine is not None
+        return self.engine.async_invoker.invoke_api(function_arn, payload, invocation_type)
 
     def _reset_dir(self) -> None:
         for stale in ("code", "terraform/terraform.tfstate", "terraform/terraform.tfstate.backup"):

@@ -13,15 +13,19 @@ import json
 import textwrap
 import uuid
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import boto3
 
+from shardline.local.async_invoke import AsyncInvoker, FunctionInvocation
 from shardline.local.embedded import EmbeddedAws, attach_runtime
 from shardline.local.engine import Engine
 from shardline.local.functions import FunctionRuntime
+from shardline.local.schedules import ScheduleRunner
 from shardline.local.scheduling import DeterministicDriver, VirtualClock
 from tests.conformance import recorder
 
@@ -44,6 +48,8 @@ def payloads(event):
     return [base64.b64decode(r["kinesis"]["data"]).decode() for r in event.get("Records", [])]
 """
 
+_CLIENTS: dict[tuple[str, str], Any] = {}
+
 
 @dataclass
 class Harness:
@@ -53,7 +59,10 @@ class Harness:
     state_cap_bytes: int | None = None
     engine: Engine = field(init=False)
     runtime: FunctionRuntime = field(init=False)
+    invoker: AsyncInvoker = field(init=False)
+    schedules: ScheduleRunner = field(init=False)
     _role: str = ""
+    _unstamp: Callable[[], None] = lambda: None
 
     def __post_init__(self) -> None:
         self.runtime = FunctionRuntime(self.client("lambda"), self.work_dir / "code")
@@ -62,20 +71,28 @@ class Harness:
             kwargs["state_cap_bytes"] = self.state_cap_bytes
         self.engine = Engine(self.client, self.runtime, clock=self.clock,
                              driver=DeterministicDriver(self.clock), **kwargs)
+        self.invoker = self.engine.async_invoker
+        self.schedules = self.engine.schedules
         attach_runtime(self._invoke_api)
+        self._unstamp = stamp_stream_records(self.clock)
         self._role = self.client("iam").create_role(
             RoleName="conformance", AssumeRolePolicyDocument=ROLE_POLICY)["Role"]["Arn"]
         recorder.reset()
 
     def _invoke_api(self, function_arn: str, payload: bytes,
                     invocation_type: str) -> tuple[bytes, str | None]:
-        result = self.runtime.invoke(function_arn, json.loads(payload or b"{}"))
-        return json.dumps(result.payload).encode(), result.function_error
+        """The Lambda Invoke API: RequestResponse, Event (queued) and DryRun."""
+        return self.invoker.invoke_api(function_arn, payload, invocation_type)
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, endpoint_url=self.aws.endpoint_url,
-                            region_name="us-east-1", aws_access_key_id="test",
-                            aws_secret_access_key="test")
+        """One client per service and endpoint, shared by every test (boto3 clients are
+        thread-safe, and creating one costs more than most API calls)."""
+        key = (self.aws.endpoint_url, service)
+        if key not in _CLIENTS:
+            _CLIENTS[key] = boto3.client(
+                service, endpoint_url=self.aws.endpoint_url, region_name="us-east-1",
+                aws_access_key_id="test", aws_secret_access_key="test")
+        return _CLIENTS[key]
 
     # -- resources, through the APIs ---------------------------------------------------
     def function(self, name: str, body: str, *, timeout: int = 3,
@@ -132,6 +149,25 @@ class Harness:
                 bodies.append(json.loads(message["Body"]))
                 sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
 
+    # -- stream sources ----------------------------------------------------------------
+    def table_with_stream(self, name: str, view_type: str = "NEW_AND_OLD_IMAGES",
+                          sort_key: str | None = None) -> str:
+        """A table keyed by ``pk`` (string; ``sort_key`` too if given) with a stream;
+        return the stream's ARN."""
+        keys = [("pk", "HASH")] + ([(sort_key, "RANGE")] if sort_key else [])
+        response = self.client("dynamodb").create_table(
+            TableName=name, BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k, _ in keys],
+            KeySchema=[{"AttributeName": k, "KeyType": kind} for k, kind in keys],
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": view_type})
+        return str(response["TableDescription"]["LatestStreamArn"])
+
+    def stream_consumer(self, stream_arn: str, name: str) -> str:
+        """Register an enhanced fan-out consumer on the stream; return its ARN."""
+        response = self.client("kinesis").register_stream_consumer(
+            StreamARN=stream_arn, ConsumerName=name)
+        return str(response["Consumer"]["ConsumerARN"])
+
     # -- time --------------------------------------------------------------------------
     def start(self) -> None:
         self.engine.start()
@@ -143,9 +179,94 @@ class Harness:
         return recorder.calls[function]
 
     def close(self) -> None:
+        self._unstamp()
         self.engine.stop()
         attach_runtime(None)
         self.runtime.close()
+
+    # -- SQS sources -------------------------------------------------------------------
+    @property
+    def sqs(self) -> Any:
+        """One SQS client for the helpers below (a new boto3 client costs ~20 ms)."""
+        if getattr(self, "_sqs", None) is None:
+            self._sqs = self.client("sqs")
+        return self._sqs
+
+    def map_queue(self, queue_arn: str, function: str, **settings: Any) -> str:
+        """An SQS event source mapping (queues take no StartingPosition)."""
+        response = self.client("lambda").create_event_source_mapping(
+            EventSourceArn=queue_arn, FunctionName=function, **settings)
+        return str(response["UUID"])
+
+    def send(self, queue_url: str, bodies: list[str], **fields: Any) -> list[str]:
+        """Send one message per body, in order, each with ``fields`` (MessageGroupId,
+        MessageAttributes, ...); return their message ids."""
+        return [str(self.sqs.send_message(QueueUrl=queue_url, MessageBody=body, **fields)
+                    ["MessageId"]) for body in bodies]
+
+    def queue_counts(self, queue_url: str) -> dict[str, int]:
+        """Messages ready to be received and messages in flight (received, not deleted)."""
+        attributes = self.sqs.get_queue_attributes(
+            QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages",
+                                                "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return {"visible": int(attributes["ApproximateNumberOfMessages"]),
+                "in_flight": int(attributes["ApproximateNumberOfMessagesNotVisible"])}
+
+    def drain(self, queue_url: str) -> list[dict[str, Any]]:
+        """Every visible message as ReceiveMessage returns it, oldest first (consumed)."""
+        drained: list[dict[str, Any]] = []
+        while True:
+            messages = self.sqs.receive_message(
+                QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+                MessageSystemAttributeNames=["All"]).get("Messages", [])
+            if not messages:
+                return drained
+            for message in messages:
+                drained.append(message)
+                self.sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    # -- Invoke API, destinations, schedules -------------------------------------------
+    def invocations(self, function: str) -> list[FunctionInvocation]:
+        """The invocation log's entries for ``function`` outside stream mappings, in order."""
+        return [entry for entry in self.engine.invocation_log
+                if isinstance(entry, FunctionInvocation)
+                and entry.function.rsplit(":", 1)[-1] == function]
+
+    def topic(self, name: str) -> str:
+        return str(self.client("sns").create_topic(Name=name)["TopicArn"])
+
+    def subscribe(self, topic_arn: str, queue_arn: str) -> None:
+        """Deliver a topic's messages to a queue, raw (the body is the message itself)."""
+        self.client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn,
+                                     Attributes={"RawMessageDelivery": "true"})
+
+    def schedule(self, name: str, expression: str, target_arn: str, **target: Any) -> str:
+        """A scheduled rule on the default bus with one target; return the rule's ARN."""
+        events = self.client("events")
+        arn = events.put_rule(Name=name, ScheduleExpression=expression)["RuleArn"]
+        events.put_targets(Rule=name, Targets=[{"Id": "1", "Arn": target_arn, **target}])
+        return str(arn)
+
+
+def stamp_stream_records(clock: VirtualClock) -> Callable[[], None]:
+    """Stamp Kinesis records (ApproximateArrivalTimestamp) and DynamoDB stream records
+    (ApproximateCreationDateTime) with the virtual clock, so record ages and tumbling
+    windows follow virtual time; return the function that undoes it."""
+    from moto.dynamodb.models import table
+    from moto.kinesis import models
+
+    originals = (models.utcnow, table.utcnow)
+
+    def virtual_utcnow() -> datetime:
+        return datetime.fromtimestamp(clock.now(), tz=UTC).replace(tzinfo=None)
+
+    models.utcnow = table.utcnow = virtual_utcnow
+
+    def restore() -> None:
+        models.utcnow, table.utcnow = originals
+
+    return restore
 
 
 def decode(record: dict[str, Any]) -> str:

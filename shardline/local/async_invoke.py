@@ -1,0 +1,522 @@
+"""The Lambda Invoke API as the service runs it: synchronous, asynchronous and DryRun.
+
+``AsyncInvoker.invoke_api`` is what the embedded AWS calls for every ``Invoke``
+(``embedded.attach_runtime``):
+
+* ``RequestResponse`` runs the handler now and returns its JSON, or the error document
+  with ``FunctionError: Unhandled``; over the function's reserved concurrency the call
+  fails with ``TooManyRequestsException`` (429, Reason
+  ``ReservedFunctionConcurrentInvocationLimitExceeded``) and the handler does not run.
+* ``Event`` puts the event on the function's queue and returns 202 at once. Each
+  function's queue is a driver component (``FunctionEventQueue``) that exists while it
+  holds events. An event is invoked; a function error (an exception, a timeout, an
+  unmarshallable response) is retried ``MaximumRetryAttempts`` times (0-2, default 2),
+  1 minute before the first retry and 2 minutes before the second; an event older than
+  ``MaximumEventAgeInSeconds`` (60-21,600, default 6 h) is discarded with condition
+  ``EventAgeExceeded``, one that used up its retries with ``RetriesExhausted``, and the
+  on-failure destination gets an invocation record; a success goes to the on-success
+  destination. Throttled events stay queued and are retried 1 s, 2 s, 4 s ... up to 5
+  minutes apart until they run or age out (retries of throttles do not count against
+  MaximumRetryAttempts). With reserved concurrency 0, as AWS documents, events go to
+  the on-failure destination at once, without retries or invocations.
+* ``DryRun`` checks the request and runs nothing (204).
+
+Settings are read through the Lambda API — ``GetFunctionEventInvokeConfig`` and
+``GetFunctionConcurrency`` — for every attempt (or at most every ``config_ttl_s`` per
+function when that is set), so changes apply to the next attempt.
+
+Destinations: SQS queue and SNS topic (the record is the message; SNS records over
+256 KB lose ``requestPayload`` and ``responsePayload``, as AWS drops them), Lambda
+function (the record is the payload of an asynchronous invocation) and EventBridge bus
+(``PutEvents`` with source ``lambda`` and detail-type ``Lambda Function Invocation
+Result - Success|Failure``).
+
+Every invocation, and every throttled attempt, goes to ``record_invocation`` as a
+``FunctionInvocation``, which has the fields of the stream consumers' ``Invocation``
+so one log serves both.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import itertools
+import json
+import logging
+import math
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from shardline.local.functions import FunctionRuntime, InvocationResult
+from shardline.local.scheduling import Clock
+
+log = logging.getLogger("shardline.engine")
+
+DEFAULT_MAXIMUM_RETRY_ATTEMPTS = 2
+DEFAULT_MAXIMUM_EVENT_AGE_S = 21_600
+RETRY_DELAYS_S = (60.0, 120.0)  # before the first and the second retry of a function error
+THROTTLE_BACKOFF_FIRST_S = 1.0
+THROTTLE_BACKOFF_MAX_S = 300.0
+SYNC_PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024
+ASYNC_PAYLOAD_LIMIT_BYTES = 1024 * 1024
+SNS_MESSAGE_LIMIT_BYTES = 256 * 1024
+CONFIG_TTL_S = 0.0  # read the settings for every attempt
+
+SUCCESS = "Success"
+RETRIES_EXHAUSTED = "RetriesExhausted"
+EVENT_AGE_EXCEEDED = "EventAgeExceeded"
+
+
+class Driver(Protocol):
+    def add(self, component: Any) -> None: ...
+
+    def remove(self, component: Any) -> None: ...
+
+
+class Throttled(Exception):
+    """The function has no concurrency left for this invocation."""
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionInvocation:
+    """One entry of the invocation log for an invocation outside stream mappings.
+
+    The leading fields are those of ``kinesis_source.Invocation`` (stream-only ones fixed:
+    no mapping, no shard, no records), so readers of the log see one shape.
+    """
+
+    function: str
+    duration_ms: float
+    outcome: str  # ok | error | throttled
+    error_type: str | None
+    at: float
+    invocation_type: str  # RequestResponse | Event
+    request_id: str
+    attempt: int  # 1 for the first attempt of an event, 2 for its first retry, ...
+    trigger: str  # "api", a schedule rule's ARN, or "destination:<function ARN>"
+    mapping_uuid: str = ""
+    shard_id: str = ""
+    first_sequence: str | None = None
+    last_sequence: str | None = None
+    batch_size: int = 0  # stream records; an event carries none
+    final_for_window: bool = False
+    window_start: int | None = None
+
+
+@dataclass(frozen=True)
+class EventInvokeConfig:
+    """A function's asynchronous-invocation settings (``GetFunctionEventInvokeConfig``)."""
+
+    maximum_retry_attempts: int = DEFAULT_MAXIMUM_RETRY_ATTEMPTS
+    maximum_event_age_s: int = DEFAULT_MAXIMUM_EVENT_AGE_S
+    on_success: str | None = None
+    on_failure: str | None = None
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> EventInvokeConfig:
+        destinations = data.get("DestinationConfig") or {}
+        retries = data.get("MaximumRetryAttempts")
+        age = data.get("MaximumEventAgeInSeconds")
+        return cls(
+            maximum_retry_attempts=DEFAULT_MAXIMUM_RETRY_ATTEMPTS if retries is None
+            else int(retries),
+            maximum_event_age_s=DEFAULT_MAXIMUM_EVENT_AGE_S if age is None else int(age),
+            on_success=(destinations.get("OnSuccess") or {}).get("Destination") or None,
+            on_failure=(destinations.get("OnFailure") or {}).get("Destination") or None,
+        )
+
+
+@dataclass
+class _Event:
+    request_id: str
+    function_arn: str
+    payload: Any
+    enqueued_at: float
+    trigger: str
+    not_before: float
+    invocations: int = 0
+    throttles: int = 0
+    last_result: InvocationResult | None = None
+
+
+@dataclass
+class FunctionEventQueue:
+    """One function's asynchronous event queue: a driver component while it holds events."""
+
+    invoker: AsyncInvoker
+    function_arn: str
+    name: str = ""
+    retired: bool = False
+    _heap: list[tuple[float, int, _Event]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.name = self.name or f"async/{self.function_arn.rsplit(':', 1)[-1]}"
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+    def push(self, event: _Event, sequence: int) -> None:
+        heapq.heappush(self._heap, (event.not_before, sequence, event))
+
+    def step(self, now: float) -> float:
+        return self.invoker._step_queue(self, now)
+
+
+@dataclass
+class _Cached:
+    value: Any
+    read_at: float
+
+
+@dataclass
+class AsyncInvoker:
+    """The Invoke API, the asynchronous event queues and their destinations."""
+
+    clients: Callable[[str], Any]  # service name -> boto3 client for the embedded AWS
+    runtime: FunctionRuntime
+    clock: Clock
+    driver: Driver
+    record_invocation: Callable[[Any], None] = lambda invocation: None
+    # Delivers a document to an SQS queue or SNS topic (``Engine.send_to_destination``).
+    send_to_destination: Callable[[str, dict[str, Any]], None] | None = None
+    config_ttl_s: float = CONFIG_TTL_S
+    invocations: int = 0
+    errors: int = 0
+    throttles: int = 0
+    destination_failures: int = 0
+    _queues: dict[str, FunctionEventQueue] = field(default_factory=dict)
+    _running: int = 0  # events taken off a queue for an attempt, not yet settled
+    _in_flight: dict[str, int] = field(default_factory=dict)
+    _clients: dict[str, Any] = field(default_factory=dict)
+    _configs: dict[str, _Cached] = field(default_factory=dict)
+    _reserved: dict[str, _Cached] = field(default_factory=dict)
+    _sequence: Iterator[int] = field(default_factory=itertools.count)
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+
+    # -- the Invoke API ----------------------------------------------------------------
+    def invoke_api(self, function_arn: str, payload: bytes,
+                   invocation_type: str) -> tuple[bytes, str | None]:
+        """Serve one ``Invoke`` call (the embedded AWS's invoke hook)."""
+        limit = (ASYNC_PAYLOAD_LIMIT_BYTES if invocation_type == "Event"
+                 else SYNC_PAYLOAD_LIMIT_BYTES)
+        if len(payload) > limit:
+            raise _api_error("RequestEntityTooLargeException", 413,
+                             f"Request must be smaller than {limit} bytes for the "
+                             "InvokeFunction operation")
+        event = _decode_payload(payload)
+        if invocation_type == "DryRun":
+            return b"", None
+        if invocation_type == "Event":
+            self.submit(function_arn, event)
+            return b"", None
+        try:
+            result = self.invoke(function_arn, event)
+        except Throttled:
+            raise _api_error(
+                "TooManyRequestsException", 429, "Rate Exceeded.",
+                Reason="ReservedFunctionConcurrentInvocationLimitExceeded", Type="User",
+            ) from None
+        return json.dumps(result.payload).encode(), result.function_error
+
+    def invoke(self, function: str, event: Any, *, trigger: str = "api") -> InvocationResult:
+        """A synchronous invocation; raises ``Throttled`` over the reserved concurrency."""
+        function_arn = self._function_arn(function)
+        with self._slot(function_arn, self.reserved_concurrency(function_arn)) as admitted:
+            if not admitted:
+                with self._lock:
+                    self.throttles += 1
+                self._record(function_arn, "RequestResponse", str(uuid.uuid4()), 1, trigger,
+                             None, self.clock.now())
+                raise Throttled(function_arn)
+            started = self.clock.now()
+            result = self.runtime.invoke(function_arn, event)
+        self._count(result)
+        self._record(function_arn, "RequestResponse", result.request_id, 1, trigger, result,
+                     started)
+        return result
+
+    # -- asynchronous events -----------------------------------------------------------
+    def submit(self, function: str, payload: Any, *, trigger: str = "api",
+               now: float | None = None) -> str:
+        """Queue an event for asynchronous invocation; return its request ID."""
+        now = self.clock.now() if now is None else now
+        function_arn = self._function_arn(function)
+        event = _Event(str(uuid.uuid4()), function_arn, json.loads(json.dumps(payload)), now,
+                       trigger, not_before=now)
+        with self._lock:
+            queue = self._queues.get(function_arn)
+            if queue is None or queue.retired:
+                queue = FunctionEventQueue(self, function_arn)
+                self._queues[function_arn] = queue
+                queue.push(event, next(self._sequence))
+                self.driver.add(queue)
+            else:
+                queue.push(event, next(self._sequence))
+        return event.request_id
+
+    @property
+    def pending(self) -> int:
+        """Events queued or waiting for a retry, over all functions."""
+        with self._lock:
+            return self._running + sum(len(queue) for queue in self._queues.values())
+
+    @property
+    def idle(self) -> bool:
+        return self.pending == 0
+
+    def stop(self) -> None:
+        """Forget every queue (the driver is being stopped)."""
+        with self._lock:
+            queues = list(self._queues.values())
+            self._queues.clear()
+            for queue in queues:
+                queue.retired = True
+        for queue in queues:  # outside the lock: a real-time driver joins the thread
+            self.driver.remove(queue)
+
+    def _step_queue(self, queue: FunctionEventQueue, now: float) -> float:
+        with self._lock:
+            if not queue._heap:
+                # Drained: leave the driver; the next event brings a new component.
+                queue.retired = True
+                if self._queues.get(queue.function_arn) is queue:
+                    del self._queues[queue.function_arn]
+                self.driver.remove(queue)
+                return math.inf
+            not_before, _, event = queue._heap[0]
+            if not_before > now:
+                return not_before
+            heapq.heappop(queue._heap)
+            self._running += 1
+        try:
+            wake = self._attempt(event, now)
+        except Exception:
+            log.exception("asynchronous event %s for %s dropped after an internal error",
+                          event.request_id, event.function_arn)
+            wake = None
+        with self._lock:
+            self._running -= 1
+            if wake is not None:
+                event.not_before = wake
+                queue.push(event, next(self._sequence))
+        return now
+
+    def _attempt(self, event: _Event, now: float) -> float | None:
+        """Run one attempt of ``event``; return when to try again, or None when done."""
+        config = self.event_invoke_config(event.function_arn)
+        expires_at = event.enqueued_at + config.maximum_event_age_s
+        if now >= expires_at:
+            self._discard(event, config, EVENT_AGE_EXCEEDED, now)
+            return None
+        reserved = self.reserved_concurrency(event.function_arn)
+        if reserved == 0:
+            # AWS: events go to the on-failure destination without retries.
+            with self._lock:
+                self.throttles += 1
+            self._record(event.function_arn, "Event", event.request_id,
+                         event.invocations + 1, event.trigger, None, now)
+            self._discard(event, config, RETRIES_EXHAUSTED, now)
+            return None
+        with self._slot(event.function_arn, reserved) as admitted:
+            if not admitted:
+                event.throttles += 1
+                with self._lock:
+                    self.throttles += 1
+                self._record(event.function_arn, "Event", event.request_id,
+                             event.invocations + 1, event.trigger, None, now)
+                backoff = min(THROTTLE_BACKOFF_FIRST_S * 2 ** (event.throttles - 1),
+                              THROTTLE_BACKOFF_MAX_S)
+                return min(now + backoff, expires_at)
+            result = self.runtime.invoke(event.function_arn, event.payload,
+                                         request_id=event.request_id)
+        event.invocations += 1
+        event.last_result = result
+        self._count(result)
+        self._record(event.function_arn, "Event", event.request_id, event.invocations,
+                     event.trigger, result, now)
+        if result.ok:
+            if config.on_success:
+                self._deliver(config.on_success, self._invocation_record(event, SUCCESS, now),
+                              success=True)
+            return None
+        if event.invocations > config.maximum_retry_attempts:
+            self._discard(event, config, RETRIES_EXHAUSTED, now)
+            return None
+        delay = RETRY_DELAYS_S[min(event.invocations, len(RETRY_DELAYS_S)) - 1]
+        return min(now + delay, expires_at)
+
+    def _discard(self, event: _Event, config: EventInvokeConfig, condition: str,
+                 now: float) -> None:
+        log.warning("asynchronous event discarded: %s", condition,
+                    extra={"function": event.function_arn, "request_id": event.request_id,
+                           "invocations": event.invocations})
+        if config.on_failure:
+            self._deliver(config.on_failure, self._invocation_record(event, condition, now),
+                          success=False)
+
+    # -- destinations ------------------------------------------------------------------
+    def _invocation_record(self, event: _Event, condition: str, now: float) -> dict[str, Any]:
+        record: dict[str, Any] = {
+            "version": "1.0",
+            "timestamp": _iso(now),
+            "requestContext": {
+                "requestId": event.request_id,
+                "functionArn": f"{event.function_arn}:$LATEST",
+                "condition": condition,
+                "approximateInvokeCount": event.invocations,
+            },
+            "requestPayload": event.payload,
+        }
+        result = event.last_result
+        if result is not None:
+            response_context: dict[str, Any] = {"statusCode": 200,
+                                                "executedVersion": "$LATEST"}
+            if result.function_error:
+                response_context["functionError"] = result.function_error
+            record["responseContext"] = response_context
+            record["responsePayload"] = result.payload
+        return record
+
+    def _deliver(self, destination: str, record: dict[str, Any], *, success: bool) -> None:
+        service = destination.split(":")[2] if destination.count(":") >= 5 else ""
+        function_arn = record["requestContext"]["functionArn"]
+        try:
+            if service == "lambda":
+                self.submit(destination, record,
+                            trigger=f"destination:{function_arn.rsplit(':', 1)[0]}")
+            elif service == "events":
+                outcome = "Success" if success else "Failure"
+                response = self._client("events").put_events(Entries=[{
+                    "Source": "lambda",
+                    "DetailType": f"Lambda Function Invocation Result - {outcome}",
+                    "Detail": json.dumps(record),
+                    "Resources": [function_arn, destination],
+                    "EventBusName": destination,
+                }])
+                if response.get("FailedEntryCount"):
+                    raise RuntimeError(f"PutEvents rejected the record: {response['Entries']}")
+            elif service in ("sqs", "sns") and self.send_to_destination is not None:
+                if service == "sns":
+                    record = _within_sns_limit(record)
+                self.send_to_destination(destination, record)
+            else:
+                raise ValueError(f"unsupported destination type: {destination}")
+        except Exception:
+            with self._lock:
+                self.destination_failures += 1
+            log.exception("could not deliver an invocation record to %s", destination)
+
+    # -- settings, through the Lambda API ----------------------------------------------
+    def event_invoke_config(self, function_arn: str) -> EventInvokeConfig:
+        def read() -> EventInvokeConfig:
+            client = self._client("lambda")
+            try:
+                data = client.get_function_event_invoke_config(FunctionName=function_arn)
+            except client.exceptions.ResourceNotFoundException:
+                return EventInvokeConfig()
+            return EventInvokeConfig.from_api(data)
+
+        return self._cached(self._configs, function_arn, read)
+
+    def reserved_concurrency(self, function_arn: str) -> int | None:
+        def read() -> int | None:
+            data = self._client("lambda").get_function_concurrency(FunctionName=function_arn)
+            value = data.get("ReservedConcurrentExecutions")
+            return None if value is None else int(value)
+
+        return self._cached(self._reserved, function_arn, read)
+
+    def _cached(self, cache: dict[str, _Cached], key: str, read: Callable[[], Any]) -> Any:
+        now = self.clock.now()
+        entry = cache.get(key)
+        if entry is None or now - entry.read_at >= self.config_ttl_s or now < entry.read_at:
+            entry = _Cached(read(), now)
+            cache[key] = entry
+        return entry.value
+
+    def _client(self, service: str) -> Any:
+        """One client per service, reused (boto3 clients are thread-safe)."""
+        with self._lock:
+            client = self._clients.get(service)
+            if client is None:
+                client = self._clients[service] = self.clients(service)
+            return client
+
+    @contextlib.contextmanager
+    def _slot(self, function_arn: str, reserved: int | None) -> Iterator[bool]:
+        """Hold one unit of the function's concurrency while the block runs, if any is left."""
+        with self._lock:
+            running = self._in_flight.get(function_arn, 0)
+            if reserved is not None and running >= reserved:
+                admitted = False
+            else:
+                admitted = True
+                self._in_flight[function_arn] = running + 1
+        try:
+            yield admitted
+        finally:
+            if admitted:
+                with self._lock:
+                    self._in_flight[function_arn] -= 1
+
+    # -- bookkeeping -------------------------------------------------------------------
+    @staticmethod
+    def _function_arn(function: str) -> str:
+        """Unqualified ARN: queues, concurrency and settings are per function."""
+        return function[: -len(":$LATEST")] if function.endswith(":$LATEST") else function
+
+    def _count(self, result: InvocationResult) -> None:
+        with self._lock:
+            self.invocations += 1
+            if not result.ok:
+                self.errors += 1
+
+    def _record(self, function_arn: str, invocation_type: str, request_id: str, attempt: int,
+                trigger: str, result: InvocationResult | None, at: float) -> None:
+        if result is None:
+            outcome, error_type, duration = "throttled", "TooManyRequestsException", 0.0
+        else:
+            outcome = "ok" if result.ok else "error"
+            error_type, duration = result.error_type, result.duration_ms
+        self.record_invocation(FunctionInvocation(
+            function=function_arn, duration_ms=duration, outcome=outcome,
+            error_type=error_type, at=at, invocation_type=invocation_type,
+            request_id=request_id, attempt=attempt, trigger=trigger,
+        ))
+
+
+def _iso(epoch_s: float) -> str:
+    """Invocation-record timestamps: UTC, milliseconds (2019-11-14T18:16:05.568Z)."""
+    return datetime.fromtimestamp(epoch_s, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _within_sns_limit(record: dict[str, Any]) -> dict[str, Any]:
+    """SNS messages are capped at 256 KB: over it, Lambda drops the payloads."""
+    if len(json.dumps(record).encode()) <= SNS_MESSAGE_LIMIT_BYTES:
+        return record
+    return {key: value for key, value in record.items()
+            if key not in ("requestPayload", "responsePayload")}
+
+
+def _decode_payload(payload: bytes) -> Any:
+    if not payload:
+        return {}
+    try:
+        return json.loads(payload)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise _api_error("InvalidRequestContentException", 400,
+                         f"Could not parse request body into json: {exc}") from None
+
+
+def _api_error(error_type: str, status: int, message: str, **fields: str) -> Exception:
+    """An error response of the Lambda API, raised through the embedded AWS's invoke hook."""
+    from moto.core.exceptions import JsonRESTError
+
+    error = JsonRESTError(error_type, message)
+    error.code = status
+    error.description = json.dumps({"__type": error_type, "message": message, **fields})
+    return error

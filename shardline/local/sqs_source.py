@@ -1,0 +1,500 @@
+"""One SQS queue consumed for one event source mapping, with Lambda's semantics.
+
+``SqsConsumer.step(now)`` does one unit of work — release what is due, poll, invoke the
+ready batches — and returns when it next wants to run, so the same code serves the
+real-time engine (a thread per mapping) and the deterministic driver (virtual clock).
+
+Rules implemented here (AWS-SEMANTICS.md, Lambda's SQS guide):
+
+* ReceiveMessage returns at most 10 messages, so a batch is filled by repeated calls up to
+  BatchSize (1 to 10,000, default 10) and the 6 MB invocation payload. With
+  MaximumBatchingWindowInSeconds the batch gathers, polled once a second, until it is
+  full or the window (opened by its first message) ends; without a window, a batch is
+  what the queue holds at that moment. AWS requires a window of at least 1 s for a
+  BatchSize above 10 and supports no window on FIFO queues; moto accepts both, so the
+  consumer fills such batches without waiting and ignores a FIFO window (with a warning).
+* Success deletes the batch. A function error deletes nothing and changes no visibility:
+  every message comes back when the queue's visibility timeout, started by the receive,
+  runs out, with ApproximateReceiveCount one higher.
+* ReportBatchItemFailures: the reported messageIds stay, the rest are deleted. No
+  response, an empty or null ``batchItemFailures`` = success; a null or empty
+  itemIdentifier, a wrong key or a messageId not in the batch fails the whole batch.
+* The queue's RedrivePolicy is applied by moto itself: a ReceiveMessage that meets a
+  message already received maxReceiveCount times moves it to the dead-letter queue
+  instead of returning it (moto.sqs.models.SQSBackend.receive_message), as SQS does.
+* FIFO ordering and group blocking are also moto's: a receive returns a group's messages
+  in order and nothing more of a group while one of its messages is in flight, so a
+  failed message holds back the rest of its group until it succeeds or is redriven.
+* ScalingConfig.MaximumConcurrency N lets up to N batches (at most 10) run at once; when
+  it is not set the local runtime runs one batch at a time per mapping (AWS scales
+  pollers elastically and promises no concurrency level).
+
+Visibility on a virtual clock: moto times visibility on the real clock, in whole
+seconds. A consumer with ``virtual_visibility`` (the deterministic driver) receives with a
+long real-time hold (``VIRTUAL_HOLD_S``) and, when the queue's VisibilityTimeout has
+passed on *its* clock, makes the messages visible again with ChangeMessageVisibility 0.
+Messages therefore reappear exactly at ``receive time + VisibilityTimeout`` of virtual
+time, never earlier, and moto still counts receives, redrives and blocks FIFO groups.
+"""
+
+from __future__ import annotations
+
+import base64
+import concurrent.futures
+import json
+import logging
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from shardline.local.functions import InvocationResult
+
+log = logging.getLogger("shardline.engine")
+
+RECEIVE_LIMIT = 10  # ReceiveMessage and the *Batch APIs take at most 10 entries
+POLL_INTERVAL_S = 1.0
+DEFAULT_BATCH_SIZE = 10
+MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
+LOCAL_CONCURRENCY_CAP = 10  # the function runtime's default pool size
+VIRTUAL_HOLD_S = 3600
+# On the real clock moto starts the timeout a moment after the poll began: look again
+# just after it has run out rather than a poll interval later.
+REAL_VISIBILITY_MARGIN_S = 0.1
+EVENT_SOURCE = "aws:sqs"
+
+
+@dataclass(frozen=True)
+class SqsMapping:
+    """The settings of one SQS event source mapping that the consumer honours."""
+
+    uuid: str
+    function_arn: str
+    source_arn: str
+    state: str
+    batch_size: int
+    batching_window_s: float
+    report_batch_item_failures: bool
+    maximum_concurrency: int | None
+
+    @property
+    def service(self) -> str:
+        return "sqs"
+
+    @property
+    def region(self) -> str:
+        return self.source_arn.split(":")[3]
+
+    @property
+    def account(self) -> str:
+        return self.source_arn.split(":")[4]
+
+    @property
+    def queue_name(self) -> str:
+        return self.source_arn.split(":")[5]
+
+    @property
+    def fifo(self) -> bool:
+        return self.queue_name.endswith(".fifo")
+
+    @property
+    def enabled(self) -> bool:
+        return self.state in ("Enabled", "Enabling", "Creating", "Updating")
+
+    @property
+    def concurrency(self) -> int:
+        """Batches that may run at once locally."""
+        return max(1, min(self.maximum_concurrency or 1, LOCAL_CONCURRENCY_CAP))
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> SqsMapping:
+        scaling = data.get("ScalingConfig") or {}
+        concurrency = scaling.get("MaximumConcurrency")
+        return cls(
+            uuid=data["UUID"],
+            function_arn=data["FunctionArn"],
+            source_arn=data["EventSourceArn"],
+            state=data.get("State", "Enabled"),
+            batch_size=max(1, int(data.get("BatchSize") or DEFAULT_BATCH_SIZE)),
+            batching_window_s=float(data.get("MaximumBatchingWindowInSeconds") or 0),
+            report_batch_item_failures="ReportBatchItemFailures"
+            in (data.get("FunctionResponseTypes") or []),
+            maximum_concurrency=int(concurrency) if concurrency is not None else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class QueueMessage:
+    """One received message, as ReceiveMessage returned it."""
+
+    message_id: str
+    receipt_handle: str
+    body: str
+    attributes: dict[str, str]
+    message_attributes: dict[str, Any]
+    md5_of_body: str
+    md5_of_message_attributes: str | None
+    received_at: float  # clock time of the ReceiveMessage that returned it
+    visible_again_at: float  # received_at + the queue's VisibilityTimeout
+
+    @property
+    def arrival(self) -> float:
+        """When the message was sent (epoch seconds)."""
+        return int(self.attributes.get("SentTimestamp", 0)) / 1000
+
+    @classmethod
+    def from_api(cls, raw: dict[str, Any], received_at: float,
+                 visibility_timeout_s: float) -> QueueMessage:
+        return cls(
+            message_id=raw["MessageId"],
+            receipt_handle=raw["ReceiptHandle"],
+            body=raw["Body"],
+            attributes=dict(raw.get("Attributes") or {}),
+            message_attributes=dict(raw.get("MessageAttributes") or {}),
+            md5_of_body=raw["MD5OfBody"],
+            md5_of_message_attributes=raw.get("MD5OfMessageAttributes"),
+            received_at=received_at,
+            visible_again_at=received_at + visibility_timeout_s,
+        )
+
+    def event_record(self, mapping: SqsMapping) -> dict[str, Any]:
+        record: dict[str, Any] = {
+            "messageId": self.message_id,
+            "receiptHandle": self.receipt_handle,
+            "body": self.body,
+            "attributes": dict(self.attributes),
+            "messageAttributes": lambda_message_attributes(self.message_attributes),
+            "md5OfBody": self.md5_of_body,
+        }
+        if self.md5_of_message_attributes is not None:
+            record["md5OfMessageAttributes"] = self.md5_of_message_attributes
+        record.update(eventSource=EVENT_SOURCE, eventSourceARN=mapping.source_arn,
+                      awsRegion=mapping.region)
+        return record
+
+
+def lambda_message_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
+    """SQS API message attributes in the shape Lambda's SQS event uses."""
+    converted: dict[str, Any] = {}
+    for name, value in attributes.items():
+        entry: dict[str, Any] = {}
+        if value.get("StringValue") is not None:
+            entry["stringValue"] = value["StringValue"]
+        if value.get("BinaryValue") is not None:
+            entry["binaryValue"] = _b64(value["BinaryValue"])
+        entry["stringListValues"] = list(value.get("StringListValues") or [])
+        entry["binaryListValues"] = [_b64(v) for v in value.get("BinaryListValues") or []]
+        entry["dataType"] = value["DataType"]
+        converted[name] = entry
+    return converted
+
+
+def _b64(value: bytes | str) -> str:
+    data = value.encode() if isinstance(value, str) else bytes(value)
+    return base64.b64encode(data).decode()
+
+
+@dataclass(frozen=True, slots=True)
+class SqsInvocation:
+    """One entry of the invocation log for an SQS mapping (observability and tests)."""
+
+    function: str
+    mapping_uuid: str
+    queue_arn: str
+    message_ids: tuple[str, ...]
+    batch_size: int
+    duration_ms: float
+    outcome: str  # ok | partial | error | invalid_response
+    error_type: str | None
+    failed_message_ids: tuple[str, ...]  # left in the queue for another attempt
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Verdict:
+    outcome: str
+    failed: frozenset[str]
+
+
+def judge(result: InvocationResult, batch: list[QueueMessage],
+          report_batch_item_failures: bool) -> _Verdict:
+    """Which messages of ``batch`` failed, by Lambda's rules for SQS responses."""
+    everything = frozenset(m.message_id for m in batch)
+    if not result.ok:
+        return _Verdict("error", everything)
+    if not report_batch_item_failures:
+        return _Verdict("ok", frozenset())
+    payload = result.payload
+    failures = payload.get("batchItemFailures") if isinstance(payload, dict) else None
+    if failures is None or failures == []:
+        return _Verdict("ok", frozenset())
+    if not isinstance(failures, list):
+        return _Verdict("invalid_response", everything)
+    failed = set()
+    for failure in failures:
+        identifier = failure.get("itemIdentifier") if isinstance(failure, dict) else None
+        if not isinstance(identifier, str) or identifier not in everything:
+            return _Verdict("invalid_response", everything)
+        failed.add(identifier)
+    return _Verdict("partial", frozenset(failed))
+
+
+@dataclass
+class SqsConsumer:
+    """Delivers one queue to one function. Not thread-safe: one driver calls ``step``."""
+
+    mapping: SqsMapping
+    sqs: Any
+    invoke: Callable[[str, dict[str, Any]], InvocationResult]
+    record_invocation: Callable[[SqsInvocation], None]
+    poll_interval_s: float = POLL_INTERVAL_S
+    virtual_visibility: bool = False
+    name: str = ""
+
+    polls: int = 0
+    last_poll_at: float = -math.inf
+    last_poll_count: int = 0
+    invocations: int = 0
+    errors: int = 0  # invocations whose messages were not all deleted
+    retries: int = 0  # messages left in the queue for another attempt
+    _queue_url: str | None = None
+    _gathered: list[QueueMessage] = field(default_factory=list)
+    _gathered_bytes: int = 0
+    _gathering_since: float | None = None
+    _in_flight: dict[str, QueueMessage] = field(default_factory=dict)
+    _next_poll: float = 0.0
+    _warned: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.name = self.name or f"{self.mapping.uuid[:8]}/{self.mapping.queue_name}"
+
+    # -- observation -------------------------------------------------------------------
+    @property
+    def checkpoint(self) -> None:
+        """Queues have no position to resume from: what is not deleted stays queued."""
+        return None
+
+    @property
+    def buffer(self) -> list[QueueMessage]:
+        """Messages received and waiting for their batch to be invoked."""
+        return list(self._gathered)
+
+    @property
+    def in_flight(self) -> list[QueueMessage]:
+        """Failed messages waiting for their visibility timeout to run out."""
+        return list(self._in_flight.values())
+
+    @property
+    def idle(self) -> bool:
+        """Nothing gathered, nothing waiting to reappear, and the last poll was empty."""
+        return not self._gathered and not self._in_flight and self.last_poll_count == 0
+
+    # -- the component -----------------------------------------------------------------
+    def step(self, now: float) -> float:
+        """Do what is due at ``now``; return the time of the next thing to do."""
+        try:
+            if self._release_expired(now) or now >= self._next_poll:
+                self._fill(now)
+            batches = self._ready_batches(now)
+            if batches:
+                self._run(batches, now)
+                # The queue had messages: poll again at once, as Lambda's pollers do.
+                self._next_poll = now
+                return now
+        except self.sqs.exceptions.QueueDoesNotExist:
+            log.warning("queue %s does not exist; polling again later",
+                        self.mapping.source_arn)
+            self._queue_url = None
+            self._gathered, self._gathered_bytes, self._gathering_since = [], 0, None
+            self._in_flight.clear()
+            self._next_poll = now + self.poll_interval_s
+        return self._next_wake()
+
+    def _next_wake(self) -> float:
+        wake = self._next_poll
+        if self._gathering_since is not None:
+            wake = min(wake, self._gathering_since + self._window_s())
+        if self._in_flight:
+            wake = min(wake, min(m.visible_again_at for m in self._in_flight.values()))
+        return wake
+
+    # -- receiving ---------------------------------------------------------------------
+    def _window_s(self) -> float:
+        if self.mapping.fifo and self.mapping.batching_window_s > 0:
+            self._warn_once("fifo-window", "a batching window is not supported for FIFO "
+                            "queues; ignored")
+            return 0.0
+        if self.mapping.batch_size > RECEIVE_LIMIT and self.mapping.batching_window_s < 1:
+            self._warn_once("window", "a BatchSize above 10 needs a batching window of at "
+                            "least 1 s in AWS; filling batches without waiting")
+        return self.mapping.batching_window_s
+
+    def _warn_once(self, key: str, message: str) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            log.warning(message, extra={"mapping": self.mapping.uuid,
+                                        "queue": self.mapping.source_arn})
+
+    def _url(self) -> str:
+        if self._queue_url is None:
+            self._queue_url = str(self.sqs.get_queue_url(
+                QueueName=self.mapping.queue_name,
+                QueueOwnerAWSAccountId=self.mapping.account)["QueueUrl"])
+        return self._queue_url
+
+    def _visibility_timeout_s(self) -> int:
+        attributes = self.sqs.get_queue_attributes(
+            QueueUrl=self._url(), AttributeNames=["VisibilityTimeout"])["Attributes"]
+        return int(attributes["VisibilityTimeout"])
+
+    def _fill(self, now: float) -> None:
+        """Top the gathered batch up from the queue: ReceiveMessage until it is full or
+        a call comes back short (nothing more to receive right now)."""
+        self._next_poll = now + self.poll_interval_s
+        self.polls += 1
+        received = 0
+        visibility_timeout: int | None = None
+        while not self._full():
+            want = min(RECEIVE_LIMIT, self.mapping.batch_size - len(self._gathered))
+            raw = self._receive(want)
+            if raw:
+                if visibility_timeout is None:
+                    visibility_timeout = self._visibility_timeout_s()
+                if self._gathering_since is None:
+                    self._gathering_since = now
+                timeout = visibility_timeout + (0 if self.virtual_visibility
+                                                else REAL_VISIBILITY_MARGIN_S)
+                for data in raw:
+                    message = QueueMessage.from_api(data, now, timeout)
+                    self._gathered.append(message)
+                    self._gathered_bytes += _record_bytes(message)
+                received += len(raw)
+            if len(raw) < want:
+                break
+        self.last_poll_at = now
+        self.last_poll_count = received
+
+    def _receive(self, count: int) -> list[dict[str, Any]]:
+        arguments: dict[str, Any] = {
+            "QueueUrl": self._url(), "MaxNumberOfMessages": count,
+            # Never block the driver: polls are repeated instead of long polling.
+            "WaitTimeSeconds": 0,
+            "MessageSystemAttributeNames": ["All"], "MessageAttributeNames": ["All"],
+        }
+        if self.virtual_visibility:
+            arguments["VisibilityTimeout"] = VIRTUAL_HOLD_S
+        return list(self.sqs.receive_message(**arguments).get("Messages", []))
+
+    def _full(self) -> bool:
+        return (len(self._gathered) >= self.mapping.batch_size
+                or self._gathered_bytes >= MAX_PAYLOAD_BYTES)
+
+    # -- batching ----------------------------------------------------------------------
+    def _ready(self, now: float) -> bool:
+        if not self._gathered:
+            return False
+        assert self._gathering_since is not None
+        return self._full() or now >= self._gathering_since + self._window_s()
+
+    def _take_batch(self) -> list[QueueMessage]:
+        batch: list[QueueMessage] = []
+        size = 0
+        for message in self._gathered:
+            size += _record_bytes(message)
+            if len(batch) == self.mapping.batch_size or (batch and size > MAX_PAYLOAD_BYTES):
+                break
+            batch.append(message)
+        # What did not fit the payload was received already (its visibility timeout is
+        # running): it starts the next batch, in the window that is already open.
+        self._gathered = self._gathered[len(batch):]
+        self._gathered_bytes = sum(_record_bytes(m) for m in self._gathered)
+        if not self._gathered:
+            self._gathering_since = None
+        return batch
+
+    def _ready_batches(self, now: float) -> list[list[QueueMessage]]:
+        batches: list[list[QueueMessage]] = []
+        while self._ready(now):
+            batches.append(self._take_batch())
+            if len(batches) >= self.mapping.concurrency:
+                break
+            if not self._gathered:
+                self._fill(now)
+        return batches
+
+    # -- invoking ----------------------------------------------------------------------
+    def _run(self, batches: list[list[QueueMessage]], now: float) -> None:
+        if len(batches) == 1:
+            results = [self._invoke(batches[0])]
+        else:
+            with concurrent.futures.ThreadPoolExecutor(
+                    len(batches), thread_name_prefix=f"sqs-{self.mapping.uuid[:8]}") as pool:
+                results = list(pool.map(self._invoke, batches))
+        for batch, result in zip(batches, results, strict=True):
+            self._settle(batch, result, now)
+
+    def _invoke(self, batch: list[QueueMessage]) -> InvocationResult:
+        event = {"Records": [m.event_record(self.mapping) for m in batch]}
+        return self.invoke(self.mapping.function_arn, event)
+
+    def _settle(self, batch: list[QueueMessage], result: InvocationResult,
+                now: float) -> None:
+        verdict = judge(result, batch, self.mapping.report_batch_item_failures)
+        self.invocations += 1
+        done = [m for m in batch if m.message_id not in verdict.failed]
+        failed = [m for m in batch if m.message_id in verdict.failed]
+        self._delete(done)
+        # Failed messages are left alone: they reappear when their visibility timeout
+        # runs out (released here on a virtual clock, by moto on the real one).
+        for message in failed:
+            self._in_flight[message.receipt_handle] = message
+        if failed:
+            self.errors += 1
+            self.retries += len(failed)
+            log.warning("%d of %d messages left for another attempt (%s)", len(failed),
+                        len(batch), verdict.outcome,
+                        extra={"queue": self.mapping.source_arn,
+                               "error": result.error_type,
+                               "message_ids": [m.message_id for m in failed]})
+        self.record_invocation(SqsInvocation(
+            function=self.mapping.function_arn, mapping_uuid=self.mapping.uuid,
+            queue_arn=self.mapping.source_arn,
+            message_ids=tuple(m.message_id for m in batch), batch_size=len(batch),
+            duration_ms=result.duration_ms, outcome=verdict.outcome,
+            error_type=result.error_type,
+            failed_message_ids=tuple(m.message_id for m in failed), at=now,
+        ))
+
+    def _delete(self, messages: list[QueueMessage]) -> None:
+        for chunk in _chunks(messages, RECEIVE_LIMIT):
+            response = self.sqs.delete_message_batch(QueueUrl=self._url(), Entries=[
+                {"Id": str(i), "ReceiptHandle": m.receipt_handle}
+                for i, m in enumerate(chunk)])
+            for failure in response.get("Failed", []):
+                log.error("could not delete message %s: %s",
+                          chunk[int(failure["Id"])].message_id, failure.get("Message"),
+                          extra={"queue": self.mapping.source_arn})
+
+    def _release_expired(self, now: float) -> bool:
+        """Forget failed messages whose visibility timeout has run out; on a virtual clock
+        make them visible in moto at that moment. True when any was due."""
+        due = [m for m in self._in_flight.values() if m.visible_again_at <= now]
+        for message in due:
+            del self._in_flight[message.receipt_handle]
+        if due and self.virtual_visibility:
+            for chunk in _chunks(due, RECEIVE_LIMIT):
+                # A handle the handler deleted, or moto redrove, fails here: nothing to do.
+                self.sqs.change_message_visibility_batch(QueueUrl=self._url(), Entries=[
+                    {"Id": str(i), "ReceiptHandle": m.receipt_handle, "VisibilityTimeout": 0}
+                    for i, m in enumerate(chunk)])
+        return bool(due)
+
+
+def _record_bytes(message: QueueMessage) -> int:
+    return len(message.body.encode()) + len(json.dumps(message.message_attributes,
+                                                       default=str)) + 1024
+
+
+def _chunks(items: list[QueueMessage], size: int) -> Iterable[list[QueueMessage]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

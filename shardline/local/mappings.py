@@ -10,8 +10,26 @@ from typing import Any
 STREAM_SERVICES = ("kinesis", "dynamodb")
 
 
+class SourceArnParts:
+    """Parts of a mapping's ``source_arn`` (arn:aws:<service>:<region>:<account>:...)."""
+
+    source_arn: str
+
+    @property
+    def service(self) -> str:
+        return self.source_arn.split(":")[2]
+
+    @property
+    def region(self) -> str:
+        return self.source_arn.split(":")[3]
+
+    @property
+    def account(self) -> str:
+        return self.source_arn.split(":")[4]
+
+
 @dataclass(frozen=True)
-class StreamMapping:
+class StreamMapping(SourceArnParts):
     """The settings of one stream event source mapping that the engine honours."""
 
     uuid: str
@@ -29,14 +47,6 @@ class StreamMapping:
     maximum_retry_attempts: int
     maximum_record_age_s: int
     on_failure_arn: str | None
-
-    @property
-    def service(self) -> str:
-        return self.source_arn.split(":")[2]
-
-    @property
-    def region(self) -> str:
-        return self.source_arn.split(":")[3]
 
     @property
     def is_stream(self) -> bool:

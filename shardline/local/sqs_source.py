@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shardline.local.functions import InvocationResult
+from shardline.local.mappings import SourceArnParts
 
 log = logging.getLogger("shardline.engine")
 
@@ -65,7 +66,7 @@ EVENT_SOURCE = "aws:sqs"
 
 
 @dataclass(frozen=True)
-class SqsMapping:
+class SqsMapping(SourceArnParts):
     """The settings of one SQS event source mapping that the consumer honours."""
 
     uuid: str
@@ -76,18 +77,6 @@ class SqsMapping:
     batching_window_s: float
     report_batch_item_failures: bool
     maximum_concurrency: int | None
-
-    @property
-    def service(self) -> str:
-        return "sqs"
-
-    @property
-    def region(self) -> str:
-        return self.source_arn.split(":")[3]
-
-    @property
-    def account(self) -> str:
-        return self.source_arn.split(":")[4]
 
     @property
     def queue_name(self) -> str:

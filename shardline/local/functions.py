@@ -98,6 +98,7 @@ class _LoadedFunction:
     handler: Callable[[Any, Any], Any]
     pool: concurrent.futures.ThreadPoolExecutor
     log: Any = None  # the function's log file (a text stream), when logs are kept
+    checked_at: float = 0.0  # monotonic time of the last GetFunctionConfiguration
 
 
 @dataclass
@@ -108,6 +109,9 @@ class FunctionRuntime:
     code_dir: Path
     max_concurrency: int = 10
     log_dir: Path | None = None
+    # How often a loaded function's configuration is read again, so that updates made
+    # while running (environment, timeout, handler, code) apply to the next invocation.
+    refresh_interval_s: float = 1.0
     _loaded: dict[str, _LoadedFunction] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -119,6 +123,8 @@ class FunctionRuntime:
         with self._lock:
             loaded = self._loaded.get(function)
             if loaded is not None:
+                if time.monotonic() - loaded.checked_at >= self.refresh_interval_s:
+                    self._refresh(loaded)
                 return loaded
             config = self.describe(function)
             log_file = self._open_log(config)
@@ -131,12 +137,26 @@ class FunctionRuntime:
                     max_workers=self.max_concurrency, thread_name_prefix=f"λ-{config.name}"
                 ),
                 log_file,
+                time.monotonic(),
             )
             self._loaded[config.name] = loaded
             self._loaded[config.arn] = loaded
             if function not in (config.name, config.arn):
                 self._loaded[function] = loaded
             return loaded
+
+    def _refresh(self, loaded: _LoadedFunction) -> None:
+        """Apply configuration or code updated through the Lambda API since the last look."""
+        current = self.describe(loaded.config.arn)
+        loaded.checked_at = time.monotonic()
+        if current == loaded.config:
+            return
+        if (current.code_sha256, current.handler) != (loaded.config.code_sha256,
+                                                      loaded.config.handler):
+            _forget_code(self._unpack(loaded.config))
+            with function_output(loaded.log):
+                loaded.handler = self._import_handler(current)
+        loaded.config = current
 
     def _open_log(self, config: FunctionConfig) -> Any:
         if self.log_dir is None:
@@ -252,6 +272,17 @@ def _handler_error(exc: BaseException, started: float, request_id: str) -> Invoc
     }
     return InvocationResult(payload, "Unhandled", type(exc).__name__, _elapsed_ms(started),
                             request_id)
+
+
+def _forget_code(code_root: Path) -> None:
+    """Drop modules imported from an old deployment, so its replacement is imported anew."""
+    root = str(code_root.resolve())
+    for name, module in list(sys.modules.items()):
+        origin = getattr(module, "__file__", None)
+        if origin and str(Path(origin).resolve()).startswith(root + "/"):
+            del sys.modules[name]
+    if str(code_root) in sys.path:
+        sys.path.remove(str(code_root))
 
 
 def _check_same_code(config: FunctionConfig, code_root: Path, top_level: str) -> None:

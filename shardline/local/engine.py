@@ -59,6 +59,7 @@ class Engine:
     # Where a disabled (or deleted) mapping stopped on each shard: re-enabled, it resumes.
     _checkpoints: dict[tuple[str, str], str | None] = field(default_factory=dict)
     _discoveries: int = 0
+    _last_invocation_at: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     async_invoker: AsyncInvoker = field(init=False)
     schedules: ScheduleRunner = field(init=False)
@@ -69,7 +70,7 @@ class Engine:
         self._discovery = _Discovery(self)
         self.async_invoker = AsyncInvoker(
             self.clients, self.runtime, self.clock, self.driver,
-            record_invocation=self.invocation_log.append,
+            record_invocation=self._record_invocation,
             send_to_destination=self.send_to_destination,
         )
         self.schedules = ScheduleRunner(
@@ -151,7 +152,7 @@ class Engine:
         if isinstance(mapping, SqsMapping):
             return SqsConsumer(
                 mapping=mapping, sqs=self.clients("sqs"), invoke=self._invoke,
-                record_invocation=self.invocation_log.append,
+                record_invocation=self._record_invocation,
                 poll_interval_s=self.poll_interval_s,
                 virtual_visibility=isinstance(self.driver, DeterministicDriver),
             )
@@ -162,10 +163,16 @@ class Engine:
             reader=open_reader(self.clients, mapping, shard_id, role=function.role,
                                checkpoint=checkpoint),
             invoke=self._invoke, send_to_destination=self.send_to_destination,
-            record_invocation=self.invocation_log.append,
+            record_invocation=self._record_invocation,
             poll_interval_s=self.poll_interval_s, state_cap_bytes=self.state_cap_bytes,
             concurrent_lanes=isinstance(self.driver, RealTimeDriver),
         )
+
+    def _record_invocation(self, invocation: Any) -> None:
+        """Log an invocation (called when it has returned) and note the time: its writes
+        may feed another mapping (a table's stream), which must poll after it."""
+        self.invocation_log.append(invocation)
+        self._last_invocation_at = self.clock.now()
 
     # -- effects -----------------------------------------------------------------------
     def _invoke(self, function_arn: str, event: dict[str, Any]) -> InvocationResult:
@@ -194,8 +201,10 @@ class Engine:
         """Block until every consumer has drained its shard and closed its windows.
 
         A consumer counts as drained after ``settle_polls`` polls that began after this
-        call, the last of which found nothing, with no open window or pending batch.
-        Returns False when ``timeout_s`` passes first. Real-time mode only.
+        call, the last of which found nothing, with no open window or pending batch, and
+        a poll that began after the most recent invocation anywhere — so records written
+        by one function to a stream another mapping reads are seen (aggregator → table
+        stream → rollup). Returns False when ``timeout_s`` passes first. Real-time mode.
         """
         started = time.time()
         baseline = {id(c): c.polls for c in self.consumers()}
@@ -205,6 +214,7 @@ class Engine:
             consumers = self.consumers()
             if self._discoveries > discoveries and consumers and all(
                 c.idle and c.polls - baseline.get(id(c), 0) >= settle_polls
+                and c.last_poll_at > self._last_invocation_at
                 for c in consumers
             ) and self.async_invoker.idle:
                 return True

@@ -37,7 +37,7 @@ DEFAULT_TABLE = "shardline-aggregates"
 
 
 # -- shared plumbing -------------------------------------------------------------------
-def aws_client(service: str, endpoint: str | None) -> Any:
+def aws_client(service: str, endpoint: str | None, *, read_timeout_s: int = 30) -> Any:
     """A boto3 client for ``endpoint`` (or the default AWS endpoint resolution)."""
     kwargs: dict[str, Any] = {}
     if endpoint:
@@ -52,7 +52,7 @@ def aws_client(service: str, endpoint: str | None) -> Any:
             kwargs.update(aws_access_key_id="test", aws_secret_access_key="test")
     if not (os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")):
         kwargs["region_name"] = "us-east-1"
-    config = Config(connect_timeout=3, read_timeout=30,
+    config = Config(connect_timeout=3, read_timeout=read_timeout_s,
                     retries={"max_attempts": 3, "mode": "standard"})
     return boto3.client(service, config=config, **kwargs)
 
@@ -304,6 +304,95 @@ def query(device: str, metric: str, since: str, until: str | None, fmt: str, tab
         device, metric, since_s=since_s, until_s=until_s)
     click.echo(render_rows([r.as_dict() for r in rows], fmt,
                            title=f"{device} {metric}"), nl=False)
+
+
+# -- quarantine ------------------------------------------------------------------------
+@main.group()
+def quarantine() -> None:
+    """Records the aggregator rejected (undecodable or outside the telemetry contract)."""
+
+
+@quarantine.command("list")
+@click.option("--since", default="1h", show_default=True,
+              help="How far back, by arrival time (90s, 15m, 2h, 7d).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True, help="json and csv include the raw bytes (base64).")
+@click.option("--table", "table_name", default="shardline-quarantine", show_default=True)
+@endpoint_option
+def quarantine_list(since: str, fmt: str, table_name: str, endpoint: str | None) -> None:
+    """Quarantined records: arrival, shard, sequence numbers, partition key, reason."""
+    from shardline.quarantine import QuarantineReader
+    from shardline.query import parse_duration
+
+    since_s = time.time() - parse_duration(since)
+    records = QuarantineReader(table_name, aws_client("dynamodb", endpoint)).records(
+        since_s=since_s)
+    rows = [record.as_row(with_data=fmt != "table") for record in records]
+    if not rows and fmt == "table":
+        err_console.print(f"no records quarantined in the last {since}", highlight=False)
+        return
+    click.echo(render_rows(rows, fmt, title=f"quarantined records ({len(rows)})"), nl=False)
+
+
+# -- dlq -------------------------------------------------------------------------------
+@main.group()
+def dlq() -> None:
+    """Failed batches of the stream consumers (on-failure destination): list, replay."""
+
+
+queue_option = click.option("--queue", "queue_name", default="shardline-stream-failures",
+                            show_default=True, help="Name of the failure queue.")
+
+
+@dlq.command("list")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True)
+@queue_option
+@endpoint_option
+def dlq_list(fmt: str, queue_name: str, endpoint: str | None) -> None:
+    """Failed batches queued for replay (left in the queue)."""
+    from shardline.dlq import FailureQueue
+
+    batches = FailureQueue(aws_client("sqs", endpoint), queue_name).peek()
+    if not batches and fmt == "table":
+        err_console.print(f"no failed batches are queued in {queue_name}", highlight=False)
+        return
+    click.echo(render_rows([b.as_row() for b in batches], fmt,
+                           title=f"failed batches ({len(batches)})"), nl=False)
+
+
+@dlq.command("replay")
+@click.option("--function", "function", default=None,
+              help="Function to re-drive through (default: the one each failure names).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@queue_option
+@endpoint_option
+def dlq_replay(function: str | None, yes: bool, queue_name: str, endpoint: str | None) -> None:
+    """Re-read each failed batch from the stream, re-drive it, and dequeue it."""
+    from shardline.dlq import FailureQueue, ReplayOutcome, replay
+
+    queue = FailureQueue(aws_client("sqs", endpoint), queue_name)
+    if not yes:
+        pending = queue.peek()
+        if not pending:
+            raise ShardlineError(f"no failed batches are queued in {queue_name}: "
+                                 "nothing to replay")
+        click.confirm(f"replay {len(pending)} failed batches from {queue_name}?",
+                      abort=True, err=True)
+
+    def report(outcome: ReplayOutcome) -> None:
+        batch = outcome.batch
+        err_console.print(f"replayed {batch.shard_id} {batch.start_sequence_number}…"
+                          f"{batch.end_sequence_number} ({outcome.records} records) as "
+                          f"{batch.replay_segment}", highlight=False)
+
+    # A synchronous invoke lasts up to the function's timeout (at most 900 s). A re-drive
+    # retried by botocore is harmless: it rewrites the same replay items.
+    invoker = aws_client("lambda", endpoint, read_timeout_s=910)
+    outcomes = replay(queue, aws_client("kinesis", endpoint), invoker,
+                      function=function, on_replayed=report)
+    err_console.print(f"replayed {len(outcomes)} failed batches "
+                      f"({sum(o.records for o in outcomes)} records)", highlight=False)
 
 
 def render_rows(rows: list[dict[str, Any]], fmt: str, *, title: str = "") -> str:

@@ -27,6 +27,7 @@ _EXCLUDED_SUFFIXES = {".pyc", ".pyo"}
 # shared contract it imports. Handler strings are ``lambdas.<function>.handler.lambda_handler``.
 FUNCTIONS: dict[str, tuple[str, ...]] = {
     "aggregator": ("lambdas/__init__.py", "lambdas/shared", "lambdas/aggregator"),
+    "rollup": ("lambdas/__init__.py", "lambdas/shared", "lambdas/rollup"),
 }
 
 

@@ -4,8 +4,12 @@
 >>> for row in reader.series("dev-00001", "temperature_c", since_s=time.time() - 900):
 ...     print(row.minute_label, row.count, row.mean)
 
-Totals per minute are the sum of that minute's partial aggregates (one per shard and
-arrival window), which is exact (Decimal) and independent of how batches were split.
+A minute's figures are its total item (``T#<minute>``), which the rollup function
+recomputes from that minute's partial aggregates (one per shard and arrival window) each
+time one is written: exact (Decimal) and independent of how batches were split. A total
+lags its newest partial by one stream delivery (about a second). ``from_partials=True``
+sums the partials instead, as the rollup does, for checking totals or for a deployment
+without the rollup function.
 """
 
 from __future__ import annotations
@@ -68,15 +72,17 @@ class MinuteAggregate:
 class AggregateReader:
     """Reads the ``aggregates`` table through a boto3 DynamoDB client."""
 
-    def __init__(self, table_name: str, client: Any) -> None:
+    def __init__(self, table_name: str, client: Any, *, from_partials: bool = False) -> None:
         self.table_name = table_name
         self.client = client
+        self.from_partials = from_partials
 
     def series(self, device_id: str, metric: str, *, since_s: float,
                until_s: float | None = None) -> list[MinuteAggregate]:
         """Per-minute totals of one device's metric, oldest first."""
         until = int(until_s if until_s is not None else time.time())
-        low, high = aggregates.range_bounds(int(since_s), until)
+        bounds = aggregates.range_bounds if self.from_partials else aggregates.total_range_bounds
+        low, high = bounds(int(since_s), until)
         items = self._query(
             KeyConditionExpression="PK = :pk AND SK BETWEEN :low AND :high",
             ExpressionAttributeValues={
@@ -88,8 +94,9 @@ class AggregateReader:
 
     def all_minutes(self) -> list[MinuteAggregate]:
         """Every minute of every device and metric (a full scan: small tables only)."""
-        return _totals(self._pages("scan", FilterExpression="kind = :partial",
-                                   ExpressionAttributeValues={":partial": {"S": "partial"}}))
+        kind = aggregates.PARTIAL_KIND if self.from_partials else aggregates.TOTAL_KIND
+        return _totals(self._pages("scan", FilterExpression="kind = :kind",
+                                   ExpressionAttributeValues={":kind": {"S": kind}}))
 
     def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
         return self._pages("query", **kwargs)

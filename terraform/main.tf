@@ -38,17 +38,17 @@ module "aggregator" {
   layers                         = local.aggregator_layers
   log_retention_in_days          = var.log_retention_in_days
 
-  environment_variables = {
+  environment_variables = merge({
     AGGREGATES_TABLE             = module.storage.table_name
     POWERTOOLS_SERVICE_NAME      = "aggregator"
     POWERTOOLS_METRICS_NAMESPACE = "shardline"
     LOG_LEVEL                    = var.log_level
-  }
+  }, local.aggregator_quarantine_environment)
 
   event_source_type         = "kinesis"
   event_source_arn          = module.stream.stream_arn
   event_source_kms_key_arns = [module.stream.kms_key_arn]
-  dynamodb_write_table_arns = [module.storage.table_arn]
+  dynamodb_write_table_arns = concat([module.storage.table_arn], local.aggregator_quarantine_table_arns)
   on_failure_queue_arn      = module.stream.failure_queue_arn
 
   starting_position                  = var.aggregator_starting_position

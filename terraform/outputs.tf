@@ -57,3 +57,32 @@ output "failure_dlq_url" {
   description = "URL of the dead-letter queue behind the failure queue."
   value       = module.stream.failure_dlq_url
 }
+
+# -- rollups --
+
+output "rollup_function_name" {
+  description = "Name of the rollup Lambda function (null when no rollup is deployed)."
+  value       = one(module.rollup[*].function_name)
+}
+
+output "rollup_function_arn" {
+  description = "ARN of the rollup Lambda function (null when no rollup is deployed)."
+  value       = one(module.rollup[*].function_arn)
+}
+
+output "rollup_event_source_mapping_uuid" {
+  description = "UUID of the rollup's event source mapping on the aggregates table's stream (null when no rollup is deployed)."
+  value       = one(module.rollup[*].event_source_mapping_uuid)
+}
+
+# -- quarantine --
+
+output "quarantine_table_name" {
+  description = "Name of the DynamoDB table holding the records the aggregator quarantined."
+  value       = module.quarantine_storage.table_name
+}
+
+output "quarantine_table_arn" {
+  description = "ARN of the quarantine DynamoDB table."
+  value       = module.quarantine_storage.table_arn
+}

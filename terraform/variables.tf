@@ -317,3 +317,130 @@ variable "aggregator_maximum_record_age_in_seconds" {
     error_message = "aggregator_maximum_record_age_in_seconds must be -1 or a whole number from 60 to 604800."
   }
 }
+
+# -- rollups --
+# ---------------------------------------------------------------------------
+# Rollup function (minute totals from the aggregates table's stream)
+# ---------------------------------------------------------------------------
+
+variable "rollup_package_path" {
+  description = "Path of the rollup zip built by `make package`, relative to this directory or absolute; null deploys no rollup (queries then find no minute totals)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.rollup_package_path == null || can(regex("\\.zip$", var.rollup_package_path))
+    error_message = "rollup_package_path must point to a .zip file."
+  }
+}
+
+variable "rollup_package_base64sha256" {
+  description = "Base64-encoded SHA-256 of the rollup zip; null computes it from the file."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.rollup_package_base64sha256 == null ? true : can(regex("^[A-Za-z0-9+/]{43}=$", var.rollup_package_base64sha256))
+    error_message = "rollup_package_base64sha256 must be a base64-encoded SHA-256 digest (44 characters)."
+  }
+}
+
+variable "rollup_memory_size" {
+  description = "Memory of the rollup function in MB (128 to 10240)."
+  type        = number
+  default     = 256
+
+  validation {
+    condition     = var.rollup_memory_size >= 128 && var.rollup_memory_size <= 10240 && floor(var.rollup_memory_size) == var.rollup_memory_size
+    error_message = "rollup_memory_size must be a whole number from 128 to 10240."
+  }
+}
+
+variable "rollup_timeout" {
+  description = "Rollup function timeout in seconds (1 to 900)."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.rollup_timeout >= 1 && var.rollup_timeout <= 900 && floor(var.rollup_timeout) == var.rollup_timeout
+    error_message = "rollup_timeout must be a whole number from 1 to 900."
+  }
+}
+
+variable "rollup_reserved_concurrent_executions" {
+  description = "Concurrency reserved for the rollup function; null leaves it on the unreserved pool. Peak need is the number of open stream shards of the aggregates table."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.rollup_reserved_concurrent_executions == null ? true : (var.rollup_reserved_concurrent_executions >= 0 && floor(var.rollup_reserved_concurrent_executions) == var.rollup_reserved_concurrent_executions)
+    error_message = "rollup_reserved_concurrent_executions must be null or a whole number >= 0."
+  }
+}
+
+variable "rollup_batch_size" {
+  description = "Maximum stream records per rollup invocation (1 to 10000); a batch's partials of one minute cost a single recomputation."
+  type        = number
+  default     = 500
+
+  validation {
+    condition     = var.rollup_batch_size >= 1 && var.rollup_batch_size <= 10000 && floor(var.rollup_batch_size) == var.rollup_batch_size
+    error_message = "rollup_batch_size must be a whole number from 1 to 10000."
+  }
+}
+
+variable "rollup_maximum_batching_window_in_seconds" {
+  description = "How long Lambda gathers stream records before invoking the rollup (0 to 300 seconds)."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.rollup_maximum_batching_window_in_seconds >= 0 && var.rollup_maximum_batching_window_in_seconds <= 300 && floor(var.rollup_maximum_batching_window_in_seconds) == var.rollup_maximum_batching_window_in_seconds
+    error_message = "rollup_maximum_batching_window_in_seconds must be a whole number from 0 to 300."
+  }
+}
+
+variable "rollup_maximum_retry_attempts" {
+  description = "Retries of a failed rollup batch before it goes to the failure queue (-1 = until the records expire, or 0 to 10000)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.rollup_maximum_retry_attempts >= -1 && var.rollup_maximum_retry_attempts <= 10000 && floor(var.rollup_maximum_retry_attempts) == var.rollup_maximum_retry_attempts
+    error_message = "rollup_maximum_retry_attempts must be -1 or a whole number from 0 to 10000."
+  }
+}
+
+variable "rollup_maximum_record_age_in_seconds" {
+  description = "Stream records older than this go to the failure queue unprocessed (-1 = no limit, or 60 to 604800)."
+  type        = number
+  default     = 3600
+
+  validation {
+    condition     = var.rollup_maximum_record_age_in_seconds == -1 || (var.rollup_maximum_record_age_in_seconds >= 60 && var.rollup_maximum_record_age_in_seconds <= 604800 && floor(var.rollup_maximum_record_age_in_seconds) == var.rollup_maximum_record_age_in_seconds)
+    error_message = "rollup_maximum_record_age_in_seconds must be -1 or a whole number from 60 to 604800."
+  }
+}
+
+# -- quarantine --
+# ---------------------------------------------------------------------------
+# Quarantine store (records the aggregator rejects) and failed-batch replay
+# ---------------------------------------------------------------------------
+
+variable "quarantine_table_deletion_protection" {
+  description = "Whether DynamoDB refuses to delete the quarantine table (false only for throwaway environments)."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "quarantine_retention_days" {
+  description = "Days a quarantined record is kept (TTL on expires_at) before DynamoDB deletes it (1 to 365)."
+  type        = number
+  default     = 14
+
+  validation {
+    condition     = var.quarantine_retention_days >= 1 && var.quarantine_retention_days <= 365 && floor(var.quarantine_retention_days) == var.quarantine_retention_days
+    error_message = "quarantine_retention_days must be a whole number from 1 to 365."
+  }
+}

@@ -3,6 +3,13 @@
 Environment variables:
 
 * ``AGGREGATES_TABLE`` (required): DynamoDB table receiving the partial aggregates.
+* ``QUARANTINE_TABLE`` (optional): DynamoDB table receiving every quarantined user record;
+  unset, quarantined records are only counted and logged.
+* ``QUARANTINE_RETENTION_DAYS`` (default 14): days before a quarantine item expires (TTL).
+* ``FAULT_INJECT_DEVICE_IDS`` (optional, off by default; for drills and tests only):
+  comma-separated device ids whose valid records make processing raise, as a bug in the
+  aggregator would. Such records fail, are bisected and retried, and end in the on-failure
+  destination; clear the setting ("fix the bug") and ``shardline dlq replay`` re-drives them.
 * ``POWERTOOLS_SERVICE_NAME`` (default ``aggregator``): service name in logs and metrics.
 * ``WRITE_MAX_ATTEMPTS`` (default 8): BatchWriteItem calls per 25-item chunk, retries included.
 * ``WRITE_BASE_DELAY_MS`` (default 50): first backoff ceiling (full jitter, doubling).
@@ -34,11 +41,17 @@ class WriteTuning:
     max_workers: int = 4
 
 
+DEFAULT_QUARANTINE_RETENTION_DAYS = 14
+
+
 @dataclass(frozen=True, slots=True)
 class AggregatorConfig:
     aggregates_table: str
     service_name: str = DEFAULT_SERVICE_NAME
     write: WriteTuning = WriteTuning()
+    quarantine_table: str | None = None
+    quarantine_retention_days: int = DEFAULT_QUARANTINE_RETENTION_DAYS
+    fault_device_ids: frozenset[str] = frozenset()
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> AggregatorConfig:
@@ -55,7 +68,23 @@ class AggregatorConfig:
             max_workers=_positive_int(environ, "WRITE_MAX_WORKERS", defaults.max_workers),
         )
         service = environ.get("POWERTOOLS_SERVICE_NAME", "").strip() or DEFAULT_SERVICE_NAME
-        return cls(aggregates_table=table, service_name=service, write=write)
+        quarantine_table = environ.get("QUARANTINE_TABLE", "").strip() or None
+        retention = _positive_int(environ, "QUARANTINE_RETENTION_DAYS",
+                                  DEFAULT_QUARANTINE_RETENTION_DAYS)
+        faults = fault_device_ids(environ)
+        return cls(aggregates_table=table, service_name=service, write=write,
+                   quarantine_table=quarantine_table, quarantine_retention_days=retention,
+                   fault_device_ids=faults)
+
+
+def fault_device_ids(environ: Mapping[str, str]) -> frozenset[str]:
+    """The devices of ``FAULT_INJECT_DEVICE_IDS`` (empty, the default: no fault injected).
+
+    The handler reads this on every invocation rather than from the cached configuration,
+    so turning the fault off applies to the next invocation wherever the code runs.
+    """
+    raw = environ.get("FAULT_INJECT_DEVICE_IDS", "")
+    return frozenset(device.strip() for device in raw.split(",") if device.strip())
 
 
 def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
@@ -90,4 +119,4 @@ def get_config() -> AggregatorConfig:
     return AggregatorConfig.from_environ(os.environ)
 
 
-__all__ = ["AggregatorConfig", "ConfigError", "WriteTuning", "get_config"]
+__all__ = ["AggregatorConfig", "ConfigError", "WriteTuning", "fault_device_ids", "get_config"]

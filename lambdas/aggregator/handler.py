@@ -7,18 +7,28 @@ FunctionResponseTypes=ReportBatchItemFailures. Handler string:
 Every invocation returns ``{"state": {...}, "batchItemFailures": [...]}``:
 
 * invalid user records are quarantined (counted, logged with shard, sequence number and
-  reason) and never reported as failures, so they cannot block the shard;
+  reason) and never reported as failures, so they cannot block the shard; when
+  ``QUARANTINE_TABLE`` is set, each is also written there (``quarantine.py``) once per
+  invocation, after the window flush, with a key derived from its shard, sequence and
+  sub-sequence numbers (a re-delivered record rewrites the same item). Only records in
+  the state returned are written; a failed quarantine write is logged and counted
+  (``QuarantineWriteFailed``) but never fails the invocation, and it does not touch the
+  window state, so the tumbling-window contract is unchanged;
 * a record whose processing raises is reported by sequence number, and so is every later
   record of the batch (Lambda re-delivers from the lowest failure); none of them is in
   the returned state;
 * when the window closes (``isFinalInvokeForWindow`` or ``isWindowTerminatedEarly``) the
   window's partial aggregates are written and the state returned is ``{}``; a failed write
-  fails the invocation, so Lambda retries it with the previous state.
+  fails the invocation, so Lambda retries it with the previous state;
+* an event carrying ``replay: {"segment": "replay-<sequence number>"}`` is a failed batch
+  re-driven by ``shardline dlq replay`` as one final window invoke: its partials are
+  written under that segment, so a second replay rewrites the same items.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from functools import partial
 from typing import Any
 
@@ -31,15 +41,17 @@ from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambdas.aggregator import repository
-from lambdas.aggregator.config import DEFAULT_SERVICE_NAME, get_config
+from lambdas.aggregator.config import DEFAULT_SERVICE_NAME, fault_device_ids, get_config
 from lambdas.aggregator.logic import (
     STATE_LIMIT_BYTES,
     InvocationFold,
+    Quarantined,
     RecordSkipped,
     WindowAggregate,
     WindowInvocation,
     state_size_bytes,
 )
+from lambdas.aggregator.quarantine import QuarantineContext, quarantine_item
 from lambdas.shared.dynamo import BatchWriteError
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or DEFAULT_SERVICE_NAME)
@@ -49,7 +61,11 @@ METRICS_NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "shardline
 STATE_WARNING_BYTES = int(STATE_LIMIT_BYTES * 0.8)
 
 
-def _fold_record(fold: InvocationFold, record: KinesisStreamRecord) -> None:
+def _fold_record(
+    fold: InvocationFold,
+    quarantined_records: list[tuple[Quarantined, float | None]],
+    record: KinesisStreamRecord,
+) -> None:
     kinesis = record.kinesis
     sequence_number = kinesis.sequence_number
     try:
@@ -65,8 +81,37 @@ def _fold_record(fold: InvocationFold, record: KinesisStreamRecord) -> None:
     if contribution is None:
         logger.debug("record already in window state", extra={"sequence_number": sequence_number})
         return
+    arrival = kinesis.get("approximateArrivalTimestamp")
     for quarantined in contribution.quarantined:
         logger.warning("record quarantined", extra=quarantined.log_fields())
+        quarantined_records.append((quarantined, arrival))
+
+
+def _store_quarantined(
+    invocation: WindowInvocation,
+    quarantined_records: list[tuple[Quarantined, float | None]],
+    metrics: EphemeralMetrics,
+) -> dict[str, Any]:
+    """Write the invocation's quarantined records; log (never raise) when that fails."""
+    store = repository.default_quarantine_repository()
+    if store is None or not quarantined_records:
+        return {}
+    context = QuarantineContext(
+        shard_id=invocation.shard_id,
+        event_source_arn=invocation.event_source_arn,
+        now_s=time.time(),
+        retention_days=get_config().quarantine_retention_days,
+    )
+    items = [quarantine_item(record, arrival, context) for record, arrival in quarantined_records]
+    try:
+        report = store.write_items(items)
+    except Exception as exc:  # never block the shard for the quarantine store
+        metrics.add_metric(name="QuarantineWriteFailed", unit=MetricUnit.Count, value=len(items))
+        logger.error("quarantine write failed; records stay counted and logged only",
+                     extra={"quarantine_items": len(items), "error": str(exc)})
+        return {"quarantine_written": 0, "quarantine_write_failed": len(items)}
+    metrics.add_metric(name="QuarantineItemsWritten", unit=MetricUnit.Count, value=len(items))
+    return {"quarantine_written": len(items), "quarantine_write_calls": report.calls}
 
 
 def aggregate_window(event: dict[str, Any], metrics: EphemeralMetrics) -> dict[str, Any]:
@@ -76,14 +121,16 @@ def aggregate_window(event: dict[str, Any], metrics: EphemeralMetrics) -> dict[s
         shard_id=invocation.shard_id, window_start=invocation.window_start_s
     )
     aggregate = WindowAggregate.from_state(invocation.state)
-    fold = InvocationFold(aggregate)
+    fold = InvocationFold(aggregate, fault_device_ids(os.environ))
+    quarantined_records: list[tuple[Quarantined, float | None]] = []
 
     # One processor per invocation: it holds the batch's outcome and must not be shared
     # between invocations running side by side in one process (the local runtime).
     processor = BatchProcessor(
         event_type=EventType.KinesisDataStreams, raise_on_entire_batch_failure=False
     )
-    with processor(records=event.get("Records") or [], handler=partial(_fold_record, fold)):
+    fold_record = partial(_fold_record, fold, quarantined_records)
+    with processor(records=event.get("Records") or [], handler=fold_record):
         processor.process()
     failures = processor.response()["batchItemFailures"]
 
@@ -123,6 +170,9 @@ def aggregate_window(event: dict[str, Any], metrics: EphemeralMetrics) -> dict[s
         metrics.add_metric(name="WindowStateBytes", unit=MetricUnit.Bytes, value=size)
         if size > STATE_WARNING_BYTES:
             logger.warning("window state nears the 1 MB cap", extra={"state_bytes": size})
+    # After the flush: a flush that fails is retried with the previous state, and the
+    # re-delivered records are quarantined then.
+    summary.update(_store_quarantined(invocation, quarantined_records, metrics))
 
     metrics.add_metric(name="RecordsAggregated", unit=MetricUnit.Count,
                        value=fold.tally.aggregated)

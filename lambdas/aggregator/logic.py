@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -44,12 +45,21 @@ STATE_LIMIT_BYTES = 1_000_000
 MIN_STORABLE_MAGNITUDE = Decimal("1E-30")
 MAX_STORABLE_MAGNITUDE = Decimal("1E+30")
 
+# Partials of a failed batch re-driven by ``shardline dlq replay`` carry this SK segment:
+# deterministic (the batch's first sequence number), so replaying twice rewrites the same
+# items, and never equal to a window piece's segment (a bare sequence number).
+REPLAY_SEGMENT = re.compile(r"replay-[0-9]{1,128}")
+
 # How much of a quarantined record's bytes a log line carries (base64).
 QUARANTINE_SAMPLE_BYTES = 1024
 
 
 class RecordSkipped(RuntimeError):
     """A record after an earlier failed record of the same invocation; it will be re-delivered."""
+
+
+class InjectedFault(RuntimeError):
+    """Raised for a record of a device named in ``FAULT_INJECT_DEVICE_IDS`` (drills, tests)."""
 
 
 class InvalidWindowEvent(ValueError):
@@ -81,6 +91,8 @@ class WindowInvocation:
     is_final: bool = False
     terminated_early: bool = False
     event_source_arn: str | None = None
+    # Set only by ``shardline dlq replay``: the SK segment of the re-driven batch's partials.
+    replay_segment: str | None = None
 
     @property
     def closes_window(self) -> bool:
@@ -101,6 +113,16 @@ class WindowInvocation:
         state = event.get("state") or {}
         if not isinstance(state, Mapping):
             raise InvalidWindowEvent(f"window state is a {type(state).__name__}, not an object")
+        replay = event.get("replay")
+        replay_segment = None
+        if replay is not None:
+            replay_segment = replay.get("segment") if isinstance(replay, Mapping) else None
+            if not isinstance(replay_segment, str) or not REPLAY_SEGMENT.fullmatch(
+                replay_segment
+            ):
+                raise InvalidWindowEvent(
+                    f"replay segment {replay_segment!r} is not replay-<sequence number>"
+                )
         return cls(
             shard_id=str(shard_id),
             window_start_s=parse_aws_timestamp(window["start"]),
@@ -109,6 +131,7 @@ class WindowInvocation:
             is_final=bool(event.get("isFinalInvokeForWindow")),
             terminated_early=bool(event.get("isWindowTerminatedEarly")),
             event_source_arn=event.get("eventSourceARN"),
+            replay_segment=replay_segment,
         )
 
 
@@ -354,10 +377,13 @@ class InvocationTally:
 class InvocationFold:
     """Folds one invocation's Kinesis records, in order, into a ``WindowAggregate``."""
 
-    def __init__(self, aggregate: WindowAggregate) -> None:
+    def __init__(
+        self, aggregate: WindowAggregate, fault_device_ids: frozenset[str] = frozenset()
+    ) -> None:
         self.aggregate = aggregate
         self.tally = InvocationTally()
         self.first_failure: str | None = None
+        self.fault_device_ids = fault_device_ids
 
     def apply(
         self, sequence_number: str, data_b64: str, partition_key: str | None = None
@@ -379,6 +405,8 @@ class InvocationFold:
             return None
         try:
             contribution = read_base64_record(sequence_number, data_b64, partition_key)
+            if self.fault_device_ids:
+                self._inject_fault(contribution)
             self.aggregate.commit(contribution)
         except Exception:
             self.first_failure = sequence_number
@@ -389,20 +417,33 @@ class InvocationFold:
         self.tally.quarantined += len(contribution.quarantined)
         return contribution
 
+    def _inject_fault(self, contribution: RecordContribution) -> None:
+        for reading in contribution.readings:
+            if reading.device_id in self.fault_device_ids:
+                raise InjectedFault(
+                    f"injected fault for device {reading.device_id} "
+                    f"(FAULT_INJECT_DEVICE_IDS) at record {contribution.sequence_number}"
+                )
+
     def flush_segment(self, invocation: WindowInvocation) -> str | None:
         """The SK segment for this flush, or None for a window flushed in one piece.
 
         A piece is followed by more of the same window when Lambda terminated the window
-        early, or when records of this final invoke failed and will be re-delivered.
+        early, or when records of this final invoke failed and will be re-delivered. A
+        replayed failed batch always has its own segment (``replay-<first sequence>``).
         """
+        if invocation.replay_segment:
+            return invocation.replay_segment
         if invocation.terminated_early or self.first_failure is not None:
             return self.aggregate.first_sequence
         return None
 
 
 __all__ = [
+    "REPLAY_SEGMENT",
     "STATE_LIMIT_BYTES",
     "STATE_VERSION",
+    "InjectedFault",
     "InvalidWindowEvent",
     "InvocationFold",
     "InvocationTally",

@@ -1,4 +1,4 @@
-"""Data access of the aggregator: the DynamoDB client and the partial-aggregate writes.
+"""Data access of the aggregator: the DynamoDB client, partial-aggregate and quarantine writes.
 
 The client is created on first use and reused by every later invocation of the execution
 environment. No endpoint is configured here: boto3 reads ``AWS_ENDPOINT_URL`` (embedded
@@ -58,6 +58,47 @@ class AggregatesRepository:
         )
 
 
+class QuarantineRepository:
+    """Writes quarantine items (``lambdas.aggregator.quarantine``) to the quarantine table."""
+
+    def __init__(self, table_name: str, write: WriteTuning | None = None, client: Any = None):
+        self.table_name = table_name
+        self.write = write or WriteTuning()
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = _new_client(self.write.max_workers)
+        return self._client
+
+    def write_items(self, items: Iterable[Mapping[str, Any]]) -> BatchWriteReport:
+        """Put the items (deterministic keys: a re-delivered record rewrites its item)."""
+        items = list(items)
+        if not items:
+            return BatchWriteReport()
+        return batch_write(
+            self.client,
+            self.table_name,
+            items,
+            # Quarantine writes must never stall the shard: a smaller budget than partials.
+            max_attempts=min(self.write.max_attempts, 4),
+            base_delay_s=self.write.base_delay_s,
+            max_delay_s=self.write.max_delay_s,
+            max_workers=self.write.max_workers,
+        )
+
+
+@functools.cache
+def default_quarantine_repository() -> QuarantineRepository | None:
+    """The quarantine repository of this process; None when QUARANTINE_TABLE is unset."""
+    config = get_config()
+    if not config.quarantine_table:
+        return None
+    return QuarantineRepository(config.quarantine_table, config.write,
+                                client=default_repository().client)
+
+
 @functools.cache
 def default_repository() -> AggregatesRepository:
     """The repository of this process, configured from the environment on first use."""
@@ -69,4 +110,10 @@ def write_partials(items: Iterable[Mapping[str, Any]]) -> BatchWriteReport:
     return default_repository().write_partials(items)
 
 
-__all__ = ["AggregatesRepository", "default_repository", "write_partials"]
+__all__ = [
+    "AggregatesRepository",
+    "QuarantineRepository",
+    "default_quarantine_repository",
+    "default_repository",
+    "write_partials",
+]

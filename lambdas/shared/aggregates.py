@@ -9,12 +9,21 @@ DynamoDB layout of the ``aggregates`` table (PK/SK strings):
 item       PK                              SK
 =========  ==============================  ===============================================
 partial    ``DM#<device>#<metric>``        ``P#<minute>#<shard>#<window start, epoch s>``
+total      ``DM#<device>#<metric>``        ``T#<minute>``
 =========  ==============================  ===============================================
+
+A total is the sum of every partial of its (device, metric, minute), recomputed from all
+of them by the rollup function on the table's stream each time one is written (so it is
+idempotent: a replayed partial recomputes the same total). Its ``partials`` attribute
+says how many partials it sums.
 
 When a window is flushed in more than one piece (Lambda terminated it early because the
 state reached its cap, or its final invoke reported failed records that will be retried),
 the pieces are told apart by a ``#<segment>`` suffix on the SK (the sequence number of the
 piece's first record), so the continuation of the window never overwrites them.
+A failed batch re-driven by ``shardline dlq replay`` is flushed under the segment
+``replay-<startSequenceNumber>`` of its on-failure record, so replaying it twice rewrites
+the same items and it never collides with its original window's partials.
 
 ``<minute>`` is the event-time bucket as ``YYYY-MM-DDTHH:MM`` (UTC), so a Query with
 ``SK BETWEEN "P#<from>" AND "P#<to>~"`` reads a time range in order. A partial is keyed by
@@ -32,6 +41,9 @@ from typing import Any
 
 BUCKET_SECONDS = 60
 PARTIAL_PREFIX = "P#"
+TOTAL_PREFIX = "T#"
+PARTIAL_KIND = "partial"
+TOTAL_KIND = "total"
 # Window state keys join these fields; none of them may contain it (telemetry patterns).
 STATE_SEPARATOR = "|"
 
@@ -126,6 +138,23 @@ def range_bounds(from_epoch_s: int, to_epoch_s: int) -> tuple[str, str]:
     )
 
 
+def minute_partials_prefix(bucket_epoch_s: int) -> str:
+    """SK prefix of every partial of one minute (``begins_with`` in a Query)."""
+    return f"{PARTIAL_PREFIX}{minute_label(bucket_epoch_s)}#"
+
+
+def total_sort_key(bucket_epoch_s: int) -> str:
+    return f"{TOTAL_PREFIX}{minute_label(bucket_epoch_s)}"
+
+
+def total_range_bounds(from_epoch_s: int, to_epoch_s: int) -> tuple[str, str]:
+    """Inclusive SK bounds selecting the totals of buckets in [from, to]."""
+    return (
+        total_sort_key(bucket_start(from_epoch_s * 1000)),
+        total_sort_key(bucket_start(to_epoch_s * 1000)),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class BucketKey:
     """Identity of one aggregation cell inside a shard's window."""
@@ -159,7 +188,7 @@ def partial_item(
     item = {
         "PK": series_key(key.device_id, key.metric),
         "SK": partial_sort_key(key.bucket, shard_id, window_start_s, segment),
-        "kind": "partial",
+        "kind": PARTIAL_KIND,
         "device_id": key.device_id,
         "site": key.site,
         "metric": key.metric,
@@ -177,8 +206,27 @@ def partial_item(
     return item
 
 
+def total_item(key: BucketKey, stats: Stats, partials: int) -> dict[str, Any]:
+    """The DynamoDB item (resource-level types) for one minute's total of ``partials``."""
+    return {
+        "PK": series_key(key.device_id, key.metric),
+        "SK": total_sort_key(key.bucket),
+        "kind": TOTAL_KIND,
+        "device_id": key.device_id,
+        "site": key.site,
+        "metric": key.metric,
+        "bucket": key.bucket,
+        "partials": partials,
+        "count": stats.count,
+        "sum": stats.total,
+        "min": stats.minimum,
+        "max": stats.maximum,
+        "sumsq": stats.sum_squares,
+    }
+
+
 def stats_from_item(item: Mapping[str, Any]) -> Stats:
-    """Read the statistics back from a partial item (resource-level types)."""
+    """Read the statistics back from a partial or total item (resource-level types)."""
     return Stats(
         int(item["count"]),
         Decimal(item["sum"]),
@@ -189,7 +237,7 @@ def stats_from_item(item: Mapping[str, Any]) -> Stats:
 
 
 def combine(items: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str, int], Stats]:
-    """Sum partial items into totals per (device, metric, bucket)."""
+    """Sum partial (or total) items into totals per (device, metric, bucket)."""
     totals: dict[tuple[str, str, int], Stats] = {}
     for item in items:
         cell = (str(item["device_id"]), str(item["metric"]), int(item["bucket"]))

@@ -24,3 +24,13 @@ aggregator_parallelization_factor             = 1
 aggregator_bisect_batch_on_function_error     = true
 aggregator_maximum_retry_attempts             = 3
 aggregator_maximum_record_age_in_seconds      = 3600
+
+# -- rollups --
+rollup_package_path                       = "../dist/lambda/rollup.zip"
+rollup_batch_size                         = 500
+rollup_maximum_batching_window_in_seconds = 1
+rollup_maximum_retry_attempts             = 3
+
+# -- quarantine --
+quarantine_table_deletion_protection = false
+quarantine_retention_days            = 14

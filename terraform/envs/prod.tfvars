@@ -29,3 +29,15 @@ aggregator_parallelization_factor             = 1 # must stay 1 with a tumbling 
 aggregator_bisect_batch_on_function_error     = true
 aggregator_maximum_retry_attempts             = 5
 aggregator_maximum_record_age_in_seconds      = 21600
+
+# -- rollups --
+rollup_package_path                       = "../dist/lambda/rollup.zip"
+rollup_memory_size                        = 256
+rollup_batch_size                         = 1000
+rollup_maximum_batching_window_in_seconds = 5
+rollup_maximum_retry_attempts             = 10
+rollup_maximum_record_age_in_seconds      = 21600
+
+# -- quarantine --
+quarantine_table_deletion_protection = true
+quarantine_retention_days            = 14

@@ -51,7 +51,7 @@ def embedded() -> Iterator[EmbeddedAws]:
 def test_help_lists_every_command() -> None:
     result = run("--help")
     assert result.exit_code == 0
-    for command in ("local", "simulate", "query", "package", "demo"):
+    for command in ("local", "simulate", "query", "package", "demo", "quarantine", "dlq"):
         assert command in result.output
 
 

@@ -25,8 +25,8 @@ resource "aws_dynamodb_table" "this" {
   billing_mode                = "PAY_PER_REQUEST"
   hash_key                    = var.hash_key
   range_key                   = var.range_key
-  stream_enabled              = true
-  stream_view_type            = var.stream_view_type
+  stream_enabled              = var.stream_enabled
+  stream_view_type            = var.stream_enabled ? var.stream_view_type : null
   deletion_protection_enabled = var.deletion_protection_enabled
 
   attribute {

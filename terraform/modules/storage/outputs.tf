@@ -9,7 +9,7 @@ output "table_arn" {
 }
 
 output "stream_arn" {
-  description = "ARN of the table's DynamoDB stream (event source for roll-up consumers)."
+  description = "ARN of the table's DynamoDB stream (event source for roll-up consumers); null when stream_enabled is false."
   value       = aws_dynamodb_table.this.stream_arn
 }
 

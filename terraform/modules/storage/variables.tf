@@ -52,6 +52,13 @@ variable "stream_view_type" {
   }
 }
 
+variable "stream_enabled" {
+  description = "Whether the table has a DynamoDB stream (of stream_view_type); turn off for tables nothing consumes."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
 variable "deletion_protection_enabled" {
   description = "Whether DynamoDB refuses to delete the table (turn off only for throwaway environments)."
   type        = bool

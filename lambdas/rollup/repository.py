@@ -1,0 +1,74 @@
+"""Data access of the rollup: read one minute's partials, write minute totals.
+
+The client is created on first use and reused by later invocations of the execution
+environment; no endpoint is configured here (boto3 reads ``AWS_ENDPOINT_URL``).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer
+from botocore.config import Config
+
+from lambdas.rollup.config import get_config
+from lambdas.shared.aggregates import BucketKey, minute_partials_prefix, series_key
+from lambdas.shared.dynamo import BatchWriteReport, batch_write
+
+_deserializer = TypeDeserializer()
+
+
+class RollupRepository:
+    """Reads partials from, and writes totals to, the aggregates table."""
+
+    def __init__(self, table_name: str, client: Any = None) -> None:
+        self.table_name = table_name
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = boto3.client(
+                "dynamodb", config=Config(retries={"mode": "standard", "max_attempts": 3})
+            )
+        return self._client
+
+    def minute_partials(self, key: BucketKey) -> Iterator[dict[str, Any]]:
+        """Every partial of one (device, metric, minute), strongly consistent: the partial
+        whose stream record triggered the read is always among them."""
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": series_key(key.device_id, key.metric)},
+                ":prefix": {"S": minute_partials_prefix(key.bucket)},
+            },
+            "ConsistentRead": True,
+        }
+        while True:
+            page = self.client.query(**request)
+            for raw in page.get("Items", []):
+                yield {name: _deserializer.deserialize(value) for name, value in raw.items()}
+            last = page.get("LastEvaluatedKey")
+            if not last:
+                return
+            request["ExclusiveStartKey"] = last
+
+    def write_totals(self, items: Iterable[Mapping[str, Any]]) -> BatchWriteReport:
+        """Put the total items (whole-item puts: rewriting a total is idempotent)."""
+        items = list(items)
+        if not items:
+            return BatchWriteReport()
+        return batch_write(self.client, self.table_name, items)
+
+
+@functools.cache
+def default_repository() -> RollupRepository:
+    """The repository of this process, configured from the environment on first use."""
+    return RollupRepository(get_config().aggregates_table)
+
+
+__all__ = ["RollupRepository", "default_repository"]

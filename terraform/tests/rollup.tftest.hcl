@@ -1,0 +1,164 @@
+# Plan-only tests of the root module with a mocked AWS provider: no credentials, no
+# network. Needs Terraform >= 1.11 (override_during).
+
+mock_provider "aws" {
+  # Mocked data sources return random strings; these must be JSON or real-looking.
+  mock_data "aws_iam_policy_document" {
+    defaults = {
+      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
+    }
+  }
+
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "123456789012"
+    }
+  }
+
+  mock_data "aws_partition" {
+    defaults = {
+      partition  = "aws"
+      dns_suffix = "amazonaws.com"
+    }
+  }
+
+  mock_data "aws_region" {
+    defaults = {
+      name = "us-east-1"
+    }
+  }
+}
+
+# ARNs are computed by AWS; give them values at plan time so wiring can be compared.
+
+override_resource {
+  target          = module.stream.aws_kinesis_stream.this
+  override_during = plan
+  values = {
+    arn = "arn:aws:kinesis:us-east-1:123456789012:stream/shardline-telemetry"
+  }
+}
+
+override_resource {
+  target          = module.stream.aws_sqs_queue.failures
+  override_during = plan
+  values = {
+    arn = "arn:aws:sqs:us-east-1:123456789012:shardline-stream-failures"
+    url = "https://sqs.us-east-1.amazonaws.com/123456789012/shardline-stream-failures"
+  }
+}
+
+override_resource {
+  target          = module.storage.aws_dynamodb_table.this
+  override_during = plan
+  values = {
+    arn        = "arn:aws:dynamodb:us-east-1:123456789012:table/shardline-aggregates"
+    stream_arn = "arn:aws:dynamodb:us-east-1:123456789012:table/shardline-aggregates/stream/2026-01-01T00:00:00.000"
+  }
+}
+
+variables {
+  aggregator_package_path         = "aggregator.zip"
+  aggregator_package_base64sha256 = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+  rollup_package_path             = "rollup.zip"
+  rollup_package_base64sha256     = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+}
+
+run "rollup_reads_the_aggregates_table_stream" {
+  command = plan
+
+  # The values of envs/local.tfvars.
+  variables {
+    rollup_batch_size                         = 500
+    rollup_maximum_batching_window_in_seconds = 1
+    rollup_maximum_retry_attempts             = 3
+  }
+
+  assert {
+    condition     = module.rollup[0].event_source_mapping.event_source_arn == output.aggregates_stream_arn
+    error_message = "The rollup must read the aggregates table's stream."
+  }
+
+  assert {
+    condition     = module.rollup[0].event_source_mapping.starting_position == "TRIM_HORIZON"
+    error_message = "The rollup must start at TRIM_HORIZON so no partial is missed."
+  }
+
+  assert {
+    condition     = module.rollup[0].event_source_mapping.bisect_batch_on_function_error == true
+    error_message = "The rollup must bisect failed batches."
+  }
+
+  assert {
+    condition     = toset(module.rollup[0].event_source_mapping.function_response_types) == toset(["ReportBatchItemFailures"])
+    error_message = "The rollup must report batch item failures."
+  }
+
+  assert {
+    condition     = module.rollup[0].event_source_mapping.on_failure_destination_arn == output.failure_queue_arn
+    error_message = "Failed rollup batches must go to the failure queue."
+  }
+
+  assert {
+    condition     = module.rollup[0].event_source_mapping.parallelization_factor == 1
+    error_message = "One poller per stream shard keeps a series' partials in order."
+  }
+
+  assert {
+    condition     = module.rollup[0].event_source_mapping.batch_size == 500 && module.rollup[0].event_source_mapping.maximum_batching_window_in_seconds == 1 && module.rollup[0].event_source_mapping.maximum_retry_attempts == 3
+    error_message = "Rollup mapping settings must be passed through."
+  }
+
+  assert {
+    condition     = output.rollup_function_name == "shardline-rollup"
+    error_message = "The rollup function is named <prefix>-rollup."
+  }
+}
+
+run "rollup_role_is_least_privilege" {
+  command = plan
+
+  assert {
+    condition     = aws_iam_role_policy.rollup_read_partials[0].role == module.rollup[0].role_name
+    error_message = "The Query policy must be attached to the rollup's role."
+  }
+
+  assert {
+    condition     = one(data.aws_iam_policy_document.rollup_read_partials[0].statement).actions == toset(["dynamodb:Query"])
+    error_message = "The rollup may only Query the table beyond the consumer module's writes."
+  }
+
+  assert {
+    condition     = one(data.aws_iam_policy_document.rollup_read_partials[0].statement).resources == toset(["arn:aws:dynamodb:us-east-1:123456789012:table/shardline-aggregates"])
+    error_message = "The Query permission must name the aggregates table only."
+  }
+}
+
+run "no_rollup_without_its_package" {
+  command = plan
+
+  variables {
+    rollup_package_path = null
+  }
+
+  assert {
+    condition     = length(module.rollup) == 0 && output.rollup_function_name == null
+    error_message = "Without rollup_package_path no rollup is deployed."
+  }
+}
+
+run "rollup_settings_are_validated" {
+  command = plan
+
+  variables {
+    rollup_batch_size                         = 0
+    rollup_maximum_batching_window_in_seconds = 301
+    rollup_maximum_retry_attempts             = -2
+  }
+
+  expect_failures = [
+    var.rollup_batch_size,
+    var.rollup_maximum_batching_window_in_seconds,
+    var.rollup_maximum_retry_attempts,
+  ]
+}

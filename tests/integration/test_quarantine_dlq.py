@@ -1,0 +1,147 @@
+"""Quarantine and failed-batch replay on the embedded stack: invalid records are
+quarantined and listed, a record that crashes the aggregator ends in the failure queue
+while its shard moves on, and `shardline dlq replay` makes the aggregates whole."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from typing import Any
+
+from click.testing import CliRunner
+
+from lambdas.aggregator.kpl import split_user_records
+from lambdas.shared import telemetry
+from lambdas.shared.aggregates import combine
+from producers.fleet import FleetConfig
+from producers.manifest import Manifest
+from producers.publisher import KinesisPublisher
+from producers.simulate import run_simulation
+from shardline import dlq
+from shardline.cli import main
+from shardline.local.stack import LocalStack
+from shardline.query import AggregateReader
+from tests.factories.telemetry import INVALID_RECORDS, telemetry_record
+
+POISON_DEVICE = "dev-poison"
+INVALID_EVERY = 20  # one invalid record per 20 valid ones: a 5 % rate
+CONFIG_APPLIES_S = 2.5  # the runtime re-reads a function's configuration once a second
+
+
+def _cli(stack: LocalStack, *args: str) -> Any:
+    result = CliRunner().invoke(main, [*args, "--endpoint", stack.endpoint_url])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def _set_fault(stack: LocalStack, device_ids: str | None) -> None:
+    """Turn the aggregator's documented fault injection on (a device) or off (None)."""
+    client = stack.client("lambda")
+    function = str(stack.outputs["aggregator_function_name"])
+    variables = dict(client.get_function_configuration(FunctionName=function)
+                     ["Environment"]["Variables"])
+    variables.pop("FAULT_INJECT_DEVICE_IDS", None)
+    if device_ids:
+        variables["FAULT_INJECT_DEVICE_IDS"] = device_ids
+    client.update_function_configuration(FunctionName=function,
+                                         Environment={"Variables": variables})
+    time.sleep(CONFIG_APPLIES_S)
+
+
+def _partials_of(stack: LocalStack, buckets: set[int]) -> list[dict[str, Any]]:
+    reader = AggregateReader(str(stack.outputs["aggregates_table_name"]),
+                             stack.client("dynamodb"))
+    return [item for item in reader._pages("scan")
+            if item.get("kind") == "partial" and int(item["bucket"]) in buckets]
+
+
+def test_quarantine_failure_queue_and_replay_account_for_every_record(
+        stack: LocalStack) -> None:
+    # GIVEN an aggregator with a bug that crashes on one device's records
+    _set_fault(stack, POISON_DEVICE)
+    started = time.time()
+    stream = str(stack.outputs["stream_name"])
+    publisher = KinesisPublisher(stream, stack.client("kinesis"))
+    # Event times three hours back: minutes no other test writes to.
+    start_ms = (int(time.time()) - 3 * 3600) // 60 * 60 * 1000
+    fleet = FleetConfig(devices=8, rate_hz=1.0, duration_s=100, seed=11, start_ms=start_ms)
+
+    # WHEN a fleet, invalid records at a 5 % rate and one poison record are produced
+    result = run_simulation(fleet, publisher, paced=False)
+    invalid_kinds = list(INVALID_RECORDS.items())
+    invalid_count = fleet.total_records // INVALID_EVERY
+    invalid = [(f"bad-{i}", invalid_kinds[i % len(invalid_kinds)][1], None)
+               for i in range(invalid_count)]
+    publisher.publish(invalid)
+    poison = telemetry_record(POISON_DEVICE, ts=start_ms + 30_000, seq=1)
+    publisher.publish([(POISON_DEVICE, telemetry.encode(poison), poison)])
+    stack.wait_until_idle(timeout_s=240)
+
+    expected = Manifest()
+    for key, stats in result.manifest.totals().items():
+        expected.cells[key] = stats.copy()
+    expected.add(poison)
+    buckets = {key[2] for key in expected.cells}
+
+    # THEN every invalid record is quarantined, and `quarantine list` shows them
+    listed = json.loads(_cli(stack, "quarantine", "list", "--since", "1h", "--format",
+                             "json", "--table", str(stack.outputs["quarantine_table_name"]))
+                        .output)
+    mine = [row for row in listed if str(row["partition_key"]).startswith("bad-")]
+    assert len(mine) == invalid_count
+    assert {row["reason"].split(":")[0] for row in mine} >= {"decode", "schema"}
+
+    # AND the poison record's batch is in the failure queue, the shard having moved on
+    batches = dlq.FailureQueue(stack.client("sqs"),
+                               str(stack.outputs["failure_queue_url"]).rsplit("/", 1)[-1]
+                               ).peek()
+    assert batches, "the poison record's batch reached the failure queue"
+    assert all(b.condition == "RetryAttemptsExhausted" for b in batches)
+    failed_user_records = [
+        telemetry.decode(user.data)
+        for batch in batches
+        for record in dlq.read_batch_records(stack.client("kinesis"), batch)
+        for user in split_user_records(record["Data"])
+    ]
+    assert POISON_DEVICE in {record.device_id for record in failed_user_records}
+    listed_batches = json.loads(_cli(stack, "dlq", "list", "--format", "json").output)
+    assert [(b["shard"], b["start_sequence"]) for b in listed_batches] == [
+        (b.shard_id, b.start_sequence_number) for b in batches]
+
+    # AND produced = aggregated + quarantined + in the failure destination, exactly
+    partials = _partials_of(stack, buckets)
+    aggregated_user_records = sum(int(item["count"]) for item in partials
+                                  if item["metric"] == "temperature_c")
+    produced = fleet.total_records + invalid_count + 1
+    assert result.report.accepted == fleet.total_records
+    assert produced == aggregated_user_records + len(mine) + len(failed_user_records)
+    in_failures = Manifest()
+    in_failures.add_all(failed_user_records)
+    before = combine(partials)
+    for key, stats in in_failures.totals().items():
+        merged = before.get(key)
+        if merged is None:
+            before[key] = stats
+        else:
+            merged.merge(stats)
+    assert expected.diff_totals(before) == []
+
+    # WHEN the bug is fixed and the failed batches are replayed
+    _set_fault(stack, None)
+    replay = CliRunner().invoke(main, ["dlq", "replay", "--yes", "--endpoint",
+                                       stack.endpoint_url])
+    assert replay.exit_code == 0, replay.output
+    stack.wait_until_idle(timeout_s=120)
+
+    # THEN the aggregates equal the producer's manifest (minus the quarantined records,
+    # which it never held) exactly, and nothing is left in the failure queue
+    after = _partials_of(stack, buckets)
+    assert expected.diff_totals(combine(after)) == []
+    replay_segments = Counter(item.get("segment", "") for item in after
+                              if str(item.get("segment", "")).startswith("replay-"))
+    assert set(replay_segments) == {f"replay-{b.start_sequence_number}" for b in batches}
+    assert dlq.FailureQueue(stack.client("sqs"),
+                            str(stack.outputs["failure_queue_url"]).rsplit("/", 1)[-1]
+                            ).peek() == []
+    assert time.time() - started < 600

@@ -1,0 +1,104 @@
+"""Minute totals on the embedded stack: partials written to the aggregates table reach the
+rollup function through the table's DynamoDB stream (Terraform's mapping, driven by the
+engine), which keeps each minute's total equal to the sum of its partials."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+
+from lambdas.shared.aggregates import BucketKey, Stats, partial_item, total_sort_key
+from lambdas.shared.dynamo import batch_write
+from shardline.local.stack import LocalStack
+from shardline.query import AggregateReader
+from tests.factories.dynamodb import deserialize_item
+
+DEVICE = "dev-rollup-probe"
+METRIC = "temperature_c"
+
+
+def _reader(stack: LocalStack) -> AggregateReader:
+    return AggregateReader(str(stack.outputs["aggregates_table_name"]), stack.client("dynamodb"))
+
+
+def _total(stack: LocalStack, key: BucketKey) -> dict | None:
+    response = stack.client("dynamodb").get_item(
+        TableName=str(stack.outputs["aggregates_table_name"]),
+        Key={"PK": {"S": f"DM#{key.device_id}#{key.metric}"},
+             "SK": {"S": total_sort_key(key.bucket)}},
+        ConsistentRead=True,
+    )
+    return deserialize_item(response["Item"]) if "Item" in response else None
+
+
+def _rollup_invocations(stack: LocalStack) -> list:
+    assert stack.engine is not None
+    arn = str(stack.outputs["rollup_function_arn"])
+    return [inv for inv in stack.engine.invocation_log if inv.function == arn]
+
+
+def test_terraform_created_the_rollup_mapping_on_the_table_stream(stack: LocalStack) -> None:
+    # GIVEN the stack applied from envs/local.tfvars
+    # WHEN the engine discovers mappings through the Lambda API
+    assert stack.engine is not None
+    mappings = [m for m in stack.engine.mappings() if m.service == "dynamodb"]
+    # THEN it sees the rollup's mapping on the aggregates table's stream, as configured
+    assert len(mappings) == 1
+    mapping = mappings[0]
+    assert mapping.function_arn == stack.outputs["rollup_function_arn"]
+    assert mapping.source_arn == stack.outputs["aggregates_stream_arn"]
+    assert mapping.starting_position == "TRIM_HORIZON"
+    assert mapping.bisect is True
+    assert mapping.report_batch_item_failures is True
+    assert mapping.parallelization_factor == 1
+    assert mapping.tumbling_window_s == 0
+    assert mapping.on_failure_arn == stack.outputs["failure_queue_arn"]
+
+
+def test_a_new_partial_recomputes_its_minute_total(stack: LocalStack) -> None:
+    # GIVEN a minute (an hour ago, so no telemetry shares it) with one partial
+    table = str(stack.outputs["aggregates_table_name"])
+    client = stack.client("dynamodb")
+    minute = int(time.time()) // 60 * 60 - 3600
+    key = BucketKey(DEVICE, "site-probe", METRIC, minute)
+    batch_write(client, table, [partial_item(key, Stats.of(Decimal("21.5")), "shard-a", minute)])
+    stack.wait_until_idle(timeout_s=60)
+    first = _total(stack, key)
+    assert first is not None and first["partials"] == 1 and first["sum"] == Decimal("21.5")
+
+    # WHEN a second partial of the same minute arrives from another shard, and the first
+    # is rewritten unchanged (a replayed window)
+    batch_write(client, table, [
+        partial_item(key, Stats.of(Decimal("-1.25")), "shard-b", minute + 10),
+        partial_item(key, Stats.of(Decimal("21.5")), "shard-a", minute),
+    ])
+    stack.wait_until_idle(timeout_s=60)
+
+    # THEN the total sums both partials exactly, and queries read it
+    total = _total(stack, key)
+    assert total is not None
+    assert total["partials"] == 2
+    assert (total["count"], total["sum"], total["min"], total["max"]) == (
+        2, Decimal("20.25"), Decimal("-1.25"), Decimal("21.5"))
+    rows = _reader(stack).series(DEVICE, METRIC, since_s=minute, until_s=minute + 59)
+    assert [(row.minute, row.count, row.stats.total) for row in rows] == [
+        (minute, 2, Decimal("20.25"))]
+
+
+def test_the_rollup_does_not_feed_on_its_own_totals(stack: LocalStack) -> None:
+    # GIVEN a drained stack whose totals the rollup has written
+    stack.wait_until_idle(timeout_s=60)
+    before = len(_rollup_invocations(stack))
+    totals = {(r.device_id, r.metric, r.minute): r.stats for r in _reader(stack).all_minutes()}
+    assert totals
+
+    # WHEN the stack keeps polling with nothing new written
+    stack.wait_until_idle(timeout_s=60)
+
+    # THEN the rollup was not invoked again (its writes of totals are no work for it),
+    # every invocation succeeded, and the totals are unchanged
+    invocations = _rollup_invocations(stack)
+    assert len(invocations) == before
+    assert invocations and all(inv.outcome == "ok" for inv in invocations)
+    assert {(r.device_id, r.metric, r.minute): r.stats
+            for r in _reader(stack).all_minutes()} == totals

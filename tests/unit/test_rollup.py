@@ -1,0 +1,205 @@
+"""Rollup function, in-process against embedded DynamoDB (moto): stream records of
+partials in, per-minute totals out."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from lambdas.rollup import config as rollup_config
+from lambdas.rollup import handler as rollup_handler
+from lambdas.rollup import repository
+from lambdas.rollup.logic import minute_total, touched_minute
+from lambdas.shared.aggregates import (
+    BucketKey,
+    Stats,
+    combine,
+    partial_item,
+    stats_from_item,
+    total_item,
+)
+from lambdas.shared.dynamo import BatchWriteError, BatchWriteReport, serialize_item
+from tests.factories.dynamodb import create_aggregates_table, scan_items
+from tests.factories.dynamodb_streams import (
+    inserts,
+    sequence_numbers,
+    stream_event,
+    stream_record,
+)
+from tests.factories.kinesis import lambda_context
+
+TABLE = "aggregates"
+MINUTE = 1_767_225_600  # 2026-01-01T00:00
+KEY = BucketKey("dev-00001", "site-a", "temperature_c", MINUTE)
+
+
+def stats(*values: str) -> Stats:
+    result = Stats.of(Decimal(values[0]))
+    for value in values[1:]:
+        result.add(Decimal(value))
+    return result
+
+
+@pytest.fixture(scope="module")
+def aws_session():
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("AWS_ENDPOINT_URL", raising=False)
+        patch.setenv("AGGREGATES_TABLE", TABLE)
+        rollup_config.get_config.cache_clear()
+        repository.default_repository.cache_clear()
+        with mock_aws():
+            yield boto3.session.Session(region_name="us-east-1")
+        rollup_config.get_config.cache_clear()
+        repository.default_repository.cache_clear()
+
+
+@pytest.fixture
+def dynamodb(aws_session):
+    client = aws_session.client("dynamodb")
+    create_aggregates_table(client, TABLE)
+    yield client
+    client.delete_table(TableName=TABLE)
+
+
+def put(client, *items):
+    for item in items:
+        client.put_item(TableName=TABLE, Item=serialize_item(item))
+    return list(items)
+
+
+def invoke(event):
+    return rollup_handler.lambda_handler(event, lambda_context("rollup"))
+
+
+def totals_in(client):
+    return {(item["PK"], item["SK"]): item
+            for item in scan_items(client, TABLE) if item["kind"] == "total"}
+
+
+# -- pure logic ---------------------------------------------------------------------------
+
+
+def test_only_inserted_or_modified_partials_touch_a_minute():
+    # GIVEN a partial, a total and other items as stream images
+    partial = partial_item(KEY, stats("1"), "shard-0", MINUTE)
+    total = total_item(KEY, stats("1"), 1)
+    # WHEN each record is classified
+    # THEN only INSERT/MODIFY of a partial names its minute
+    assert touched_minute("INSERT", partial) == KEY
+    assert touched_minute("MODIFY", partial) == KEY
+    assert touched_minute("REMOVE", partial) is None
+    assert touched_minute("INSERT", total) is None
+    assert touched_minute("INSERT", {"PK": "x", "SK": "y", "kind": "quarantine"}) is None
+    assert touched_minute("INSERT", None) is None
+
+
+def test_a_minute_total_sums_every_partial_exactly():
+    # GIVEN three partials of one minute, from two shards and a split window
+    partials = [
+        partial_item(KEY, stats("20.1", "20.3"), "shard-0", MINUTE),
+        partial_item(KEY, stats("-4.5"), "shard-1", MINUTE + 10),
+        partial_item(KEY, stats("0.000000001"), "shard-1", MINUTE + 10, segment="49"),
+    ]
+    # WHEN the total is recomputed
+    total = minute_total(KEY, partials)
+    # THEN it holds the exact merged statistics and the number of partials
+    assert total is not None
+    assert total["SK"] == "T#2026-01-01T00:00"
+    assert total["PK"] == "DM#dev-00001#temperature_c"
+    assert total["kind"] == "total"
+    assert total["partials"] == 3
+    assert stats_from_item(total) == stats("20.1", "20.3", "-4.5", "0.000000001")
+    assert total["sum"] == Decimal("35.900000001")
+    # AND no partials gives no total
+    assert minute_total(KEY, []) is None
+
+
+# -- handler against embedded DynamoDB --------------------------------------------------
+
+
+def test_partials_of_a_batch_become_one_total_per_minute(dynamodb):
+    # GIVEN partials of two minutes and two metrics written to the table
+    other_minute = BucketKey("dev-00001", "site-a", "temperature_c", MINUTE + 60)
+    other_metric = BucketKey("dev-00001", "site-a", "humidity_pct", MINUTE)
+    written = put(
+        dynamodb,
+        partial_item(KEY, stats("1", "2"), "shard-0", MINUTE),
+        partial_item(KEY, stats("3"), "shard-1", MINUTE),
+        partial_item(other_minute, stats("5"), "shard-0", MINUTE + 60),
+        partial_item(other_metric, stats("40", "41"), "shard-0", MINUTE),
+    )
+    # WHEN the stream delivers their INSERT records in one batch
+    response = invoke(stream_event(inserts(written)))
+    # THEN there are no failures and one exact total per (device, metric, minute)
+    assert response == {"batchItemFailures": []}
+    totals = totals_in(dynamodb)
+    assert len(totals) == 3
+    assert combine(totals.values()) == combine(written)
+    assert totals[("DM#dev-00001#temperature_c", "T#2026-01-01T00:00")]["partials"] == 2
+
+
+def test_the_total_counts_partials_already_in_the_table(dynamodb):
+    # GIVEN a partial written (and rolled up) earlier, then a second one of the same minute
+    first = put(dynamodb, partial_item(KEY, stats("10"), "shard-0", MINUTE))
+    invoke(stream_event(inserts(first)))
+    second = put(dynamodb, partial_item(KEY, stats("30"), "shard-1", MINUTE))
+    # WHEN only the second partial's record arrives
+    invoke(stream_event(inserts(second)))
+    # THEN the total is recomputed from both
+    total = totals_in(dynamodb)[("DM#dev-00001#temperature_c", "T#2026-01-01T00:00")]
+    assert total["partials"] == 2
+    assert stats_from_item(total) == stats("10", "30")
+
+
+def test_redelivering_a_batch_leaves_the_totals_unchanged(dynamodb):
+    # GIVEN a batch already rolled up
+    written = put(dynamodb, partial_item(KEY, stats("1.5"), "shard-0", MINUTE),
+                  partial_item(KEY, stats("2.5"), "shard-1", MINUTE))
+    event = stream_event(inserts(written))
+    invoke(event)
+    before = totals_in(dynamodb)
+    # WHEN Lambda delivers the same records again, and a replayed window MODIFYs a partial
+    invoke(event)
+    invoke(stream_event([stream_record(written[0], event_name="MODIFY", old_image=written[0])]))
+    # THEN the totals are exactly the same (recomputed, never incremented)
+    assert totals_in(dynamodb) == before
+
+
+def test_totals_written_by_the_rollup_do_not_trigger_more_writes(dynamodb):
+    # GIVEN the stream record of a total the function wrote itself
+    total = total_item(KEY, stats("7"), 1)
+    # WHEN it is delivered
+    response = invoke(stream_event([stream_record(total)]))
+    # THEN nothing is written and nothing fails
+    assert response == {"batchItemFailures": []}
+    assert totals_in(dynamodb) == {}
+
+
+def test_a_failed_write_reports_every_record_of_the_batch(dynamodb, monkeypatch):
+    # GIVEN partials whose totals cannot be written (the write budget runs out)
+    written = put(dynamodb, partial_item(KEY, stats("1"), "shard-0", MINUTE),
+                  partial_item(KEY, stats("2"), "shard-1", MINUTE))
+    event = stream_event(inserts(written))
+    repo = repository.default_repository()
+
+    def refuse(items):
+        raise BatchWriteError("throttled", unwritten=1, report=BatchWriteReport())
+
+    monkeypatch.setattr(repo, "write_totals", refuse)
+    # WHEN the batch is processed
+    response = invoke(event)
+    # THEN each record is a batch item failure, so Lambda retries them
+    assert [f["itemIdentifier"] for f in response["batchItemFailures"]] == \
+        sequence_numbers(event)
+    assert totals_in(dynamodb) == {}
+
+
+def test_a_missing_table_name_fails_fast(monkeypatch):
+    # GIVEN no AGGREGATES_TABLE
+    # WHEN the configuration is read
+    # THEN a one-line error names the variable
+    with pytest.raises(rollup_config.ConfigError, match="AGGREGATES_TABLE"):
+        rollup_config.RollupConfig.from_environ({})

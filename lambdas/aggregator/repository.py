@@ -28,8 +28,11 @@ def _new_client(max_workers: int) -> Any:
     return boto3.client("dynamodb", config=config)
 
 
-class AggregatesRepository:
-    """Writes partial aggregates to the aggregates table."""
+class TableWriter:
+    """Batched, idempotent puts to one table through the shared ``batch_write``."""
+
+    # Retry budget cap for this table's writes (None: the configured budget).
+    max_attempts_cap: int | None = None
 
     def __init__(self, table_name: str, write: WriteTuning | None = None, client: Any = None):
         self.table_name = table_name
@@ -41,52 +44,42 @@ class AggregatesRepository:
         if self._client is None:
             self._client = _new_client(self.write.max_workers)
         return self._client
+
+    def put(self, items: Iterable[Mapping[str, Any]]) -> BatchWriteReport:
+        """Put the items; ``BatchWriteError`` if the retry budget runs out."""
+        items = list(items)
+        if not items:
+            return BatchWriteReport()
+        max_attempts = self.write.max_attempts
+        if self.max_attempts_cap is not None:
+            max_attempts = min(max_attempts, self.max_attempts_cap)
+        return batch_write(
+            self.client,
+            self.table_name,
+            items,
+            max_attempts=max_attempts,
+            base_delay_s=self.write.base_delay_s,
+            max_delay_s=self.write.max_delay_s,
+            max_workers=self.write.max_workers,
+        )
+
+
+class AggregatesRepository(TableWriter):
+    """Partial aggregates (idempotent: a replayed window rewrites the same keys)."""
 
     def write_partials(self, items: Iterable[Mapping[str, Any]]) -> BatchWriteReport:
-        """Put the items (idempotent: same window, same keys); ``BatchWriteError`` if not all."""
-        items = list(items)
-        if not items:
-            return BatchWriteReport()
-        return batch_write(
-            self.client,
-            self.table_name,
-            items,
-            max_attempts=self.write.max_attempts,
-            base_delay_s=self.write.base_delay_s,
-            max_delay_s=self.write.max_delay_s,
-            max_workers=self.write.max_workers,
-        )
+        return self.put(items)
 
 
-class QuarantineRepository:
-    """Writes quarantine items (``lambdas.aggregator.quarantine``) to the quarantine table."""
+class QuarantineRepository(TableWriter):
+    """Quarantine items (``lambdas.aggregator.quarantine``; a re-delivered record rewrites
+    its item)."""
 
-    def __init__(self, table_name: str, write: WriteTuning | None = None, client: Any = None):
-        self.table_name = table_name
-        self.write = write or WriteTuning()
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = _new_client(self.write.max_workers)
-        return self._client
+    # Quarantine writes must never stall the shard: a smaller budget than partials.
+    max_attempts_cap = 4
 
     def write_items(self, items: Iterable[Mapping[str, Any]]) -> BatchWriteReport:
-        """Put the items (deterministic keys: a re-delivered record rewrites its item)."""
-        items = list(items)
-        if not items:
-            return BatchWriteReport()
-        return batch_write(
-            self.client,
-            self.table_name,
-            items,
-            # Quarantine writes must never stall the shard: a smaller budget than partials.
-            max_attempts=min(self.write.max_attempts, 4),
-            base_delay_s=self.write.base_delay_s,
-            max_delay_s=self.write.max_delay_s,
-            max_workers=self.write.max_workers,
-        )
+        return self.put(items)
 
 
 @functools.cache
@@ -113,6 +106,7 @@ def write_partials(items: Iterable[Mapping[str, Any]]) -> BatchWriteReport:
 __all__ = [
     "AggregatesRepository",
     "QuarantineRepository",
+    "TableWriter",
     "default_quarantine_repository",
     "default_repository",
     "write_partials",

@@ -8,7 +8,6 @@ so sharing a stream would favour whichever ran first). Last line: one JSON objec
 from __future__ import annotations
 
 import json
-import socket
 import time
 
 import boto3
@@ -21,14 +20,8 @@ from shardline.local.embedded import EmbeddedAws
 RECORDS = 3000
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def main() -> None:
-    aws = EmbeddedAws(port=_free_port())
+    aws = EmbeddedAws(port=0)
     aws.start()
     try:
         kinesis = boto3.client("kinesis", endpoint_url=aws.endpoint_url, region_name="us-east-1",

@@ -1,8 +1,14 @@
-"""Shared pytest configuration: dummy AWS credentials so nothing can reach a real account."""
+"""Shared pytest configuration: dummy AWS credentials so nothing can reach a real account,
+and one embedded AWS server for the tests that need an endpoint but no Terraform."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+
+import pytest
+
+from shardline.local.embedded import EmbeddedAws
 
 for key, value in {
     "AWS_ACCESS_KEY_ID": "test",
@@ -15,3 +21,13 @@ for key, value in {
     os.environ[key] = value
 os.environ.pop("AWS_PROFILE", None)
 os.environ.pop("AWS_ENDPOINT_URL", None)
+
+
+@pytest.fixture(scope="session")
+def embedded_aws() -> Iterator[EmbeddedAws]:
+    """moto's server in this process on a free port (tests keep their resource names
+    distinct; conformance tests reset the backends around each test)."""
+    aws = EmbeddedAws(port=0)
+    aws.start()
+    yield aws
+    aws.stop()

@@ -153,7 +153,8 @@ def function_code(function_arn: str) -> bytes:
 
 @dataclass
 class EmbeddedAws:
-    """moto's server on ``host:port`` inside this process."""
+    """moto's server on ``host:port`` inside this process (``port=0``: any free port,
+    known once started)."""
 
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
@@ -166,12 +167,14 @@ class EmbeddedAws:
     def start(self) -> None:
         from moto.server import ThreadedMotoServer
 
-        ensure_port_free(self.host, self.port)
+        if self.port:
+            ensure_port_free(self.host, self.port)
         _install_patches()
         # moto's server logs every request through werkzeug; that is noise here.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
         self._server.start()
+        self.port = self._server.get_host_and_port()[1]
 
     def stop(self) -> None:
         if self._server is not None:

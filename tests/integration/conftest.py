@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 
 import pytest
@@ -10,16 +9,10 @@ import pytest
 from shardline.local.stack import LocalStack
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="package")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     # Its own state folder: never touch a stack the developer has running.
-    with LocalStack(port=_free_port(), dir=tmp_path_factory.mktemp("stack")) as running:
+    with LocalStack(port=0, dir=tmp_path_factory.mktemp("stack")) as running:
         yield running
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-from collections.abc import Iterator
 
 import pytest
 from click.testing import CliRunner, Result
@@ -39,14 +38,6 @@ def isolated_state(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     monkeypatch.setenv("SHARDLINE_STATE_DIR", str(tmp_path / "state"))
 
 
-@pytest.fixture(scope="module")
-def embedded() -> Iterator[EmbeddedAws]:
-    """An empty embedded AWS (no Terraform): enough to exercise error paths."""
-    aws = EmbeddedAws(port=_free_port())
-    aws.start()
-    yield aws
-    aws.stop()
-
 
 def test_help_lists_every_command() -> None:
     result = run("--help")
@@ -73,15 +64,15 @@ def test_unreachable_endpoint_is_a_one_line_error() -> None:
     assert_one_line_error(result, 3, f"cannot reach http://127.0.0.1:{port}")
 
 
-def test_missing_stream_is_a_one_line_error(embedded: EmbeddedAws) -> None:
-    result = run("simulate", "--endpoint", embedded.endpoint_url, "--stream", "nope",
+def test_missing_stream_is_a_one_line_error(embedded_aws: EmbeddedAws) -> None:
+    result = run("simulate", "--endpoint", embedded_aws.endpoint_url, "--stream", "nope",
                  "--duration", "1", "--devices", "1")
     assert_one_line_error(result, 3, "not found")
 
 
-def test_missing_table_is_a_one_line_error(embedded: EmbeddedAws) -> None:
+def test_missing_table_is_a_one_line_error(embedded_aws: EmbeddedAws) -> None:
     result = run("query", "--device", "dev-00001", "--metric", "temperature_c",
-                 "--endpoint", embedded.endpoint_url, "--table", "nope")
+                 "--endpoint", embedded_aws.endpoint_url, "--table", "nope")
     assert_one_line_error(result, 3, "not found")
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import socket
 from typing import Any
 
 import boto3
@@ -22,7 +21,6 @@ from lambdas.shared.telemetry import encode
 from shardline import dlq
 from shardline.cli import main
 from shardline.errors import ShardlineError
-from shardline.local.embedded import EmbeddedAws
 from tests.factories.dynamodb import create_aggregates_table, scan_items
 from tests.factories.kinesis import lambda_context
 from tests.factories.telemetry import expected_stats, fleet_records, malformed_json
@@ -242,32 +240,18 @@ def test_parse_failure_record_reads_dynamodb_stream_batches_too():
                                                                  "RecordAgeExceeded", 2)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def embedded():
-    aws = EmbeddedAws(port=_free_port())
-    aws.start()
-    yield aws
-    aws.stop()
-
-
-def test_cli_dlq_list_and_replay_of_an_empty_queue(embedded, monkeypatch):
+def test_cli_dlq_list_and_replay_of_an_empty_queue(embedded_aws, monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    sqs = boto3.client("sqs", endpoint_url=embedded.endpoint_url, region_name=REGION)
+    sqs = boto3.client("sqs", endpoint_url=embedded_aws.endpoint_url, region_name=REGION)
     sqs.create_queue(QueueName="cli-failures")
     runner = CliRunner()
-    common = ["--queue", "cli-failures", "--endpoint", embedded.endpoint_url]
+    common = ["--queue", "cli-failures", "--endpoint", embedded_aws.endpoint_url]
 
     listed = runner.invoke(main, ["dlq", "list", *common])
     replayed = runner.invoke(main, ["dlq", "replay", "--yes", *common])
     missing = runner.invoke(main, ["dlq", "list", "--queue", "nope", "--endpoint",
-                                   embedded.endpoint_url])
+                                   embedded_aws.endpoint_url])
 
     assert listed.exit_code == 0 and "no failed batches" in listed.output
     assert replayed.exit_code == 2

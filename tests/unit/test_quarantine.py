@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
 import time
 
 import boto3
@@ -25,7 +24,6 @@ from lambdas.aggregator.quarantine import (
 )
 from lambdas.shared.aggregates import combine
 from shardline.cli import main
-from shardline.local.embedded import EmbeddedAws
 from shardline.quarantine import QuarantineReader
 from tests.factories.dynamodb import create_aggregates_table, scan_items
 from tests.factories.kinesis import KinesisShard, run_window
@@ -202,25 +200,11 @@ def test_reader_filters_by_arrival_and_expiry(aws):
     assert [r.reason for r in records] == ["schema: recent"]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def embedded():
-    aws = EmbeddedAws(port=_free_port())
-    aws.start()
-    yield aws
-    aws.stop()
-
-
-def test_quarantine_list_renders_table_csv_and_json(embedded, monkeypatch):
+def test_quarantine_list_renders_table_csv_and_json(embedded_aws, monkeypatch):
     # GIVEN a quarantine table on the embedded AWS with two records
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    client = boto3.client("dynamodb", endpoint_url=embedded.endpoint_url,
+    client = boto3.client("dynamodb", endpoint_url=embedded_aws.endpoint_url,
                           region_name="us-east-1")
     create_aggregates_table(client, "cli-quarantine")
     context = QuarantineContext("shardId-000000000000", None, now_s=time.time(),
@@ -233,7 +217,7 @@ def test_quarantine_list_renders_table_csv_and_json(embedded, monkeypatch):
     ])
     runner = CliRunner()
     base = ["quarantine", "list", "--table", "cli-quarantine", "--endpoint",
-            embedded.endpoint_url, "--since", "1h"]
+            embedded_aws.endpoint_url, "--since", "1h"]
 
     # WHEN listed in each format
     table = runner.invoke(main, base)
@@ -250,9 +234,9 @@ def test_quarantine_list_renders_table_csv_and_json(embedded, monkeypatch):
     assert len(as_csv.output.splitlines()) == 3
 
 
-def test_quarantine_list_of_a_missing_table_is_a_one_line_error(embedded):
+def test_quarantine_list_of_a_missing_table_is_a_one_line_error(embedded_aws):
     result = CliRunner().invoke(main, ["quarantine", "list", "--table", "nope",
-                                       "--endpoint", embedded.endpoint_url])
+                                       "--endpoint", embedded_aws.endpoint_url])
     assert result.exit_code == 3
     assert len([line for line in result.output.splitlines() if line.strip()]) == 1
     assert "not found" in result.output

@@ -11,10 +11,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer
+from lambdas.shared.dynamo import read_items
 
 DEFAULT_QUARANTINE_TABLE = "shardline-quarantine"
-_deserializer = TypeDeserializer()
 
 
 @dataclass(frozen=True)
@@ -77,10 +76,7 @@ class QuarantineReader:
         self.client = client
 
     def _items(self) -> Iterator[dict[str, Any]]:
-        paginator = self.client.get_paginator("scan")
-        for page in paginator.paginate(TableName=self.table_name):
-            for raw in page.get("Items", []):
-                yield {name: _deserializer.deserialize(value) for name, value in raw.items()}
+        return read_items(self.client, "scan", TableName=self.table_name)
 
     def records(self, *, since_s: float | None = None,
                 now_s: float | None = None) -> list[QuarantinedRecord]:

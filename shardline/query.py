@@ -21,15 +21,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer
-
 from lambdas.shared import aggregates
 from lambdas.shared.aggregates import Stats
+from lambdas.shared.dynamo import read_items
 from shardline.errors import ShardlineError
 
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_deserializer = TypeDeserializer()
 
 
 def parse_duration(text: str) -> int:
@@ -102,16 +100,7 @@ class AggregateReader:
         return self._pages("query", **kwargs)
 
     def _pages(self, operation: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
-        call = getattr(self.client, operation)
-        kwargs["TableName"] = self.table_name
-        while True:
-            page = call(**kwargs)
-            for raw in page.get("Items", []):
-                yield {key: _deserializer.deserialize(value) for key, value in raw.items()}
-            last = page.get("LastEvaluatedKey")
-            if not last:
-                return
-            kwargs["ExclusiveStartKey"] = last
+        return read_items(self.client, operation, TableName=self.table_name, **kwargs)
 
 
 def _totals(items: Iterable[dict[str, Any]]) -> list[MinuteAggregate]:

@@ -11,14 +11,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import boto3
-from boto3.dynamodb.types import TypeDeserializer
 from botocore.config import Config
 
 from lambdas.rollup.config import get_config
 from lambdas.shared.aggregates import BucketKey, minute_partials_prefix, series_key
-from lambdas.shared.dynamo import BatchWriteReport, batch_write
-
-_deserializer = TypeDeserializer()
+from lambdas.shared.dynamo import BatchWriteReport, batch_write, read_items
 
 
 class RollupRepository:
@@ -39,23 +36,16 @@ class RollupRepository:
     def minute_partials(self, key: BucketKey) -> Iterator[dict[str, Any]]:
         """Every partial of one (device, metric, minute), strongly consistent: the partial
         whose stream record triggered the read is always among them."""
-        request: dict[str, Any] = {
-            "TableName": self.table_name,
-            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
-            "ExpressionAttributeValues": {
+        return read_items(
+            self.client, "query",
+            TableName=self.table_name,
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
+            ExpressionAttributeValues={
                 ":pk": {"S": series_key(key.device_id, key.metric)},
                 ":prefix": {"S": minute_partials_prefix(key.bucket)},
             },
-            "ConsistentRead": True,
-        }
-        while True:
-            page = self.client.query(**request)
-            for raw in page.get("Items", []):
-                yield {name: _deserializer.deserialize(value) for name, value in raw.items()}
-            last = page.get("LastEvaluatedKey")
-            if not last:
-                return
-            request["ExclusiveStartKey"] = last
+            ConsistentRead=True,
+        )
 
     def write_totals(self, items: Iterable[Mapping[str, Any]]) -> BatchWriteReport:
         """Put the total items (whole-item puts: rewriting a total is idempotent)."""

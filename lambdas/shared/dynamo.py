@@ -17,12 +17,12 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from boto3.dynamodb.types import TypeSerializer
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from lambdas.shared.backoff import FullJitterBackoff
@@ -44,6 +44,7 @@ RETRYABLE_ERROR_CODES = frozenset(
 )
 
 _serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
 
 WriteRequest = dict[str, Any]
 
@@ -80,6 +81,18 @@ class _ChunkOutcome:
 def serialize_item(item: Mapping[str, Any]) -> dict[str, Any]:
     """Resource-level item → low-level attribute values (``{"S": ...}``, ``{"N": ...}``)."""
     return {name: _serializer.serialize(value) for name, value in item.items()}
+
+
+def deserialize_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    """Low-level attribute values → resource-level item (numbers as ``Decimal``)."""
+    return {name: _deserializer.deserialize(value) for name, value in item.items()}
+
+
+def read_items(client: Any, operation: str, **request: Any) -> Iterator[dict[str, Any]]:
+    """Every item a ``query`` or ``scan`` returns, across its 1 MB pages, deserialised."""
+    for page in client.get_paginator(operation).paginate(**request):
+        for raw in page.get("Items", []):
+            yield deserialize_item(raw)
 
 
 def dedupe_items(
@@ -204,5 +217,7 @@ __all__ = [
     "backoff_delay",
     "batch_write",
     "dedupe_items",
+    "deserialize_item",
+    "read_items",
     "serialize_item",
 ]

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer
+from lambdas.shared.dynamo import read_items
 
 AGGREGATES_TABLE = "aggregates"
 
-_deserializer = TypeDeserializer()
 
 
 def create_aggregates_table(client: Any, table_name: str = AGGREGATES_TABLE) -> str:
@@ -32,16 +31,10 @@ def create_aggregates_table(client: Any, table_name: str = AGGREGATES_TABLE) -> 
     return table_name
 
 
-def deserialize_item(item: dict[str, Any]) -> dict[str, Any]:
-    return {name: _deserializer.deserialize(value) for name, value in item.items()}
-
-
 def scan_items(client: Any, table_name: str = AGGREGATES_TABLE) -> list[dict[str, Any]]:
     """Every item of the table (all pages), deserialised, sorted by (PK, SK)."""
-    items: list[dict[str, Any]] = []
-    for page in client.get_paginator("scan").paginate(TableName=table_name):
-        items.extend(deserialize_item(item) for item in page["Items"])
+    items = read_items(client, "scan", TableName=table_name)
     return sorted(items, key=lambda item: (item["PK"], item["SK"]))
 
 
-__all__ = ["AGGREGATES_TABLE", "create_aggregates_table", "deserialize_item", "scan_items"]
+__all__ = ["AGGREGATES_TABLE", "create_aggregates_table", "scan_items"]

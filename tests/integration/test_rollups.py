@@ -8,10 +8,9 @@ import time
 from decimal import Decimal
 
 from lambdas.shared.aggregates import BucketKey, Stats, partial_item, total_sort_key
-from lambdas.shared.dynamo import batch_write
+from lambdas.shared.dynamo import batch_write, deserialize_item
 from shardline.local.stack import LocalStack
 from shardline.query import AggregateReader
-from tests.factories.dynamodb import deserialize_item
 
 DEVICE = "dev-rollup-probe"
 METRIC = "temperature_c"

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shardline.errors import ShardlineError
+from shardline.local.fault_layer import FaultLayer
 from shardline.local.mappings import complete_moto_mapping_api
 
 DEFAULT_PORT = 4566
@@ -111,7 +112,29 @@ def _install_patches() -> None:
         backend_cls.send_kinesis_message = lambda self, *a, **k: None
         backend_cls.send_dynamodb_items = lambda self, *a, **k: None
         backend_cls.send_sqs_batch = lambda self, *a, **k: False
+        _serialize_stream_appends()
         _patched = True
+
+
+def _serialize_stream_appends() -> None:
+    """Make moto's DynamoDB stream shard append atomic.
+
+    moto numbers a stream record ``len(items) + first`` and then appends it, and reads by
+    index from the sequence number. Two writes served on two server threads at once (a
+    parallel ``batch_write``) can take the same number, after which a reader resuming at
+    "last sequence number + 1" gets the same record back forever. One lock per process
+    keeps number and position equal.
+    """
+    from moto.dynamodb.models.table import StreamShard
+
+    original_add = StreamShard.add
+    append_lock = threading.Lock()
+
+    def add(self: Any, old: Any, new: Any) -> None:
+        with append_lock:
+            original_add(self, old, new)
+
+    StreamShard.add = add
 
 
 def _unregister_from_source(esm: Any) -> None:
@@ -154,33 +177,49 @@ def function_code(function_arn: str) -> bytes:
 @dataclass
 class EmbeddedAws:
     """moto's server on ``host:port`` inside this process (``port=0``: any free port,
-    known once started)."""
+    known once started), behind the fault layer (``faults``)."""
 
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
+    faults: FaultLayer | None = None  # DynamoDB fault rules and the write meter, once started
     _server: Any = None
+    _thread: threading.Thread | None = None
 
     @property
     def endpoint_url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> None:
-        from moto.server import ThreadedMotoServer
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
 
         if self.port:
             ensure_port_free(self.host, self.port)
         _install_patches()
         # moto's server logs every request through werkzeug; that is noise here.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
-        self._server.start()
-        self.port = self._server.get_host_and_port()[1]
+        # moto's ThreadedMotoServer, with the fault layer in front of its app.
+        self.faults = FaultLayer(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server(self.host, self.port, self.faults, threaded=True,
+                                   request_handler=MotoRequestHandler)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        name="embedded-aws", daemon=True)
+        self._thread.start()
 
     def stop(self) -> None:
         if self._server is not None:
             with contextlib.suppress(Exception):
-                self._server.stop()
+                self._server.shutdown()
+                self._server.server_close()
+            if self._thread is not None:
+                self._thread.join(timeout=10)
             self._server = None
+            self._thread = None
         reset_backends()
 
     def client_environment(self) -> dict[str, str]:

@@ -16,7 +16,10 @@ Every invocation returns ``{"state": {...}, "batchItemFailures": [...]}``:
   window state, so the tumbling-window contract is unchanged;
 * a record whose processing raises is reported by sequence number, and so is every later
   record of the batch (Lambda re-delivers from the lowest failure); none of them is in
-  the returned state;
+  the returned state. When the failing record is the batch's *first*, nothing can be
+  checkpointed, so the invocation fails instead (``BatchHeadFailed``): that is what makes
+  Lambda bisect (a partial response is not split further), so retries isolate the poison
+  record and only it reaches the on-failure destination, not the records queued behind it;
 * when the window closes (``isFinalInvokeForWindow`` or ``isWindowTerminatedEarly``) the
   window's partial aggregates are written and the state returned is ``{}``; a failed write
   fails the invocation, so Lambda retries it with the previous state;
@@ -55,6 +58,10 @@ from lambdas.aggregator.quarantine import QuarantineContext, quarantine_item
 from lambdas.shared.dynamo import BatchWriteError
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or DEFAULT_SERVICE_NAME)
+
+
+class BatchHeadFailed(RuntimeError):
+    """The batch's first record failed: a function error, so Lambda bisects the batch."""
 METRICS_NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "shardline"
 
 # Warn well before Lambda terminates the window for an oversized state.
@@ -133,6 +140,13 @@ def aggregate_window(event: dict[str, Any], metrics: EphemeralMetrics) -> dict[s
     with processor(records=event.get("Records") or [], handler=fold_record):
         processor.process()
     failures = processor.response()["batchItemFailures"]
+    records = event.get("Records") or []
+    head = records[0]["kinesis"]["sequenceNumber"] if records else None
+    if head is not None and head in {failure["itemIdentifier"] for failure in failures}:
+        logger.error("the batch's first record failed; failing the invocation so Lambda "
+                     "bisects the batch", extra={"sequence_number": head,
+                                                 "records": len(records)})
+        raise BatchHeadFailed(f"record {head} failed at the head of a batch of {len(records)}")
 
     summary: dict[str, Any] = {
         "records": fold.tally.records,

@@ -1,0 +1,138 @@
+"""What the integration tests compare: the producer's ground truth against DynamoDB, and
+the accounting invariant ``produced = aggregated + quarantined + in failure destination``.
+
+Each test writes event times in hours of its own (``hours_back``), so the minutes it
+checks hold nothing but its records, whatever ran before it on the shared stack.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from lambdas.aggregator.kpl import split_user_records
+from lambdas.shared import telemetry
+from lambdas.shared.aggregates import Stats, bucket_start, combine
+from lambdas.shared.telemetry import TelemetryV1
+from producers.fleet import TEMPERATURE, FleetConfig, generate
+from producers.manifest import Manifest
+from producers.publisher import KinesisPublisher
+from shardline import dlq
+from shardline.local.stack import LocalStack
+from shardline.quarantine import QuarantineReader
+from shardline.query import AggregateReader
+
+CellKey = tuple[str, str, int]
+
+
+def fleet_records(*, hours_back: int, seed: int, devices: int = 6,
+                  duration_s: float = 150) -> list[TelemetryV1]:
+    """A fleet's records (1 Hz per device) starting ``hours_back`` hours ago, on a minute."""
+    start_ms = (int(time.time()) - hours_back * 3600) // 3600 * 3600 * 1000
+    config = FleetConfig(devices=devices, rate_hz=1.0, duration_s=duration_s, seed=seed,
+                         start_ms=start_ms)
+    return [record for _, record in generate(config)]
+
+
+def publish(stack: LocalStack, entries: Iterable[tuple[str, bytes, Any]]) -> None:
+    """Put entries (partition key, data, record) in this order; all must be accepted."""
+    entries = list(entries)
+    publisher = KinesisPublisher(str(stack.outputs["stream_name"]), stack.client("kinesis"))
+    report = publisher.publish(entries)
+    assert report.accepted == len(entries)
+
+
+def as_entries(records: Iterable[TelemetryV1]) -> list[tuple[str, bytes, TelemetryV1]]:
+    return [(r.device_id, telemetry.encode(r), r) for r in records]
+
+
+def manifest_of(records: Iterable[TelemetryV1]) -> Manifest:
+    manifest = Manifest()
+    manifest.add_all(records)
+    return manifest
+
+
+def _reader(stack: LocalStack, *, from_partials: bool = False) -> AggregateReader:
+    return AggregateReader(str(stack.outputs["aggregates_table_name"]),
+                           stack.client("dynamodb"), from_partials=from_partials)
+
+
+def partials_in(stack: LocalStack, buckets: set[int]) -> list[dict[str, Any]]:
+    return [item for item in _reader(stack)._pages("scan")
+            if item.get("kind") == "partial" and int(item["bucket"]) in buckets]
+
+
+def totals_in(stack: LocalStack, buckets: set[int]) -> dict[CellKey, Stats]:
+    """Per-minute figures as queries read them (the rollup's totals)."""
+    return {(row.device_id, row.metric, row.minute): row.stats
+            for row in _reader(stack).all_minutes() if row.minute in buckets}
+
+
+def buckets_of(expected: Manifest) -> set[int]:
+    return {key[2] for key in expected.cells}
+
+
+def assert_exact(stack: LocalStack, expected: Manifest) -> None:
+    """Totals (what queries read) and the sum of partials both equal ``expected``."""
+    buckets = buckets_of(expected)
+    assert expected.diff_totals(totals_in(stack, buckets)) == []
+    assert expected.diff_totals(combine(partials_in(stack, buckets))) == []
+
+
+@dataclass(frozen=True)
+class Accounting:
+    aggregated: int
+    quarantined: int
+    failed: int
+
+    @property
+    def total(self) -> int:
+        return self.aggregated + self.quarantined + self.failed
+
+
+def failed_records(stack: LocalStack, buckets: set[int]) -> list[TelemetryV1]:
+    """User records of these minutes held in the failure destination (and its DLQ)."""
+    queue = dlq.FailureQueue(stack.client("sqs"),
+                             str(stack.outputs["failure_queue_url"]).rsplit("/", 1)[-1])
+    found = []
+    for batch in queue.peek():
+        for record in dlq.read_batch_records(stack.client("kinesis"), batch):
+            for user in split_user_records(record["Data"]):
+                try:
+                    decoded = telemetry.decode(user.data)
+                except telemetry.InvalidTelemetry:
+                    continue
+                if bucket_start(decoded.ts) in buckets:
+                    found.append(decoded)
+    return found
+
+
+def account(stack: LocalStack, expected: Manifest, *, since_s: float,
+            quarantine_key_prefix: str | None = None) -> Accounting:
+    """Where this test's records are now: aggregated (one metric every record has, counted
+    over the partials), quarantined (its invalid records carry ``quarantine_key_prefix``
+    as partition key), or in the failure destination."""
+    buckets = buckets_of(expected)
+    aggregated = sum(int(item["count"]) for item in partials_in(stack, buckets)
+                     if item["metric"] == TEMPERATURE)
+    quarantined = 0
+    if quarantine_key_prefix is not None:
+        reader = QuarantineReader(str(stack.outputs["quarantine_table_name"]),
+                                  stack.client("dynamodb"))
+        quarantined = sum(1 for record in reader.records(since_s=since_s)
+                          if record.partition_key.startswith(quarantine_key_prefix))
+    return Accounting(aggregated, quarantined, len(failed_records(stack, buckets)))
+
+
+def aggregator_invocations(stack: LocalStack, *, since_index: int = 0) -> list[Any]:
+    assert stack.engine is not None
+    arn_suffix = f":function:{stack.outputs['aggregator_function_name']}"
+    return [inv for inv in list(stack.engine.invocation_log)[since_index:]
+            if inv.function.endswith(arn_suffix)]
+
+
+def log_position(stack: LocalStack) -> int:
+    assert stack.engine is not None
+    return len(stack.engine.invocation_log)

@@ -32,7 +32,14 @@ Sizes: an aggregate is capped at ``max_aggregate_bytes`` counting its data and i
 partition key, as Kinesis counts a record (default 51,200, the KPL's AggregationMaxSize;
 never above the stream's record limit). A user record too big for an empty aggregate, and
 an aggregate that ends up holding one user record, go as plain records (the KPL does the
-same; the aggregator Lambda accepts both).
+same; the aggregator Lambda accepts both). A PutRecords call then carries at most one
+aggregate per shard, well under the 10 MiB call limit and moto's 5 MiB one for streams of
+up to ~100 shards at the default cap.
+
+On the embedded AWS (moto 5.2.5): ExplicitHashKey routes as on AWS, but after a split or
+merge moto keeps writing to the closed parent (it takes the first shard whose range holds
+the hash key, open or not), so every put there counts as ``unexpected_shard`` and the map
+is re-read before each publish — harmless, one ListShards per publish.
 """
 
 from __future__ import annotations

@@ -2,11 +2,13 @@
 
 * ``fleet``     — deterministic simulated devices (``FleetConfig``, ``generate``)
 * ``publisher`` — PutRecords with partial-failure retry (``KinesisPublisher``)
+* ``aggregation`` — KPL-style aggregation per shard on top of it (``AggregatingPublisher``)
 * ``manifest``  — exact ground truth of what Kinesis accepted (``Manifest``)
 * ``simulate``  — paced or unpaced runs tying the three together (``run_simulation``)
 * ``readback``  — read a stream back to verify what was written (``read_stream``)
 """
 
+from producers.aggregation import AggregatingPublisher, ShardMap
 from producers.fleet import FleetConfig, generate
 from producers.manifest import Manifest, ManifestError
 from producers.publisher import (
@@ -19,6 +21,7 @@ from producers.publisher import (
 from producers.simulate import SimulationError, SimulationResult, run_simulation
 
 __all__ = [
+    "AggregatingPublisher",
     "FleetConfig",
     "InvalidEntryError",
     "KinesisPublisher",
@@ -27,6 +30,7 @@ __all__ = [
     "PublishError",
     "PublishReport",
     "PutEntry",
+    "ShardMap",
     "SimulationError",
     "SimulationResult",
     "generate",

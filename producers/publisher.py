@@ -15,9 +15,11 @@ record fails, no record of its key that has not been sent yet goes out until the
 one is accepted — records of other keys keep flowing, and a throttled shard is not fed
 more while it recovers. The one reordering left is the one PutRecords allows inside a
 call: when a call carries several records of a key and an earlier one fails while a later
-one is accepted, the later one is in the stream first (as with the KPL). ``publish``
-returns only when all its records are accepted, so order across ``publish`` calls holds
-too. Consumers that must not depend on order (DESIGN.md: device-state keeps the highest
+one is accepted, the later one is in the stream first (as with the KPL). Callers that must
+rule that out too pass ``max_per_key_per_call=1`` (the KPL aggregation in
+``producers.aggregation`` does, with the shard as the ordering key). ``publish`` returns
+only when all its records are accepted, so order across ``publish`` calls holds too.
+Consumers that must not depend on order (DESIGN.md: device-state keeps the highest
 ``seq``; aggregates key on event time) stay correct either way.
 """
 
@@ -64,6 +66,19 @@ class PutEntry:
     data: bytes
     payload: Any = None
     explicit_hash_key: str | None = None
+    # Records sharing an ordering key keep their order (default: the partition key). A
+    # KPL aggregate carries many partition keys, so it orders by its shard instead.
+    ordering_key: str | None = None
+    # How many user records this Kinesis record carries (a KPL aggregate: many); the
+    # report's ``accepted`` counts these, so it means the same with or without aggregation.
+    user_records: int = 1
+    # The shard the caller predicted from its shard map; a result on another shard means
+    # the map is stale (the stream was resharded) and is counted in the report.
+    expected_shard_id: str | None = None
+
+    @property
+    def order_key(self) -> str:
+        return self.ordering_key if self.ordering_key is not None else self.partition_key
 
     @property
     def size(self) -> int:
@@ -84,15 +99,22 @@ EntryLike = PutEntry | tuple[str, bytes, Any]
 class PublishReport:
     """Counters of what publishing did; ``merge`` sums reports.
 
-    ``calls`` counts PutRecords calls (throttled ones included), ``failed_records`` the
-    per-record failures, ``retried`` the records sent again, ``throttled_calls`` the
-    whole calls rejected by throttling. ``error_codes`` counts per-record ErrorCodes once
-    per failed record and whole-call errors once per call.
+    ``accepted`` counts user records and ``kinesis_records`` the Kinesis records that
+    carried them (equal unless records are KPL-aggregated); ``bytes_accepted`` is the
+    Kinesis records' data + partition keys. ``calls`` counts PutRecords calls (throttled
+    ones included), ``failed_records`` the per-record failures and ``retried`` the records
+    sent again (Kinesis records: an aggregate fails and is retried whole),
+    ``throttled_calls`` the whole calls rejected by throttling. ``error_codes`` counts
+    per-record ErrorCodes once per failed record and whole-call errors once per call.
+    ``unexpected_shard`` counts accepted records that landed on a shard other than their
+    ``expected_shard_id``.
     """
 
     calls: int = 0
     accepted: int = 0
+    kinesis_records: int = 0
     bytes_accepted: int = 0
+    unexpected_shard: int = 0
     failed_records: int = 0
     retried: int = 0
     throttled_calls: int = 0
@@ -102,7 +124,9 @@ class PublishReport:
     def merge(self, other: PublishReport) -> None:
         self.calls += other.calls
         self.accepted += other.accepted
+        self.kinesis_records += other.kinesis_records
         self.bytes_accepted += other.bytes_accepted
+        self.unexpected_shard += other.unexpected_shard
         self.failed_records += other.failed_records
         self.retried += other.retried
         self.throttled_calls += other.throttled_calls
@@ -137,7 +161,7 @@ class _Pending:
 
     @property
     def key(self) -> str:
-        return self.entry.partition_key
+        return self.entry.order_key
 
 
 class _Scheduler:
@@ -156,9 +180,12 @@ class _Scheduler:
     def __bool__(self) -> bool:
         return bool(self._retries or self._held or self._fresh)
 
-    def next_batch(self, max_records: int, max_bytes: int) -> list[_Pending]:
+    def next_batch(
+        self, max_records: int, max_bytes: int, max_per_key: int | None = None
+    ) -> list[_Pending]:
         batch: list[_Pending] = []
         size = 0
+        per_key: Counter[str] = Counter()
         # Keys with a failed record still waiting: none of their unsent records may go
         # until it is accepted (this also takes load off a throttled shard).
         blocked = {pending.key for pending in self._retries}
@@ -166,27 +193,39 @@ class _Scheduler:
         def fits(pending: _Pending) -> bool:
             return len(batch) < max_records and size + pending.size <= max_bytes
 
-        # Retries go first, oldest first, so a failed record is never overtaken by a
-        # record of its key sent in a later call.
-        taken = 0
-        for pending in self._retries:
-            if not fits(pending):
-                break
+        def key_full(pending: _Pending) -> bool:
+            return max_per_key is not None and per_key[pending.key] >= max_per_key
+
+        def take(pending: _Pending) -> None:
+            nonlocal size
             batch.append(pending)
             size += pending.size
-            taken += 1
-        del self._retries[:taken]
+            per_key[pending.key] += 1
+
+        # Retries go first, oldest first, so a failed record is never overtaken by a
+        # record of its key sent in a later call.
+        waiting: list[_Pending] = []
+        for index, pending in enumerate(self._retries):
+            if not fits(pending):
+                waiting.extend(self._retries[index:])
+                break
+            if key_full(pending):
+                waiting.append(pending)
+            else:
+                take(pending)
+        self._retries = waiting
 
         held_next: deque[_Pending] = deque()
         full = False
         for source in (self._held, self._fresh):
             while source and not full:
                 pending = source[0]
-                if pending.key in blocked:
+                # A key at its per-call quota waits like a blocked one, so its later
+                # records cannot overtake it either.
+                if pending.key in blocked or key_full(pending):
                     held_next.append(source.popleft())
                 elif fits(pending):
-                    batch.append(source.popleft())
-                    size += pending.size
+                    take(source.popleft())
                 else:
                     full = True  # leave it and everything after it where it is
         # Scanned-and-held records are older than the unscanned rest of ``held``.
@@ -239,23 +278,36 @@ class KinesisPublisher:
         self._sleep = sleep
         self.report = PublishReport()
 
+    @property
+    def client(self) -> Any:
+        """The Kinesis client the publisher puts with (e.g. to read the shard map)."""
+        return self._client
+
     def publish(
         self,
         entries: Iterable[EntryLike],
         *,
         on_accepted: Callable[[PutEntry], None] | None = None,
+        max_per_key_per_call: int | None = None,
     ) -> PublishReport:
         """Put all ``entries``; return this call's report once every one is accepted.
+
+        ``max_per_key_per_call`` caps the records of one ordering key in a call (``None``:
+        no cap); 1 rules out the reordering a partly failed call could cause.
 
         Raises ``InvalidEntryError`` (nothing sent) for an entry that can never be
         accepted, and ``PublishError`` (with ``unaccepted``) when the retry budget runs
         out or the stream rejects the call for a reason retrying cannot fix.
         """
+        if max_per_key_per_call is not None and max_per_key_per_call < 1:
+            raise ValueError("max_per_key_per_call must be >= 1")
         scheduler = _Scheduler(self._prepare(entries))
         report = PublishReport()
         try:
             while scheduler:
-                batch = scheduler.next_batch(self.max_records_per_call, self.max_request_bytes)
+                batch = scheduler.next_batch(
+                    self.max_records_per_call, self.max_request_bytes, max_per_key_per_call
+                )
                 # Cannot happen (a record always fits an empty call); never spin if it does.
                 if not batch:
                     raise RuntimeError("publisher scheduled an empty PutRecords call")
@@ -272,29 +324,10 @@ class KinesisPublisher:
     # -- steps -----------------------------------------------------------------------
 
     def _prepare(self, entries: Iterable[EntryLike]) -> list[_Pending]:
-        prepared = []
-        for order, item in enumerate(entries):
-            entry = item if isinstance(item, PutEntry) else PutEntry(*item)
-            self._validate(order, entry)
-            prepared.append(_Pending(order, entry, entry.size))
-        return prepared
-
-    def _validate(self, order: int, entry: PutEntry) -> None:
-        if not 1 <= len(entry.partition_key) <= MAX_PARTITION_KEY_CHARS:
-            raise InvalidEntryError(
-                f"entry {order}: partition key must be 1-{MAX_PARTITION_KEY_CHARS} "
-                f"characters, got {len(entry.partition_key)}"
-            )
-        if not isinstance(entry.data, bytes | bytearray):
-            raise InvalidEntryError(
-                f"entry {order} (partition key {entry.partition_key!r}): data must be bytes, "
-                f"got {type(entry.data).__name__}"
-            )
-        if entry.size > self.max_record_bytes:
-            raise InvalidEntryError(
-                f"entry {order} (partition key {entry.partition_key!r}) is {entry.size} bytes "
-                f"with its partition key; the stream accepts at most {self.max_record_bytes}"
-            )
+        return [
+            _Pending(order, entry, entry.size)
+            for order, entry in enumerate(coerce_entries(entries, self.max_record_bytes))
+        ]
 
     def _wait_before_retry(self, batch: list[_Pending], report: PublishReport) -> None:
         retries = [pending.failures for pending in batch if pending.failures]
@@ -357,8 +390,12 @@ class KinesisPublisher:
                 report.error_codes[code] += 1
                 failed.append(pending)
                 continue
-            report.accepted += 1
+            report.accepted += pending.entry.user_records
+            report.kinesis_records += 1
             report.bytes_accepted += pending.size
+            expected = pending.entry.expected_shard_id
+            if expected is not None and result.get("ShardId") not in (None, expected):
+                report.unexpected_shard += 1
             if on_accepted is not None:
                 on_accepted(pending.entry)
         return failed
@@ -392,6 +429,37 @@ class KinesisPublisher:
         )
 
 
+def coerce_entries(entries: Iterable[EntryLike], max_record_bytes: int) -> list[PutEntry]:
+    """``entries`` as ``PutEntry`` objects, each one PutRecords could accept.
+
+    Raises ``InvalidEntryError`` naming the first entry that can never be accepted.
+    """
+    coerced = []
+    for order, item in enumerate(entries):
+        entry = item if isinstance(item, PutEntry) else PutEntry(*item)
+        _validate(order, entry, max_record_bytes)
+        coerced.append(entry)
+    return coerced
+
+
+def _validate(order: int, entry: PutEntry, max_record_bytes: int) -> None:
+    if not 1 <= len(entry.partition_key) <= MAX_PARTITION_KEY_CHARS:
+        raise InvalidEntryError(
+            f"entry {order}: partition key must be 1-{MAX_PARTITION_KEY_CHARS} "
+            f"characters, got {len(entry.partition_key)}"
+        )
+    if not isinstance(entry.data, bytes | bytearray):
+        raise InvalidEntryError(
+            f"entry {order} (partition key {entry.partition_key!r}): data must be bytes, "
+            f"got {type(entry.data).__name__}"
+        )
+    if entry.size > max_record_bytes:
+        raise InvalidEntryError(
+            f"entry {order} (partition key {entry.partition_key!r}) is {entry.size} bytes "
+            f"with its partition key; the stream accepts at most {max_record_bytes}"
+        )
+
+
 def _message(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Message", "")).strip() or "no message"
 
@@ -411,4 +479,5 @@ __all__ = [
     "PublishError",
     "PublishReport",
     "PutEntry",
+    "coerce_entries",
 ]

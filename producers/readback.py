@@ -27,17 +27,24 @@ class StreamNotDrained(RuntimeError):
     """A shard still had records behind after the call budget; the read is incomplete."""
 
 
-def list_shard_ids(client: Any, stream_name: str) -> list[str]:
-    """All shard ids of the stream (ListShards, following NextToken)."""
-    shard_ids: list[str] = []
-    response = client.list_shards(StreamName=stream_name)
+def list_shards(client: Any, stream_name: str) -> list[dict[str, Any]]:
+    """Every shard of the stream as ListShards describes it (open and closed), following
+    NextToken. ``stream_name`` may be a stream ARN."""
+    param = "StreamARN" if stream_name.startswith("arn:") else "StreamName"
+    shards: list[dict[str, Any]] = []
+    response = client.list_shards(**{param: stream_name})
     while True:
-        shard_ids.extend(shard["ShardId"] for shard in response.get("Shards", []))
+        shards.extend(response.get("Shards", []))
         token = response.get("NextToken")
         if not token:
-            return shard_ids
+            return shards
         # With NextToken, ListShards rejects StreamName: the token carries the stream.
         response = client.list_shards(NextToken=token)
+
+
+def list_shard_ids(client: Any, stream_name: str) -> list[str]:
+    """All shard ids of the stream (ListShards, following NextToken)."""
+    return [shard["ShardId"] for shard in list_shards(client, stream_name)]
 
 
 def read_stream(
@@ -75,4 +82,11 @@ def read_shard(
     )
 
 
-__all__ = ["StreamNotDrained", "StreamRecord", "list_shard_ids", "read_shard", "read_stream"]
+__all__ = [
+    "StreamNotDrained",
+    "StreamRecord",
+    "list_shard_ids",
+    "list_shards",
+    "read_shard",
+    "read_stream",
+]

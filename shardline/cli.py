@@ -240,13 +240,17 @@ def local_down() -> None:
               help="Where to write the ground truth of what Kinesis accepted.")
 @click.option("--fast", is_flag=True,
               help="Send as fast as possible (same event times) instead of in real time.")
+@click.option("--aggregate/--no-aggregate", default=True, show_default=True,
+              help="KPL-aggregate user records per shard (many per Kinesis record), or put "
+                   "one Kinesis record per user record.")
 @endpoint_option
 def simulate(devices: int, rate: float, duration: float, seed: int, sites: int, stream: str,
-             manifest_path: Path, fast: bool, endpoint: str | None) -> None:
+             manifest_path: Path, fast: bool, aggregate: bool, endpoint: str | None) -> None:
     """Simulate a fleet of devices pushing telemetry v1 into Kinesis."""
+    from producers.aggregation import AggregatingPublisher
     from producers.fleet import FleetConfig
     from producers.publisher import KinesisPublisher
-    from producers.simulate import SimulationError, run_simulation
+    from producers.simulate import Publisher, SimulationError, run_simulation
 
     try:
         config = FleetConfig(devices=devices, rate_hz=rate, duration_s=duration, seed=seed,
@@ -255,7 +259,8 @@ def simulate(devices: int, rate: float, duration: float, seed: int, sites: int, 
         raise ShardlineError(str(exc)) from None
     client = aws_client("kinesis", endpoint)
     client.describe_stream_summary(StreamName=stream)  # fail early, with a clear message
-    publisher = KinesisPublisher(stream, client)
+    plain = KinesisPublisher(stream, client)
+    publisher: Publisher = AggregatingPublisher(plain) if aggregate else plain
     expected = int(devices * rate * duration)
     with Progress(TextColumn("[bold]simulate"), BarColumn(), TextColumn("{task.completed:,}/"
                   "{task.total:,} records"), TimeElapsedColumn(), console=err_console,
@@ -276,8 +281,9 @@ def simulate(devices: int, rate: float, duration: float, seed: int, sites: int, 
     result.manifest.write(manifest_path)
     report = result.report
     err_console.print(
-        f"accepted {report.accepted:,} records in {report.calls:,} PutRecords calls "
-        f"({report.retried:,} retried); manifest: {manifest_path}", highlight=False)
+        f"accepted {report.accepted:,} records in {report.kinesis_records:,} Kinesis records "
+        f"and {report.calls:,} PutRecords calls ({report.retried:,} retried); "
+        f"manifest: {manifest_path}", highlight=False)
 
 
 # -- query -----------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from lambdas.shared.backoff import FullJitterBackoff
-from lambdas.shared.telemetry import decode
+from lambdas.shared.telemetry import decode, encode
 from producers.publisher import (
     MAX_RECORDS_PER_CALL,
     MAX_REQUEST_BYTES,
@@ -254,6 +254,48 @@ def test_full_jitter_backoff_grows_exponentially_up_to_the_cap() -> None:
     assert [backoff.ceiling(n) for n in range(7)] == [0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 2.0]
     assert backoff.ceiling(10_000) == 2.0
     assert all(0 <= backoff.delay(n) <= backoff.ceiling(n) for n in range(50))
+
+
+def test_one_record_per_ordering_key_per_call_keeps_strict_order_under_failures(
+    kinesis: Any,
+) -> None:
+    # GIVEN 12 devices' records ordered by a coarser key (two groups of devices), 40%
+    # failures, and at most one record per ordering key in a call
+    records = fleet_records(devices=12, rate_hz=2.0, duration_s=10.0)
+    entries = [PutEntry(r.device_id, encode(r), r, ordering_key=f"group-{int(r.device_id[-1]) % 2}")
+               for r in records]
+    inject_put_records_failures(kinesis, failure_rate=0.4, seed=21)
+    spy = RecordingClient(kinesis)
+    publisher, _ = make_publisher(spy, max_attempts=40)
+    # WHEN they are published
+    report = publisher.publish(entries, max_per_key_per_call=1)
+    # THEN no call carried two records of one ordering key
+    for call in spy.calls:
+        groups = [int(_key_seq(r["Data"])[0][-1]) % 2 for r in call.records]
+        assert len(groups) == len(set(groups))
+    # AND every device's records are in the stream once, strictly in seq order
+    assert report.accepted == len(records) and report.failed_records > 0
+    for seqs in _stream_order(kinesis).values():
+        assert seqs == sorted(seqs) and len(seqs) == len(set(seqs))
+    # AND the cap must be at least one
+    with pytest.raises(ValueError, match="max_per_key_per_call"):
+        publisher.publish(entries[:1], max_per_key_per_call=0)
+
+
+def test_records_landing_off_their_expected_shard_are_counted(kinesis: Any) -> None:
+    # GIVEN records whose caller predicted shard 0 for all of them (wrong for about half)
+    records = fleet_records(devices=10, rate_hz=1.0, duration_s=3.0)
+    entries = [PutEntry(r.device_id, encode(r), r, expected_shard_id="shardId-000000000000")
+               for r in records]
+    spy = RecordingClient(kinesis)
+    publisher, _ = make_publisher(spy)
+    # WHEN they are published
+    report = publisher.publish(entries)
+    # THEN the report counts exactly those that landed elsewhere, and accepts them all
+    elsewhere = sum(result["ShardId"] != "shardId-000000000000"
+                    for call in spy.calls for result in call.results or [])
+    assert report.unexpected_shard == elsewhere > 0
+    assert report.accepted == report.kinesis_records == len(records)
 
 
 def test_publisher_arguments_are_validated(kinesis: Any) -> None:

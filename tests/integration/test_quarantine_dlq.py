@@ -21,8 +21,8 @@ from producers.simulate import run_simulation
 from shardline import dlq
 from shardline.cli import main
 from shardline.local.stack import LocalStack
-from shardline.query import AggregateReader
 from tests.factories.telemetry import INVALID_RECORDS, telemetry_record
+from tests.integration.accounting import partials_in
 
 POISON_DEVICE = "dev-poison"
 INVALID_EVERY = 20  # one invalid record per 20 valid ones: a 5 % rate
@@ -47,13 +47,6 @@ def _set_fault(stack: LocalStack, device_ids: str | None) -> None:
     client.update_function_configuration(FunctionName=function,
                                          Environment={"Variables": variables})
     time.sleep(CONFIG_APPLIES_S)
-
-
-def _partials_of(stack: LocalStack, buckets: set[int]) -> list[dict[str, Any]]:
-    reader = AggregateReader(str(stack.outputs["aggregates_table_name"]),
-                             stack.client("dynamodb"))
-    return [item for item in reader._pages("scan")
-            if item.get("kind") == "partial" and int(item["bucket"]) in buckets]
 
 
 def test_quarantine_failure_queue_and_replay_account_for_every_record(
@@ -110,7 +103,7 @@ def test_quarantine_failure_queue_and_replay_account_for_every_record(
         (b.shard_id, b.start_sequence_number) for b in batches]
 
     # AND produced = aggregated + quarantined + in the failure destination, exactly
-    partials = _partials_of(stack, buckets)
+    partials = partials_in(stack, buckets)
     aggregated_user_records = sum(int(item["count"]) for item in partials
                                   if item["metric"] == "temperature_c")
     produced = fleet.total_records + invalid_count + 1
@@ -136,7 +129,7 @@ def test_quarantine_failure_queue_and_replay_account_for_every_record(
 
     # THEN the aggregates equal the producer's manifest (minus the quarantined records,
     # which it never held) exactly, and nothing is left in the failure queue
-    after = _partials_of(stack, buckets)
+    after = partials_in(stack, buckets)
     assert expected.diff_totals(combine(after)) == []
     replay_segments = Counter(item.get("segment", "") for item in after
                               if str(item.get("segment", "")).startswith("replay-"))

@@ -442,7 +442,8 @@ def _format_cell(value: Any) -> str:
               help="Also build dependencies.zip, the layer real AWS needs (uses the package "
                    "index).")
 def package(out: Path | None, with_dependencies: bool) -> None:
-    """Build the Lambda zips (deterministic: same sources, same hash)."""
+    """Build the Lambda zips (deterministic: same sources, same hash), and
+    packages.tfvars.json naming each zip and its hash for `terraform apply -var-file`."""
     from shardline import packaging
     from shardline.local.stack import project_root
 
@@ -453,6 +454,8 @@ def package(out: Path | None, with_dependencies: bool) -> None:
         built.append(packaging.build_dependencies_layer(root, out_dir))
     for package_ in built:
         click.echo(f"{package_.path}  sha256(base64)={package_.base64sha256}")
+    var_file = packaging.write_var_file(built, out_dir)
+    click.echo(f"{var_file}  (terraform apply -var-file=… deploys every package above)")
 
 
 # -- demo ------------------------------------------------------------------------------

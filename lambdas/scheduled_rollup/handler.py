@@ -16,7 +16,9 @@ up but kept (config.py says why).
 reads and deletes no markers.
 
 An hour that fails is logged and left marked; the others are still processed, then the
-invocation fails so the error shows (Lambda retries it; recomputing is idempotent).
+invocation fails so the error shows in the function's metrics. The next scheduled run
+recomputes the hour (Terraform turns Lambda's own async retries off; recomputing is
+idempotent either way).
 Returns a summary: hours processed (and which markers were deleted), hours deferred
 (young), hours re-marked meanwhile, hours left for the next run, items written.
 """

@@ -46,12 +46,11 @@ package: install ## Build the Lambda zips into dist/lambda (deterministic)
 bench: install ## Run the benchmarks in bench/ (each prints a JSON line of ratios)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
-deploy: install ## terraform apply to real AWS with envs/$(ENV).tfvars (code + dependencies layer)
+deploy: install ## terraform apply to real AWS with envs/$(ENV).tfvars and every built package (functions + dependencies layer)
 	$(BIN)/shardline package --with-dependencies
 	terraform -chdir=terraform init -input=false
 	terraform -chdir=terraform apply -var-file=envs/$(ENV).tfvars \
-	  -var aggregator_package_path=$(CURDIR)/dist/lambda/aggregator.zip \
-	  -var dependencies_layer_path=$(CURDIR)/dist/lambda/dependencies.zip
+	  -var-file=$(CURDIR)/dist/lambda/packages.tfvars.json
 
 clean: ## Remove the venv, build output and local stack state
 	rm -rf $(VENV) .venv-lint dist build .shardline .pytest_cache .ruff_cache *.egg-info

@@ -288,28 +288,109 @@ def simulate(devices: int, rate: float, duration: float, seed: int, sites: int, 
 
 # -- query -----------------------------------------------------------------------------
 @main.command()
-@click.option("--device", required=True, help="Device id, e.g. dev-00001.")
+@click.option("--device", default=None, help="Device id, e.g. dev-00001.")
+@click.option("--site", default=None, help="A site's roll-ups (with --resolution 5m or 1h).")
+@click.option("--fleet", is_flag=True, help="The fleet's roll-ups (with --resolution 5m or 1h).")
 @click.option("--metric", required=True, help="Metric name, e.g. temperature_c.")
+@click.option("--resolution", type=click.Choice(["1m", "5m", "1h"]), default="1m",
+              show_default=True,
+              help="1m: minute totals (per device); 5m, 1h: the scheduled rollup's roll-ups.")
 @click.option("--since", default="15m", show_default=True, help="How far back (90s, 15m, 2h, 7d).")
 @click.option("--until", "until", default=None, help="Up to how long ago (default: now).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
               show_default=True)
 @click.option("--table", "table_name", default=DEFAULT_TABLE, show_default=True)
 @endpoint_option
-def query(device: str, metric: str, since: str, until: str | None, fmt: str, table_name: str,
+def query(device: str | None, site: str | None, fleet: bool, metric: str, resolution: str,
+          since: str, until: str | None, fmt: str, table_name: str,
           endpoint: str | None) -> None:
-    """Per-minute count/mean/min/max of one device's metric."""
-    from shardline.query import AggregateReader, parse_duration
+    """count/mean/min/max of a metric per minute (one device), or per 5 minutes or hour
+    (one device, one site or the fleet)."""
+    from shardline.query import RESOLUTIONS, AggregateReader, parse_duration
 
+    scopes = [name for name, given in (("--device", device), ("--site", site),
+                                       ("--fleet", fleet)) if given]
+    if len(scopes) != 1:
+        raise ShardlineError("give exactly one of --device, --site or --fleet"
+                             + (f" (got {', '.join(scopes)})" if scopes else ""))
+    if resolution == "1m" and not device:
+        raise ShardlineError(f"{scopes[0]} has no per-minute data (minute totals are per "
+                             "device): use --resolution 5m or 1h")
     now = time.time()
     since_s = now - parse_duration(since)
     until_s = now - parse_duration(until) if until else now
     if until_s < since_s:
         raise ShardlineError("--until must be more recent than --since")
-    rows = AggregateReader(table_name, aws_client("dynamodb", endpoint)).series(
-        device, metric, since_s=since_s, until_s=until_s)
-    click.echo(render_rows([r.as_dict() for r in rows], fmt,
-                           title=f"{device} {metric}"), nl=False)
+    reader = AggregateReader(table_name, aws_client("dynamodb", endpoint))
+    if resolution == "1m":
+        assert device is not None
+        rows = [r.as_dict() for r in reader.series(device, metric, since_s=since_s,
+                                                   until_s=until_s)]
+        title = f"{device} {metric}"
+    else:
+        scope = "device" if device else "site" if site else "fleet"
+        rows = [r.as_dict() for r in reader.rollups(
+            scope, metric, resolution_s=RESOLUTIONS[resolution], since_s=since_s,
+            until_s=until_s, device=device, site=site)]
+        title = f"{device or site or 'fleet'} {metric} ({resolution} roll-ups)"
+    click.echo(render_rows(rows, fmt, title=title), nl=False)
+
+
+# -- rollup ----------------------------------------------------------------------------
+DEFAULT_SCHEDULED_ROLLUP = "shardline-scheduled-rollup"
+
+
+@main.group()
+def rollup() -> None:
+    """The scheduled rollup (5-minute and hourly roll-ups per device, site and fleet)."""
+
+
+def _scheduled_rollup_function() -> str:
+    """The local stack's scheduled-rollup function when a stack has run here, else the
+    default name (what Terraform names it with the default prefix)."""
+    from shardline.local.stack import project_root, state_dir
+
+    try:
+        outputs = json.loads((state_dir(project_root()) / "outputs.json").read_text())
+    except (ShardlineError, OSError, ValueError):
+        return DEFAULT_SCHEDULED_ROLLUP
+    return str(outputs.get("scheduled_rollup_function_name") or DEFAULT_SCHEDULED_ROLLUP)
+
+
+@rollup.command("run")
+@click.option("--hour", "hours", multiple=True, metavar="YYYY-MM-DDTHH",
+              help="Recompute this hour (UTC; repeatable) instead of the pending ones.")
+@click.option("--function", "function", default=None,
+              help="Function to invoke (default: the local stack's scheduled rollup, else "
+                   f"{DEFAULT_SCHEDULED_ROLLUP}).")
+@endpoint_option
+def rollup_run(hours: tuple[str, ...], function: str | None, endpoint: str | None) -> None:
+    """Run the scheduled rollup now (Lambda Invoke) and print its summary."""
+    from lambdas.shared.aggregates import hour_label, parse_hour_label
+
+    try:
+        labels = sorted({hour_label(parse_hour_label(hour)) for hour in hours})
+    except ValueError:
+        bad = next(h for h in hours if not _is_hour(h))
+        raise ShardlineError(f"invalid --hour {bad!r}: use YYYY-MM-DDTHH (UTC), e.g. "
+                             "2026-11-23T10") from None
+    payload: dict[str, Any] = ({"hours": labels} if labels else
+                               {"source": "shardline.cli", "detail-type": "Scheduled Event",
+                                "detail": {}})
+    name = function or _scheduled_rollup_function()
+    # A run lasts up to the function's timeout (at most 900 s).
+    client = aws_client("lambda", endpoint, read_timeout_s=910)
+    click.echo(json.dumps(_invoke_json(client, name, payload), indent=2))
+
+
+def _is_hour(text: str) -> bool:
+    from lambdas.shared.aggregates import parse_hour_label
+
+    try:
+        parse_hour_label(text)
+    except ValueError:
+        return False
+    return True
 
 
 # -- quarantine ------------------------------------------------------------------------
@@ -448,7 +529,8 @@ def _format_cell(value: Any) -> str:
               help="Also build dependencies.zip, the layer real AWS needs (uses the package "
                    "index).")
 def package(out: Path | None, with_dependencies: bool) -> None:
-    """Build the Lambda zips (deterministic: same sources, same hash)."""
+    """Build the Lambda zips (deterministic: same sources, same hash), and
+    packages.tfvars.json naming each zip and its hash for `terraform apply -var-file`."""
     from shardline import packaging
     from shardline.local.stack import project_root
 
@@ -459,6 +541,8 @@ def package(out: Path | None, with_dependencies: bool) -> None:
         built.append(packaging.build_dependencies_layer(root, out_dir))
     for package_ in built:
         click.echo(f"{package_.path}  sha256(base64)={package_.base64sha256}")
+    var_file = packaging.write_var_file(built, out_dir)
+    click.echo(f"{var_file}  (terraform apply -var-file=… deploys every package above)")
 
 
 # -- demo ------------------------------------------------------------------------------
@@ -498,12 +582,36 @@ def demo(devices: int, rate: float, duration: float, port: int) -> None:
         series = [r.as_dict() for r in rows if r.device_id == device
                   and r.metric == "temperature_c"]
         click.echo(render_rows(series, "table", title=f"{device} temperature_c"), nl=False)
+        _step("running the scheduled rollup once",
+              lambda: _invoke_json(stack.client("lambda"),
+                                   str(stack.outputs["scheduled_rollup_function_name"]), {}))
+        first = (result.manifest.first_ts_ms or 0) // 1000
+        site = sorted(result.manifest.sites.values())[0]
+        for scope, name in (("fleet", None), ("site", site)):
+            periods = [r.as_dict() for r in reader.rollups(
+                scope, "temperature_c", resolution_s=300, since_s=first, site=name)]
+            click.echo(render_rows(periods, "table", title=f"{name or 'fleet'} temperature_c, "
+                                   "5-minute roll-ups"), nl=False)
         aggregated = sum(s["readings"] for s in summary)
         expected = sum(cell.count for cell in result.manifest.cells.values())
         verdict = "[green]exact[/]" if aggregated == expected else "[red]MISMATCH[/]"
         console.print(f"readings sent {expected:,}, aggregated {aggregated:,}: {verdict}")
     finally:
         _step("tearing down", stack.down)
+
+
+def _invoke_json(client: Any, function: str, payload: dict[str, Any]) -> Any:
+    """Invoke ``function`` synchronously; its JSON result, or a one-line error."""
+    response = client.invoke(FunctionName=function, InvocationType="RequestResponse",
+                             Payload=json.dumps(payload).encode())
+    body = response["Payload"].read()
+    if response.get("FunctionError"):
+        try:
+            message = json.loads(body).get("errorMessage") or body.decode()
+        except (ValueError, AttributeError):
+            message = body.decode(errors="replace")
+        raise ShardlineError(f"{function} failed: {' '.join(str(message).split())}")
+    return json.loads(body)
 
 
 def _step(label: str, action: Callable[[], Any]) -> Any:

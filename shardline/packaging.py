@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import subprocess
 import sys
 import tempfile
@@ -28,7 +29,13 @@ _EXCLUDED_SUFFIXES = {".pyc", ".pyo"}
 FUNCTIONS: dict[str, tuple[str, ...]] = {
     "aggregator": ("lambdas/__init__.py", "lambdas/shared", "lambdas/aggregator"),
     "rollup": ("lambdas/__init__.py", "lambdas/shared", "lambdas/rollup"),
+    "scheduled_rollup": ("lambdas/__init__.py", "lambdas/shared", "lambdas/scheduled_rollup"),
 }
+
+# What `shardline package` writes beside the zips for `terraform apply -var-file=...`.
+PACKAGES_VAR_FILE = "packages.tfvars.json"
+# The layer's root-module variable (terraform/layers.tf); it has no hash variable.
+LAYER_PACKAGE = "dependencies"
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,29 @@ def build_all(project_root: Path, out_dir: Path) -> list[Package]:
         path = out_dir / f"{name}.zip"
         packages.append(Package(name, path, build_zip(project_root, includes, path)))
     return packages
+
+
+def package_variables(packages: list[Package]) -> dict[str, str]:
+    """The Terraform variables that deploy ``packages``: ``<name>_package_path`` and
+    ``<name>_package_base64sha256`` per function, ``dependencies_layer_path`` for the
+    layer. The one mapping from zips to variables, for the local stack and for deploys."""
+    variables: dict[str, str] = {}
+    for package in packages:
+        path = str(package.path.resolve())
+        if package.name == LAYER_PACKAGE:
+            variables["dependencies_layer_path"] = path
+        else:
+            variables[f"{package.name}_package_path"] = path
+            variables[f"{package.name}_package_base64sha256"] = package.base64sha256
+    return variables
+
+
+def write_var_file(packages: list[Package], out_dir: Path) -> Path:
+    """Write ``packages.tfvars.json`` (``package_variables``) into ``out_dir``, for
+    ``terraform apply -var-file=...``; return its path."""
+    path = out_dir / PACKAGES_VAR_FILE
+    path.write_text(json.dumps(package_variables(packages), indent=2, sort_keys=True) + "\n")
+    return path
 
 
 # The Lambda runtime the layer targets (terraform/layers.tf: compatible_runtimes).

@@ -90,6 +90,33 @@ class AggregateReader:
         )
         return _totals(items)
 
+    def rollups(self, scope: str, metric: str, *, resolution_s: int, since_s: float,
+                until_s: float | None = None, device: str | None = None,
+                site: str | None = None) -> list[RollupAggregate]:
+        """5-minute (``resolution_s=300``) or hourly (3600) roll-ups of one device
+        (``scope="device"``, ``device=``), one site (``site=``) or the fleet, oldest
+        first, for the periods overlapping [since, until]."""
+        if resolution_s not in aggregates.ROLLUP_PREFIXES:
+            raise ShardlineError(f"roll-ups exist at 300 s and 3600 s, not {resolution_s} s")
+        until = int(until_s if until_s is not None else time.time())
+        low, high = aggregates.rollup_range_bounds(resolution_s, int(since_s), until)
+        items = self._query(
+            KeyConditionExpression="PK = :pk AND SK BETWEEN :low AND :high",
+            ExpressionAttributeValues={
+                ":pk": {"S": rollup_partition_key(scope, metric, device=device, site=site)},
+                ":low": {"S": low}, ":high": {"S": high},
+            },
+        )
+        rows = [
+            RollupAggregate(scope, str(item.get("device_id") if scope == "device" else
+                                       item.get("site", "") if scope == "site" else ""),
+                            metric, int(item["period"]), int(item["resolution_s"]),
+                            int(item["devices"]), int(item["minutes"]),
+                            aggregates.stats_from_item(item))
+            for item in items if item.get("kind") == aggregates.ROLLUP_KIND
+        ]
+        return sorted(rows, key=lambda row: row.period)
+
     def all_minutes(self) -> list[MinuteAggregate]:
         """Every minute of every device and metric (a full scan: small tables only)."""
         kind = aggregates.PARTIAL_KIND if self.from_partials else aggregates.TOTAL_KIND
@@ -107,6 +134,55 @@ def _totals(items: Iterable[dict[str, Any]]) -> list[MinuteAggregate]:
     totals = aggregates.combine(items)
     return [MinuteAggregate(device, metric, minute, stats)
             for (device, metric, minute), stats in sorted(totals.items())]
+
+
+RESOLUTIONS = {"5m": aggregates.FIVE_MINUTES, "1h": aggregates.ONE_HOUR}
+
+
+@dataclass(frozen=True)
+class RollupAggregate:
+    """One roll-up: a device's, a site's or the fleet's metric over a 5-minute period or
+    an hour."""
+
+    scope: str  # device, site or fleet
+    name: str  # the device id or site; "" for the fleet
+    metric: str
+    period: int  # epoch seconds, start of the period
+    resolution_s: int
+    devices: int
+    minutes: int
+    stats: Stats
+
+    @property
+    def period_label(self) -> str:
+        if self.resolution_s == aggregates.ONE_HOUR:
+            return aggregates.hour_label(self.period)
+        return aggregates.minute_label(self.period)
+
+    def as_dict(self) -> dict[str, Any]:
+        """One output row; ``sum`` stays an exact decimal string."""
+        row: dict[str, Any] = {"period": self.period_label}
+        if self.scope != "device":
+            row["devices"] = self.devices
+        row.update({
+            "count": self.stats.count, "mean": float(self.stats.mean),
+            "min": float(self.stats.minimum), "max": float(self.stats.maximum),
+            "sum": str(self.stats.total),
+        })
+        return row
+
+
+def rollup_partition_key(scope: str, metric: str, *, device: str | None = None,
+                         site: str | None = None) -> str:
+    """The PK of a scope's roll-ups (aggregates.py: DM#, SM#, FM#)."""
+    if scope == "device" and device:
+        return aggregates.series_key(device, metric)
+    if scope == "site" and site:
+        return aggregates.site_series_key(site, metric)
+    if scope == "fleet":
+        return aggregates.fleet_series_key(metric)
+    raise ShardlineError(f"a {scope} roll-up needs its {scope} named" if scope in
+                         aggregates.ROLLUP_SCOPES else f"unknown roll-up scope {scope!r}")
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@ locals {
   failure_queue_name = "${var.prefix}-stream-failures"
   aggregates_table   = "${var.prefix}-aggregates"
   aggregator_name    = "${var.prefix}-aggregator"
+  # HOUR_INDEX_NAME in lambdas/shared/aggregates.py.
+  hour_index_name = "by_hour"
 }
 
 module "stream" {
@@ -22,6 +24,17 @@ module "storage" {
   table_name                  = local.aggregates_table
   deletion_protection_enabled = var.aggregates_table_deletion_protection
   kms_deletion_window_in_days = var.kms_deletion_window_in_days
+
+  # Minute totals by hour, for the scheduled rollup (lambdas/shared/aggregates.py: only
+  # totals carry GSI1PK/GSI1SK, so the index is sparse). It projects what a roll-up
+  # reads, not whole items.
+  global_secondary_indexes = [{
+    name               = local.hour_index_name
+    hash_key           = "GSI1PK"
+    range_key          = "GSI1SK"
+    projection_type    = "INCLUDE"
+    non_key_attributes = ["kind", "device_id", "site", "metric", "bucket", "count", "sum", "min", "max", "sumsq"]
+  }]
 }
 
 module "aggregator" {

@@ -75,6 +75,28 @@ output "rollup_event_source_mapping_uuid" {
   value       = one(module.rollup[*].event_source_mapping_uuid)
 }
 
+output "aggregates_hour_index_name" {
+  description = "Name of the aggregates table's index of minute totals by hour (read by the scheduled rollup)."
+  value       = local.hour_index_name
+}
+
+# -- scheduled rollup --
+
+output "scheduled_rollup_function_name" {
+  description = "Name of the scheduled-rollup Lambda function (null when it is not deployed); `shardline rollup run --function` invokes it."
+  value       = one(module.scheduled_rollup[*].function_name)
+}
+
+output "scheduled_rollup_function_arn" {
+  description = "ARN of the scheduled-rollup Lambda function (null when it is not deployed)."
+  value       = one(module.scheduled_rollup[*].function_arn)
+}
+
+output "scheduled_rollup_rule_name" {
+  description = "Name of the EventBridge rule that runs the scheduled rollup (null when it is not deployed)."
+  value       = one(module.scheduled_rollup[*].rule_name)
+}
+
 # -- quarantine --
 
 output "quarantine_table_name" {

@@ -422,6 +422,99 @@ variable "rollup_maximum_record_age_in_seconds" {
   }
 }
 
+# -- scheduled rollup --
+# ---------------------------------------------------------------------------
+# Scheduled rollup (5-minute and hourly roll-ups per device, site and fleet)
+# ---------------------------------------------------------------------------
+
+variable "scheduled_rollup_package_path" {
+  description = "Path of the scheduled-rollup zip built by `make package`, relative to this directory or absolute; null deploys no scheduled rollup (queries then find no 5-minute or hourly roll-ups)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.scheduled_rollup_package_path == null || can(regex("\\.zip$", var.scheduled_rollup_package_path))
+    error_message = "scheduled_rollup_package_path must point to a .zip file."
+  }
+}
+
+variable "scheduled_rollup_package_base64sha256" {
+  description = "Base64-encoded SHA-256 of the scheduled-rollup zip; null computes it from the file."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.scheduled_rollup_package_base64sha256 == null ? true : can(regex("^[A-Za-z0-9+/]{43}=$", var.scheduled_rollup_package_base64sha256))
+    error_message = "scheduled_rollup_package_base64sha256 must be a base64-encoded SHA-256 digest (44 characters)."
+  }
+}
+
+variable "scheduled_rollup_schedule_expression" {
+  description = "How often the scheduled rollup runs: an EventBridge rate(...) or cron(...) expression. Roll-ups lag their minute totals by at most this period (plus the settle time)."
+  type        = string
+  default     = "rate(5 minutes)"
+
+  validation {
+    condition     = can(regex("^(rate\\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\\)|cron\\(\\S+( \\S+){5}\\))$", var.scheduled_rollup_schedule_expression))
+    error_message = "scheduled_rollup_schedule_expression must be rate(1 minute), rate(<n> minutes|hours|days) with n >= 2, or cron(<6 fields>)."
+  }
+}
+
+variable "scheduled_rollup_settle_seconds" {
+  description = "Age (0 to 3600 seconds) a pending-hour marker must reach before the scheduled rollup deletes it: the by_hour index is eventually consistent on AWS. Younger hours are rolled up and kept pending. 0 only for the embedded AWS, whose index is consistent at once."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.scheduled_rollup_settle_seconds >= 0 && var.scheduled_rollup_settle_seconds <= 3600 && floor(var.scheduled_rollup_settle_seconds) == var.scheduled_rollup_settle_seconds
+    error_message = "scheduled_rollup_settle_seconds must be a whole number from 0 to 3600."
+  }
+}
+
+variable "scheduled_rollup_max_hours_per_run" {
+  description = "Pending hours one scheduled run recomputes, oldest first (1 to 744); the rest wait for the next run. Bounds a run's duration after a backlog."
+  type        = number
+  default     = 24
+
+  validation {
+    condition     = var.scheduled_rollup_max_hours_per_run >= 1 && var.scheduled_rollup_max_hours_per_run <= 744 && floor(var.scheduled_rollup_max_hours_per_run) == var.scheduled_rollup_max_hours_per_run
+    error_message = "scheduled_rollup_max_hours_per_run must be a whole number from 1 to 744."
+  }
+}
+
+variable "scheduled_rollup_memory_size" {
+  description = "Memory of the scheduled rollup in MB (128 to 10240)."
+  type        = number
+  default     = 512
+
+  validation {
+    condition     = var.scheduled_rollup_memory_size >= 128 && var.scheduled_rollup_memory_size <= 10240 && floor(var.scheduled_rollup_memory_size) == var.scheduled_rollup_memory_size
+    error_message = "scheduled_rollup_memory_size must be a whole number from 128 to 10240."
+  }
+}
+
+variable "scheduled_rollup_timeout" {
+  description = "Scheduled rollup timeout in seconds (1 to 900); keep it below the schedule's period so runs do not overlap."
+  type        = number
+  default     = 240
+
+  validation {
+    condition     = var.scheduled_rollup_timeout >= 1 && var.scheduled_rollup_timeout <= 900 && floor(var.scheduled_rollup_timeout) == var.scheduled_rollup_timeout
+    error_message = "scheduled_rollup_timeout must be a whole number from 1 to 900."
+  }
+}
+
+variable "scheduled_rollup_reserved_concurrent_executions" {
+  description = "Concurrency reserved for the scheduled rollup. 1 (the default) keeps two runs from racing on one hour, where the slower could overwrite newer roll-ups; null leaves it on the unreserved pool."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.scheduled_rollup_reserved_concurrent_executions == null ? true : (var.scheduled_rollup_reserved_concurrent_executions >= 1 && floor(var.scheduled_rollup_reserved_concurrent_executions) == var.scheduled_rollup_reserved_concurrent_executions)
+    error_message = "scheduled_rollup_reserved_concurrent_executions must be null or a whole number >= 1."
+  }
+}
+
 # -- quarantine --
 # ---------------------------------------------------------------------------
 # Quarantine store (records the aggregator rejects) and failed-batch replay

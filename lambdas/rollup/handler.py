@@ -8,7 +8,11 @@ For every partial inserted or modified in the batch, the total of its (device, m
 minute) is recomputed from *all* of that minute's partials and written whole, once per
 minute however many of its partials the batch holds. Recomputing (never incrementing)
 makes a re-delivered record harmless. Items that are not partials (the totals written
-here included) are ignored, so the function's own writes do not trigger more work.
+here, the pending-hour markers and the scheduled rollup's roll-ups included) are ignored,
+so writes of the platform's own do not trigger more work.
+
+Once the totals are written, each hour they belong to is marked pending (``RU#PENDING``,
+a fresh token each time) for the scheduled rollup (lambdas/scheduled_rollup).
 
 Ordering: every partial of a minute shares the partition key ``DM#<device>#<metric>``, so
 their stream records sit on one stream shard and are processed in order (parallelization
@@ -32,7 +36,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambdas.rollup.config import DEFAULT_SERVICE_NAME, get_config
-from lambdas.rollup.logic import minute_total, touched_minute
+from lambdas.rollup.logic import minute_total, touched_hours, touched_minute
 from lambdas.rollup.repository import RollupRepository, default_repository
 from lambdas.shared.aggregates import BucketKey
 from lambdas.shared.dynamo import BatchWriteError
@@ -76,14 +80,21 @@ def roll_up(records: list[dict[str, Any]], repository: RollupRepository,
             continue
         if total is not None:
             totals.append(total)
+    hours = touched_hours(totals)
     try:
         report = repository.write_totals(totals)
         written = report.items
+        # Only now: a marker read by the scheduled rollup must never precede its totals,
+        # or the roll-ups could be computed, and the marker deleted, without them.
+        repository.mark_hours_pending(hours)
     except BatchWriteError as exc:
-        logger.error("writing minute totals failed; their records are retried",
-                     extra={"unwritten": exc.unwritten, "error": str(exc)})
+        # A total without its hour's marker would never reach the roll-ups, so a failed
+        # marker write fails the records too; their retry rewrites the same totals.
+        logger.error("writing minute totals or pending-hour markers failed; their records "
+                     "are retried", extra={"unwritten": exc.unwritten, "error": str(exc)})
         failed.update({key: str(exc) for key in minutes if key not in failed})
         written = 0
+        hours = []
 
     def check_record(record: DynamoDBRecord) -> None:
         key = _record_minute(record)
@@ -98,8 +109,10 @@ def roll_up(records: list[dict[str, Any]], repository: RollupRepository,
 
     metrics.add_metric(name="MinuteTotalsWritten", unit=MetricUnit.Count, value=written)
     metrics.add_metric(name="MinuteTotalsFailed", unit=MetricUnit.Count, value=len(failed))
+    metrics.add_metric(name="HoursMarkedPending", unit=MetricUnit.Count, value=len(hours))
     logger.info("rollup invocation", extra={
         "records": len(records), "minutes": len(minutes), "totals_written": written,
+        "hours_marked": hours,
         "minutes_failed": len(failed),
         "batch_item_failures": len(response["batchItemFailures"]),
     })

@@ -1,8 +1,8 @@
 """Pure logic of the rollup: which minutes a stream batch touches, and their totals.
 
 No AWS here. A stream record matters only when it inserts or modifies a *partial*; every
-other item (the totals this function writes itself included) is ignored, so the function
-never feeds on its own writes.
+other item (the totals and pending-hour markers this function writes itself, the
+scheduled rollup's roll-ups) is ignored, so no write of the platform's own feeds back.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from lambdas.shared.aggregates import (
     PARTIAL_KIND,
     BucketKey,
     Stats,
+    hour_label,
     stats_from_item,
     total_item,
 )
@@ -56,4 +57,9 @@ def minute_total(key: BucketKey, partials: Iterable[Mapping[str, Any]]) -> dict[
     return total_item(key, merged, count)
 
 
-__all__ = ["ROLLED_UP_EVENTS", "minute_total", "touched_minute"]
+def touched_hours(totals: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The hours (``YYYY-MM-DDTHH``) the given total items belong to, sorted, once each."""
+    return sorted({hour_label(int(total["bucket"])) for total in totals})
+
+
+__all__ = ["ROLLED_UP_EVENTS", "minute_total", "touched_hours", "touched_minute"]

@@ -1,4 +1,5 @@
-"""Data access of the rollup: read one minute's partials, write minute totals.
+"""Data access of the rollup: read one minute's partials, write minute totals, mark the
+hours they belong to as pending for the scheduled rollup.
 
 The client is created on first use and reused by later invocations of the execution
 environment; no endpoint is configured here (boto3 reads ``AWS_ENDPOINT_URL``).
@@ -7,6 +8,8 @@ environment; no endpoint is configured here (boto3 reads ``AWS_ENDPOINT_URL``).
 from __future__ import annotations
 
 import functools
+import time
+import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -14,7 +17,12 @@ import boto3
 from botocore.config import Config
 
 from lambdas.rollup.config import get_config
-from lambdas.shared.aggregates import BucketKey, minute_partials_prefix, series_key
+from lambdas.shared.aggregates import (
+    BucketKey,
+    minute_partials_prefix,
+    pending_marker_item,
+    series_key,
+)
 from lambdas.shared.dynamo import BatchWriteReport, batch_write, read_items
 
 
@@ -53,6 +61,16 @@ class RollupRepository:
         if not items:
             return BatchWriteReport()
         return batch_write(self.client, self.table_name, items)
+
+    def mark_hours_pending(self, hours: Iterable[str]) -> BatchWriteReport:
+        """Mark each hour pending for the scheduled rollup, with a fresh token. Call it
+        only once the hour's totals are written: a marker is a promise that the totals
+        it announces can be read."""
+        now = int(time.time())
+        markers = [pending_marker_item(hour, uuid.uuid4().hex, now) for hour in sorted(set(hours))]
+        if not markers:
+            return BatchWriteReport()
+        return batch_write(self.client, self.table_name, markers)
 
 
 @functools.cache

@@ -5,12 +5,16 @@ partials in any grouping equals the producer's ground truth to the last digit.
 
 DynamoDB layout of the ``aggregates`` table (PK/SK strings):
 
-=========  ==============================  ===============================================
-item       PK                              SK
-=========  ==============================  ===============================================
-partial    ``DM#<device>#<metric>``        ``P#<minute>#<shard>#<window start, epoch s>``
-total      ``DM#<device>#<metric>``        ``T#<minute>``
-=========  ==============================  ===============================================
+==============  ==========================  ===========================================
+item            PK                          SK
+==============  ==========================  ===========================================
+partial         ``DM#<device>#<metric>``    ``P#<minute>#<shard>#<window start, epoch s>``
+total           ``DM#<device>#<metric>``    ``T#<minute>``
+pending hour    ``RU#PENDING``              ``<hour>``
+device roll-up  ``DM#<device>#<metric>``    ``R5#<minute>`` / ``R60#<hour>``
+site roll-up    ``SM#<site>#<metric>``      ``R5#<minute>`` / ``R60#<hour>``
+fleet roll-up   ``FM#<metric>``             ``R5#<minute>`` / ``R60#<hour>``
+==============  ==========================  ===========================================
 
 A total is the sum of every partial of its (device, metric, minute), recomputed from all
 of them by the rollup function on the table's stream each time one is written (so it is
@@ -29,11 +33,33 @@ the same items and it never collides with its original window's partials.
 ``SK BETWEEN "P#<from>" AND "P#<to>~"`` reads a time range in order. A partial is keyed by
 (device, metric, bucket, shard, arrival window): replaying a window rewrites the same
 item, which is what makes re-delivery idempotent (DESIGN.md, "Correctness model").
+``<hour>`` is ``YYYY-MM-DDTHH`` (UTC).
+
+Totals (and only totals: the index is sparse) also carry the keys of the ``by_hour``
+global secondary index: ``GSI1PK = H#<hour>#<n>`` and ``GSI1SK = <minute>#<device>#<metric>``,
+where ``n`` is ``crc32(device) % HOUR_INDEX_SHARDS``. The shard number spreads one hour's
+totals over several index partitions (write sharding), so a busy hour does not throttle
+one partition; a reader of an hour queries every shard.
+
+After writing totals, the rollup marks each hour they belong to as pending: the item
+``RU#PENDING / <hour>`` (``kind=pending``) with a fresh random ``token`` and ``marked_at``
+(epoch seconds). The scheduled rollup reads the markers, recomputes each pending hour's
+roll-ups from the index and deletes a marker only if its token is still the one it read,
+so an hour re-marked in the meantime is recomputed on the next run.
+
+A roll-up item (``kind=rollup``) merges the totals of one 5-minute period (``R5#``, the
+period's first minute; ``resolution_s=300``) or one hour (``R60#``, ``resolution_s=3600``)
+for one device, one site or the whole fleet (``scope`` = device, site or fleet), with
+``period`` (epoch seconds of its start), ``minutes`` (totals merged), ``devices``
+(distinct devices in it) and the same statistics as a total. Keys are deterministic, so
+recomputing an hour rewrites the same items.
 """
 
 from __future__ import annotations
 
+import calendar
 import time
+import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Context, Decimal, DivisionByZero, InvalidOperation, Overflow
@@ -44,6 +70,23 @@ PARTIAL_PREFIX = "P#"
 TOTAL_PREFIX = "T#"
 PARTIAL_KIND = "partial"
 TOTAL_KIND = "total"
+PENDING_KIND = "pending"
+ROLLUP_KIND = "rollup"
+
+# The sparse ``by_hour`` index of totals (see the module docstring).
+HOUR_INDEX_NAME = "by_hour"
+HOUR_INDEX_PK = "GSI1PK"
+HOUR_INDEX_SK = "GSI1SK"
+HOUR_INDEX_SHARDS = 8
+HOUR_SECONDS = 3600
+
+PENDING_PK = "RU#PENDING"
+
+# Roll-up resolutions (seconds) and the SK prefix of each.
+FIVE_MINUTES = 300
+ONE_HOUR = HOUR_SECONDS
+ROLLUP_PREFIXES = {FIVE_MINUTES: "R5#", ONE_HOUR: "R60#"}
+ROLLUP_SCOPES = ("device", "site", "fleet")
 # Window state keys join these fields; none of them may contain it (telemetry patterns).
 STATE_SEPARATOR = "|"
 
@@ -119,8 +162,59 @@ def minute_label(bucket_epoch_s: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M", time.gmtime(bucket_epoch_s))
 
 
+def hour_start(epoch_s: int) -> int:
+    """Start (epoch seconds) of the UTC hour holding ``epoch_s``."""
+    return epoch_s - epoch_s % HOUR_SECONDS
+
+
+def hour_label(epoch_s: int) -> str:
+    """``YYYY-MM-DDTHH`` (UTC) of the hour holding ``epoch_s``."""
+    return time.strftime("%Y-%m-%dT%H", time.gmtime(epoch_s))
+
+
+def parse_hour_label(label: str) -> int:
+    """Start (epoch seconds) of the hour ``YYYY-MM-DDTHH``; ValueError if malformed."""
+    parsed = time.strptime(label, "%Y-%m-%dT%H")
+    if len(label) != len("YYYY-MM-DDTHH"):  # strptime accepts "2026-1-2T3"
+        raise ValueError(f"not an hour label (YYYY-MM-DDTHH): {label!r}")
+    return calendar.timegm(parsed)
+
+
+def hour_index_shard(device_id: str) -> int:
+    """The ``by_hour`` index shard of a device: stable across processes and releases
+    (crc32, unlike ``hash()``, is not salted per process)."""
+    return zlib.crc32(device_id.encode()) % HOUR_INDEX_SHARDS
+
+
+def hour_index_key(hour: str, shard: int) -> str:
+    return f"H#{hour}#{shard}"
+
+
 def series_key(device_id: str, metric: str) -> str:
     return f"DM#{device_id}#{metric}"
+
+
+def site_series_key(site: str, metric: str) -> str:
+    return f"SM#{site}#{metric}"
+
+
+def fleet_series_key(metric: str) -> str:
+    return f"FM#{metric}"
+
+
+def rollup_sort_key(resolution_s: int, period_epoch_s: int) -> str:
+    """``R5#<minute>`` for a 5-minute period, ``R60#<hour>`` for an hour."""
+    label = minute_label(period_epoch_s) if resolution_s == FIVE_MINUTES else hour_label(
+        period_epoch_s)
+    return f"{ROLLUP_PREFIXES[resolution_s]}{label}"
+
+
+def rollup_range_bounds(resolution_s: int, from_epoch_s: int, to_epoch_s: int) -> tuple[str, str]:
+    """Inclusive SK bounds selecting the roll-ups of periods that overlap [from, to]."""
+    return (
+        rollup_sort_key(resolution_s, from_epoch_s - from_epoch_s % resolution_s),
+        rollup_sort_key(resolution_s, to_epoch_s - to_epoch_s % resolution_s),
+    )
 
 
 def partial_sort_key(
@@ -211,6 +305,8 @@ def total_item(key: BucketKey, stats: Stats, partials: int) -> dict[str, Any]:
     return {
         "PK": series_key(key.device_id, key.metric),
         "SK": total_sort_key(key.bucket),
+        HOUR_INDEX_PK: hour_index_key(hour_label(key.bucket), hour_index_shard(key.device_id)),
+        HOUR_INDEX_SK: f"{minute_label(key.bucket)}#{key.device_id}#{key.metric}",
         "kind": TOTAL_KIND,
         "device_id": key.device_id,
         "site": key.site,
@@ -223,6 +319,53 @@ def total_item(key: BucketKey, stats: Stats, partials: int) -> dict[str, Any]:
         "max": stats.maximum,
         "sumsq": stats.sum_squares,
     }
+
+
+def pending_marker_item(hour: str, token: str, marked_at: int) -> dict[str, Any]:
+    """The marker saying ``hour``'s roll-ups must be recomputed (whole-item put: a new
+    ``token`` each time, so the scheduled rollup can tell a re-mark from its own read)."""
+    return {"PK": PENDING_PK, "SK": hour, "kind": PENDING_KIND, "token": token,
+            "marked_at": marked_at}
+
+
+def rollup_item(scope: str, metric: str, resolution_s: int, period: int, stats: Stats, *,
+                minutes: int, devices: int, device_id: str | None = None,
+                site: str | None = None) -> dict[str, Any]:
+    """One roll-up item: ``scope`` device (give device_id and site), site (give site) or
+    fleet, over the period of ``resolution_s`` seconds starting at ``period``."""
+    if scope == "device":
+        if device_id is None:
+            raise ValueError("a device roll-up needs device_id")
+        pk = series_key(device_id, metric)
+    elif scope == "site":
+        if site is None:
+            raise ValueError("a site roll-up needs site")
+        pk = site_series_key(site, metric)
+    elif scope == "fleet":
+        pk = fleet_series_key(metric)
+    else:
+        raise ValueError(f"unknown roll-up scope {scope!r}")
+    item: dict[str, Any] = {
+        "PK": pk,
+        "SK": rollup_sort_key(resolution_s, period),
+        "kind": ROLLUP_KIND,
+        "scope": scope,
+        "metric": metric,
+        "resolution_s": resolution_s,
+        "period": period,
+        "minutes": minutes,
+        "devices": devices,
+        "count": stats.count,
+        "sum": stats.total,
+        "min": stats.minimum,
+        "max": stats.maximum,
+        "sumsq": stats.sum_squares,
+    }
+    if device_id is not None:
+        item["device_id"] = device_id
+    if site is not None:
+        item["site"] = site
+    return item
 
 
 def stats_from_item(item: Mapping[str, Any]) -> Stats:

@@ -91,7 +91,7 @@ class LocalStack:
         try:
             self._point_process_at_stack()
             packages = packaging.build_all(self.root, self.root / "dist" / "lambda")
-            variables = {f"{p.name}_package_path": str(p.path) for p in packages}
+            variables = packaging.package_variables(packages)
             log.info("terraform apply against %s", self.endpoint_url)
             terraform.init()
             terraform.apply(LOCAL_VAR_FILE, variables)

@@ -31,6 +31,12 @@ rollup_batch_size                         = 500
 rollup_maximum_batching_window_in_seconds = 1
 rollup_maximum_retry_attempts             = 3
 
+# -- scheduled rollup --
+scheduled_rollup_package_path        = "../dist/lambda/scheduled_rollup.zip"
+scheduled_rollup_schedule_expression = "rate(5 minutes)"
+# moto's index is consistent at once; on AWS keep the default (60 s).
+scheduled_rollup_settle_seconds = 0
+
 # -- quarantine --
 quarantine_table_deletion_protection = false
 quarantine_retention_days            = 14

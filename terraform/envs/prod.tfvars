@@ -38,6 +38,15 @@ rollup_maximum_batching_window_in_seconds = 5
 rollup_maximum_retry_attempts             = 10
 rollup_maximum_record_age_in_seconds      = 21600
 
+# -- scheduled rollup --
+scheduled_rollup_package_path                   = "../dist/lambda/scheduled_rollup.zip"
+scheduled_rollup_schedule_expression            = "rate(5 minutes)"
+scheduled_rollup_settle_seconds                 = 60
+scheduled_rollup_max_hours_per_run              = 24
+scheduled_rollup_memory_size                    = 1024
+scheduled_rollup_timeout                        = 240
+scheduled_rollup_reserved_concurrent_executions = 1
+
 # -- quarantine --
 quarantine_table_deletion_protection = true
 quarantine_retention_days            = 14

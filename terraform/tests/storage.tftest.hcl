@@ -72,6 +72,40 @@ run "deletion_protection_can_be_turned_off" {
   }
 }
 
+run "global_secondary_indexes_declare_their_keys_once" {
+  command = plan
+
+  module {
+    source = "./modules/storage"
+  }
+
+  variables {
+    global_secondary_indexes = [
+      { name = "by_hour", hash_key = "GSI1PK", range_key = "GSI1SK", projection_type = "INCLUDE", non_key_attributes = ["count"] },
+      { name = "by_hour_keys", hash_key = "GSI1PK", projection_type = "KEYS_ONLY" },
+    ]
+  }
+
+  assert {
+    condition     = toset([for attribute in aws_dynamodb_table.this.attribute : attribute.name]) == toset(["PK", "SK", "GSI1PK", "GSI1SK"])
+    error_message = "Each index key must be declared once, beside the table keys."
+  }
+}
+
+run "rejects_include_without_attributes" {
+  command = plan
+
+  module {
+    source = "./modules/storage"
+  }
+
+  variables {
+    global_secondary_indexes = [{ name = "by_hour", hash_key = "GSI1PK", projection_type = "INCLUDE" }]
+  }
+
+  expect_failures = [var.global_secondary_indexes]
+}
+
 run "rejects_unknown_stream_view_type" {
   command = plan
 

@@ -6,24 +6,39 @@ from __future__ import annotations
 
 from typing import Any
 
+from lambdas.shared.aggregates import HOUR_INDEX_NAME, HOUR_INDEX_PK, HOUR_INDEX_SK
 from lambdas.shared.dynamo import read_items
 
 AGGREGATES_TABLE = "aggregates"
-
+# What the by_hour index projects (terraform/main.tf, module "storage").
+HOUR_INDEX_ATTRIBUTES = ["kind", "device_id", "site", "metric", "bucket",
+                         "count", "sum", "min", "max", "sumsq"]
 
 
 def create_aggregates_table(client: Any, table_name: str = AGGREGATES_TABLE) -> str:
-    """The ``aggregates`` table: PK/SK strings, on-demand, stream of new and old images."""
+    """The ``aggregates`` table: PK/SK strings, on-demand, stream of new and old images,
+    and the sparse ``by_hour`` index of minute totals."""
     client.create_table(
         TableName=table_name,
         AttributeDefinitions=[
             {"AttributeName": "PK", "AttributeType": "S"},
             {"AttributeName": "SK", "AttributeType": "S"},
+            {"AttributeName": HOUR_INDEX_PK, "AttributeType": "S"},
+            {"AttributeName": HOUR_INDEX_SK, "AttributeType": "S"},
         ],
         KeySchema=[
             {"AttributeName": "PK", "KeyType": "HASH"},
             {"AttributeName": "SK", "KeyType": "RANGE"},
         ],
+        GlobalSecondaryIndexes=[{
+            "IndexName": HOUR_INDEX_NAME,
+            "KeySchema": [
+                {"AttributeName": HOUR_INDEX_PK, "KeyType": "HASH"},
+                {"AttributeName": HOUR_INDEX_SK, "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "INCLUDE",
+                           "NonKeyAttributes": HOUR_INDEX_ATTRIBUTES},
+        }],
         BillingMode="PAY_PER_REQUEST",
         StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     )
@@ -37,4 +52,4 @@ def scan_items(client: Any, table_name: str = AGGREGATES_TABLE) -> list[dict[str
     return sorted(items, key=lambda item: (item["PK"], item["SK"]))
 
 
-__all__ = ["AGGREGATES_TABLE", "create_aggregates_table", "scan_items"]
+__all__ = ["AGGREGATES_TABLE", "HOUR_INDEX_ATTRIBUTES", "create_aggregates_table", "scan_items"]

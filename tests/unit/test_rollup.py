@@ -17,7 +17,10 @@ from lambdas.shared.aggregates import (
     BucketKey,
     Stats,
     combine,
+    hour_index_shard,
     partial_item,
+    pending_marker_item,
+    rollup_item,
     stats_from_item,
     total_item,
 )
@@ -94,6 +97,10 @@ def test_only_inserted_or_modified_partials_touch_a_minute():
     assert touched_minute("INSERT", total) is None
     assert touched_minute("INSERT", {"PK": "x", "SK": "y", "kind": "quarantine"}) is None
     assert touched_minute("INSERT", None) is None
+    # AND the scheduled rollup's markers and roll-ups never touch a minute either
+    assert touched_minute("INSERT", pending_marker_item("2026-01-01T00", "t", 1)) is None
+    assert touched_minute("MODIFY", rollup_item("fleet", "temperature_c", 300, MINUTE,
+                                                stats("1"), minutes=1, devices=1)) is None
 
 
 def test_a_minute_total_sums_every_partial_exactly():
@@ -203,3 +210,85 @@ def test_a_missing_table_name_fails_fast(monkeypatch):
     # THEN a one-line error names the variable
     with pytest.raises(rollup_config.ConfigError, match="AGGREGATES_TABLE"):
         rollup_config.RollupConfig.from_environ({})
+
+
+def markers_in(client):
+    return {item["SK"]: item for item in scan_items(client, TABLE) if item["kind"] == "pending"}
+
+
+def test_totals_are_indexed_by_hour(dynamodb):
+    # GIVEN a partial
+    written = put(dynamodb, partial_item(KEY, stats("1"), "shard-0", MINUTE))
+    # WHEN it is rolled up
+    invoke(stream_event(inserts(written)))
+    # THEN its total carries the by_hour index keys (sharded by device); the partial not
+    total = totals_in(dynamodb)[("DM#dev-00001#temperature_c", "T#2026-01-01T00:00")]
+    shard = hour_index_shard("dev-00001")
+    assert 0 <= shard < 8
+    assert total["GSI1PK"] == f"H#2026-01-01T00#{shard}"
+    assert total["GSI1SK"] == "2026-01-01T00:00#dev-00001#temperature_c"
+    partial = next(i for i in scan_items(dynamodb, TABLE) if i["kind"] == "partial")
+    assert "GSI1PK" not in partial
+
+
+def test_written_totals_mark_their_hours_pending(dynamodb):
+    # GIVEN partials in two hours
+    later = BucketKey("dev-00001", "site-a", "temperature_c", MINUTE + 3600 + 120)
+    written = put(dynamodb, partial_item(KEY, stats("1"), "shard-0", MINUTE),
+                  partial_item(later, stats("2"), "shard-0", MINUTE + 3600))
+    # WHEN they are rolled up
+    invoke(stream_event(inserts(written)))
+    markers = markers_in(dynamodb)
+    # THEN each hour has a pending marker with a token and the time it was marked
+    assert sorted(markers) == ["2026-01-01T00", "2026-01-01T01"]
+    assert all(m["PK"] == "RU#PENDING" and m["token"] and m["marked_at"] > MINUTE
+               for m in markers.values())
+    # AND re-delivering the batch re-marks the hour with a new token
+    invoke(stream_event(inserts(written[:1])))
+    assert markers_in(dynamodb)["2026-01-01T00"]["token"] != markers["2026-01-01T00"]["token"]
+
+
+def test_markers_are_written_only_after_the_totals(dynamodb, monkeypatch):
+    # GIVEN a repository that records the order of its writes
+    written = put(dynamodb, partial_item(KEY, stats("1"), "shard-0", MINUTE))
+    repo = repository.default_repository()
+    calls: list[str] = []
+    write_totals, mark = repo.write_totals, repo.mark_hours_pending
+    monkeypatch.setattr(repo, "write_totals",
+                        lambda items: (calls.append("totals"), write_totals(items))[1])
+    monkeypatch.setattr(repo, "mark_hours_pending",
+                        lambda hours: (calls.append("markers"), mark(hours))[1])
+    # WHEN the batch is rolled up
+    invoke(stream_event(inserts(written)))
+    # THEN the marker follows the totals
+    assert calls == ["totals", "markers"]
+
+
+def test_a_failed_marker_write_retries_the_records(dynamodb, monkeypatch):
+    # GIVEN totals that are written but whose hour cannot be marked
+    written = put(dynamodb, partial_item(KEY, stats("1"), "shard-0", MINUTE))
+    event = stream_event(inserts(written))
+    repo = repository.default_repository()
+
+    def refuse(hours):
+        raise BatchWriteError("throttled", unwritten=1, report=BatchWriteReport())
+
+    monkeypatch.setattr(repo, "mark_hours_pending", refuse)
+    # WHEN the batch is processed
+    response = invoke(event)
+    # THEN its records fail, so the retry rewrites the total and marks the hour
+    assert [f["itemIdentifier"] for f in response["batchItemFailures"]] == \
+        sequence_numbers(event)
+    assert markers_in(dynamodb) == {}
+
+
+def test_markers_and_rollups_on_the_stream_trigger_no_work(dynamodb):
+    # GIVEN stream records of a marker and a roll-up
+    records = [stream_record(pending_marker_item("2026-01-01T00", "t", 1)),
+               stream_record(rollup_item("site", "temperature_c", 3600, MINUTE, stats("1"),
+                                         minutes=1, devices=1, site="site-a"))]
+    # WHEN delivered
+    response = invoke(stream_event(records))
+    # THEN nothing is written (no totals, no new markers) and nothing fails
+    assert response == {"batchItemFailures": []}
+    assert totals_in(dynamodb) == {} and markers_in(dynamodb) == {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -41,6 +43,26 @@ def test_every_function_package_builds_from_the_project(tmp_path: Path) -> None:
     archive = zipfile.ZipFile(tmp_path / "aggregator.zip")
     assert "lambdas/aggregator/handler.py" in archive.namelist()
     assert "lambdas/shared/telemetry.py" in archive.namelist()
+
+
+def test_the_var_file_deploys_every_package_the_terraform_declares(tmp_path: Path) -> None:
+    # GIVEN every function built, and a dependencies layer
+    built = packaging.build_all(ROOT, tmp_path)
+    layer = packaging.Package("dependencies", tmp_path / "dependencies.zip", "unused")
+    # WHEN the var file is written
+    path = packaging.write_var_file([*built, layer], tmp_path)
+    variables = json.loads(path.read_text())
+    # THEN it names each zip by absolute path with its hash, and the layer by path
+    assert path.name == "packages.tfvars.json"
+    for package in built:
+        assert variables[f"{package.name}_package_path"] == str(package.path.resolve())
+        assert variables[f"{package.name}_package_base64sha256"] == package.base64sha256
+    assert variables["dependencies_layer_path"] == str(layer.path.resolve())
+    # AND each is a variable of the root module (so `terraform apply` accepts the file)
+    declared = set(re.findall(r'^variable "([a-z0-9_]+)"', (ROOT / "terraform" / "variables.tf")
+                              .read_text(), flags=re.MULTILINE))
+    assert set(variables) <= declared
+    assert {"scheduled_rollup_package_path", "rollup_package_path"} <= set(variables)
 
 
 def test_provider_mirror_from_tf_plugin_dir(tmp_path: Path) -> None:

@@ -5,6 +5,11 @@ data "aws_region" "current" {}
 locals {
   account_root_arn = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"
   dynamodb_service = "dynamodb.${data.aws_region.current.name}.${data.aws_partition.current.dns_suffix}"
+
+  index_key_attributes = sort(distinct([
+    for key in flatten([for index in var.global_secondary_indexes : [index.hash_key, index.range_key]]) :
+    key if key != null && key != var.hash_key && key != var.range_key
+  ]))
 }
 
 resource "aws_kms_key" "table" {
@@ -37,6 +42,28 @@ resource "aws_dynamodb_table" "this" {
   attribute {
     name = var.range_key
     type = "S"
+  }
+
+  # Index keys are strings too; each is declared once, whichever indexes share it.
+  dynamic "attribute" {
+    for_each = local.index_key_attributes
+
+    content {
+      name = attribute.value
+      type = "S"
+    }
+  }
+
+  dynamic "global_secondary_index" {
+    for_each = var.global_secondary_indexes
+
+    content {
+      name               = global_secondary_index.value.name
+      hash_key           = global_secondary_index.value.hash_key
+      range_key          = global_secondary_index.value.range_key
+      projection_type    = global_secondary_index.value.projection_type
+      non_key_attributes = global_secondary_index.value.projection_type == "INCLUDE" ? global_secondary_index.value.non_key_attributes : null
+    }
   }
 
   ttl {

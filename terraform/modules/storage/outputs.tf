@@ -17,3 +17,8 @@ output "kms_key_arn" {
   description = "ARN of the customer-managed KMS key that encrypts the table."
   value       = aws_kms_key.table.arn
 }
+
+output "index_arns" {
+  description = "ARN of each global secondary index, by index name (IAM resources for Query on an index)."
+  value       = { for index in var.global_secondary_indexes : index.name => "${aws_dynamodb_table.this.arn}/index/${index.name}" }
+}

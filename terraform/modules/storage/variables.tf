@@ -30,6 +30,39 @@ variable "range_key" {
   }
 }
 
+variable "global_secondary_indexes" {
+  description = "Global secondary indexes, keyed by string attributes: name, hash_key, optional range_key, projection_type (ALL, KEYS_ONLY or INCLUDE) and, for INCLUDE, non_key_attributes."
+  type = list(object({
+    name               = string
+    hash_key           = string
+    range_key          = optional(string)
+    projection_type    = string
+    non_key_attributes = optional(list(string), [])
+  }))
+  default  = []
+  nullable = false
+
+  validation {
+    condition     = alltrue([for index in var.global_secondary_indexes : contains(["ALL", "KEYS_ONLY", "INCLUDE"], index.projection_type)])
+    error_message = "projection_type must be ALL, KEYS_ONLY or INCLUDE."
+  }
+
+  validation {
+    condition     = alltrue([for index in var.global_secondary_indexes : index.projection_type != "INCLUDE" || length(index.non_key_attributes) > 0])
+    error_message = "An INCLUDE projection needs non_key_attributes."
+  }
+
+  validation {
+    condition     = alltrue([for index in var.global_secondary_indexes : can(regex("^[a-zA-Z0-9_.-]{3,255}$", index.name))])
+    error_message = "Index names must be 3-255 characters of [a-zA-Z0-9_.-]."
+  }
+
+  validation {
+    condition     = length(var.global_secondary_indexes) <= 20
+    error_message = "A table has at most 20 global secondary indexes."
+  }
+}
+
 variable "ttl_attribute_name" {
   description = "Attribute holding the item's expiry time in epoch seconds; DynamoDB deletes expired items eventually (readers must filter them)."
   type        = string

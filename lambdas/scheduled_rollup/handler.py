@@ -1,0 +1,121 @@
+"""Scheduled rollup Lambda: pending hours → 5-minute and hourly roll-ups per device, per
+site and for the fleet, in the aggregates table.
+
+Trigger: an EventBridge rule ``rate(5 minutes)`` (asynchronous invocation). Handler string:
+``lambdas.scheduled_rollup.handler.lambda_handler``.
+
+A scheduled run reads the pending-hour markers the stream rollup writes after each batch
+of minute totals (consistent read), and for each hour, oldest first: reads every total of
+the hour from the ``by_hour`` index, computes its roll-ups (logic.hour_rollups) and writes
+them whole (deterministic keys: recomputing rewrites the same items). Then it deletes the
+marker *only if its token is still the one read*: an hour re-marked meanwhile keeps its
+marker and is recomputed by the next run. Markers younger than SETTLE_SECONDS are rolled
+up but kept (config.py says why).
+
+``{"hours": ["2026-11-23T10", ...]}`` recomputes the named hours instead (a backfill); it
+reads and deletes no markers.
+
+An hour that fails is logged and left marked; the others are still processed, then the
+invocation fails so the error shows in the function's metrics. The next scheduled run
+recomputes the hour (Terraform turns Lambda's own async retries off; recomputing is
+idempotent either way).
+Returns a summary: hours processed (and which markers were deleted), hours deferred
+(young), hours re-marked meanwhile, hours left for the next run, items written.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from lambdas.scheduled_rollup.config import (
+    DEFAULT_SERVICE_NAME,
+    ScheduledRollupConfig,
+    get_config,
+)
+from lambdas.scheduled_rollup.logic import (
+    PendingHour,
+    hour_rollups,
+    pending_hours,
+    plan_run,
+    requested_hours,
+)
+from lambdas.scheduled_rollup.repository import ScheduledRollupRepository, default_repository
+
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or DEFAULT_SERVICE_NAME)
+METRICS_NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "shardline"
+
+
+class HoursNotRolledUp(RuntimeError):
+    """Some hours could not be recomputed; their markers stay for the next run."""
+
+
+def run_rollup(event: dict[str, Any] | None, repository: ScheduledRollupRepository,
+               config: ScheduledRollupConfig, metrics: EphemeralMetrics, *,
+               now: float) -> dict[str, Any]:
+    """One run: recompute the pending (or requested) hours; return the summary."""
+    explicit = requested_hours(event, max_hours=config.max_hours_per_run)
+    if explicit is not None:
+        work: list[tuple[str, PendingHour | None]] = [(hour, None) for hour in explicit]
+        deferred: list[str] = []
+        left: list[str] = []
+    else:
+        plan = plan_run(pending_hours(repository.pending_markers()), now=now,
+                        settle_seconds=config.settle_seconds,
+                        max_hours=config.max_hours_per_run)
+        work = [(m.hour, m) for m in plan.settled] + [(m.hour, None) for m in plan.young]
+        work.sort(key=lambda entry: entry[0])
+        deferred = [m.hour for m in plan.young]
+        left = [m.hour for m in plan.left]
+
+    processed: list[str] = []
+    remarked: list[str] = []
+    failed: dict[str, str] = {}
+    written = 0
+    for hour, marker in work:
+        try:
+            items = hour_rollups(repository.hour_totals(hour))
+            written += repository.write_rollups(items).items
+            processed.append(hour)
+            if marker is not None and not repository.delete_marker(hour, marker.token):
+                remarked.append(hour)
+        except Exception as exc:
+            logger.exception("rolling up an hour failed; its marker stays",
+                             extra={"hour": hour})
+            failed[hour] = str(exc)
+
+    summary = {
+        "hours_processed": processed,
+        "hours_deferred": deferred,
+        "hours_remarked": remarked,
+        "hours_failed": sorted(failed),
+        "hours_left": len(left),
+        "items_written": written,
+        "backfill": explicit is not None,
+    }
+    metrics.add_metric(name="HoursRolledUp", unit=MetricUnit.Count, value=len(processed))
+    metrics.add_metric(name="HoursDeferred", unit=MetricUnit.Count, value=len(deferred))
+    metrics.add_metric(name="HoursFailed", unit=MetricUnit.Count, value=len(failed))
+    metrics.add_metric(name="HoursLeft", unit=MetricUnit.Count, value=len(left))
+    metrics.add_metric(name="RollupsWritten", unit=MetricUnit.Count, value=written)
+    logger.info("scheduled rollup run", extra=summary)
+    if failed:
+        raise HoursNotRolledUp(f"{len(failed)} hours were not rolled up: "
+                               + "; ".join(f"{h}: {e}" for h, e in sorted(failed.items())))
+    return summary
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    config = get_config()  # fail fast, with a clear message, on a misconfigured function
+    metrics = EphemeralMetrics(namespace=METRICS_NAMESPACE, service=config.service_name)
+    try:
+        return run_rollup(event, default_repository(), config, metrics, now=time.time())
+    finally:
+        if metrics.metric_set:
+            metrics.flush_metrics()

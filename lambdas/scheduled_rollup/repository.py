@@ -1,0 +1,100 @@
+"""Data access of the scheduled rollup: pending-hour markers, an hour's totals from the
+``by_hour`` index, roll-up writes.
+
+The client is created on first use and reused by later invocations of the execution
+environment; no endpoint is configured here (boto3 reads ``AWS_ENDPOINT_URL``).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from lambdas.scheduled_rollup.config import get_config
+from lambdas.shared.aggregates import (
+    HOUR_INDEX_NAME,
+    HOUR_INDEX_PK,
+    HOUR_INDEX_SHARDS,
+    PENDING_PK,
+    hour_index_key,
+)
+from lambdas.shared.dynamo import BatchWriteReport, batch_write, read_items
+
+
+class ScheduledRollupRepository:
+    """Reads markers and totals from, and writes roll-ups to, the aggregates table."""
+
+    def __init__(self, table_name: str, client: Any = None) -> None:
+        self.table_name = table_name
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = boto3.client(
+                "dynamodb", config=Config(retries={"mode": "standard", "max_attempts": 3})
+            )
+        return self._client
+
+    def pending_markers(self) -> Iterator[dict[str, Any]]:
+        """Every pending-hour marker, strongly consistent (a marker is the signal; reading
+        a stale token would delete a re-mark)."""
+        return read_items(
+            self.client, "query",
+            TableName=self.table_name,
+            KeyConditionExpression="PK = :pk",
+            ExpressionAttributeValues={":pk": {"S": PENDING_PK}},
+            ConsistentRead=True,
+        )
+
+    def hour_totals(self, hour: str) -> Iterator[dict[str, Any]]:
+        """Every minute total of ``hour``, from all shards of the ``by_hour`` index
+        (eventually consistent: indexes offer no consistent reads)."""
+        for shard in range(HOUR_INDEX_SHARDS):
+            yield from read_items(
+                self.client, "query",
+                TableName=self.table_name,
+                IndexName=HOUR_INDEX_NAME,
+                KeyConditionExpression="#pk = :pk",
+                ExpressionAttributeNames={"#pk": HOUR_INDEX_PK},
+                ExpressionAttributeValues={":pk": {"S": hour_index_key(hour, shard)}},
+            )
+
+    def write_rollups(self, items: Iterable[Mapping[str, Any]]) -> BatchWriteReport:
+        """Put the roll-up items (whole-item puts of deterministic keys: idempotent)."""
+        items = list(items)
+        if not items:
+            return BatchWriteReport()
+        return batch_write(self.client, self.table_name, items)
+
+    def delete_marker(self, hour: str, token: str) -> bool:
+        """Delete ``hour``'s marker if it still holds ``token``. False when it was
+        re-marked (or deleted) meanwhile: then the hour is someone else's, or the next
+        run's, to recompute — not an error."""
+        try:
+            self.client.delete_item(
+                TableName=self.table_name,
+                Key={"PK": {"S": PENDING_PK}, "SK": {"S": hour}},
+                ConditionExpression="#token = :seen",
+                ExpressionAttributeNames={"#token": "token"},
+                ExpressionAttributeValues={":seen": {"S": token}},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+
+@functools.cache
+def default_repository() -> ScheduledRollupRepository:
+    """The repository of this process, configured from the environment on first use."""
+    return ScheduledRollupRepository(get_config().aggregates_table)
+
+
+__all__ = ["ScheduledRollupRepository", "default_repository"]

@@ -1,0 +1,42 @@
+output "function_name" {
+  description = "Name of the Lambda function."
+  value       = aws_lambda_function.this.function_name
+}
+
+output "function_arn" {
+  description = "ARN of the Lambda function."
+  value       = aws_lambda_function.this.arn
+}
+
+output "role_name" {
+  description = "Name of the function's execution role."
+  value       = aws_iam_role.this.name
+}
+
+output "log_group_name" {
+  description = "Name of the function's CloudWatch log group."
+  value       = aws_cloudwatch_log_group.this.name
+}
+
+output "rule_name" {
+  description = "Name of the EventBridge rule that runs the function."
+  value       = aws_cloudwatch_event_rule.this.name
+}
+
+output "rule_arn" {
+  description = "ARN of the EventBridge rule that runs the function."
+  value       = aws_cloudwatch_event_rule.this.arn
+}
+
+output "schedule" {
+  description = "The schedule as applied: rule, expression, state, target and invoke permission (for assertions and for tools that document the deployment)."
+  value = {
+    rule_name              = aws_cloudwatch_event_rule.this.name
+    schedule_expression    = aws_cloudwatch_event_rule.this.schedule_expression
+    state                  = aws_cloudwatch_event_rule.this.state
+    target_arn             = aws_cloudwatch_event_target.this.arn
+    permission_principal   = aws_lambda_permission.schedule.principal
+    permission_source_arn  = aws_lambda_permission.schedule.source_arn
+    maximum_retry_attempts = aws_lambda_function_event_invoke_config.this.maximum_retry_attempts
+  }
+}

@@ -1,0 +1,170 @@
+"""The scheduled rollup on the embedded stack: Terraform's EventBridge rule targets it,
+and the 5-minute and hourly roll-ups it writes per device, per site and for the fleet
+equal the producer's ground truth exactly, stay put when it runs again, and follow late
+data (which re-marks its hour)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from click.testing import CliRunner
+
+from lambdas.shared import telemetry
+from lambdas.shared.aggregates import Stats, hour_label
+from lambdas.shared.dynamo import read_items
+from producers.fleet import FleetConfig
+from producers.manifest import Manifest
+from producers.publisher import KinesisPublisher
+from producers.simulate import run_simulation
+from shardline.cli import main
+from shardline.local.stack import LocalStack
+from shardline.query import AggregateReader
+from tests.factories.telemetry import telemetry_record
+
+# Event times five hours back, from minute 55 of that hour for 15 minutes: two hours and
+# three 5-minute periods that no other test writes to.
+HOURS_BACK = 5
+DURATION_S = 900
+Rollups = dict[tuple[str, str], tuple[Any, ...]]
+
+
+def _start_s() -> int:
+    return (int(time.time()) - HOURS_BACK * 3600) // 3600 * 3600 + 55 * 60
+
+
+def _run(stack: LocalStack, *hours: str) -> dict[str, Any]:
+    """`shardline rollup run` through the Lambda Invoke API; its summary."""
+    args = ["rollup", "run", "--function", str(stack.outputs["scheduled_rollup_function_name"]),
+            "--endpoint", stack.endpoint_url]
+    for hour in hours:
+        args += ["--hour", hour]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def expected_rollups(manifest: Manifest) -> Rollups:
+    """Roll-ups computed from the manifest's per-minute ground truth, independently of
+    the function: (PK, SK) → (devices, count, sum, min, max, sumsq)."""
+    groups: dict[tuple[str, str], tuple[Stats, set[str]]] = {}
+    for (device, metric, bucket), stats in manifest.cells.items():
+        site = manifest.sites[device]
+        for resolution, prefix, fmt in ((300, "R5#", "%Y-%m-%dT%H:%M"),
+                                        (3600, "R60#", "%Y-%m-%dT%H")):
+            sort_key = prefix + time.strftime(fmt, time.gmtime(bucket - bucket % resolution))
+            for partition in (f"DM#{device}#{metric}", f"SM#{site}#{metric}", f"FM#{metric}"):
+                merged, devices = groups.setdefault((partition, sort_key),
+                                                    (Stats(0, Decimal(0), stats.minimum,
+                                                           stats.maximum, Decimal(0)), set()))
+                merged.merge(stats)
+                devices.add(device)
+    return {key: (len(devices), s.count, s.total, s.minimum, s.maximum, s.sum_squares)
+            for key, (s, devices) in groups.items()}
+
+
+def rollups_of(stack: LocalStack, hours: Iterable[int]) -> Rollups:
+    """Every roll-up item of the given hours (epoch s of their starts) in the table."""
+    wanted = set(hours)
+    items = read_items(stack.client("dynamodb"), "scan",
+                       TableName=str(stack.outputs["aggregates_table_name"]),
+                       FilterExpression="kind = :kind",
+                       ExpressionAttributeValues={":kind": {"S": "rollup"}})
+    return {(item["PK"], item["SK"]): (int(item["devices"]), int(item["count"]), item["sum"],
+                                       item["min"], item["max"], item["sumsq"])
+            for item in items if int(item["period"]) // 3600 * 3600 in wanted}
+
+
+def pending_hours(stack: LocalStack) -> set[str]:
+    items = read_items(stack.client("dynamodb"), "query",
+                       TableName=str(stack.outputs["aggregates_table_name"]),
+                       KeyConditionExpression="PK = :pk",
+                       ExpressionAttributeValues={":pk": {"S": "RU#PENDING"}},
+                       ConsistentRead=True)
+    return {str(item["SK"]) for item in items}
+
+
+def test_terraform_created_the_five_minute_schedule(stack: LocalStack) -> None:
+    # GIVEN the stack applied from envs/local.tfvars
+    events = stack.client("events")
+    rule = events.describe_rule(Name=str(stack.outputs["scheduled_rollup_rule_name"]))
+    # WHEN its rule and targets are read through the EventBridge API
+    targets = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
+    # THEN it fires every 5 minutes, into the scheduled-rollup function
+    assert rule["ScheduleExpression"] == "rate(5 minutes)"
+    assert rule["State"] == "ENABLED"
+    assert [target["Arn"] for target in targets] == [
+        stack.outputs["scheduled_rollup_function_arn"]]
+    # AND the engine drives that rule
+    assert stack.engine is not None
+    stack.engine.schedules.discover(time.time())
+    assert rule["Arn"] in {r.arn for r in stack.engine.schedules.rules}
+
+
+def test_rollups_equal_the_ground_truth_and_follow_late_data(stack: LocalStack) -> None:
+    # GIVEN a fleet's telemetry over two hours, five hours back, drained into minute totals
+    start_s = _start_s()
+    hours = [start_s // 3600 * 3600, start_s // 3600 * 3600 + 3600]
+    labels = [hour_label(hour) for hour in hours]
+    fleet = FleetConfig(devices=6, rate_hz=0.5, duration_s=DURATION_S, seed=29, sites=3,
+                        start_ms=start_s * 1000)
+    publisher = KinesisPublisher(str(stack.outputs["stream_name"]), stack.client("kinesis"))
+    result = run_simulation(fleet, publisher, paced=False)
+    stack.wait_until_idle(timeout_s=240)
+    expected = expected_rollups(result.manifest)
+    assert {key[1] for key in expected if key[0].startswith("FM#")} == {
+        f"R5#{labels[0]}:55", f"R5#{labels[1]}:00", f"R5#{labels[1]}:05",
+        f"R60#{labels[0]}", f"R60#{labels[1]}"}
+    # ... and the stream rollup marked both hours pending
+    assert set(labels) <= pending_hours(stack)
+
+    # WHEN the scheduled rollup runs
+    summary = _run(stack)
+
+    # THEN both hours were processed and their markers deleted
+    assert set(labels) <= set(summary["hours_processed"])
+    assert not set(labels) & pending_hours(stack)
+    # AND every device, site and fleet roll-up equals the ground truth exactly
+    assert rollups_of(stack, hours) == expected
+    # AND the query API reads them back
+    reader = AggregateReader(str(stack.outputs["aggregates_table_name"]),
+                             stack.client("dynamodb"))
+    fleet_hours = reader.rollups("fleet", "temperature_c", resolution_s=3600,
+                                 since_s=hours[0], until_s=hours[1])
+    assert [(r.period, r.devices, r.stats.count) for r in fleet_hours] == [
+        (hours[0], 6, expected[("FM#temperature_c", f"R60#{labels[0]}")][1]),
+        (hours[1], 6, expected[("FM#temperature_c", f"R60#{labels[1]}")][1])]
+
+    # WHEN it runs again, on schedule and as a backfill of the same hours
+    again = _run(stack)
+    backfill = _run(stack, *labels)
+    # THEN nothing is pending for those hours and nothing changes
+    assert not set(labels) & set(again["hours_processed"])
+    assert backfill["hours_processed"] == labels and backfill["backfill"] is True
+    assert rollups_of(stack, hours) == expected
+
+    # WHEN late records arrive for a minute of the first hour
+    late_ts = (start_s + 120) * 1000
+    late_manifest = Manifest(cells={k: v.copy() for k, v in result.manifest.cells.items()},
+                             sites=dict(result.manifest.sites))
+    late = []
+    for index, device in enumerate(sorted(result.manifest.sites)[:2]):
+        record = telemetry_record(device, site=result.manifest.sites[device],
+                                  ts=late_ts + index, seq=100_000 + index,
+                                  metrics={"temperature_c": 99.25 + index})
+        late.append((device, telemetry.encode(record), record))
+        late_manifest.add(record)
+    fired_before = stack.engine.schedules.fired if stack.engine else 0
+    publisher.publish(late)
+    stack.wait_until_idle(timeout_s=240)
+    # THEN the stream rollup re-marked that hour (unless the schedule already ran it)
+    if stack.engine is not None and stack.engine.schedules.fired == fired_before:
+        assert labels[0] in pending_hours(stack)
+    # AND the next run brings the roll-ups to the new ground truth exactly
+    _run(stack)
+    updated = expected_rollups(late_manifest)
+    assert updated != expected
+    assert rollups_of(stack, hours) == updated

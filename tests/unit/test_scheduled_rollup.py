@@ -1,0 +1,357 @@
+"""Scheduled rollup: pure roll-up logic, its repository against the embedded AWS (moto
+server, with the by_hour index), and the handler's marker protocol."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import boto3
+import pytest
+
+from lambdas.scheduled_rollup import config as scheduled_config
+from lambdas.scheduled_rollup import handler as scheduled_handler
+from lambdas.scheduled_rollup import repository as scheduled_repository
+from lambdas.scheduled_rollup.config import ConfigError, ScheduledRollupConfig
+from lambdas.scheduled_rollup.logic import (
+    BadRequest,
+    PendingHour,
+    hour_rollups,
+    pending_hours,
+    plan_run,
+    requested_hours,
+)
+from lambdas.scheduled_rollup.repository import ScheduledRollupRepository
+from lambdas.shared.aggregates import (
+    HOUR_INDEX_SHARDS,
+    BucketKey,
+    Stats,
+    hour_index_shard,
+    partial_item,
+    pending_marker_item,
+    stats_from_item,
+    total_item,
+)
+from lambdas.shared.dynamo import batch_write
+from shardline.local.embedded import EmbeddedAws
+from tests.factories.dynamodb import create_aggregates_table, scan_items
+from tests.factories.eventbridge import backfill_event, scheduled_event
+from tests.factories.kinesis import lambda_context
+
+HOUR = 1_767_225_600  # 2026-01-01T00:00
+HOUR_LABEL = "2026-01-01T00"
+METRIC = "temperature_c"
+
+
+def stats(*values: str) -> Stats:
+    result = Stats.of(Decimal(values[0]))
+    for value in values[1:]:
+        result.add(Decimal(value))
+    return result
+
+
+def total(device: str, site: str, minute: int, *values: str, metric: str = METRIC) -> dict:
+    return total_item(BucketKey(device, site, metric, HOUR + minute * 60), stats(*values), 1)
+
+
+def by_key(items: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(item["PK"], item["SK"]): item for item in items}
+
+
+# -- pure logic ---------------------------------------------------------------------------
+
+
+def test_rollups_equal_the_merged_minute_totals_exactly():
+    # GIVEN minute totals of two devices at two sites, across two 5-minute periods
+    totals = [
+        total("dev-a", "site-1", 0, "20.1", "20.3"),
+        total("dev-a", "site-1", 4, "0.000000001"),
+        total("dev-b", "site-2", 3, "-4.5"),
+        total("dev-b", "site-2", 5, "1e-20", "12345678901234.5"),
+    ]
+    # WHEN the hour is rolled up
+    items = by_key(hour_rollups(totals))
+    # THEN each roll-up equals the exact merge of its minutes' values
+    device_first = items[("DM#dev-a#temperature_c", "R5#2026-01-01T00:00")]
+    assert stats_from_item(device_first) == stats("20.1", "20.3", "0.000000001")
+    assert device_first["sum"] == Decimal("40.400000001")
+    assert (device_first["scope"], device_first["resolution_s"], device_first["period"],
+            device_first["minutes"], device_first["devices"], device_first["site"]) == (
+        "device", 300, HOUR, 2, 1, "site-1")
+    fleet_hour = items[("FM#temperature_c", "R60#2026-01-01T00")]
+    assert stats_from_item(fleet_hour) == stats(
+        "20.1", "20.3", "0.000000001", "-4.5", "1e-20", "12345678901234.5")
+    assert (fleet_hour["scope"], fleet_hour["resolution_s"], fleet_hour["minutes"],
+            fleet_hour["devices"]) == ("fleet", 3600, 4, 2)
+    assert "device_id" not in fleet_hour and "site" not in fleet_hour
+    # AND the result does not depend on the order the index returns the totals in
+    assert by_key(hour_rollups(reversed(totals))) == items
+
+
+def test_five_minute_periods_start_at_multiples_of_five_minutes():
+    # GIVEN totals at minutes 4, 5, 9, 10 and 59 of the hour
+    totals = [total("dev-a", "site-1", minute, "1") for minute in (4, 5, 9, 10, 59)]
+    # WHEN rolled up
+    items = hour_rollups(totals)
+    # THEN minute 4 is in :00, 5 and 9 in :05, 10 in :10, 59 in :55; one hour holds them all
+    periods = {item["SK"]: item["minutes"] for item in items
+               if item["scope"] == "device" and item["resolution_s"] == 300}
+    assert periods == {"R5#2026-01-01T00:00": 1, "R5#2026-01-01T00:05": 2,
+                       "R5#2026-01-01T00:10": 1, "R5#2026-01-01T00:55": 1}
+    hours = [item for item in items if item["scope"] == "device" and item["resolution_s"] == 3600]
+    assert [(item["SK"], item["period"], item["count"]) for item in hours] == [
+        ("R60#2026-01-01T00", HOUR, 5)]
+
+
+def test_sites_and_fleet_group_devices_and_count_them_once():
+    # GIVEN three devices at two sites, one device with two minutes in the same period,
+    # and two metrics
+    totals = [
+        total("dev-a", "site-1", 0, "1"), total("dev-a", "site-1", 1, "2"),
+        total("dev-b", "site-1", 2, "3"), total("dev-c", "site-2", 3, "4"),
+        total("dev-c", "site-2", 3, "50", metric="humidity_pct"),
+    ]
+    # WHEN rolled up
+    items = by_key(hour_rollups(totals))
+    # THEN a site roll-up holds its own devices only, counted once; metrics stay apart
+    site_one = items[("SM#site-1#temperature_c", "R5#2026-01-01T00:00")]
+    assert (site_one["devices"], site_one["minutes"], site_one["count"], site_one["sum"]) == (
+        2, 3, 3, Decimal("6"))
+    site_two = items[("SM#site-2#temperature_c", "R60#2026-01-01T00")]
+    assert (site_two["devices"], site_two["sum"]) == (1, Decimal("4"))
+    fleet = items[("FM#temperature_c", "R5#2026-01-01T00:00")]
+    assert (fleet["devices"], fleet["count"], fleet["sum"]) == (3, 4, Decimal("10"))
+    humidity = items[("FM#humidity_pct", "R60#2026-01-01T00")]
+    assert (humidity["devices"], humidity["sum"]) == (1, Decimal("50"))
+    # AND per metric: 3 device + 2 site + 1 fleet series, each with one 5-min and one hour
+    assert len([i for i in items.values() if i["metric"] == METRIC]) == (3 + 2 + 1) * 2
+
+
+def test_a_total_read_twice_counts_once_and_other_items_are_ignored():
+    # GIVEN the index returned a total twice, and a partial slipped in
+    once = total("dev-a", "site-1", 0, "7")
+    key = BucketKey("dev-a", "site-1", METRIC, HOUR)
+    items = hour_rollups([once, dict(once), partial_item(key, stats("100"), "s-0", HOUR)])
+    # THEN the roll-ups count the total once
+    assert {item["count"] for item in items} == {1}
+    assert hour_rollups([]) == []
+
+
+def test_the_plan_recomputes_young_hours_but_keeps_their_markers():
+    # GIVEN markers of three hours: old, just written, and over the per-run limit
+    old = PendingHour("2026-01-01T00", "t1", marked_at=1000)
+    young = PendingHour("2026-01-01T01", "t2", marked_at=1990)
+    later = PendingHour("2026-01-01T02", "t3", marked_at=1000)
+    # WHEN planned at t=2000 with a 60 s settle time and 2 hours per run
+    plan = plan_run([later, young, old], now=2000, settle_seconds=60, max_hours=2)
+    # THEN the oldest hours are taken; the young one is recomputed without deleting
+    assert (plan.settled, plan.young, plan.left) == ([old], [young], [later])
+    # AND with no settle time every marker is settled
+    assert plan_run([young], now=1990, settle_seconds=0, max_hours=2).settled == [young]
+
+
+def test_markers_are_read_oldest_hour_first():
+    items = [pending_marker_item("2026-01-01T05", "b", 2), pending_marker_item(
+        "2026-01-01T01", "a", 1), {"PK": "RU#PENDING", "SK": "x", "kind": "other"}]
+    assert [m.hour for m in pending_hours(items)] == ["2026-01-01T01", "2026-01-01T05"]
+
+
+def test_explicit_hours_are_validated_and_normalised():
+    assert requested_hours(scheduled_event(), max_hours=24) is None
+    assert requested_hours(None, max_hours=24) is None
+    assert requested_hours(backfill_event("2026-01-01T05", "2026-01-01T01", "2026-01-01T05"),
+                           max_hours=24) == ["2026-01-01T01", "2026-01-01T05"]
+    for bad in (backfill_event(), {"hours": "2026-01-01T05"},
+                backfill_event("2026-01-01 05"), backfill_event("2026-1-1T5"),
+                backfill_event("2026-01-01T24")):
+        with pytest.raises(BadRequest):
+            requested_hours(bad, max_hours=24)
+    with pytest.raises(BadRequest, match="at most 1"):
+        requested_hours(backfill_event("2026-01-01T01", "2026-01-01T02"), max_hours=1)
+
+
+def test_config_reads_and_validates_its_environment():
+    config = ScheduledRollupConfig.from_environ({"AGGREGATES_TABLE": "t"})
+    assert (config.settle_seconds, config.max_hours_per_run) == (60, 24)
+    assert ScheduledRollupConfig.from_environ(
+        {"AGGREGATES_TABLE": "t", "SETTLE_SECONDS": "0"}).settle_seconds == 0
+    with pytest.raises(ConfigError, match="AGGREGATES_TABLE"):
+        ScheduledRollupConfig.from_environ({})
+    with pytest.raises(ConfigError, match="SETTLE_SECONDS"):
+        ScheduledRollupConfig.from_environ({"AGGREGATES_TABLE": "t", "SETTLE_SECONDS": "-1"})
+    with pytest.raises(ConfigError, match="MAX_HOURS_PER_RUN"):
+        ScheduledRollupConfig.from_environ({"AGGREGATES_TABLE": "t", "MAX_HOURS_PER_RUN": "x"})
+
+
+# -- repository and handler against the embedded AWS --------------------------------------
+
+
+@pytest.fixture
+def table(embedded_aws: EmbeddedAws, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple]:
+    """A fresh aggregates table (with the by_hour index) on the session's embedded AWS;
+    the handler's own client reaches it through AWS_ENDPOINT_URL."""
+    name = f"aggregates-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", embedded_aws.endpoint_url)
+    monkeypatch.setenv("AGGREGATES_TABLE", name)
+    monkeypatch.setenv("SETTLE_SECONDS", "0")
+    scheduled_config.get_config.cache_clear()
+    scheduled_repository.default_repository.cache_clear()
+    client = boto3.client("dynamodb", endpoint_url=embedded_aws.endpoint_url,
+                          region_name="us-east-1")
+    create_aggregates_table(client, name)
+    yield client, name
+    client.delete_table(TableName=name)
+    scheduled_config.get_config.cache_clear()
+    scheduled_repository.default_repository.cache_clear()
+
+
+def invoke(event: dict[str, Any]) -> dict[str, Any]:
+    return scheduled_handler.lambda_handler(event, lambda_context("scheduled-rollup"))
+
+
+def rollups_in(client: Any, name: str) -> dict[tuple[str, str], dict[str, Any]]:
+    return by_key([item for item in scan_items(client, name) if item["kind"] == "rollup"])
+
+
+def markers_in(client: Any, name: str) -> dict[str, str]:
+    return {item["SK"]: item["token"] for item in scan_items(client, name)
+            if item["kind"] == "pending"}
+
+
+def fleet_of(devices: int, minutes: range) -> list[dict[str, Any]]:
+    return [total(f"dev-{d:03d}", f"site-{d % 3}", m, str(d), str(m))
+            for d in range(devices) for m in minutes]
+
+
+def test_the_repository_reads_an_hours_totals_from_every_index_shard(table):
+    # GIVEN totals of 40 devices (spread over every index shard) in two hours, and items
+    # that are not totals
+    client, name = table
+    totals = fleet_of(40, range(0, 60, 7))
+    next_hour = total_item(BucketKey("dev-000", "site-0", METRIC, HOUR + 3600), stats("1"), 1)
+    assert {hour_index_shard(t["device_id"]) for t in totals} == set(range(HOUR_INDEX_SHARDS))
+    batch_write(client, name, [*totals, next_hour, pending_marker_item(HOUR_LABEL, "t", 1),
+                               partial_item(BucketKey("dev-000", "site-0", METRIC, HOUR),
+                                            stats("1"), "s", HOUR)])
+    repository = ScheduledRollupRepository(name, client)
+    # WHEN one hour's totals are read
+    read = list(repository.hour_totals(HOUR_LABEL))
+    # THEN exactly that hour's totals come back, with what the roll-ups need
+    assert sorted((t["device_id"], t["bucket"]) for t in read) == sorted(
+        (t["device_id"], t["bucket"]) for t in totals)
+    assert stats_from_item(read[0]) is not None and "site" in read[0]
+    # AND markers are read consistently, and deleted only with their token
+    assert [m["SK"] for m in repository.pending_markers()] == [HOUR_LABEL]
+    assert repository.delete_marker(HOUR_LABEL, "not-the-token") is False
+    assert repository.delete_marker(HOUR_LABEL, "t") is True
+    assert repository.delete_marker(HOUR_LABEL, "t") is False  # already gone: not an error
+    assert list(repository.pending_markers()) == []
+
+
+def test_a_run_rolls_up_pending_hours_and_deletes_their_markers(table):
+    # GIVEN totals of two hours, both marked pending, and a third hour not marked
+    client, name = table
+    first = fleet_of(5, range(0, 12))
+    second = [total_item(BucketKey("dev-000", "site-0", METRIC, HOUR + 3600 + 60 * m),
+                         stats("2"), 1) for m in range(3)]
+    unmarked = total_item(BucketKey("dev-000", "site-0", METRIC, HOUR + 7200), stats("3"), 1)
+    batch_write(client, name, [*first, *second, unmarked,
+                               pending_marker_item("2026-01-01T00", "a", 1),
+                               pending_marker_item("2026-01-01T01", "b", 1)])
+    # WHEN the schedule fires
+    summary = invoke(scheduled_event())
+    # THEN both marked hours are rolled up, exactly as computed from their totals
+    assert summary["hours_processed"] == ["2026-01-01T00", "2026-01-01T01"]
+    assert summary["hours_remarked"] == [] and summary["hours_deferred"] == []
+    expected = by_key(hour_rollups(first) + hour_rollups(second))
+    assert rollups_in(client, name) == expected
+    assert summary["items_written"] == len(expected)
+    # AND their markers are gone; the unmarked hour was not touched
+    assert markers_in(client, name) == {}
+    assert not any(key[1].startswith("R60#2026-01-01T02") for key in expected)
+    # AND a second run finds nothing to do and changes nothing
+    again = invoke(scheduled_event())
+    assert again["hours_processed"] == [] and again["items_written"] == 0
+    assert rollups_in(client, name) == expected
+
+
+def test_an_hour_re_marked_during_the_run_keeps_its_marker(table, monkeypatch):
+    # GIVEN a pending hour, and a stream rollup that re-marks it while the run reads it
+    # (a late partial's total arrives between the run's read and its delete)
+    client, name = table
+    batch_write(client, name, [*fleet_of(2, range(3)), pending_marker_item(HOUR_LABEL, "a", 1)])
+    repository = scheduled_repository.default_repository()
+    read_totals = repository.hour_totals
+
+    def read_then_remark(hour: str) -> Iterator[dict[str, Any]]:
+        totals = list(read_totals(hour))
+        batch_write(client, name, [pending_marker_item(hour, "re-marked", 2)])
+        return iter(totals)
+
+    monkeypatch.setattr(repository, "hour_totals", read_then_remark)
+    # WHEN the run finishes
+    summary = invoke(scheduled_event())
+    # THEN the conditional delete refused (normal, not an error): the new mark stays for
+    # the next run
+    assert summary["hours_processed"] == [HOUR_LABEL]
+    assert summary["hours_remarked"] == [HOUR_LABEL]
+    assert markers_in(client, name) == {HOUR_LABEL: "re-marked"}
+
+
+def test_markers_younger_than_the_settle_time_are_rolled_up_but_kept(table, monkeypatch):
+    # GIVEN a settle time of 60 s and an hour marked just now
+    client, name = table
+    monkeypatch.setenv("SETTLE_SECONDS", "60")
+    scheduled_config.get_config.cache_clear()
+    batch_write(client, name, [*fleet_of(2, range(3)),
+                               pending_marker_item(HOUR_LABEL, "fresh", 10**10)])
+    # WHEN the schedule fires
+    summary = invoke(scheduled_event())
+    # THEN the hour's roll-ups are written (fresh figures for the current hour) but its
+    # marker stays, so a run after the index has settled recomputes it
+    assert summary["hours_deferred"] == [HOUR_LABEL]
+    assert summary["hours_processed"] == [HOUR_LABEL]
+    assert rollups_in(client, name)
+    assert markers_in(client, name) == {HOUR_LABEL: "fresh"}
+
+
+def test_explicit_hours_are_recomputed_without_markers(table):
+    # GIVEN totals of an hour with no marker, and a marker of another hour
+    client, name = table
+    totals = fleet_of(3, range(0, 60, 10))
+    batch_write(client, name, [*totals, pending_marker_item("2026-01-01T07", "keep", 1)])
+    # WHEN a backfill names the hour
+    summary = invoke(backfill_event(HOUR_LABEL))
+    # THEN that hour is rolled up and no marker is read or deleted
+    assert summary["backfill"] is True
+    assert summary["hours_processed"] == [HOUR_LABEL]
+    assert rollups_in(client, name) == by_key(hour_rollups(totals))
+    assert markers_in(client, name) == {"2026-01-01T07": "keep"}
+    # AND a malformed request is refused before anything is done
+    with pytest.raises(BadRequest):
+        invoke(backfill_event("yesterday"))
+
+
+def test_a_failed_hour_keeps_its_marker_and_fails_the_invocation(table, monkeypatch):
+    # GIVEN two pending hours, the first of which cannot be read
+    client, name = table
+    batch_write(client, name, [*fleet_of(2, range(3)),
+                               pending_marker_item("2025-12-31T23", "a", 1),
+                               pending_marker_item(HOUR_LABEL, "b", 1)])
+    repository = scheduled_repository.default_repository()
+    read_totals = repository.hour_totals
+
+    def fail_one(hour: str) -> Iterator[dict[str, Any]]:
+        if hour == "2025-12-31T23":
+            raise RuntimeError("index unavailable")
+        return read_totals(hour)
+
+    monkeypatch.setattr(repository, "hour_totals", fail_one)
+    # WHEN the run goes
+    with pytest.raises(scheduled_handler.HoursNotRolledUp, match="2025-12-31T23"):
+        invoke(scheduled_event())
+    # THEN the other hour was still rolled up; only the failed hour stays marked
+    assert markers_in(client, name) == {"2025-12-31T23": "a"}
+    assert rollups_in(client, name)

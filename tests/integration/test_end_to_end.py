@@ -132,7 +132,7 @@ def test_aggregates_equal_the_producers_ground_truth(stack: LocalStack) -> None:
         "--table", str(stack.outputs["aggregates_table_name"]),
     ])
     assert result.exit_code == 0, result.output
-    rows = json.loads(result.output)
+    rows = json.loads(result.stdout)
     cells = {key: stats for key, stats in expected.cells.items()
              if key[0] == device and key[1] == metric}
     assert [row["count"] for row in rows] == [cells[k].count for k in sorted(cells)]

@@ -80,7 +80,7 @@ def test_quarantine_failure_queue_and_replay_account_for_every_record(
     # THEN every invalid record is quarantined, and `quarantine list` shows them
     listed = json.loads(_cli(stack, "quarantine", "list", "--since", "1h", "--format",
                              "json", "--table", str(stack.outputs["quarantine_table_name"]))
-                        .output)
+                        .stdout)
     mine = [row for row in listed if str(row["partition_key"]).startswith("bad-")]
     assert len(mine) == invalid_count
     assert {row["reason"].split(":")[0] for row in mine} >= {"decode", "schema"}
@@ -98,7 +98,7 @@ def test_quarantine_failure_queue_and_replay_account_for_every_record(
         for user in split_user_records(record["Data"])
     ]
     assert POISON_DEVICE in {record.device_id for record in failed_user_records}
-    listed_batches = json.loads(_cli(stack, "dlq", "list", "--format", "json").output)
+    listed_batches = json.loads(_cli(stack, "dlq", "list", "--format", "json").stdout)
     assert [(b["shard"], b["start_sequence"]) for b in listed_batches] == [
         (b.shard_id, b.start_sequence_number) for b in batches]
 

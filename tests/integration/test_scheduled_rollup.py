@@ -25,9 +25,9 @@ from shardline.local.stack import LocalStack
 from shardline.query import AggregateReader
 from tests.factories.telemetry import telemetry_record
 
-# Event times five hours back, from minute 55 of that hour for 15 minutes: two hours and
-# three 5-minute periods that no other test writes to.
-HOURS_BACK = 5
+# Event times twelve hours back, from minute 55 of that hour for 15 minutes: two whole
+# hours and three 5-minute periods no other test writes to (see accounting.py).
+HOURS_BACK = 12
 DURATION_S = 900
 Rollups = dict[tuple[str, str], tuple[Any, ...]]
 
@@ -44,7 +44,7 @@ def _run(stack: LocalStack, *hours: str) -> dict[str, Any]:
         args += ["--hour", hour]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
-    return json.loads(result.output)
+    return json.loads(result.stdout)
 
 
 def expected_rollups(manifest: Manifest) -> Rollups:

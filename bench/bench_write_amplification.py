@@ -44,13 +44,14 @@ def _naive_writes(stack: LocalStack, records: list[telemetry.TelemetryV1]) -> No
                               {"AttributeName": "SK", "AttributeType": "S"}])
     for record in records:
         minute = minute_label(bucket_start(record.ts))
-        for metric, value in telemetry.to_readings(record):
+        for reading in telemetry.to_readings(record):
             client.update_item(
                 TableName=NAIVE_TABLE,
-                Key={"PK": {"S": f"DM#{record.device_id}#{metric}"}, "SK": {"S": f"T#{minute}"}},
+                Key={"PK": {"S": f"DM#{record.device_id}#{reading.metric}"},
+                     "SK": {"S": f"T#{minute}"}},
                 UpdateExpression="ADD #c :one, #s :v",
                 ExpressionAttributeNames={"#c": "count", "#s": "sum"},
-                ExpressionAttributeValues={":one": {"N": "1"}, ":v": {"N": str(value)}})
+                ExpressionAttributeValues={":one": {"N": "1"}, ":v": {"N": str(reading.value)}})
 
 
 def main() -> int:

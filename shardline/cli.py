@@ -553,6 +553,7 @@ def package(out: Path | None, with_dependencies: bool) -> None:
 @click.option("--port", type=click.IntRange(1, 65535), default=DEFAULT_PORT, show_default=True)
 def demo(devices: int, rate: float, duration: float, port: int) -> None:
     """Bring the local stack up, simulate a fleet, show the aggregates, tear down."""
+    from producers.aggregation import AggregatingPublisher
     from producers.fleet import FleetConfig
     from producers.publisher import KinesisPublisher
     from producers.simulate import run_simulation
@@ -564,8 +565,10 @@ def demo(devices: int, rate: float, duration: float, port: int) -> None:
     try:
         stream, table = stack.outputs["stream_name"], stack.outputs["aggregates_table_name"]
         config = FleetConfig(devices=devices, rate_hz=rate, duration_s=duration, seed=7)
-        publisher = KinesisPublisher(str(stream), stack.client("kinesis"))
-        result = _step(f"simulating {devices} devices at {rate:g} Hz for {duration:g} s",
+        # Devices push KPL-aggregated records, one aggregate per shard (DESIGN.md).
+        publisher = AggregatingPublisher(KinesisPublisher(str(stream), stack.client("kinesis")))
+        result = _step(f"simulating {devices} devices at {rate:g} Hz for {duration:g} s "
+                       "(KPL-aggregated)",
                        lambda: run_simulation(config, publisher, paced=True))
         manifest_path = stack.dir / "demo-manifest.json"
         result.manifest.write(manifest_path)

@@ -16,8 +16,10 @@ answers the way DynamoDB does under pressure:
 Rules match an operation, optionally a table and the sort-key prefix of the written items
 (``P#`` picks the aggregator's partials), skip the first ``after`` matches and stop after
 ``times`` injections. They are tried in the order injected and the first that fires
-answers the call (an ``unprocessed`` rule fires on every call it matches). The layer also meters writes: items put or deleted per table, after
-faults (what DynamoDB really stored), which is how write amplification is measured.
+answers the call (an ``unprocessed`` rule fires on every call it matches).
+
+The layer also meters writes: items put or deleted per table, after faults (what DynamoDB
+really stored), which is how write amplification is measured.
 
 Responses keep DynamoDB's ``x-amz-crc32`` header right (botocore verifies it).
 """

@@ -24,11 +24,15 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from lambdas.shared.settings import (
+    ConfigError,
+    optional,
+    required,
+    service_name,
+    whole_number,
+)
+
 DEFAULT_SERVICE_NAME = "aggregator"
-
-
-class ConfigError(RuntimeError):
-    """The function's environment is missing or has an invalid setting."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,11 +59,8 @@ class AggregatorConfig:
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> AggregatorConfig:
-        table = environ.get("AGGREGATES_TABLE", "").strip()
-        if not table:
-            raise ConfigError(
-                "AGGREGATES_TABLE is not set: name the DynamoDB table for partial aggregates"
-            )
+        table = required(environ, "AGGREGATES_TABLE",
+                         "name the DynamoDB table for partial aggregates")
         defaults = WriteTuning()
         write = WriteTuning(
             max_attempts=_positive_int(environ, "WRITE_MAX_ATTEMPTS", defaults.max_attempts),
@@ -67,8 +68,8 @@ class AggregatorConfig:
             max_delay_s=_millis(environ, "WRITE_MAX_DELAY_MS", defaults.max_delay_s),
             max_workers=_positive_int(environ, "WRITE_MAX_WORKERS", defaults.max_workers),
         )
-        service = environ.get("POWERTOOLS_SERVICE_NAME", "").strip() or DEFAULT_SERVICE_NAME
-        quarantine_table = environ.get("QUARANTINE_TABLE", "").strip() or None
+        service = service_name(environ, DEFAULT_SERVICE_NAME)
+        quarantine_table = optional(environ, "QUARANTINE_TABLE")
         retention = _positive_int(environ, "QUARANTINE_RETENTION_DAYS",
                                   DEFAULT_QUARANTINE_RETENTION_DAYS)
         faults = fault_device_ids(environ)
@@ -88,16 +89,7 @@ def fault_device_ids(environ: Mapping[str, str]) -> frozenset[str]:
 
 
 def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
-    raw = environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not an integer") from None
-    if value < 1:
-        raise ConfigError(f"{name}={raw!r} must be at least 1")
-    return value
+    return whole_number(environ, name, default, low=1)
 
 
 def _millis(environ: Mapping[str, str], name: str, default_s: float) -> float:

@@ -11,39 +11,19 @@ import functools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import boto3
-from botocore.config import Config
-
 from lambdas.aggregator.config import WriteTuning, get_config
-from lambdas.shared.dynamo import BatchWriteReport, batch_write
+from lambdas.shared.dynamo import BatchWriteReport, TableAccess, batch_write
 
 
-def _new_client(max_workers: int) -> Any:
-    # batch_write retries throttling itself; keep botocore's own retries short so the two
-    # layers do not multiply into a long stall inside one invocation.
-    config = Config(
-        retries={"mode": "standard", "max_attempts": 3},
-        max_pool_connections=max(10, max_workers),
-    )
-    return boto3.client("dynamodb", config=config)
-
-
-class TableWriter:
+class TableWriter(TableAccess):
     """Batched, idempotent puts to one table through the shared ``batch_write``."""
 
     # Retry budget cap for this table's writes (None: the configured budget).
     max_attempts_cap: int | None = None
 
     def __init__(self, table_name: str, write: WriteTuning | None = None, client: Any = None):
-        self.table_name = table_name
         self.write = write or WriteTuning()
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = _new_client(self.write.max_workers)
-        return self._client
+        super().__init__(table_name, client, max_workers=self.write.max_workers)
 
     def put(self, items: Iterable[Mapping[str, Any]]) -> BatchWriteReport:
         """Put the items; ``BatchWriteError`` if the retry budget runs out."""

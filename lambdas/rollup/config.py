@@ -14,11 +14,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from lambdas.shared.settings import ConfigError, required, service_name
+
 DEFAULT_SERVICE_NAME = "rollup"
-
-
-class ConfigError(RuntimeError):
-    """The function's environment is missing or has an invalid setting."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,13 +26,11 @@ class RollupConfig:
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> RollupConfig:
-        table = environ.get("AGGREGATES_TABLE", "").strip()
-        if not table:
-            raise ConfigError(
-                "AGGREGATES_TABLE is not set: name the DynamoDB table holding the aggregates"
-            )
-        service = environ.get("POWERTOOLS_SERVICE_NAME", "").strip() or DEFAULT_SERVICE_NAME
-        return cls(aggregates_table=table, service_name=service)
+        return cls(
+            aggregates_table=required(environ, "AGGREGATES_TABLE",
+                                      "name the DynamoDB table holding the aggregates"),
+            service_name=service_name(environ, DEFAULT_SERVICE_NAME),
+        )
 
 
 @functools.cache

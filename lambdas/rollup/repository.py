@@ -13,9 +13,6 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-import boto3
-from botocore.config import Config
-
 from lambdas.rollup.config import get_config
 from lambdas.shared.aggregates import (
     BucketKey,
@@ -23,23 +20,11 @@ from lambdas.shared.aggregates import (
     pending_marker_item,
     series_key,
 )
-from lambdas.shared.dynamo import BatchWriteReport, batch_write, read_items
+from lambdas.shared.dynamo import BatchWriteReport, TableAccess, batch_write, read_items
 
 
-class RollupRepository:
+class RollupRepository(TableAccess):
     """Reads partials from, and writes totals to, the aggregates table."""
-
-    def __init__(self, table_name: str, client: Any = None) -> None:
-        self.table_name = table_name
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = boto3.client(
-                "dynamodb", config=Config(retries={"mode": "standard", "max_attempts": 3})
-            )
-        return self._client
 
     def minute_partials(self, key: BucketKey) -> Iterator[dict[str, Any]]:
         """Every partial of one (device, metric, minute), strongly consistent: the partial

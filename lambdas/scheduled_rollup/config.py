@@ -23,29 +23,13 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from lambdas.shared.settings import ConfigError, required, service_name, whole_number
+
 DEFAULT_SERVICE_NAME = "scheduled-rollup"
 DEFAULT_SETTLE_SECONDS = 60
 DEFAULT_MAX_HOURS_PER_RUN = 24
 MAX_SETTLE_SECONDS = 3600
 MAX_HOURS_LIMIT = 744  # a month of hours
-
-
-class ConfigError(RuntimeError):
-    """The function's environment is missing or has an invalid setting."""
-
-
-def _whole_number(environ: Mapping[str, str], name: str, default: int, low: int,
-                  high: int) -> int:
-    raw = environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
-    if not low <= value <= high:
-        raise ConfigError(f"{name} must be from {low} to {high}, not {value}")
-    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,19 +41,15 @@ class ScheduledRollupConfig:
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> ScheduledRollupConfig:
-        table = environ.get("AGGREGATES_TABLE", "").strip()
-        if not table:
-            raise ConfigError(
-                "AGGREGATES_TABLE is not set: name the DynamoDB table holding the aggregates"
-            )
         return cls(
-            aggregates_table=table,
-            settle_seconds=_whole_number(environ, "SETTLE_SECONDS", DEFAULT_SETTLE_SECONDS,
-                                         0, MAX_SETTLE_SECONDS),
-            max_hours_per_run=_whole_number(environ, "MAX_HOURS_PER_RUN",
-                                            DEFAULT_MAX_HOURS_PER_RUN, 1, MAX_HOURS_LIMIT),
-            service_name=environ.get("POWERTOOLS_SERVICE_NAME", "").strip()
-            or DEFAULT_SERVICE_NAME,
+            aggregates_table=required(environ, "AGGREGATES_TABLE",
+                                      "name the DynamoDB table holding the aggregates"),
+            settle_seconds=whole_number(environ, "SETTLE_SECONDS", DEFAULT_SETTLE_SECONDS,
+                                        low=0, high=MAX_SETTLE_SECONDS),
+            max_hours_per_run=whole_number(environ, "MAX_HOURS_PER_RUN",
+                                           DEFAULT_MAX_HOURS_PER_RUN, low=1,
+                                           high=MAX_HOURS_LIMIT),
+            service_name=service_name(environ, DEFAULT_SERVICE_NAME),
         )
 
 

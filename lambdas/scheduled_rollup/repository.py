@@ -11,8 +11,6 @@ import functools
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from lambdas.scheduled_rollup.config import get_config
@@ -23,23 +21,11 @@ from lambdas.shared.aggregates import (
     PENDING_PK,
     hour_index_key,
 )
-from lambdas.shared.dynamo import BatchWriteReport, batch_write, read_items
+from lambdas.shared.dynamo import BatchWriteReport, TableAccess, batch_write, read_items
 
 
-class ScheduledRollupRepository:
+class ScheduledRollupRepository(TableAccess):
     """Reads markers and totals from, and writes roll-ups to, the aggregates table."""
-
-    def __init__(self, table_name: str, client: Any = None) -> None:
-        self.table_name = table_name
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = boto3.client(
-                "dynamodb", config=Config(retries={"mode": "standard", "max_attempts": 3})
-            )
-        return self._client
 
     def pending_markers(self) -> Iterator[dict[str, Any]]:
         """Every pending-hour marker, strongly consistent (a marker is the signal; reading

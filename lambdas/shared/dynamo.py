@@ -22,7 +22,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from lambdas.shared.backoff import FullJitterBackoff
@@ -76,6 +78,35 @@ class _ChunkOutcome:
     retries: int = 0
     unwritten: int = 0
     error: str | None = None
+
+
+def new_client(max_workers: int = DEFAULT_MAX_WORKERS) -> Any:
+    """A DynamoDB client for a function's data-access layer.
+
+    No endpoint is configured here: boto3 reads ``AWS_ENDPOINT_URL`` (embedded moto,
+    LocalStack) or talks to AWS. ``batch_write`` retries throttling itself, so botocore's
+    own retries stay short and the two layers do not multiply into a long stall.
+    """
+    config = Config(retries={"mode": "standard", "max_attempts": 3},
+                    max_pool_connections=max(10, max_workers))
+    return boto3.client("dynamodb", config=config)
+
+
+class TableAccess:
+    """One table and its client, created on first use and reused by every later invocation
+    of the execution environment (a test passes its own)."""
+
+    def __init__(self, table_name: str, client: Any = None, *,
+                 max_workers: int = DEFAULT_MAX_WORKERS) -> None:
+        self.table_name = table_name
+        self._client = client
+        self._max_workers = max_workers
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = new_client(self._max_workers)
+        return self._client
 
 
 def serialize_item(item: Mapping[str, Any]) -> dict[str, Any]:

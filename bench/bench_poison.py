@@ -10,6 +10,10 @@ handler cannot process, side by side, for two ways of failing it.
   retries run out, the poison record *and every record after it in its batch* go to the
   destination (AWS-SEMANTICS.md; replayable with ``shardline dlq replay``). The bench
   counts those records (``records_skipped_with_poison``) and expects exactly them.
+* ``head``: what the aggregator does (lambdas/aggregator/handler.py): report the poison
+  record while records before it can be checkpointed, and raise once it heads the batch,
+  so the retried rest of the batch is bisected down to it. Only the poison record goes to
+  the destination.
 
 DESIGN.md: "A poison record costs at most the retry budget of its batch (bisect isolates
 it); it never stops the shard for longer." Figures, per mode:
@@ -53,6 +57,7 @@ from shardline.local.stream_consumer import RETRY_BACKOFF_S, ShardConsumer
 from tests.conformance.harness import Harness
 
 RECORDS, BATCH_SIZE, RETRIES = 1_000, 100, 2
+MODES = ("bisect", "partial", "head")
 INVOKE_S = 0.05  # what one invocation takes: slept for real, added to the virtual clock
 WALL_TIMEOUT_S = 20.0
 VIRTUAL_LIMIT_S = 120.0
@@ -70,7 +75,7 @@ def lambda_handler(event, context):
         time.sleep(SLEEP_S)
     records = payloads(event)
     if POISON and POISON in records:
-        if MODE == "bisect":
+        if MODE == "bisect" or (MODE == "head" and records.index(POISON) == 0):
             raise ValueError("poison record")
         sequence_number = sequence_numbers(event)[records.index(POISON)]
         return {"batchItemFailures": [{"itemIdentifier": sequence_number}]}
@@ -107,6 +112,11 @@ def extra_invocations(mode: str, offset: int) -> int:
     """
     if mode == "bisect":
         return 2 * bisect_depth(BATCH_SIZE, offset) + RETRIES
+    if mode == "head":
+        # the partial response's retry of the rest of the batch (poison first) is the
+        # first of the R retries; it raises, so that rest is bisected down to the poison
+        # record, which then has R - 1 retries left
+        return 2 * bisect_depth(BATCH_SIZE - offset, 0) + RETRIES
     return RETRIES
 
 
@@ -151,7 +161,7 @@ class Call:
 @dataclass
 class Scenario:
     name: str  # also the stream's and the function's
-    mode: str  # bisect | partial
+    mode: str  # bisect | partial | head
     poison_index: int | None
     sequence_numbers: list[str] = field(default_factory=list)
     queue_url: str = ""
@@ -208,7 +218,7 @@ def create(harness: Harness, scenario: Scenario, *, sleep_s: float) -> None:
     harness.function(scenario.name, HANDLER, timeout=10, environment={
         "POISON": poison, "MODE": scenario.mode, "SLEEP_S": str(sleep_s)})
     settings: dict[str, Any] = {}
-    if scenario.mode == "partial":
+    if scenario.mode in ("partial", "head"):
         settings["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
     harness.map(stream, scenario.name, BatchSize=BATCH_SIZE, BisectBatchOnFunctionError=True,
                 MaximumRetryAttempts=RETRIES,
@@ -315,7 +325,9 @@ def check_accounting(scenario: Scenario, result: Outcome, problems: list[str]) -
         first = scenario.sequence_numbers.index(info["startSequenceNumber"])
         last = scenario.sequence_numbers.index(info["endSequenceNumber"])
         skipped += scenario.sequence_numbers[first:last + 1]
-        if document["requestContext"]["approximateInvokeCount"] != RETRIES + 1:
+        # with "head", the partial response's retry already counted as the first retry
+        invokes = RETRIES if scenario.mode == "head" else RETRIES + 1
+        if document["requestContext"]["approximateInvokeCount"] != invokes:
             problems.append(f"{scenario.name}: approximateInvokeCount "
                             f"{document['requestContext']['approximateInvokeCount']}")
     if skipped != expected_skipped:
@@ -345,7 +357,7 @@ def main() -> None:
     aws.start()
     try:
         with tempfile.TemporaryDirectory(prefix="bench-poison-") as work:
-            for mode in ("bisect", "partial"):
+            for mode in MODES:
                 clean = Scenario(f"{mode}-clean", mode, None)
                 poisoned = Scenario(f"{mode}-poisoned", mode, poison_index)
                 virtual_clean = run_virtual(aws, Path(work), clean)
@@ -357,7 +369,7 @@ def main() -> None:
                                        virtual_poisoned, wall_clean, wall_poisoned, problems)
     finally:
         aws.stop()
-    for mode in ("bisect", "partial"):
+    for mode in MODES:
         print(f"{mode}: " + ", ".join(f"{k}={v}" for k, v in report[mode].items()))
     for problem in problems:
         print(f"FAILED: {problem}", file=sys.stderr)
@@ -372,7 +384,7 @@ def figures(mode: str, offset: int, clean: Scenario, poisoned: Scenario,
             wall_poisoned: Outcome, problems: list[str]) -> dict[str, Any]:
     extra = virtual_poisoned.invocations - virtual_clean.invocations
     predicted = extra_invocations(mode, offset)
-    if mode == "bisect":
+    if mode in ("bisect", "head"):  # "head" bisects the rest of a batch: no deeper
         bound = 2 * math.ceil(math.log2(BATCH_SIZE)) + RETRIES
         failing_bound = math.ceil(math.log2(BATCH_SIZE)) + RETRIES + 1
     else:

@@ -1,5 +1,6 @@
 # Plan-only tests of modules/consumer on its own, so its resources, IAM documents and
-# preconditions can be inspected. Needs Terraform >= 1.11.
+# preconditions can be inspected; the function itself (and the validation of its
+# settings) is tested in function.tftest.hcl. Needs Terraform >= 1.11.
 
 mock_provider "aws" {
   mock_data "aws_iam_policy_document" {
@@ -10,10 +11,18 @@ mock_provider "aws" {
 }
 
 override_resource {
-  target          = aws_cloudwatch_log_group.this
+  target          = module.function.aws_cloudwatch_log_group.this
   override_during = plan
   values = {
     arn = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/shardline-aggregator"
+  }
+}
+
+override_resource {
+  target          = module.function.aws_lambda_function.this
+  override_during = plan
+  values = {
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:shardline-aggregator"
   }
 }
 
@@ -36,33 +45,48 @@ run "function_defaults" {
   }
 
   assert {
-    condition     = aws_lambda_function.this.runtime == "python3.12"
+    condition     = module.function.settings.runtime == "python3.12"
     error_message = "Default runtime must be python3.12."
   }
 
   assert {
-    condition     = aws_lambda_function.this.handler == "lambdas.aggregator.handler.lambda_handler"
+    condition     = module.function.settings.handler == "lambdas.aggregator.handler.lambda_handler"
     error_message = "handler must be passed through."
   }
 
   assert {
-    condition     = aws_lambda_function.this.source_code_hash == "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+    condition     = module.function.settings.source_code_hash == "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
     error_message = "A given package hash must be used as is."
   }
 
   assert {
-    condition     = aws_lambda_function.this.tracing_config[0].mode == "Active"
+    condition     = module.function.settings.tracing_mode == "Active"
     error_message = "X-Ray tracing must be active by default."
   }
 
   assert {
-    condition     = aws_lambda_function.this.reserved_concurrent_executions == -1
+    condition     = module.function.settings.reserved_concurrent_executions == -1
     error_message = "No reserved concurrency by default."
   }
 
   assert {
-    condition     = aws_cloudwatch_log_group.this.name == "/aws/lambda/shardline-aggregator"
+    condition     = module.function.log_group_name == "/aws/lambda/shardline-aggregator"
     error_message = "The function must log to its own log group."
+  }
+
+  assert {
+    condition = (
+      module.function.settings.architectures == tolist(["x86_64"]) &&
+      module.function.settings.memory_size == 256 &&
+      module.function.settings.timeout == 60 &&
+      module.function.settings.log_retention_in_days == 30
+    )
+    error_message = "The wrapper's function defaults must be modules/function's (x86_64, 256 MB, 60 s, 30 days of logs)."
+  }
+
+  assert {
+    condition     = aws_lambda_event_source_mapping.this.function_name == module.function.function_arn
+    error_message = "The mapping must invoke the consumer's function."
   }
 
   assert {
@@ -86,11 +110,6 @@ run "policies_name_known_arns" {
 
   module {
     source = "./modules/consumer"
-  }
-
-  assert {
-    condition     = data.aws_iam_policy_document.logs.statement[0].resources == toset(["arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/shardline-aggregator:*"])
-    error_message = "Log permissions must cover only the function's own log group."
   }
 
   assert {
@@ -139,8 +158,14 @@ run "optional_policies_follow_inputs" {
   }
 
   assert {
-    condition     = length(aws_iam_role_policy.event_source_kms) == 0 && length(aws_iam_role_policy.dynamodb_write) == 0 && length(aws_iam_role_policy.tracing) == 0
+    condition     = length(aws_iam_role_policy.event_source_kms) == 0 && length(aws_iam_role_policy.dynamodb_write) == 0
     error_message = "Unused permissions must not be granted."
+  }
+
+  # Without tracing, modules/function grants no X-Ray permission (function.tftest.hcl).
+  assert {
+    condition     = module.function.settings.tracing_mode == "PassThrough"
+    error_message = "tracing_mode must be passed through to the function."
   }
 }
 
@@ -260,32 +285,4 @@ run "rejects_unknown_response_type" {
   }
 
   expect_failures = [var.function_response_types]
-}
-
-run "rejects_six_layers" {
-  command = plan
-
-  module {
-    source = "./modules/consumer"
-  }
-
-  variables {
-    layers = [for version in range(1, 7) : "arn:aws:lambda:us-east-1:123456789012:layer:deps:${version}"]
-  }
-
-  expect_failures = [var.layers]
-}
-
-run "rejects_timeout_above_900" {
-  command = plan
-
-  module {
-    source = "./modules/consumer"
-  }
-
-  variables {
-    timeout = 901
-  }
-
-  expect_failures = [var.timeout]
 }

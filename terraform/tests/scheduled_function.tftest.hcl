@@ -1,5 +1,6 @@
 # Plan-only tests of modules/scheduled_function on its own: the schedule, its target and
-# invoke permission, and the role's policies. Needs Terraform >= 1.11.
+# invoke permission, and the access policy; the function itself (log group, logs and
+# tracing policies) is tested in function.tftest.hcl. Needs Terraform >= 1.11.
 
 mock_provider "aws" {
   mock_data "aws_iam_policy_document" {
@@ -10,7 +11,7 @@ mock_provider "aws" {
 }
 
 override_resource {
-  target          = aws_cloudwatch_log_group.this
+  target          = module.function.aws_cloudwatch_log_group.this
   override_during = plan
   values = {
     arn = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/shardline-scheduled-rollup"
@@ -18,7 +19,7 @@ override_resource {
 }
 
 override_resource {
-  target          = aws_lambda_function.this
+  target          = module.function.aws_lambda_function.this
   override_during = plan
   values = {
     arn = "arn:aws:lambda:us-east-1:123456789012:function:shardline-scheduled-rollup"
@@ -75,13 +76,28 @@ run "the_rule_runs_the_function_on_its_schedule" {
   }
 
   assert {
-    condition     = data.aws_iam_policy_document.logs.statement[0].resources == toset(["arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/shardline-scheduled-rollup:*"])
-    error_message = "Log permissions must cover only the function's own log group."
+    condition     = aws_iam_role_policy.access.role == module.function.role_name
+    error_message = "The access policy must be attached to the function's role."
   }
 
   assert {
-    condition     = aws_cloudwatch_log_group.this.name == "/aws/lambda/shardline-scheduled-rollup"
+    condition     = module.function.log_group_name == "/aws/lambda/shardline-scheduled-rollup"
     error_message = "The function must log to its own log group."
+  }
+
+  assert {
+    condition = (
+      module.function.settings.architectures == tolist(["x86_64"]) &&
+      module.function.settings.memory_size == 256 &&
+      module.function.settings.timeout == 60 &&
+      module.function.settings.log_retention_in_days == 30
+    )
+    error_message = "The wrapper's function defaults must be modules/function's (x86_64, 256 MB, 60 s, 30 days of logs)."
+  }
+
+  assert {
+    condition     = module.function.settings.runtime == "python3.12" && module.function.settings.tracing_mode == "Active" && module.function.settings.reserved_concurrent_executions == -1
+    error_message = "The scheduled function gets the same runtime, tracing and concurrency defaults as every function."
   }
 }
 

@@ -58,7 +58,7 @@ override_resource {
 }
 
 override_resource {
-  target          = module.scheduled_rollup[0].aws_lambda_function.this
+  target          = module.scheduled_rollup[0].module.function.aws_lambda_function.this
   override_during = plan
   values = {
     arn = "arn:aws:lambda:us-east-1:123456789012:function:shardline-scheduled-rollup"

@@ -1,3 +1,6 @@
+# What the mapping and the function's work need, beyond the logs and tracing permissions
+# of modules/function: one policy per concern, on the function's role.
+
 locals {
   # Read actions Lambda's poller needs on the event source, per source type.
   event_source_actions = {
@@ -14,40 +17,6 @@ locals {
       "dynamodb:GetShardIterator",
     ]
   }
-}
-
-data "aws_iam_policy_document" "assume_role" {
-  statement {
-    sid     = "LambdaAssumesRole"
-    actions = ["sts:AssumeRole"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["lambda.amazonaws.com"]
-    }
-  }
-}
-
-resource "aws_iam_role" "this" {
-  name               = var.function_name
-  description        = "Execution role of the ${var.function_name} Lambda function"
-  assume_role_policy = data.aws_iam_policy_document.assume_role.json
-  tags               = var.tags
-}
-
-# Logs: write to the function's own log group only (Terraform creates the group).
-data "aws_iam_policy_document" "logs" {
-  statement {
-    sid       = "WriteOwnLogGroup"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.this.arn}:*"]
-  }
-}
-
-resource "aws_iam_role_policy" "logs" {
-  name   = "logs"
-  role   = aws_iam_role.this.id
-  policy = data.aws_iam_policy_document.logs.json
 }
 
 # Event source: read the one stream the mapping polls.
@@ -73,7 +42,7 @@ data "aws_iam_policy_document" "event_source" {
 
 resource "aws_iam_role_policy" "event_source" {
   name   = "event-source"
-  role   = aws_iam_role.this.id
+  role   = module.function.role_name
   policy = data.aws_iam_policy_document.event_source.json
 }
 
@@ -92,7 +61,7 @@ resource "aws_iam_role_policy" "event_source_kms" {
   count = length(var.event_source_kms_key_arns) > 0 ? 1 : 0
 
   name   = "event-source-kms"
-  role   = aws_iam_role.this.id
+  role   = module.function.role_name
   policy = data.aws_iam_policy_document.event_source_kms[0].json
 }
 
@@ -116,7 +85,7 @@ resource "aws_iam_role_policy" "dynamodb_write" {
   count = length(var.dynamodb_write_table_arns) > 0 ? 1 : 0
 
   name   = "dynamodb-write"
-  role   = aws_iam_role.this.id
+  role   = module.function.role_name
   policy = data.aws_iam_policy_document.dynamodb_write[0].json
 }
 
@@ -131,25 +100,6 @@ data "aws_iam_policy_document" "on_failure" {
 
 resource "aws_iam_role_policy" "on_failure" {
   name   = "on-failure-destination"
-  role   = aws_iam_role.this.id
+  role   = module.function.role_name
   policy = data.aws_iam_policy_document.on_failure.json
-}
-
-# X-Ray: trace segments. These actions have no resource-level permissions.
-data "aws_iam_policy_document" "tracing" {
-  count = var.tracing_mode == "Active" ? 1 : 0
-
-  statement {
-    sid       = "WriteTraces"
-    actions   = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
-    resources = ["*"]
-  }
-}
-
-resource "aws_iam_role_policy" "tracing" {
-  count = var.tracing_mode == "Active" ? 1 : 0
-
-  name   = "tracing"
-  role   = aws_iam_role.this.id
-  policy = data.aws_iam_policy_document.tracing[0].json
 }

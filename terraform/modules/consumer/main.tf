@@ -1,58 +1,33 @@
-locals {
-  source_code_hash = var.package_base64sha256 != null ? var.package_base64sha256 : filebase64sha256(var.package_path)
-}
+# A Lambda function that consumes a Kinesis or DynamoDB stream: the function (log group,
+# role, logs and tracing permissions) from modules/function, the event source mapping,
+# and the permissions the mapping and the function's writes need.
 
-resource "aws_cloudwatch_log_group" "this" {
+module "function" {
   #checkov:skip=CKV_AWS_338:Retention is a per-environment variable; high-volume consumer logs default to 30 days.
-  name              = "/aws/lambda/${var.function_name}"
-  retention_in_days = var.log_retention_in_days
-  kms_key_id        = var.log_group_kms_key_arn
-  tags              = var.tags
-}
-
-resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_117:Reaches only Kinesis, DynamoDB and SQS over their public endpoints; no VPC resources to protect.
-  #checkov:skip=CKV_AWS_272:Zips are built by `make package` and passed by path and hash; code signing is not set up.
   #checkov:skip=CKV_AWS_116:Invoked synchronously by its event source mapping, whose on-failure destination is the SQS failure queue; a function DLQ only serves async invokes.
-  #checkov:skip=CKV_AWS_173:The environment holds only resource names and settings, no secrets; Lambda encrypts it at rest with its own key.
-  function_name    = var.function_name
-  description      = var.description
-  role             = aws_iam_role.this.arn
-  filename         = var.package_path
-  source_code_hash = local.source_code_hash
-  handler          = var.handler
-  runtime          = var.runtime
-  architectures    = [var.architecture]
-  memory_size      = var.memory_size
-  timeout          = var.timeout
-  layers           = var.layers
-  # -1 leaves the function on the account's unreserved concurrency.
-  reserved_concurrent_executions = var.reserved_concurrent_executions == null ? -1 : var.reserved_concurrent_executions
+  source = "../function"
 
-  dynamic "environment" {
-    for_each = length(var.environment_variables) > 0 ? [var.environment_variables] : []
-
-    content {
-      variables = environment.value
-    }
-  }
-
-  tracing_config {
-    mode = var.tracing_mode
-  }
-
-  tags = var.tags
-
-  # The log group and its write permission must exist before the first invocation,
-  # otherwise Lambda would create an unmanaged log group without retention.
-  depends_on = [
-    aws_cloudwatch_log_group.this,
-    aws_iam_role_policy.logs,
-  ]
+  function_name                  = var.function_name
+  description                    = var.description
+  package_path                   = var.package_path
+  package_base64sha256           = var.package_base64sha256
+  handler                        = var.handler
+  runtime                        = var.runtime
+  architecture                   = var.architecture
+  memory_size                    = var.memory_size
+  timeout                        = var.timeout
+  environment_variables          = var.environment_variables
+  reserved_concurrent_executions = var.reserved_concurrent_executions
+  tracing_mode                   = var.tracing_mode
+  layers                         = var.layers
+  log_retention_in_days          = var.log_retention_in_days
+  log_group_kms_key_arn          = var.log_group_kms_key_arn
+  tags                           = var.tags
 }
 
 resource "aws_lambda_event_source_mapping" "this" {
-  function_name                      = aws_lambda_function.this.arn
+  function_name                      = module.function.function_arn
   event_source_arn                   = var.event_source_arn
   enabled                            = var.event_source_mapping_enabled
   starting_position                  = var.starting_position

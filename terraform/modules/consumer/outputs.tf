@@ -1,26 +1,26 @@
 output "function_name" {
   description = "Name of the Lambda function."
-  value       = aws_lambda_function.this.function_name
+  value       = module.function.function_name
 }
 
 output "function_arn" {
   description = "ARN of the Lambda function."
-  value       = aws_lambda_function.this.arn
+  value       = module.function.function_arn
 }
 
 output "role_name" {
   description = "Name of the function's execution role (attach extra policies to it)."
-  value       = aws_iam_role.this.name
+  value       = module.function.role_name
 }
 
 output "role_arn" {
   description = "ARN of the function's execution role."
-  value       = aws_iam_role.this.arn
+  value       = module.function.role_arn
 }
 
 output "log_group_name" {
   description = "Name of the function's CloudWatch log group."
-  value       = aws_cloudwatch_log_group.this.name
+  value       = module.function.log_group_name
 }
 
 output "event_source_mapping_uuid" {

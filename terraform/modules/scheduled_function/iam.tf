@@ -1,60 +1,8 @@
-data "aws_iam_policy_document" "assume_role" {
-  statement {
-    sid     = "LambdaAssumesRole"
-    actions = ["sts:AssumeRole"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["lambda.amazonaws.com"]
-    }
-  }
-}
-
-resource "aws_iam_role" "this" {
-  name               = var.function_name
-  description        = "Execution role of the ${var.function_name} Lambda function"
-  assume_role_policy = data.aws_iam_policy_document.assume_role.json
-  tags               = var.tags
-}
-
-# Logs: write to the function's own log group only (Terraform creates the group).
-data "aws_iam_policy_document" "logs" {
-  statement {
-    sid       = "WriteOwnLogGroup"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.this.arn}:*"]
-  }
-}
-
-resource "aws_iam_role_policy" "logs" {
-  name   = "logs"
-  role   = aws_iam_role.this.id
-  policy = data.aws_iam_policy_document.logs.json
-}
-
 # What the job reads and writes: the caller writes the least-privilege document, since
-# only it knows the resources (this module knows none).
+# only it knows the resources (this module knows none). Logs and tracing permissions come
+# with modules/function.
 resource "aws_iam_role_policy" "access" {
   name   = "access"
-  role   = aws_iam_role.this.id
+  role   = module.function.role_name
   policy = var.access_policy_json
-}
-
-# X-Ray: trace segments. These actions have no resource-level permissions.
-data "aws_iam_policy_document" "tracing" {
-  count = var.tracing_mode == "Active" ? 1 : 0
-
-  statement {
-    sid       = "WriteTraces"
-    actions   = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
-    resources = ["*"]
-  }
-}
-
-resource "aws_iam_role_policy" "tracing" {
-  count = var.tracing_mode == "Active" ? 1 : 0
-
-  name   = "tracing"
-  role   = aws_iam_role.this.id
-  policy = data.aws_iam_policy_document.tracing[0].json
 }

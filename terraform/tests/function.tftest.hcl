@@ -1,0 +1,151 @@
+# Plan-only tests of modules/function on its own: the function, its log group, its role's
+# logs and tracing policies, and the validation of its settings (which the consumer and
+# scheduled_function wrappers pass through unvalidated). Needs Terraform >= 1.11.
+
+mock_provider "aws" {
+  mock_data "aws_iam_policy_document" {
+    defaults = {
+      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
+    }
+  }
+}
+
+override_resource {
+  target          = aws_cloudwatch_log_group.this
+  override_during = plan
+  values = {
+    arn = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/shardline-aggregator"
+  }
+}
+
+variables {
+  function_name        = "shardline-aggregator"
+  package_path         = "aggregator.zip"
+  package_base64sha256 = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+  handler              = "lambdas.aggregator.handler.lambda_handler"
+}
+
+run "function_defaults" {
+  command = plan
+
+  module {
+    source = "./modules/function"
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.runtime == "python3.12"
+    error_message = "Default runtime must be python3.12."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.handler == "lambdas.aggregator.handler.lambda_handler"
+    error_message = "handler must be passed through."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.source_code_hash == "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+    error_message = "A given package hash must be used as is."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.tracing_config[0].mode == "Active" && length(aws_iam_role_policy.tracing) == 1
+    error_message = "X-Ray tracing must be active by default, with permission to write traces."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.reserved_concurrent_executions == -1
+    error_message = "No reserved concurrency by default."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_log_group.this.name == "/aws/lambda/shardline-aggregator"
+    error_message = "The function must log to its own log group."
+  }
+
+  assert {
+    condition     = aws_iam_role.this.name == "shardline-aggregator" && aws_iam_role_policy.logs.name == "logs"
+    error_message = "The role is named after the function and has its logs policy."
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function.this.architectures == tolist(["x86_64"]) &&
+      aws_lambda_function.this.memory_size == 256 &&
+      aws_lambda_function.this.timeout == 60 &&
+      aws_cloudwatch_log_group.this.retention_in_days == 30
+    )
+    error_message = "Defaults: x86_64, 256 MB, 60 s, 30 days of logs (the wrappers declare the same)."
+  }
+}
+
+run "log_permissions_name_the_own_log_group" {
+  command = plan
+
+  module {
+    source = "./modules/function"
+  }
+
+  assert {
+    condition     = data.aws_iam_policy_document.logs.statement[0].resources == toset(["arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/shardline-aggregator:*"])
+    error_message = "Log permissions must cover only the function's own log group."
+  }
+}
+
+run "no_tracing_permission_without_tracing" {
+  command = plan
+
+  module {
+    source = "./modules/function"
+  }
+
+  variables {
+    tracing_mode = "PassThrough"
+  }
+
+  assert {
+    condition     = length(aws_iam_role_policy.tracing) == 0
+    error_message = "Unused permissions must not be granted."
+  }
+}
+
+run "rejects_six_layers" {
+  command = plan
+
+  module {
+    source = "./modules/function"
+  }
+
+  variables {
+    layers = [for version in range(1, 7) : "arn:aws:lambda:us-east-1:123456789012:layer:deps:${version}"]
+  }
+
+  expect_failures = [var.layers]
+}
+
+run "rejects_timeout_above_900" {
+  command = plan
+
+  module {
+    source = "./modules/function"
+  }
+
+  variables {
+    timeout = 901
+  }
+
+  expect_failures = [var.timeout]
+}
+
+run "rejects_an_invalid_function_name" {
+  command = plan
+
+  module {
+    source = "./modules/function"
+  }
+
+  variables {
+    function_name = "shardline aggregator"
+  }
+
+  expect_failures = [var.function_name]
+}

@@ -56,13 +56,13 @@ from lambdas.aggregator.logic import (
 )
 from lambdas.aggregator.quarantine import QuarantineContext, quarantine_item
 from lambdas.shared.dynamo import BatchWriteError
+from lambdas.shared.observability import invocation_metrics
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or DEFAULT_SERVICE_NAME)
 
 
 class BatchHeadFailed(RuntimeError):
     """The batch's first record failed: a function error, so Lambda bisects the batch."""
-METRICS_NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "shardline"
 
 # Warn well before Lambda terminates the window for an oversized state.
 STATE_WARNING_BYTES = int(STATE_LIMIT_BYTES * 0.8)
@@ -203,13 +203,9 @@ def aggregate_window(event: dict[str, Any], metrics: EphemeralMetrics) -> dict[s
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     config = get_config()  # fail fast, with a clear message, on a misconfigured function
-    # Per-invocation metrics and log keys: Powertools' ``Metrics`` shares one metric set per
-    # process, which invocations run side by side in one process (the local runtime) would
-    # mix up; ``EphemeralMetrics`` keeps its own.
-    metrics = EphemeralMetrics(namespace=METRICS_NAMESPACE, service=config.service_name)
+    # Log keys are per invocation too: invocations may run side by side in one process.
     try:
-        return aggregate_window(event, metrics)
+        with invocation_metrics(config.service_name) as metrics:
+            return aggregate_window(event, metrics)
     finally:
-        if metrics.metric_set:
-            metrics.flush_metrics()
         logger.thread_safe_clear_keys()

@@ -40,9 +40,9 @@ from lambdas.rollup.logic import minute_total, touched_hours, touched_minute
 from lambdas.rollup.repository import RollupRepository, default_repository
 from lambdas.shared.aggregates import BucketKey
 from lambdas.shared.dynamo import BatchWriteError
+from lambdas.shared.observability import invocation_metrics
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or DEFAULT_SERVICE_NAME)
-METRICS_NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "shardline"
 
 
 class MinuteNotRolledUp(RuntimeError):
@@ -122,10 +122,5 @@ def roll_up(records: list[dict[str, Any]], repository: RollupRepository,
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     config = get_config()  # fail fast, with a clear message, on a misconfigured function
-    # Per-invocation metrics: invocations may run side by side in one process locally.
-    metrics = EphemeralMetrics(namespace=METRICS_NAMESPACE, service=config.service_name)
-    try:
+    with invocation_metrics(config.service_name) as metrics:
         return roll_up(event.get("Records") or [], default_repository(), metrics)
-    finally:
-        if metrics.metric_set:
-            metrics.flush_metrics()

@@ -46,9 +46,9 @@ from lambdas.scheduled_rollup.logic import (
     requested_hours,
 )
 from lambdas.scheduled_rollup.repository import ScheduledRollupRepository, default_repository
+from lambdas.shared.observability import invocation_metrics
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or DEFAULT_SERVICE_NAME)
-METRICS_NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "shardline"
 
 
 class HoursNotRolledUp(RuntimeError):
@@ -113,9 +113,5 @@ def run_rollup(event: dict[str, Any] | None, repository: ScheduledRollupReposito
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     config = get_config()  # fail fast, with a clear message, on a misconfigured function
-    metrics = EphemeralMetrics(namespace=METRICS_NAMESPACE, service=config.service_name)
-    try:
+    with invocation_metrics(config.service_name) as metrics:
         return run_rollup(event, default_repository(), config, metrics, now=time.time())
-    finally:
-        if metrics.metric_set:
-            metrics.flush_metrics()

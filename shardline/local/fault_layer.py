@@ -42,6 +42,7 @@ FAULT_KINDS: frozenset[str] = frozenset({"throttle", "unprocessed", "error", "de
 _DYNAMODB_TARGET = "DynamoDB_20120810."
 _JSON_CONTENT_TYPE = "application/x-amz-json-1.0"
 _WRITE_OPERATIONS = frozenset({"PutItem", "UpdateItem", "DeleteItem"})
+_METERED_OPERATIONS = _WRITE_OPERATIONS | {"BatchWriteItem"}
 
 StartResponse = Callable[..., Any]
 
@@ -127,6 +128,8 @@ class FaultLayer:
         if not target.startswith(_DYNAMODB_TARGET):
             return self.app(environ, start_response)
         operation = target[len(_DYNAMODB_TARGET):]
+        if not self._rules and operation not in _METERED_OPERATIONS:
+            return self.app(environ, start_response)  # reads: nothing to meter or inject
         body = _read_body(environ)
         try:
             request = json.loads(body or b"{}")

@@ -9,6 +9,7 @@ import boto3
 
 from lambdas.shared.dynamo import batch_write
 from shardline.local.embedded import EmbeddedAws
+from tests.factories.dynamodb import create_aggregates_table
 
 
 def test_concurrent_writes_get_distinct_stream_sequence_numbers(
@@ -17,14 +18,8 @@ def test_concurrent_writes_get_distinct_stream_sequence_numbers(
     client = boto3.client("dynamodb", endpoint_url=embedded_aws.endpoint_url)
     streams = boto3.client("dynamodbstreams", endpoint_url=embedded_aws.endpoint_url)
     name = f"stream-race-{uuid.uuid4().hex[:8]}"
-    table = client.create_table(
-        TableName=name, BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"},
-                   {"AttributeName": "SK", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"},
-                              {"AttributeName": "SK", "AttributeType": "S"}],
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})
-    stream_arn = table["TableDescription"]["LatestStreamArn"]
+    create_aggregates_table(client, name)
+    stream_arn = client.describe_table(TableName=name)["Table"]["LatestStreamArn"]
 
     # WHEN eight writers each put 200 items at once (parallel BatchWriteItem calls)
     def write(writer: int) -> None:

@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 from lambdas.shared.dynamo import BatchWriteError, batch_write, read_items
 from shardline.local.embedded import EmbeddedAws
 from shardline.local.fault_layer import DynamoDBFault
+from tests.factories.dynamodb import create_aggregates_table
 
 
 @pytest.fixture
@@ -23,12 +24,7 @@ def table(embedded_aws: EmbeddedAws) -> Iterator[tuple[object, str]]:
     client = boto3.client("dynamodb", endpoint_url=embedded_aws.endpoint_url,
                           config=Config(retries={"mode": "standard", "total_max_attempts": 1}))
     name = f"faults-{uuid.uuid4().hex[:8]}"
-    client.create_table(
-        TableName=name, BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"},
-                   {"AttributeName": "SK", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"},
-                              {"AttributeName": "SK", "AttributeType": "S"}])
+    create_aggregates_table(client, name)
     yield client, name
     assert embedded_aws.faults is not None
     embedded_aws.faults.clear()

@@ -162,11 +162,6 @@ def minute_label(bucket_epoch_s: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M", time.gmtime(bucket_epoch_s))
 
 
-def hour_start(epoch_s: int) -> int:
-    """Start (epoch seconds) of the UTC hour holding ``epoch_s``."""
-    return epoch_s - epoch_s % HOUR_SECONDS
-
-
 def hour_label(epoch_s: int) -> str:
     """``YYYY-MM-DDTHH`` (UTC) of the hour holding ``epoch_s``."""
     return time.strftime("%Y-%m-%dT%H", time.gmtime(epoch_s))
@@ -267,6 +262,12 @@ class BucketKey:
         return cls(device_id, site, metric, int(bucket))
 
 
+def stats_attributes(stats: Stats) -> dict[str, Any]:
+    """The statistics as item attributes (``stats_from_item`` reads them back)."""
+    return {"count": stats.count, "sum": stats.total, "min": stats.minimum,
+            "max": stats.maximum, "sumsq": stats.sum_squares}
+
+
 def partial_item(
     key: BucketKey,
     stats: Stats,
@@ -289,11 +290,7 @@ def partial_item(
         "bucket": key.bucket,
         "shard_id": shard_id,
         "window_start": window_start_s,
-        "count": stats.count,
-        "sum": stats.total,
-        "min": stats.minimum,
-        "max": stats.maximum,
-        "sumsq": stats.sum_squares,
+        **stats_attributes(stats),
     }
     if segment:
         item["segment"] = segment
@@ -313,11 +310,7 @@ def total_item(key: BucketKey, stats: Stats, partials: int) -> dict[str, Any]:
         "metric": key.metric,
         "bucket": key.bucket,
         "partials": partials,
-        "count": stats.count,
-        "sum": stats.total,
-        "min": stats.minimum,
-        "max": stats.maximum,
-        "sumsq": stats.sum_squares,
+        **stats_attributes(stats),
     }
 
 
@@ -355,11 +348,7 @@ def rollup_item(scope: str, metric: str, resolution_s: int, period: int, stats: 
         "period": period,
         "minutes": minutes,
         "devices": devices,
-        "count": stats.count,
-        "sum": stats.total,
-        "min": stats.minimum,
-        "max": stats.maximum,
-        "sumsq": stats.sum_squares,
+        **stats_attributes(stats),
     }
     if device_id is not None:
         item["device_id"] = device_id

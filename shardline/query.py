@@ -98,12 +98,17 @@ class AggregateReader:
         first, for the periods overlapping [since, until]."""
         if resolution_s not in aggregates.ROLLUP_PREFIXES:
             raise ShardlineError(f"roll-ups exist at 300 s and 3600 s, not {resolution_s} s")
+        try:
+            partition_key = aggregates.rollup_partition_key(scope, metric, device_id=device,
+                                                            site=site)
+        except ValueError as exc:
+            raise ShardlineError(str(exc)) from None
         until = int(until_s if until_s is not None else time.time())
         low, high = aggregates.rollup_range_bounds(resolution_s, int(since_s), until)
         items = self._query(
             KeyConditionExpression="PK = :pk AND SK BETWEEN :low AND :high",
             ExpressionAttributeValues={
-                ":pk": {"S": rollup_partition_key(scope, metric, device=device, site=site)},
+                ":pk": {"S": partition_key},
                 ":low": {"S": low}, ":high": {"S": high},
             },
         )
@@ -155,9 +160,7 @@ class RollupAggregate:
 
     @property
     def period_label(self) -> str:
-        if self.resolution_s == aggregates.ONE_HOUR:
-            return aggregates.hour_label(self.period)
-        return aggregates.minute_label(self.period)
+        return aggregates.period_label(self.resolution_s, self.period)
 
     def as_dict(self) -> dict[str, Any]:
         """One output row; ``sum`` stays an exact decimal string."""
@@ -171,18 +174,6 @@ class RollupAggregate:
         })
         return row
 
-
-def rollup_partition_key(scope: str, metric: str, *, device: str | None = None,
-                         site: str | None = None) -> str:
-    """The PK of a scope's roll-ups (aggregates.py: DM#, SM#, FM#)."""
-    if scope == "device" and device:
-        return aggregates.series_key(device, metric)
-    if scope == "site" and site:
-        return aggregates.site_series_key(site, metric)
-    if scope == "fleet":
-        return aggregates.fleet_series_key(metric)
-    raise ShardlineError(f"a {scope} roll-up needs its {scope} named" if scope in
-                         aggregates.ROLLUP_SCOPES else f"unknown roll-up scope {scope!r}")
 
 
 @dataclass(frozen=True)

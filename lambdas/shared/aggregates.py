@@ -197,11 +197,30 @@ def fleet_series_key(metric: str) -> str:
     return f"FM#{metric}"
 
 
+def period_label(resolution_s: int, period_epoch_s: int) -> str:
+    """A roll-up period as written: its first minute (5 minutes) or its hour (an hour)."""
+    if resolution_s == FIVE_MINUTES:
+        return minute_label(period_epoch_s)
+    return hour_label(period_epoch_s)
+
+
 def rollup_sort_key(resolution_s: int, period_epoch_s: int) -> str:
     """``R5#<minute>`` for a 5-minute period, ``R60#<hour>`` for an hour."""
-    label = minute_label(period_epoch_s) if resolution_s == FIVE_MINUTES else hour_label(
-        period_epoch_s)
-    return f"{ROLLUP_PREFIXES[resolution_s]}{label}"
+    return f"{ROLLUP_PREFIXES[resolution_s]}{period_label(resolution_s, period_epoch_s)}"
+
+
+def rollup_partition_key(scope: str, metric: str, *, device_id: str | None = None,
+                         site: str | None = None) -> str:
+    """The PK of a scope's roll-ups (``DM#``, ``SM#``, ``FM#``); ValueError when the
+    scope is unknown or its device / site is not named."""
+    if scope == "device" and device_id:
+        return series_key(device_id, metric)
+    if scope == "site" and site:
+        return site_series_key(site, metric)
+    if scope == "fleet":
+        return fleet_series_key(metric)
+    raise ValueError(f"a {scope} roll-up needs its {scope} named" if scope in ROLLUP_SCOPES
+                     else f"unknown roll-up scope {scope!r}")
 
 
 def rollup_range_bounds(resolution_s: int, from_epoch_s: int, to_epoch_s: int) -> tuple[str, str]:
@@ -326,20 +345,8 @@ def rollup_item(scope: str, metric: str, resolution_s: int, period: int, stats: 
                 site: str | None = None) -> dict[str, Any]:
     """One roll-up item: ``scope`` device (give device_id and site), site (give site) or
     fleet, over the period of ``resolution_s`` seconds starting at ``period``."""
-    if scope == "device":
-        if device_id is None:
-            raise ValueError("a device roll-up needs device_id")
-        pk = series_key(device_id, metric)
-    elif scope == "site":
-        if site is None:
-            raise ValueError("a site roll-up needs site")
-        pk = site_series_key(site, metric)
-    elif scope == "fleet":
-        pk = fleet_series_key(metric)
-    else:
-        raise ValueError(f"unknown roll-up scope {scope!r}")
     item: dict[str, Any] = {
-        "PK": pk,
+        "PK": rollup_partition_key(scope, metric, device_id=device_id, site=site),
         "SK": rollup_sort_key(resolution_s, period),
         "kind": ROLLUP_KIND,
         "scope": scope,

@@ -11,21 +11,18 @@ from typing import Any
 import boto3
 import pytest
 from click.testing import CliRunner
-from moto import mock_aws
 
-from lambdas.aggregator import config as aggregator_config
 from lambdas.aggregator import handler as aggregator_handler
-from lambdas.aggregator import repository
 from lambdas.shared.aggregates import combine
 from lambdas.shared.telemetry import encode
 from shardline import dlq
 from shardline.cli import main
 from shardline.errors import ShardlineError
-from tests.factories.dynamodb import create_aggregates_table, scan_items
+from tests.factories.aggregator_env import REGION, aggregator_tables
+from tests.factories.dynamodb import scan_items
 from tests.factories.kinesis import lambda_context
 from tests.factories.telemetry import expected_stats, fleet_records, malformed_json
 
-REGION = "us-east-1"
 STREAM = "telemetry"
 QUEUE = "stream-failures"
 FUNCTION_ARN = f"arn:aws:lambda:{REGION}:123456789012:function:aggregator"
@@ -49,27 +46,9 @@ class InProcessLambda:
         return {"StatusCode": 200, "Payload": io.BytesIO(json.dumps(result).encode())}
 
 
-def _reset_caches() -> None:
-    aggregator_config.get_config.cache_clear()
-    repository.default_repository.cache_clear()
-    repository.default_quarantine_repository.cache_clear()
-
-
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AGGREGATES_TABLE", "aggregates")
-    monkeypatch.setenv("QUARANTINE_TABLE", "quarantine")
-    monkeypatch.setenv("WRITE_BASE_DELAY_MS", "0")
-    _reset_caches()
-    with mock_aws():
-        dynamodb = boto3.client("dynamodb", region_name=REGION)
-        create_aggregates_table(dynamodb, "aggregates")
-        create_aggregates_table(dynamodb, "quarantine")
+    with aggregator_tables(monkeypatch) as dynamodb:
         kinesis = boto3.client("kinesis", region_name=REGION)
         kinesis.create_stream(StreamName=STREAM, ShardCount=1)
         sqs = boto3.client("sqs", region_name=REGION)
@@ -79,7 +58,6 @@ def aws(monkeypatch: pytest.MonkeyPatch):
         sqs.create_queue(QueueName=QUEUE, Attributes={"RedrivePolicy": json.dumps(
             {"deadLetterTargetArn": parked_arn, "maxReceiveCount": "5"})})
         yield {"dynamodb": dynamodb, "kinesis": kinesis, "sqs": sqs}
-    _reset_caches()
 
 
 def put_records(kinesis, payloads: list[bytes]) -> list[dict[str, str]]:

@@ -10,7 +10,6 @@ import time
 import boto3
 import pytest
 from click.testing import CliRunner
-from moto import mock_aws
 
 from lambdas.aggregator import config as aggregator_config
 from lambdas.aggregator import handler as aggregator_handler
@@ -25,6 +24,12 @@ from lambdas.aggregator.quarantine import (
 from lambdas.shared.aggregates import combine
 from shardline.cli import main
 from shardline.quarantine import QuarantineReader
+from tests.factories.aggregator_env import (
+    AGGREGATES,
+    QUARANTINE,
+    aggregator_tables,
+    reset_aggregator_caches,
+)
 from tests.factories.dynamodb import create_aggregates_table, scan_items
 from tests.factories.kinesis import KinesisShard, run_window
 from tests.factories.telemetry import (
@@ -37,36 +42,15 @@ from tests.factories.telemetry import (
     unknown_version,
 )
 
-AGGREGATES = "aggregates"
-QUARANTINE = "quarantine"
 handle = aggregator_handler.lambda_handler
-
-
-def _reset_caches() -> None:
-    aggregator_config.get_config.cache_clear()
-    repository.default_repository.cache_clear()
-    repository.default_quarantine_repository.cache_clear()
 
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch):
     """Embedded DynamoDB with the aggregates and quarantine tables, and the function's
     environment naming both."""
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AGGREGATES_TABLE", AGGREGATES)
-    monkeypatch.setenv("QUARANTINE_TABLE", QUARANTINE)
-    monkeypatch.setenv("WRITE_BASE_DELAY_MS", "0")
-    _reset_caches()
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        create_aggregates_table(client, AGGREGATES)
-        create_aggregates_table(client, QUARANTINE)
+    with aggregator_tables(monkeypatch) as client:
         yield client
-    _reset_caches()
 
 
 def quarantined_items(client) -> list[dict]:
@@ -136,7 +120,7 @@ def test_redelivering_a_window_rewrites_the_same_quarantine_items(aws):
 def test_a_failing_quarantine_store_never_fails_the_invocation(aws, monkeypatch):
     # GIVEN the quarantine table is gone (or unwritable)
     monkeypatch.setenv("QUARANTINE_TABLE", "missing-table")
-    _reset_caches()
+    reset_aggregator_caches()
     shard = KinesisShard()
     valid = fleet_records(devices=1, per_device=3)
     records = shard.records(valid) + shard.records([malformed_json()])
@@ -152,7 +136,7 @@ def test_a_failing_quarantine_store_never_fails_the_invocation(aws, monkeypatch)
 def test_without_a_quarantine_table_records_are_only_counted(aws, monkeypatch):
     # GIVEN a function configured without QUARANTINE_TABLE
     monkeypatch.delenv("QUARANTINE_TABLE")
-    _reset_caches()
+    reset_aggregator_caches()
     shard = KinesisShard()
 
     # WHEN an invalid record arrives

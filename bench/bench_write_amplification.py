@@ -26,7 +26,6 @@ from producers.fleet import FleetConfig, generate
 from producers.manifest import Manifest
 from producers.publisher import KinesisPublisher
 from shardline.local.stack import LocalStack
-from tests.factories.dynamodb import create_aggregates_table
 
 DEVICES = 20
 DURATION_S = 120
@@ -37,7 +36,12 @@ NAIVE_TABLE = "bench-naive-per-reading"
 def _naive_writes(stack: LocalStack, records: list[telemetry.TelemetryV1]) -> None:
     """The baseline: one atomic counter update per reading, keyed by device/metric/minute."""
     client = stack.client("dynamodb")
-    create_aggregates_table(client, NAIVE_TABLE)  # same keys as shardline's table
+    client.create_table(
+        TableName=NAIVE_TABLE, BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"},
+                   {"AttributeName": "SK", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"},
+                              {"AttributeName": "SK", "AttributeType": "S"}])
     for record in records:
         minute = minute_label(bucket_start(record.ts))
         for reading in telemetry.to_readings(record):

@@ -9,7 +9,7 @@ from producers.aggregation import AggregatingPublisher
 from producers.fleet import FleetConfig
 from producers.publisher import KinesisPublisher
 from producers.simulate import run_simulation
-from shardline.faults import inject_put_records_failures
+from tests.support.faults import inject_put_records_failures
 from shardline.local.stack import LocalStack
 from shardline.query import AggregateReader
 

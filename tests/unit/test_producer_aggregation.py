@@ -34,7 +34,7 @@ from producers.manifest import Manifest
 from producers.publisher import KinesisPublisher, PublishError, PutEntry
 from producers.simulate import run_simulation
 from shardline.cli import main
-from shardline.faults import inject_put_records_failures
+from tests.support.faults import inject_put_records_failures
 from shardline.local.embedded import EmbeddedAws
 from tests.factories.producer import (
     START_MS,

@@ -67,6 +67,7 @@ class ExecutionEnvironment:
         self.started_at = time.monotonic()
         self.last_used = self.started_at
         self.ready = False
+        self._exited = False
         parent_end, child_end = socket.socketpair()
         log = open(spec.log_path, "ab") if spec.log_path else subprocess.DEVNULL  # noqa: SIM115
         try:
@@ -96,35 +97,39 @@ class ExecutionEnvironment:
         try:
             self.connection.send_bytes(json.dumps(message).encode())
         except OSError:
+            self._exited = True
             return Outcome("exit", self._exit_status(), init_ms)
         reply = self._receive(timeout_s)
         self.last_used = time.monotonic()
         if reply is None:
-            return Outcome("timeout" if self.process.poll() is None else "exit",
-                           self._exit_status(), init_ms)
+            if self._exited:
+                return Outcome("exit", self._exit_status(), init_ms)
+            return Outcome("timeout", None, init_ms)
         if reply["type"] == "result":
             return Outcome("result", reply["payload"], init_ms)
         return Outcome("error", reply["error"], init_ms)
 
     def _receive(self, timeout_s: float) -> dict[str, Any] | None:
-        """The next message, or None when none came in time or the runtime exited."""
+        """The next message, or None when none came in time or the runtime exited
+        (``_exited``)."""
         try:
             if not self.connection.poll(timeout_s):
                 return None
             return json.loads(self.connection.recv_bytes())
         except (EOFError, OSError):
+            self._exited = True
             return None
 
     def _failed_init(self, reply: dict[str, Any] | None) -> Outcome:
         if reply is not None:
             return Outcome("error", reply["error"])
-        if self.process.poll() is None:
-            return Outcome("timeout")
-        return Outcome("exit", self._exit_status())
+        if self._exited:
+            return Outcome("exit", self._exit_status())
+        return Outcome("timeout")
 
     def _exit_status(self) -> int | None:
         with contextlib.suppress(subprocess.TimeoutExpired):
-            return self.process.wait(timeout=0.5)
+            return self.process.wait(timeout=5)
         return None
 
     def kill(self) -> None:

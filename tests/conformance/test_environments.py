@@ -9,13 +9,15 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from shardline.local.embedded import EmbeddedAws, reset_backends
+from shardline.local.embedded import EmbeddedAws, attach_runtime, reset_backends
+from shardline.local.engine import Engine
 from tests.conformance.harness import Harness
 
 # What Lambda's Python runtime sets in every environment (the role's credentials among
@@ -227,3 +229,41 @@ def test_a_configuration_update_applies_to_new_environments(harness: Harness) ->
     after = invoke(harness, "updated")
     assert after["environment"]["SITE"] == "plant-b"
     assert after["pid"] != before["pid"]
+
+
+SLOW_STAMPED = """
+import os, time
+
+def lambda_handler(event, context):
+    started = time.time()
+    time.sleep(1.0)
+    return {"pid": os.getpid(), "started": started, "ended": time.time()}
+"""
+
+
+def test_async_events_run_side_by_side_in_real_time(harness: Harness) -> None:
+    # GIVEN a function whose successes go to a queue, and an engine on the real clock
+    harness.function("stamped", SLOW_STAMPED, prelude=False)
+    url, queue_arn = harness.queue("stamped-successes")
+    harness.client("lambda").put_function_event_invoke_config(
+        FunctionName="stamped", DestinationConfig={"OnSuccess": {"Destination": queue_arn}})
+    harness.engine.stop()
+    live = Engine(harness.client, harness.runtime)
+    attach_runtime(live.async_invoker.invoke_api)
+    try:
+        # WHEN three events are queued at once
+        for _ in range(3):
+            harness.client("lambda").invoke(FunctionName="stamped", InvocationType="Event",
+                                            Payload=b"{}")
+        live.start()
+        deadline = time.monotonic() + 60
+        while harness.queue_counts(url)["visible"] < 3 and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        live.stop()
+
+    # THEN they ran in three environments at the same time
+    responses = [record["responsePayload"] for record in harness.messages(url)]
+    assert len(responses) == 3
+    assert len({r["pid"] for r in responses}) == 3
+    assert max(r["started"] for r in responses) < min(r["ended"] for r in responses)

@@ -267,3 +267,29 @@ def test_async_events_run_side_by_side_in_real_time(harness: Harness) -> None:
     assert len(responses) == 3
     assert len({r["pid"] for r in responses}) == 3
     assert max(r["started"] for r in responses) < min(r["ended"] for r in responses)
+
+
+@pytest.mark.parametrize("variables, fragment", [
+    ({"AWS_REGION": "eu-west-1"}, "Reserved keys used in this request: AWS_REGION"),
+    ({"AWS_ACCESS_KEY_ID": "AKIA", "_HANDLER": "x"},
+     "Reserved keys used in this request: AWS_ACCESS_KEY_ID, _HANDLER"),
+    ({"1ST": "x"}, "[a-zA-Z]([a-zA-Z0-9_])+"),
+    ({"BIG": "x" * 4096}, "exceeded the 4KB limit"),
+])
+def test_an_environment_aws_refuses_is_refused(harness: Harness, variables: dict[str, str],
+                                               fragment: str) -> None:
+    # GIVEN a function
+    harness.function("configured", WHO_AM_I, prelude=False)
+    lambda_client = harness.client("lambda")
+
+    # WHEN its environment is set to one that AWS refuses, at creation or update
+    with pytest.raises(lambda_client.exceptions.InvalidParameterValueException) as created:
+        harness.function("refused", WHO_AM_I, prelude=False, environment=variables)
+    with pytest.raises(lambda_client.exceptions.InvalidParameterValueException) as updated:
+        lambda_client.update_function_configuration(
+            FunctionName="configured", Environment={"Variables": variables})
+
+    # THEN both are refused with AWS's reason, and nothing was stored
+    assert fragment in str(created.value)
+    assert fragment in str(updated.value)
+    assert "refused" not in [f["FunctionName"] for f in lambda_client.list_functions()["Functions"]]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import socket
 import subprocess
 import sys
@@ -85,7 +86,9 @@ class ExecutionEnvironment:
         self.connection = Connection(parent_end.detach())
 
     def invoke(self, message: dict[str, Any], timeout_s: float) -> Outcome:
-        """Run one invocation (the init phase first, on a new environment)."""
+        """Run one invocation (the init phase first, on a new environment); the log gets
+        Lambda's START, END and REPORT lines around it."""
+        request_id = message["request_id"]
         init_ms = None
         if not self.ready:
             started = time.monotonic()
@@ -94,13 +97,30 @@ class ExecutionEnvironment:
                 return self._failed_init(reply)
             self.ready = True
             init_ms = (time.monotonic() - started) * 1000
+        self._log(f"START RequestId: {request_id} Version: $LATEST")
+        started = time.monotonic()
+        outcome = self._run(message, timeout_s, init_ms)
+        self.last_used = time.monotonic()
+        duration_ms = (self.last_used - started) * 1000
+        self._log(f"END RequestId: {request_id}")
+        report = (f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\t"
+                  f"Billed Duration: {math.ceil(duration_ms)} ms\t"
+                  f"Max Memory Used: {self._peak_memory_mb()} MB")
+        if init_ms is not None:
+            report += f"\tInit Duration: {init_ms:.2f} ms"
+        if outcome.kind == "timeout":
+            report += "\tStatus: timeout"
+        self._log(report)
+        return outcome
+
+    def _run(self, message: dict[str, Any], timeout_s: float,
+             init_ms: float | None) -> Outcome:
         try:
             self.connection.send_bytes(json.dumps(message).encode())
         except OSError:
             self._exited = True
             return Outcome("exit", self._exit_status(), init_ms)
         reply = self._receive(timeout_s)
-        self.last_used = time.monotonic()
         if reply is None:
             if self._exited:
                 return Outcome("exit", self._exit_status(), init_ms)
@@ -108,6 +128,22 @@ class ExecutionEnvironment:
         if reply["type"] == "result":
             return Outcome("result", reply["payload"], init_ms)
         return Outcome("error", reply["error"], init_ms)
+
+    def _log(self, line: str) -> None:
+        if self.spec.log_path is not None:
+            with open(self.spec.log_path, "a", encoding="utf-8") as log:
+                log.write(line + "\n")
+
+    def _peak_memory_mb(self) -> int:
+        """The environment's peak resident memory (VmHWM), as REPORT's Max Memory Used."""
+        try:
+            status = Path(f"/proc/{self.process.pid}/status").read_text()
+        except OSError:
+            return 0
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) // 1024
+        return 0
 
     def _receive(self, timeout_s: float) -> dict[str, Any] | None:
         """The next message, or None when none came in time or the runtime exited

@@ -211,8 +211,16 @@ def test_output_goes_to_the_functions_own_log(harness: Harness) -> None:
 
     # THEN the line is in its log, not the other's
     logs = harness.work_dir / "logs"
-    assert "reading from dev-00042" in (logs / "talker.log").read_text()
+    talker = (logs / "talker.log").read_text()
     assert "dev-00042" not in (logs / "quiet.log").read_text()
+    # AND it sits between Lambda's START and END lines, with a REPORT of the cold start
+    lines = talker.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("START RequestId: "))
+    assert lines[start + 1] == "reading from dev-00042"
+    assert lines[start + 2].startswith("END RequestId: ")
+    assert lines[start + 3].startswith("REPORT RequestId: ")
+    assert "Init Duration: " in lines[start + 3]
+    assert "Max Memory Used: " in lines[start + 3]
 
 
 def test_a_configuration_update_applies_to_new_environments(harness: Harness) -> None:

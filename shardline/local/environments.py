@@ -115,8 +115,11 @@ class ExecutionEnvironment:
 
     def _run(self, message: dict[str, Any], timeout_s: float,
              init_ms: float | None) -> Outcome:
+        # The timeout runs from here, after init, as Lambda's does.
+        deadline_ms = int(time.time() * 1000 + timeout_s * 1000)
         try:
-            self.connection.send_bytes(json.dumps(message).encode())
+            self.connection.send_bytes(json.dumps({**message, "deadline_ms": deadline_ms})
+                                       .encode())
         except OSError:
             self._exited = True
             return Outcome("exit", self._exit_status(), init_ms)

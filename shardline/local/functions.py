@@ -124,7 +124,6 @@ class FunctionRuntime:
                                 started, request_id)
         message = {
             "type": "invoke", "event": json.dumps(event), "request_id": request_id,
-            "deadline_ms": int(time.time() * 1000) + config.timeout_s * 1000,
             "invoked_function_arn": function if function.startswith("arn:") else config.arn,
             "trace_id": _trace_header(config.tracing_mode),
         }

@@ -38,6 +38,7 @@ so one log serves both.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import heapq
 import itertools
@@ -65,6 +66,8 @@ SYNC_PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024
 ASYNC_PAYLOAD_LIMIT_BYTES = 1024 * 1024
 SNS_MESSAGE_LIMIT_BYTES = 256 * 1024
 CONFIG_TTL_S = 0.0  # read the settings for every attempt
+ASYNC_WORKERS = 32  # attempts in flight over all functions (real time)
+BUSY_RECHECK_S = 0.05  # a queue at its function's concurrency looks again this soon
 
 SUCCESS = "Success"
 RETRIES_EXHAUSTED = "RetriesExhausted"
@@ -151,6 +154,7 @@ class FunctionEventQueue:
     function_arn: str
     name: str = ""
     retired: bool = False
+    in_flight: int = 0  # events being attempted on workers
     _heap: list[tuple[float, int, _Event]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -184,6 +188,9 @@ class AsyncInvoker:
     # Delivers a document to an SQS queue or SNS topic (``Engine.send_to_destination``).
     send_to_destination: Callable[[str, dict[str, Any]], None] | None = None
     config_ttl_s: float = CONFIG_TTL_S
+    # Real time: a function's events are attempted side by side on workers, up to its
+    # concurrency; on the virtual clock, one at a time on the driver's thread.
+    concurrent: bool = False
     invocations: int = 0
     errors: int = 0
     throttles: int = 0
@@ -191,11 +198,15 @@ class AsyncInvoker:
     _queues: dict[str, FunctionEventQueue] = field(default_factory=dict)
     _running: int = 0  # events taken off a queue for an attempt, not yet settled
     _in_flight: dict[str, int] = field(default_factory=dict)
+    _stopped: bool = False
     _clients: dict[str, Any] = field(default_factory=dict)
     _configs: dict[str, _Cached] = field(default_factory=dict)
     _reserved: dict[str, _Cached] = field(default_factory=dict)
     _sequence: Iterator[int] = field(default_factory=itertools.count)
     _lock: threading.RLock = field(default_factory=threading.RLock)
+    _workers: concurrent.futures.ThreadPoolExecutor = field(
+        default_factory=lambda: concurrent.futures.ThreadPoolExecutor(
+            max_workers=ASYNC_WORKERS, thread_name_prefix="async-invoke"))
 
     # -- the Invoke API ----------------------------------------------------------------
     def invoke_api(self, function_arn: str, payload: bytes,
@@ -248,14 +259,7 @@ class AsyncInvoker:
         event = _Event(str(uuid.uuid4()), function_arn, json.loads(json.dumps(payload)), now,
                        trigger, not_before=now)
         with self._lock:
-            queue = self._queues.get(function_arn)
-            if queue is None or queue.retired:
-                queue = FunctionEventQueue(self, function_arn)
-                self._queues[function_arn] = queue
-                queue.push(event, next(self._sequence))
-                self.driver.add(queue)
-            else:
-                queue.push(event, next(self._sequence))
+            self._queue_for(function_arn).push(event, next(self._sequence))
         return event.request_id
 
     @property
@@ -271,27 +275,44 @@ class AsyncInvoker:
     def stop(self) -> None:
         """Forget every queue (the driver is being stopped)."""
         with self._lock:
+            self._stopped = True
             queues = list(self._queues.values())
             self._queues.clear()
             for queue in queues:
                 queue.retired = True
         for queue in queues:  # outside the lock: a real-time driver joins the thread
             self.driver.remove(queue)
+        self._workers.shutdown(wait=False, cancel_futures=True)
 
     def _step_queue(self, queue: FunctionEventQueue, now: float) -> float:
+        """Take the next due event off ``queue`` and attempt it: inline (virtual clock),
+        or on a worker while the function has concurrency left (real time), so a
+        function's events run side by side as Lambda runs them."""
         with self._lock:
-            if not queue._heap:
+            if not queue._heap and not queue.in_flight:
                 # Drained: leave the driver; the next event brings a new component.
                 queue.retired = True
                 if self._queues.get(queue.function_arn) is queue:
                     del self._queues[queue.function_arn]
                 self.driver.remove(queue)
                 return math.inf
+            if not queue._heap:
+                return now + BUSY_RECHECK_S
             not_before, _, event = queue._heap[0]
             if not_before > now:
                 return not_before
+            if self.concurrent and queue.in_flight >= self._capacity(queue.function_arn):
+                return now + BUSY_RECHECK_S
             heapq.heappop(queue._heap)
             self._running += 1
+            queue.in_flight += 1
+        if self.concurrent:
+            self._workers.submit(self._run_attempt, queue, event, now)
+        else:
+            self._run_attempt(queue, event, now)
+        return now
+
+    def _run_attempt(self, queue: FunctionEventQueue, event: _Event, now: float) -> None:
         try:
             wake = self._attempt(event, now)
         except Exception:
@@ -300,10 +321,25 @@ class AsyncInvoker:
             wake = None
         with self._lock:
             self._running -= 1
-            if wake is not None:
+            queue.in_flight -= 1
+            if wake is not None and not self._stopped:
                 event.not_before = wake
-                queue.push(event, next(self._sequence))
-        return now
+                self._queue_for(event.function_arn).push(event, next(self._sequence))
+
+    def _queue_for(self, function_arn: str) -> FunctionEventQueue:
+        """The function's live queue (a new driver component if it had retired)."""
+        with self._lock:
+            queue = self._queues.get(function_arn)
+            if queue is None or queue.retired:
+                queue = FunctionEventQueue(self, function_arn)
+                self._queues[function_arn] = queue
+                self.driver.add(queue)
+            return queue
+
+    def _capacity(self, function_arn: str) -> int:
+        reserved = self.reserved_concurrency(function_arn)
+        cap = self.runtime.max_concurrency
+        return cap if reserved is None else max(1, min(reserved, cap))
 
     def _attempt(self, event: _Event, now: float) -> float | None:
         """Run one attempt of ``event``; return when to try again, or None when done."""

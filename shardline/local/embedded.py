@@ -25,6 +25,7 @@ from typing import Any
 
 from shardline.errors import ShardlineError
 from shardline.local.fault_layer import FaultLayer
+from shardline.local.function_api import complete_moto_function_api
 from shardline.local.mappings import complete_moto_mapping_api
 
 DEFAULT_PORT = 4566
@@ -108,6 +109,8 @@ def _install_patches() -> None:
         # EFO consumer ARNs as sources, StartingPositionTimestamp, and the
         # ParallelizationFactor/tumbling-window rule, as AWS's API has them.
         complete_moto_mapping_api()
+        # Reserved and malformed environment variables refused as AWS refuses them.
+        complete_moto_function_api()
         # Belt and braces: even a mapping registered some other way delivers nothing.
         backend_cls.send_kinesis_message = lambda self, *a, **k: None
         backend_cls.send_dynamodb_items = lambda self, *a, **k: None

@@ -72,6 +72,7 @@ class Engine:
             self.clients, self.runtime, self.clock, self.driver,
             record_invocation=self._record_invocation,
             send_to_destination=self.send_to_destination,
+            concurrent=isinstance(self.driver, RealTimeDriver),
         )
         self.schedules = ScheduleRunner(
             self.clients("events"), self.async_invoker,

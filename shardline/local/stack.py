@@ -27,7 +27,8 @@ from botocore.config import Config
 
 from shardline import packaging
 from shardline.errors import ShardlineError
-from shardline.local.embedded import DEFAULT_PORT, EmbeddedAws, attach_runtime
+from shardline.local.credentials import RoleSessions
+from shardline.local.embedded import DEFAULT_PORT, LOCAL_REGION, EmbeddedAws, attach_runtime
 from shardline.local.engine import Engine
 from shardline.local.functions import FunctionRuntime
 from shardline.local.status import STATUS_FILE, StatusWriter
@@ -97,8 +98,12 @@ class LocalStack:
             terraform.apply(LOCAL_VAR_FILE, variables)
             self.outputs = terraform.outputs()
             (self.dir / "outputs.json").write_text(json.dumps(self.outputs, indent=2))
+            # Each function in execution environments of its own, under its own role.
+            sessions = RoleSessions(self.client("sts"), self.endpoint_url, LOCAL_REGION)
             self._runtime = FunctionRuntime(self.client("lambda"), self.dir / "code",
-                                            log_dir=self.dir / "logs")
+                                            log_dir=self.dir / "logs",
+                                            endpoint_url=self.endpoint_url,
+                                            credentials=sessions)
             self.engine = Engine(self.client, self._runtime)
             attach_runtime(self._invoke_api)
             self.engine.start()

@@ -22,6 +22,7 @@ from typing import Any
 import boto3
 
 from shardline.local.async_invoke import AsyncInvoker, FunctionInvocation
+from shardline.local.credentials import RoleSessions
 from shardline.local.embedded import EmbeddedAws, attach_runtime
 from shardline.local.engine import Engine
 from shardline.local.functions import FunctionRuntime
@@ -57,6 +58,9 @@ class Harness:
     work_dir: Path
     clock: VirtualClock = field(default_factory=VirtualClock)
     state_cap_bytes: int | None = None
+    # "thread": handlers run in this process and record what they see (``seen``);
+    # "process": in execution environments under their role, as in ``local up``.
+    isolation: str = "thread"
     engine: Engine = field(init=False)
     runtime: FunctionRuntime = field(init=False)
     invoker: AsyncInvoker = field(init=False)
@@ -65,7 +69,11 @@ class Harness:
     _unstamp: Callable[[], None] = lambda: None
 
     def __post_init__(self) -> None:
-        self.runtime = FunctionRuntime(self.client("lambda"), self.work_dir / "code")
+        sessions = RoleSessions(self.client("sts"), self.aws.endpoint_url, "us-east-1")
+        self.runtime = FunctionRuntime(
+            self.client("lambda"), self.work_dir / "code", isolation=self.isolation,  # type: ignore[arg-type]
+            log_dir=self.work_dir / "logs", endpoint_url=self.aws.endpoint_url,
+            credentials=sessions)
         kwargs: dict[str, Any] = {}
         if self.state_cap_bytes is not None:
             kwargs["state_cap_bytes"] = self.state_cap_bytes
@@ -96,10 +104,12 @@ class Harness:
 
     # -- resources, through the APIs ---------------------------------------------------
     def function(self, name: str, body: str, *, timeout: int = 3,
-                 environment: dict[str, str] | None = None) -> str:
-        """Create a function whose module is PRELUDE + ``body`` (defining lambda_handler)."""
+                 environment: dict[str, str] | None = None, prelude: bool = True,
+                 **settings: Any) -> str:
+        """Create a function whose module is PRELUDE + ``body`` (defining lambda_handler);
+        without the prelude (it records in this process) for process isolation."""
         package = f"conf_{name.replace('-', '_')}_{uuid.uuid4().hex[:8]}"
-        source = PRELUDE + textwrap.dedent(body)
+        source = (PRELUDE if prelude else "") + textwrap.dedent(body)
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w") as archive:
             archive.writestr(f"{package}/__init__.py", "")
@@ -107,7 +117,7 @@ class Harness:
         response = self.client("lambda").create_function(
             FunctionName=name, Runtime="python3.12", Role=self._role,
             Handler=f"{package}.handler.lambda_handler", Code={"ZipFile": buffer.getvalue()},
-            Timeout=timeout, Environment={"Variables": environment or {}},
+            Timeout=timeout, Environment={"Variables": environment or {}}, **settings,
         )
         return str(response["FunctionArn"])
 

@@ -198,8 +198,9 @@ def test_bisect_isolates_a_poison_change_and_the_destination_gets_its_batch_info
         ["StreamDescription"]["Shards"][0]["ShardId"],
         "startSequenceNumber": poison_sequence,
         "endSequenceNumber": poison_sequence,
-        "approximateArrivalOfFirstRecord": "2030-01-01T00:00:00.000Z",
-        "approximateArrivalOfLastRecord": "2030-01-01T00:00:00.000Z",
+        # stream records are stamped to the second: no milliseconds (AWS's example)
+        "approximateArrivalOfFirstRecord": "2030-01-01T00:00:00Z",
+        "approximateArrivalOfLastRecord": "2030-01-01T00:00:00Z",
         "batchSize": 1,
         "streamArn": stream,
     }

@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from shardline.local.batch_response import Verdict, has_state, judge
 from shardline.local.destinations import (
     batch_info,
     mapping_object_key,
@@ -155,13 +156,6 @@ class _Work:
     attempt: _Attempt
     closing: bool
     event: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class _Verdict:
-    ok: bool
-    function_error: bool = False
-    first_failed: int = 0  # index of the lowest failed record when not ok
 
 
 @dataclass
@@ -435,7 +429,10 @@ class ShardConsumer:
         if work.closing:
             self._apply_closing(lane, attempt, result, now)
             return
-        verdict = self._judge(result, attempt.records)
+        verdict = judge(result.ok, result.payload,
+                        [r.sequence_number for r in attempt.records],
+                        tumbling=self.tumbling,
+                        report_batch_item_failures=self.mapping.report_batch_item_failures)
         outcome = "ok" if verdict.ok else "error" if verdict.first_failed == 0 else "partial"
         self._log(lane, attempt.records, result, outcome, now)
         if verdict.ok:
@@ -455,7 +452,7 @@ class ShardConsumer:
 
     def _apply_closing(self, lane: _Lane, attempt: _Attempt, result: InvocationResult,
                        now: float) -> None:
-        ok = result.ok and _has_state(result.payload)
+        ok = result.ok and has_state(result.payload)
         self._log(lane, [], result, "ok" if ok else "error", now, final=not attempt.early)
         if ok:
             lane.closing = None
@@ -483,29 +480,7 @@ class ShardConsumer:
             window_start=lane.window_start, at=now,
         ))
 
-    def _judge(self, result: InvocationResult, records: list[StreamRecord]) -> _Verdict:
-        if not result.ok:
-            return _Verdict(ok=False, function_error=True)
-        payload = result.payload
-        if self.tumbling and not _has_state(payload):
-            return _Verdict(ok=False)
-        if not self.mapping.report_batch_item_failures or not isinstance(payload, dict):
-            return _Verdict(ok=True)
-        failures = payload.get("batchItemFailures")
-        if failures is None or failures == []:
-            return _Verdict(ok=True)
-        if not isinstance(failures, list):
-            return _Verdict(ok=False)
-        positions = {r.sequence_number: i for i, r in enumerate(records)}
-        indices = []
-        for failure in failures:
-            identifier = failure.get("itemIdentifier") if isinstance(failure, dict) else None
-            if not isinstance(identifier, str) or identifier not in positions:
-                return _Verdict(ok=False)  # empty, null, wrong key or unknown: all failed
-            indices.append(positions[identifier])
-        return _Verdict(ok=False, first_failed=min(indices))
-
-    def _retry_or_skip(self, lane: _Lane, attempt: _Attempt, verdict: _Verdict,
+    def _retry_or_skip(self, lane: _Lane, attempt: _Attempt, verdict: Verdict,
                        now: float) -> None:
         if verdict.function_error and self.mapping.bisect and len(attempt.records) > 1:
             # Splitting does not consume the retry quota.
@@ -535,7 +510,7 @@ class ShardConsumer:
 
     # -- checkpointing -----------------------------------------------------------------
     def _commit(self, lane: _Lane, records: list[StreamRecord], payload: Any) -> None:
-        if self.tumbling and _has_state(payload):
+        if self.tumbling and has_state(payload):
             lane.window_state = payload["state"]
         self._finish(records)
 
@@ -593,10 +568,6 @@ def partition_lane(partition_key: str, lanes: int) -> int:
         return 0
     digest = hashlib.md5(partition_key.encode(), usedforsecurity=False).digest()
     return int.from_bytes(digest[:8], "big") % lanes
-
-
-def _has_state(payload: Any) -> bool:
-    return isinstance(payload, dict) and isinstance(payload.get("state"), dict)
 
 
 def _state_bytes(state: dict[str, Any]) -> int:

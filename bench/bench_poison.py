@@ -7,9 +7,10 @@ handler cannot process, side by side, for two ways of failing it.
 * ``partial``: the handler reports the poison record in ``batchItemFailures``
   (ReportBatchItemFailures, bisect on too); Lambda checkpoints before it and retries the
   rest of the batch from it, with a fresh retry count (that response made progress). That
-  is no function error, so nothing is halved: when the retries run out, the poison record *and every record after it in its batch* go to the
-  destination (AWS-SEMANTICS.md; replayable with ``shardline dlq replay``). The bench
-  counts those records (``records_skipped_with_poison``) and expects exactly them.
+  is no function error, so nothing is halved: when the retries run out, the poison record
+  *and every record after it in its batch* go to the destination (AWS-SEMANTICS.md;
+  replayable with ``shardline dlq replay``). The bench counts those records
+  (``records_skipped_with_poison``) and expects exactly them.
 * ``head``: what the aggregator does (lambdas/aggregator/handler.py): report the poison
   record while records before it can be checkpointed, and raise once it heads the batch,
   so the retried rest of the batch is bisected down to it. Only the poison record goes to

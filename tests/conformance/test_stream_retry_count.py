@@ -50,7 +50,7 @@ def lambda_handler(event, context):
 def _kinesis(harness: Harness, body: str, payloads: list[str],
              **settings: Any) -> tuple[list[str], str]:
     """A stream with ``payloads`` in one shard, a mapping with an SQS destination, three
-    retries and ReportBatchItemFailures, run for 10 s; the batches the handler saw."""
+    retries and ReportBatchItemFailures, run for 5 s; the batches the handler saw."""
     harness.clock.advance_to(T0)
     stream = harness.stream("telemetry")
     queue_url, queue_arn = harness.queue("failures")
@@ -60,7 +60,7 @@ def _kinesis(harness: Harness, body: str, payloads: list[str],
                 DestinationConfig={"OnFailure": {"Destination": queue_arn}}, **settings)
     harness.put(stream, payloads)
     harness.start()
-    harness.advance(10)
+    harness.advance(5)
     return [",".join(decode(r) for r in e["Records"]) for e in harness.seen("handler")], \
         queue_url
 
@@ -134,7 +134,7 @@ def test_dynamodb_streams_count_retries_the_same_way(harness: Harness, keys: lis
 
     # WHEN the engine runs
     harness.start()
-    harness.advance(10)
+    harness.advance(5)
 
     # THEN the deliveries and the invoke count are those recorded on AWS
     assert [",".join(r["dynamodb"]["Keys"]["pk"]["S"] for r in e["Records"])

@@ -45,3 +45,8 @@ output "policy_statements" {
   description = "The statements of the function's access policy."
   value       = module.function.policy_statements
 }
+
+output "settings" {
+  description = "Settings of the function as applied (modules/function's settings)."
+  value       = module.function.settings
+}

@@ -39,10 +39,12 @@ locals {
   # Keys the role decrypts with, by the service that asks: the event source's records
   # (a Kinesis stream's key, or a table's key for its DynamoDB stream) and the items of
   # the tables the function reads and writes (DynamoDB decrypts the table key with the
-  # caller's permissions). One statement per service, each key once.
+  # caller's permissions). One statement per service; a key named twice appears once in
+  # the document (its resources are a set). No distinct() here: key ARNs are unknown
+  # until the keys exist, and the number of statements must be known at plan.
   decrypt_keys = {
     kinesis  = var.event_source_type == "kinesis" ? var.event_source_kms_key_arns : []
-    dynamodb = distinct(concat(var.event_source_type == "dynamodb" ? var.event_source_kms_key_arns : [], var.dynamodb_table_kms_key_arns))
+    dynamodb = concat(var.event_source_type == "dynamodb" ? var.event_source_kms_key_arns : [], var.dynamodb_table_kms_key_arns)
   }
 
   policy_statements = concat(

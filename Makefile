@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 ENV    ?= prod
 PYTEST_ARGS ?=
 
-.PHONY: help install demo test unit lint package bench deploy clean
+.PHONY: help install demo test unit lint package lock bench deploy clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "; printf "usage: make <target>\n\n"} \
@@ -43,11 +43,16 @@ lint: install ## ruff, terraform fmt, and checkov (in its own venv; works offlin
 package: install ## Build the Lambda zips into dist/lambda (deterministic)
 	$(BIN)/shardline package
 
+lock: install ## Refresh lambdas/requirements.lock (pinned + hashed Lambda dependencies) from lambdas/requirements.txt
+	@test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile lambdas/requirements.txt --universal --python-version 3.11 \
+	  --generate-hashes --custom-compile-command "make lock" --quiet -o lambdas/requirements.lock
+
 bench: install ## Run the benchmarks in bench/ (each prints a JSON line of ratios)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 deploy: install ## terraform apply to real AWS with envs/$(ENV).tfvars and every built package (functions + dependencies layer)
-	$(BIN)/shardline package --with-dependencies
+	$(BIN)/shardline package --with-dependencies --var-file terraform/envs/$(ENV).tfvars
 	terraform -chdir=terraform init -input=false
 	terraform -chdir=terraform apply -var-file=envs/$(ENV).tfvars \
 	  -var-file=$(CURDIR)/dist/lambda/packages.tfvars.json

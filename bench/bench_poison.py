@@ -6,10 +6,11 @@ handler cannot process, side by side, for two ways of failing it.
   times and sent to the on-failure destination.
 * ``partial``: the handler reports the poison record in ``batchItemFailures``
   (ReportBatchItemFailures, bisect on too); Lambda checkpoints before it and retries the
-  rest of the batch from it. That is no function error, so nothing is halved: when the
-  retries run out, the poison record *and every record after it in its batch* go to the
-  destination (AWS-SEMANTICS.md; replayable with ``shardline dlq replay``). The bench
-  counts those records (``records_skipped_with_poison``) and expects exactly them.
+  rest of the batch from it, with a fresh retry count (that response made progress). That
+  is no function error, so nothing is halved: when the retries run out, the poison record
+  *and every record after it in its batch* go to the destination (AWS-SEMANTICS.md;
+  replayable with ``shardline dlq replay``). The bench counts those records
+  (``records_skipped_with_poison``) and expects exactly them.
 * ``head``: what the aggregator does (lambdas/aggregator/handler.py): report the poison
   record while records before it can be checkpointed, and raise once it heads the batch,
   so the retried rest of the batch is bisected down to it. Only the poison record goes to
@@ -107,22 +108,26 @@ def extra_invocations(mode: str, offset: int) -> int:
     plus one for the half without the poison record, which succeeds at once; alone, the
     record is invoked 1 + MaximumRetryAttempts times. The batch's own first invocation
     is the clean one, so the extra is 2·depth + R (worst case 2·ceil(log2 B) + R).
-    partial: no split (not a function error); the rest of the batch from the poison
-    record is retried R times, then skipped: exactly R extra.
+    partial: no split (not a function error); the partial response checkpointed the
+    records before the poison record, which starts the rest's retry count afresh (as
+    recorded on AWS): the rest from the poison record is invoked 1 + R more times, then
+    skipped: exactly R + 1 extra.
     """
     if mode == "bisect":
         return 2 * bisect_depth(BATCH_SIZE, offset) + RETRIES
     if mode == "head":
-        # the partial response's retry of the rest of the batch (poison first) is the
-        # first of the R retries; it raises, so that rest is bisected down to the poison
-        # record, which then has R - 1 retries left
-        return 2 * bisect_depth(BATCH_SIZE - offset, 0) + RETRIES
-    return RETRIES
+        # after the partial response's progress the rest of the batch (poison first)
+        # starts afresh; it raises, so it is bisected down to the poison record, which
+        # is then invoked 1 + R times
+        return 2 * bisect_depth(BATCH_SIZE - offset, 0) + RETRIES + 1
+    return RETRIES + 1
 
 
-def retry_waits_s() -> float:
-    """Backoff before each of the R retries (the engine's RETRY_BACKOFF_S schedule)."""
-    return sum(RETRY_BACKOFF_S[min(a, len(RETRY_BACKOFF_S)) - 1] for a in range(1, RETRIES + 1))
+def retry_waits_s(mode: str) -> float:
+    """Backoff before each of the R retries (the engine's RETRY_BACKOFF_S schedule), and
+    with a partial response the first delay before the invocation after its progress."""
+    waits = sum(RETRY_BACKOFF_S[min(a, len(RETRY_BACKOFF_S)) - 1] for a in range(1, RETRIES + 1))
+    return waits + (RETRY_BACKOFF_S[0] if mode in ("partial", "head") else 0.0)
 
 
 def worst_offset() -> int:
@@ -325,9 +330,8 @@ def check_accounting(scenario: Scenario, result: Outcome, problems: list[str]) -
         first = scenario.sequence_numbers.index(info["startSequenceNumber"])
         last = scenario.sequence_numbers.index(info["endSequenceNumber"])
         skipped += scenario.sequence_numbers[first:last + 1]
-        # with "head", the partial response's retry already counted as the first retry
-        invokes = RETRIES if scenario.mode == "head" else RETRIES + 1
-        if document["requestContext"]["approximateInvokeCount"] != invokes:
+        # the poison record's batch after the last progress or split: 1 + R invocations
+        if document["requestContext"]["approximateInvokeCount"] != RETRIES + 1:
             problems.append(f"{scenario.name}: approximateInvokeCount "
                             f"{document['requestContext']['approximateInvokeCount']}")
     if skipped != expected_skipped:
@@ -384,15 +388,16 @@ def figures(mode: str, offset: int, clean: Scenario, poisoned: Scenario,
             wall_poisoned: Outcome, problems: list[str]) -> dict[str, Any]:
     extra = virtual_poisoned.invocations - virtual_clean.invocations
     predicted = extra_invocations(mode, offset)
+    fresh = 1 if mode in ("partial", "head") else 0  # the invocation after progress
     if mode in ("bisect", "head"):  # "head" bisects the rest of a batch: no deeper
-        bound = 2 * math.ceil(math.log2(BATCH_SIZE)) + RETRIES
-        failing_bound = math.ceil(math.log2(BATCH_SIZE)) + RETRIES + 1
+        bound = 2 * math.ceil(math.log2(BATCH_SIZE)) + RETRIES + fresh
+        failing_bound = math.ceil(math.log2(BATCH_SIZE)) + RETRIES + 1 + fresh
     else:
-        bound, failing_bound = RETRIES, RETRIES + 1
+        bound, failing_bound = RETRIES + fresh, RETRIES + 1 + fresh
     # The shard waits for each extra invocation and for the backoff before each retry
     # (the engine counts a backoff from the start of the failed invocation, so the wait
     # it adds is the backoff less one invocation, never more than the backoff).
-    time_bound = bound * INVOKE_S + retry_waits_s()
+    time_bound = bound * INVOKE_S + retry_waits_s(mode)
     virtual_extra = virtual_poisoned.drain_s - virtual_clean.drain_s
     if extra > bound:
         problems.append(f"{mode}: {extra} extra invocations, bound {bound}")

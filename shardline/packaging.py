@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -43,6 +44,9 @@ class Package:
     name: str
     path: Path
     base64sha256: str
+    # What a layer was built for (None for function zips, which hold only Python source).
+    runtime: str | None = None
+    architecture: str | None = None
 
 
 def _files(project_root: Path, includes: tuple[str, ...]) -> list[Path]:
@@ -89,13 +93,19 @@ def build_all(project_root: Path, out_dir: Path) -> list[Package]:
 
 def package_variables(packages: list[Package]) -> dict[str, str]:
     """The Terraform variables that deploy ``packages``: ``<name>_package_path`` and
-    ``<name>_package_base64sha256`` per function, ``dependencies_layer_path`` for the
+    ``<name>_package_base64sha256`` per function; ``dependencies_layer_path`` and the
+    runtime and architecture it was built for (``dependencies_layer_runtime``,
+    ``dependencies_layer_architecture``: plan fails unless they are the functions') for the
     layer. The one mapping from zips to variables, for the local stack and for deploys."""
     variables: dict[str, str] = {}
     for package in packages:
         path = str(package.path.resolve())
         if package.name == LAYER_PACKAGE:
             variables["dependencies_layer_path"] = path
+            if package.runtime is not None:
+                variables["dependencies_layer_runtime"] = package.runtime
+            if package.architecture is not None:
+                variables["dependencies_layer_architecture"] = package.architecture
         else:
             variables[f"{package.name}_package_path"] = path
             variables[f"{package.name}_package_base64sha256"] = package.base64sha256
@@ -110,28 +120,72 @@ def write_var_file(packages: list[Package], out_dir: Path) -> Path:
     return path
 
 
-# The Lambda runtime the layer targets (terraform/layers.tf: compatible_runtimes).
-LAYER_PYTHON_VERSION = "3.12"
-LAYER_PLATFORM = "manylinux2014_x86_64"
+# The runtime and architecture the layer targets by default: terraform/variables.tf's
+# defaults of lambda_runtime and lambda_architecture.
+DEFAULT_RUNTIME = "python3.12"
+DEFAULT_ARCHITECTURE = "x86_64"
+RUNTIMES = ("python3.11", "python3.12", "python3.13")
+# Lambda architecture → the manylinux platform tag of its wheels (Lambda runs Amazon
+# Linux 2023, glibc 2.34, so manylinux2014 wheels run on it).
+PLATFORMS = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
+# Pinned versions of every Lambda dependency with their hashes (`make lock` refreshes it
+# from lambdas/requirements.txt, which keeps the lower bounds).
+LOCK_FILE = Path("lambdas") / "requirements.lock"
 
 
-def build_dependencies_layer(project_root: Path, out_dir: Path) -> Package:
-    """Install ``lambdas/requirements.txt`` as Linux wheels for the Lambda runtime into a
-    layer zip (``python/`` at its root), deterministically. Needs the package index."""
-    requirements = project_root / "lambdas" / "requirements.txt"
+def layer_install_command(requirements: Path, target: Path, *, runtime: str,
+                          architecture: str) -> list[str]:
+    """The pip command installing the locked dependencies as Linux wheels for ``runtime``
+    on ``architecture`` into ``target``: every file checked against the lock's hashes,
+    wheels only (nothing is compiled for this machine instead)."""
+    if runtime not in RUNTIMES:
+        raise ShardlineError(f"unsupported Lambda runtime {runtime!r}; "
+                             f"use one of {', '.join(RUNTIMES)}")
+    if architecture not in PLATFORMS:
+        raise ShardlineError(f"unsupported Lambda architecture {architecture!r}; "
+                             f"use one of {', '.join(PLATFORMS)}")
+    return [
+        sys.executable, "-m", "pip", "install", "--quiet", "--no-compile",
+        "--disable-pip-version-check", "--require-hashes", "--only-binary=:all:",
+        "--platform", PLATFORMS[architecture], "--implementation", "cp",
+        "--python-version", runtime.removeprefix("python"),
+        "--target", str(target), "-r", str(requirements),
+    ]
+
+
+def lambda_settings_from_var_file(path: Path) -> dict[str, str]:
+    """``lambda_runtime`` and ``lambda_architecture`` as a tfvars file sets them (only
+    those two plain string assignments are read; absent ones are left out)."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ShardlineError(f"cannot read {path}: {exc.strerror}") from None
+    settings = {}
+    for name in ("lambda_runtime", "lambda_architecture"):
+        match = re.search(rf'^\s*{name}\s*=\s*"([^"]*)"', text, flags=re.MULTILINE)
+        if match:
+            settings[name] = match.group(1)
+    return settings
+
+
+def build_dependencies_layer(project_root: Path, out_dir: Path, *,
+                             runtime: str = DEFAULT_RUNTIME,
+                             architecture: str = DEFAULT_ARCHITECTURE) -> Package:
+    """Install ``lambdas/requirements.lock`` as Linux wheels for ``runtime`` on
+    ``architecture`` into a layer zip (``python/`` at its root), deterministically.
+    Needs the package index."""
+    requirements = project_root / LOCK_FILE
+    if not requirements.is_file():
+        raise ShardlineError(f"{LOCK_FILE} is missing; create it with `make lock`")
     with tempfile.TemporaryDirectory() as staging:
         target = Path(staging) / "python"
-        command = [
-            sys.executable, "-m", "pip", "install", "--quiet", "--no-compile",
-            "--disable-pip-version-check", "--only-binary=:all:",
-            "--platform", LAYER_PLATFORM, "--implementation", "cp",
-            "--python-version", LAYER_PYTHON_VERSION,
-            "--target", str(target), "-r", str(requirements),
-        ]
+        command = layer_install_command(requirements, target, runtime=runtime,
+                                        architecture=architecture)
         completed = subprocess.run(command, capture_output=True, text=True, check=False)
         if completed.returncode != 0:
             lines = [line for line in completed.stderr.splitlines() if line.strip()]
             raise ShardlineError("building the dependencies layer failed: "
                                  + (lines[-1] if lines else "pip exited with an error"))
         path = out_dir / "dependencies.zip"
-        return Package("dependencies", path, build_zip(Path(staging), ("python",), path))
+        return Package(LAYER_PACKAGE, path, build_zip(Path(staging), ("python",), path),
+                       runtime=runtime, architecture=architecture)

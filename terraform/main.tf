@@ -1,4 +1,16 @@
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
 locals {
+  # IAM names are global to the account (not per region): they carry the environment, so
+  # several environments can share one account. Regional names keep <prefix>-<name>.
+  global_name_prefix = "${var.prefix}-${var.environment}"
+  # CloudWatch metrics namespace of every function (Powertools).
+  metrics_namespace = "${var.prefix}/${var.environment}"
+  # kms:ViaService of the requests DynamoDB and Kinesis make to KMS for their callers.
+  dynamodb_via_service = "dynamodb.${data.aws_region.current.name}.${data.aws_partition.current.dns_suffix}"
+  kinesis_via_service  = "kinesis.${data.aws_region.current.name}.${data.aws_partition.current.dns_suffix}"
+
   stream_name        = "${var.prefix}-telemetry"
   failure_queue_name = "${var.prefix}-stream-failures"
   aggregates_table   = "${var.prefix}-aggregates"
@@ -41,28 +53,35 @@ module "aggregator" {
   source = "./modules/consumer"
 
   function_name                  = local.aggregator_name
+  role_name                      = "${local.global_name_prefix}-aggregator"
   description                    = "Aggregates telemetry into per-device tumbling-window partials"
   package_path                   = var.aggregator_package_path
   package_base64sha256           = var.aggregator_package_base64sha256
   handler                        = "lambdas.aggregator.handler.lambda_handler"
+  runtime                        = var.lambda_runtime
+  architecture                   = var.lambda_architecture
   memory_size                    = var.aggregator_memory_size
   timeout                        = var.aggregator_timeout
   reserved_concurrent_executions = var.aggregator_reserved_concurrent_executions
-  layers                         = local.aggregator_layers
+  layers                         = local.dependency_layers
   log_retention_in_days          = var.log_retention_in_days
 
   environment_variables = merge({
     AGGREGATES_TABLE             = module.storage.table_name
     POWERTOOLS_SERVICE_NAME      = "aggregator"
-    POWERTOOLS_METRICS_NAMESPACE = "shardline"
+    POWERTOOLS_METRICS_NAMESPACE = local.metrics_namespace
     LOG_LEVEL                    = var.log_level
   }, local.aggregator_quarantine_environment)
 
-  event_source_type         = "kinesis"
-  event_source_arn          = module.stream.stream_arn
-  event_source_kms_key_arns = [module.stream.kms_key_arn]
-  dynamodb_write_table_arns = concat([module.storage.table_arn], local.aggregator_quarantine_table_arns)
-  on_failure_queue_arn      = module.stream.failure_queue_arn
+  event_source_type = "kinesis"
+  event_source_arn  = module.stream.stream_arn
+  # Reads the stream (its key through Kinesis), batch-writes partials and quarantined
+  # records (the tables' keys through DynamoDB), and its mapping sends failed batches to
+  # the failure queue (SSE-SQS: no key of ours).
+  event_source_kms_key_arns   = [module.stream.kms_key_arn]
+  dynamodb_write_table_arns   = concat([module.storage.table_arn], local.aggregator_quarantine_table_arns)
+  dynamodb_table_kms_key_arns = concat([module.storage.kms_key_arn], local.aggregator_quarantine_kms_key_arns)
+  on_failure_queue_arn        = module.stream.failure_queue_arn
 
   starting_position                  = var.aggregator_starting_position
   starting_position_timestamp        = var.aggregator_starting_position_timestamp

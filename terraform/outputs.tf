@@ -18,6 +18,11 @@ output "aggregates_table_name" {
   value       = module.storage.table_name
 }
 
+output "aggregates_table_kms_key_arn" {
+  description = "ARN of the KMS key of the aggregates table and its stream (readers and writers need kms:Decrypt on it through DynamoDB)."
+  value       = module.storage.kms_key_arn
+}
+
 output "aggregates_table_arn" {
   description = "ARN of the aggregates DynamoDB table."
   value       = module.storage.table_arn
@@ -107,4 +112,36 @@ output "quarantine_table_name" {
 output "quarantine_table_arn" {
   description = "ARN of the quarantine DynamoDB table."
   value       = module.quarantine_storage.table_arn
+}
+
+output "quarantine_table_kms_key_arn" {
+  description = "ARN of the KMS key of the quarantine table (readers and writers need kms:Decrypt on it through DynamoDB)."
+  value       = module.quarantine_storage.kms_key_arn
+}
+
+# -- outside users (access.tf) --
+
+output "producer_policy_json" {
+  description = "Least-privilege IAM policy (JSON) for producers: PutRecord(s), ListShards and DescribeStreamSummary on the stream, kms:GenerateDataKey on its key through Kinesis."
+  value       = data.aws_iam_policy_document.producer.json
+}
+
+output "producer_policy_arn" {
+  description = "ARN of the managed policy holding producer_policy_json, to attach to producers' users or roles."
+  value       = aws_iam_policy.producer.arn
+}
+
+output "analyst_policy_json" {
+  description = "Least-privilege IAM policy (JSON) for analysts: Query on the aggregates table and its by_hour index, Scan on the quarantine table, kms:Decrypt on both table keys through DynamoDB."
+  value       = data.aws_iam_policy_document.analyst.json
+}
+
+output "analyst_policy_arn" {
+  description = "ARN of the managed policy holding analyst_policy_json, to attach to analysts' users or roles."
+  value       = aws_iam_policy.analyst.arn
+}
+
+output "metrics_namespace" {
+  description = "CloudWatch namespace of the functions' metrics (<prefix>/<environment>)."
+  value       = local.metrics_namespace
 }

@@ -25,5 +25,6 @@ locals {
     QUARANTINE_TABLE          = module.quarantine_storage.table_name
     QUARANTINE_RETENTION_DAYS = tostring(var.quarantine_retention_days)
   }
-  aggregator_quarantine_table_arns = [module.quarantine_storage.table_arn]
+  aggregator_quarantine_table_arns   = [module.quarantine_storage.table_arn]
+  aggregator_quarantine_kms_key_arns = [module.quarantine_storage.kms_key_arn]
 }

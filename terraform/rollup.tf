@@ -13,28 +13,43 @@ module "rollup" {
   count  = local.rollup_enabled ? 1 : 0
 
   function_name                  = local.rollup_name
+  role_name                      = "${local.global_name_prefix}-rollup"
   description                    = "Recomputes per-minute totals from the partial aggregates on the table's stream"
   package_path                   = var.rollup_package_path
   package_base64sha256           = var.rollup_package_base64sha256
   handler                        = "lambdas.rollup.handler.lambda_handler"
+  runtime                        = var.lambda_runtime
+  architecture                   = var.lambda_architecture
   memory_size                    = var.rollup_memory_size
   timeout                        = var.rollup_timeout
   reserved_concurrent_executions = var.rollup_reserved_concurrent_executions
-  layers                         = local.aggregator_layers
+  layers                         = local.dependency_layers
   log_retention_in_days          = var.log_retention_in_days
 
   environment_variables = {
     AGGREGATES_TABLE             = module.storage.table_name
     POWERTOOLS_SERVICE_NAME      = "rollup"
-    POWERTOOLS_METRICS_NAMESPACE = "shardline"
+    POWERTOOLS_METRICS_NAMESPACE = local.metrics_namespace
     LOG_LEVEL                    = var.log_level
   }
 
-  # The table key is used only through DynamoDB (storage module): no KMS permissions.
-  event_source_type         = "dynamodb"
-  event_source_arn          = module.storage.stream_arn
-  dynamodb_write_table_arns = [module.storage.table_arn]
-  on_failure_queue_arn      = module.stream.failure_queue_arn
+  # The table's stream and items are encrypted with the table key: DynamoDB decrypts
+  # it with this role's permissions, for the poller's GetRecords and for the code's
+  # Query and BatchWriteItem alike.
+  event_source_type           = "dynamodb"
+  event_source_arn            = module.storage.stream_arn
+  event_source_kms_key_arns   = [module.storage.kms_key_arn]
+  dynamodb_write_table_arns   = [module.storage.table_arn]
+  dynamodb_table_kms_key_arns = [module.storage.kms_key_arn]
+  on_failure_queue_arn        = module.stream.failure_queue_arn
+
+  # The recomputation reads one minute's partials with a consistent Query; in the same
+  # policy as the mapping's permissions, so it exists before the mapping starts.
+  extra_policy_statements = [{
+    sid       = "QueryPartials"
+    actions   = ["dynamodb:Query"]
+    resources = [module.storage.table_arn]
+  }]
 
   starting_position                  = "TRIM_HORIZON"
   batch_size                         = var.rollup_batch_size
@@ -46,24 +61,4 @@ module "rollup" {
   function_response_types        = ["ReportBatchItemFailures"]
   maximum_retry_attempts         = var.rollup_maximum_retry_attempts
   maximum_record_age_in_seconds  = var.rollup_maximum_record_age_in_seconds
-}
-
-# The recomputation reads one minute's partials with Query; the consumer module grants
-# only writes.
-data "aws_iam_policy_document" "rollup_read_partials" {
-  count = local.rollup_enabled ? 1 : 0
-
-  statement {
-    sid       = "QueryPartials"
-    actions   = ["dynamodb:Query"]
-    resources = [module.storage.table_arn]
-  }
-}
-
-resource "aws_iam_role_policy" "rollup_read_partials" {
-  count = local.rollup_enabled ? 1 : 0
-
-  name   = "dynamodb-query-partials"
-  role   = module.rollup[0].role_name
-  policy = data.aws_iam_policy_document.rollup_read_partials[0].json
 }

@@ -6,8 +6,10 @@
 locals {
   scheduled_rollup_name    = "${var.prefix}-scheduled-rollup"
   scheduled_rollup_enabled = var.scheduled_rollup_package_path != null
-  # RU#PENDING: the partition of the pending-hour markers (lambdas/shared/aggregates.py).
+  # RU#PENDING: the partition of the pending-hour markers; RU#LEASE: the run lease's
+  # (lambdas/shared/aggregates.py).
   pending_markers_key = "RU#PENDING"
+  run_lease_key       = "RU#LEASE"
 }
 
 module "scheduled_rollup" {
@@ -15,14 +17,17 @@ module "scheduled_rollup" {
   count  = local.scheduled_rollup_enabled ? 1 : 0
 
   function_name                  = local.scheduled_rollup_name
+  role_name                      = "${local.global_name_prefix}-scheduled-rollup"
   description                    = "Recomputes 5-minute and hourly device, site and fleet roll-ups of the hours marked pending"
   package_path                   = var.scheduled_rollup_package_path
   package_base64sha256           = var.scheduled_rollup_package_base64sha256
   handler                        = "lambdas.scheduled_rollup.handler.lambda_handler"
+  runtime                        = var.lambda_runtime
+  architecture                   = var.lambda_architecture
   memory_size                    = var.scheduled_rollup_memory_size
   timeout                        = var.scheduled_rollup_timeout
   reserved_concurrent_executions = var.scheduled_rollup_reserved_concurrent_executions
-  layers                         = local.aggregator_layers
+  layers                         = local.dependency_layers
   log_retention_in_days          = var.log_retention_in_days
 
   environment_variables = {
@@ -30,45 +35,64 @@ module "scheduled_rollup" {
     SETTLE_SECONDS               = tostring(var.scheduled_rollup_settle_seconds)
     MAX_HOURS_PER_RUN            = tostring(var.scheduled_rollup_max_hours_per_run)
     POWERTOOLS_SERVICE_NAME      = "scheduled-rollup"
-    POWERTOOLS_METRICS_NAMESPACE = "shardline"
+    POWERTOOLS_METRICS_NAMESPACE = local.metrics_namespace
     LOG_LEVEL                    = var.log_level
   }
 
-  # The table key is used only through DynamoDB (storage module): no KMS permissions.
-  access_policy_json = data.aws_iam_policy_document.scheduled_rollup_access[0].json
+  policy_statements = local.scheduled_rollup_statements
 
   schedule_expression = var.scheduled_rollup_schedule_expression
   # A failed run leaves its hours marked; the next scheduled run redoes them.
   maximum_retry_attempts = 0
 }
 
-data "aws_iam_policy_document" "scheduled_rollup_access" {
-  count = local.scheduled_rollup_enabled ? 1 : 0
-
-  # Markers (consistent Query on the table) and an hour's totals (Query on the index).
-  statement {
-    sid       = "QueryMarkersAndHourIndex"
-    actions   = ["dynamodb:Query"]
-    resources = [module.storage.table_arn, module.storage.index_arns[local.hour_index_name]]
-  }
-
-  # Roll-ups: whole-item puts through the shared batch_write helper.
-  statement {
-    sid       = "WriteRollups"
-    actions   = ["dynamodb:BatchWriteItem", "dynamodb:PutItem"]
-    resources = [module.storage.table_arn]
-  }
-
-  # Deletes are for processed markers only: nothing else in the table may be deleted.
-  statement {
-    sid       = "DeletePendingMarkers"
-    actions   = ["dynamodb:DeleteItem"]
-    resources = [module.storage.table_arn]
-
-    condition {
-      test     = "ForAllValues:StringEquals"
-      variable = "dynamodb:LeadingKeys"
-      values   = [local.pending_markers_key]
-    }
-  }
+locals {
+  scheduled_rollup_statements = [
+    # Markers (consistent Query on the table) and an hour's totals (Query on the index).
+    {
+      sid       = "QueryMarkersAndHourIndex"
+      actions   = ["dynamodb:Query"]
+      resources = [module.storage.table_arn, module.storage.index_arns[local.hour_index_name]]
+    },
+    # Roll-ups: whole-item puts through the shared batch writer.
+    {
+      sid       = "BatchWriteRollups"
+      actions   = ["dynamodb:BatchWriteItem"]
+      resources = [module.storage.table_arn]
+    },
+    # The run lease is the only item written with PutItem (a conditional put).
+    {
+      sid       = "TakeRunLease"
+      actions   = ["dynamodb:PutItem"]
+      resources = [module.storage.table_arn]
+      conditions = [{
+        test     = "ForAllValues:StringEquals"
+        variable = "dynamodb:LeadingKeys"
+        values   = [local.run_lease_key]
+      }]
+    },
+    # Deletes are for processed markers and the run's own lease only: nothing else in
+    # the table may be deleted.
+    {
+      sid       = "DeleteMarkersAndLease"
+      actions   = ["dynamodb:DeleteItem"]
+      resources = [module.storage.table_arn]
+      conditions = [{
+        test     = "ForAllValues:StringEquals"
+        variable = "dynamodb:LeadingKeys"
+        values   = [local.pending_markers_key, local.run_lease_key]
+      }]
+    },
+    # The table is encrypted with its own key; DynamoDB decrypts it for this role.
+    {
+      sid       = "DecryptTableThroughDynamoDB"
+      actions   = ["kms:Decrypt"]
+      resources = [module.storage.kms_key_arn]
+      conditions = [{
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = [local.dynamodb_via_service]
+      }]
+    },
+  ]
 }

@@ -21,7 +21,7 @@ variable "local_stack" {
 }
 
 variable "environment" {
-  description = "Environment name, set as the Environment default tag (e.g. local, dev, prod)."
+  description = "Environment name (e.g. local, dev, prod): the Environment default tag, part of every account-global name (IAM roles and policies: <prefix>-<environment>-<name>) so environments can share an account, and of the metrics namespace (<prefix>/<environment>)."
   type        = string
   default     = "dev"
 
@@ -154,13 +154,64 @@ variable "dependencies_layer_arns" {
 }
 
 variable "dependencies_layer_path" {
-  description = "Path of the dependencies layer zip built by `shardline package --with-dependencies`; null for none."
+  description = "Path of the dependencies layer zip built by `shardline package --with-dependencies` (it writes this and the two variables below into dist/lambda/packages.tfvars.json); null for none."
   type        = string
   default     = null
 
   validation {
     condition     = var.dependencies_layer_path == null || can(regex("\\.zip$", var.dependencies_layer_path))
     error_message = "The dependencies layer must be a .zip file."
+  }
+}
+
+variable "dependencies_layer_runtime" {
+  description = "Lambda runtime the dependencies layer zip was built for (written by `shardline package --with-dependencies`); must equal lambda_runtime."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.dependencies_layer_runtime == null ? true : can(regex("^python3\\.[0-9]+$", var.dependencies_layer_runtime))
+    error_message = "dependencies_layer_runtime must be null or a Python runtime such as python3.12."
+  }
+}
+
+variable "dependencies_layer_architecture" {
+  description = "Architecture the dependencies layer zip was built for (written by `shardline package --with-dependencies`); must equal lambda_architecture."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.dependencies_layer_architecture == null ? true : contains(["x86_64", "arm64"], var.dependencies_layer_architecture)
+    error_message = "dependencies_layer_architecture must be null, x86_64 or arm64."
+  }
+}
+
+variable "dependencies_provided_by_runtime" {
+  description = "Whether the runtime that runs the functions provides their dependencies, so no layer is needed: true only for the embedded AWS (envs/local.tfvars), whose runtime uses the project's Python environment. Lambda provides only boto3."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+variable "lambda_runtime" {
+  description = "Lambda runtime of every function and of the dependencies layer (python3.11 to python3.13); the layer's wheels are built for its Python version."
+  type        = string
+  default     = "python3.12"
+
+  validation {
+    condition     = contains(["python3.11", "python3.12", "python3.13"], var.lambda_runtime)
+    error_message = "lambda_runtime must be python3.11, python3.12 or python3.13."
+  }
+}
+
+variable "lambda_architecture" {
+  description = "Instruction set of every function and of the dependencies layer: x86_64 or arm64 (the layer's wheels are built for it: manylinux2014_x86_64 or manylinux2014_aarch64)."
+  type        = string
+  default     = "x86_64"
+
+  validation {
+    condition     = contains(["x86_64", "arm64"], var.lambda_architecture)
+    error_message = "lambda_architecture must be x86_64 or arm64."
   }
 }
 
@@ -505,9 +556,9 @@ variable "scheduled_rollup_timeout" {
 }
 
 variable "scheduled_rollup_reserved_concurrent_executions" {
-  description = "Concurrency reserved for the scheduled rollup. 1 (the default) keeps two runs from racing on one hour, where the slower could overwrite newer roll-ups; null leaves it on the unreserved pool."
+  description = "Concurrency reserved for the scheduled rollup; null (the default) leaves it on the unreserved pool. Correctness does not depend on it: overlapping runs are serialised by a lease item in the aggregates table (lambdas/scheduled_rollup)."
   type        = number
-  default     = 1
+  default     = null
 
   validation {
     condition     = var.scheduled_rollup_reserved_concurrent_executions == null ? true : (var.scheduled_rollup_reserved_concurrent_executions >= 1 && floor(var.scheduled_rollup_reserved_concurrent_executions) == var.scheduled_rollup_reserved_concurrent_executions)

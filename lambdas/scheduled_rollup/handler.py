@@ -15,6 +15,14 @@ up but kept (config.py says why).
 ``{"hours": ["2026-11-23T10", ...]}`` recomputes the named hours instead (a backfill); it
 reads and deletes no markers.
 
+Runs never overlap, whatever Lambda's concurrency: each run (scheduled or backfill) first
+takes the run lease in the aggregates table (repository.take_lease, a conditional put)
+for its remaining time plus LEASE_MARGIN_S, and releases it at the end. Otherwise a slow
+run could write an hour's roll-ups from older totals after a faster run wrote newer ones,
+and, the marker being gone, nothing would correct them. A scheduled run that finds the
+lease held does nothing (the hours stay marked for the next run); a backfill fails with
+RunInProgress, to be retried.
+
 An hour that fails is logged and left marked; the others are still processed, then the
 invocation fails so the error shows in the function's metrics. The next scheduled run
 recomputes the hour (Terraform turns Lambda's own async retries off; recomputing is
@@ -25,7 +33,9 @@ Returns a summary: hours processed (and which markers were deleted), hours defer
 
 from __future__ import annotations
 
+import math
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,9 +57,17 @@ logger = Logger()
 metrics = Metrics()
 tracer = Tracer()
 
+# How long the lease outlives the invocation's remaining time: covers clock differences
+# between execution environments and a write still in flight when Lambda ends the run.
+LEASE_MARGIN_S = 60
+
 
 class HoursNotRolledUp(RuntimeError):
     """Some hours could not be recomputed; their markers stay for the next run."""
+
+
+class RunInProgress(RuntimeError):
+    """A backfill found another run holding the lease; retry it once that run is over."""
 
 
 @dataclass
@@ -75,6 +93,24 @@ def plan(event: dict[str, Any] | None, repository: ScheduledRollupRepository,
     work.sort(key=lambda entry: entry[0])
     return RunPlan(work, deferred=[m.hour for m in markers.young],
                    left=[m.hour for m in markers.left])
+
+
+def run_leased(event: dict[str, Any] | None, repository: ScheduledRollupRepository,
+               config: ScheduledRollupConfig, *, now: float, lease_s: int) -> dict[str, Any]:
+    """``run_rollup`` under the run lease, so that no two runs recompute at once."""
+    holder = uuid.uuid4().hex
+    if not repository.take_lease(holder, now=int(now), duration_s=lease_s):
+        if requested_hours(event, max_hours=config.max_hours_per_run) is not None:
+            raise RunInProgress("another scheduled-rollup run holds the lease; "
+                                "retry the backfill once it has finished")
+        metrics.add_metric(name="RunsSkipped", unit=MetricUnit.Count, value=1)
+        logger.info("another run holds the lease; this run does nothing")
+        return {"skipped": "another run holds the lease", "hours_processed": [],
+                "items_written": 0}
+    try:
+        return run_rollup(event, repository, config, now=now)
+    finally:
+        repository.release_lease(holder)
 
 
 def run_rollup(event: dict[str, Any] | None, repository: ScheduledRollupRepository,
@@ -123,4 +159,5 @@ def run_rollup(event: dict[str, Any] | None, repository: ScheduledRollupReposito
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     config = get_config()  # fail fast, with a clear message, on a misconfigured function
-    return run_rollup(event, default_repository(), config, now=time.time())
+    lease_s = math.ceil(context.get_remaining_time_in_millis() / 1000) + LEASE_MARGIN_S
+    return run_leased(event, default_repository(), config, now=time.time(), lease_s=lease_s)

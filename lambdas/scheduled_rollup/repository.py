@@ -1,5 +1,5 @@
-"""Data access of the scheduled rollup: pending-hour markers, an hour's totals from the
-``by_hour`` index, roll-up writes.
+"""Data access of the scheduled rollup: the run lease, pending-hour markers, an hour's
+totals from the ``by_hour`` index, roll-up writes.
 
 The client is created on first use and reused by later invocations of the execution
 environment; no endpoint is configured here (boto3 reads ``AWS_ENDPOINT_URL``).
@@ -18,14 +18,57 @@ from lambdas.shared.aggregates import (
     HOUR_INDEX_NAME,
     HOUR_INDEX_PK,
     HOUR_INDEX_SHARDS,
+    LEASE_PK,
     PENDING_PK,
+    SCHEDULED_ROLLUP_LEASE,
     hour_index_key,
+    lease_item,
 )
-from lambdas.shared.dynamo import BatchWriteReport, TableAccess, batch_write, read_items
+from lambdas.shared.dynamo import (
+    BatchWriteReport,
+    TableAccess,
+    batch_write,
+    read_items,
+    serialize_item,
+)
 
 
 class ScheduledRollupRepository(TableAccess):
     """Reads markers and totals from, and writes roll-ups to, the aggregates table."""
+
+    def take_lease(self, holder: str, *, now: int, duration_s: int) -> bool:
+        """Take the run lease for ``duration_s`` seconds if nobody holds it (no lease item,
+        or an expired one). False when another run holds it: then this run must not
+        recompute anything."""
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=serialize_item(lease_item(SCHEDULED_ROLLUP_LEASE, holder,
+                                               now + duration_s)),
+                ConditionExpression="attribute_not_exists(PK) OR expires_at < :now",
+                ExpressionAttributeValues={":now": {"N": str(now)}},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def release_lease(self, holder: str) -> bool:
+        """Delete the lease if ``holder`` still holds it (False if it expired and was taken
+        over, or is gone: nothing to release)."""
+        try:
+            self.client.delete_item(
+                TableName=self.table_name,
+                Key={"PK": {"S": LEASE_PK}, "SK": {"S": SCHEDULED_ROLLUP_LEASE}},
+                ConditionExpression="holder = :holder",
+                ExpressionAttributeValues={":holder": {"S": holder}},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def pending_markers(self) -> Iterator[dict[str, Any]]:
         """Every pending-hour marker, strongly consistent (a marker is the signal; reading

@@ -11,6 +11,7 @@ item            PK                          SK
 partial         ``DM#<device>#<metric>``    ``P#<minute>#<shard>#<window start, epoch s>``
 total           ``DM#<device>#<metric>``    ``T#<minute>``
 pending hour    ``RU#PENDING``              ``<hour>``
+run lease       ``RU#LEASE``                ``scheduled-rollup``
 device roll-up  ``DM#<device>#<metric>``    ``R5#<minute>`` / ``R60#<hour>``
 site roll-up    ``SM#<site>#<metric>``      ``R5#<minute>`` / ``R60#<hour>``
 fleet roll-up   ``FM#<metric>``             ``R5#<minute>`` / ``R60#<hour>``
@@ -47,6 +48,14 @@ After writing totals, the rollup marks each hour they belong to as pending: the 
 roll-ups from the index and deletes a marker only if its token is still the one it read,
 so an hour re-marked in the meantime is recomputed on the next run.
 
+The scheduled rollup runs under a lease, the item ``RU#LEASE / scheduled-rollup``
+(``kind=lease``, ``holder``, ``expires_at`` in epoch seconds, also the table's TTL
+attribute), taken with a conditional put (no item, or an expired one) and deleted by its
+holder at the end of the run: two runs never recompute at the same time, so a slow run
+cannot overwrite a newer run's roll-ups with older figures. The lease outlives the
+holder's invocation (its remaining time plus a margin) and Lambda ends an invocation at
+its timeout, so an expired lease's holder writes nothing more.
+
 A roll-up item (``kind=rollup``) merges the totals of one 5-minute period (``R5#``, the
 period's first minute; ``resolution_s=300``) or one hour (``R60#``, ``resolution_s=3600``)
 for one device, one site or the whole fleet (``scope`` = device, site or fleet), with
@@ -81,6 +90,9 @@ HOUR_INDEX_SHARDS = 8
 HOUR_SECONDS = 3600
 
 PENDING_PK = "RU#PENDING"
+LEASE_PK = "RU#LEASE"
+LEASE_KIND = "lease"
+SCHEDULED_ROLLUP_LEASE = "scheduled-rollup"
 
 # Roll-up resolutions (seconds) and the SK prefix of each.
 FIVE_MINUTES = 300
@@ -338,6 +350,12 @@ def pending_marker_item(hour: str, token: str, marked_at: int) -> dict[str, Any]
     ``token`` each time, so the scheduled rollup can tell a re-mark from its own read)."""
     return {"PK": PENDING_PK, "SK": hour, "kind": PENDING_KIND, "token": token,
             "marked_at": marked_at}
+
+
+def lease_item(name: str, holder: str, expires_at: int) -> dict[str, Any]:
+    """The lease ``name`` held by ``holder`` until ``expires_at`` (epoch seconds)."""
+    return {"PK": LEASE_PK, "SK": name, "kind": LEASE_KIND, "holder": holder,
+            "expires_at": expires_at}
 
 
 def rollup_item(scope: str, metric: str, resolution_s: int, period: int, stats: Stats, *,

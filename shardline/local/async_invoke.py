@@ -25,11 +25,13 @@ Settings are read through the Lambda API — ``GetFunctionEventInvokeConfig`` an
 ``GetFunctionConcurrency`` — for every attempt (or at most every ``config_ttl_s`` per
 function when that is set), so changes apply to the next attempt.
 
-Destinations: SQS queue and SNS topic (the record is the message; SNS records over
-256 KB lose ``requestPayload`` and ``responsePayload``, as AWS drops them), Lambda
-function (the record is the payload of an asynchronous invocation) and EventBridge bus
-(``PutEvents`` with source ``lambda`` and detail-type ``Lambda Function Invocation
-Result - Success|Failure``).
+Destinations: SQS queue and SNS topic (the record is the message; when
+``requestPayload`` and ``responsePayload`` together pass 256 KB, an SNS record goes
+without them, as AWS drops them), S3 bucket on failure only (the record as a JSON object
+under ``aws/lambda/async/<function-name>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<UUID>``; see
+``destinations``), Lambda function (the record is the payload of an asynchronous
+invocation) and EventBridge bus (``PutEvents`` with source ``lambda`` and detail-type
+``Lambda Function Invocation Result - Success|Failure``).
 
 Every invocation, and every throttled attempt, goes to ``record_invocation`` as a
 ``FunctionInvocation``, which has the fields of the stream consumers' ``Invocation``
@@ -49,9 +51,9 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from shardline.local.destinations import async_object_key, iso_millis
 from shardline.local.functions import FunctionRuntime, InvocationResult
 from shardline.local.scheduling import Clock
 
@@ -64,7 +66,6 @@ THROTTLE_BACKOFF_FIRST_S = 1.0
 THROTTLE_BACKOFF_MAX_S = 300.0
 SYNC_PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024
 ASYNC_PAYLOAD_LIMIT_BYTES = 1024 * 1024
-SNS_MESSAGE_LIMIT_BYTES = 256 * 1024
 CONFIG_TTL_S = 0.0  # read the settings for every attempt
 ASYNC_WORKERS = 32  # attempts in flight over all functions (real time)
 BUSY_RECHECK_S = 0.05  # a queue at its function's concurrency looks again this soon
@@ -185,8 +186,9 @@ class AsyncInvoker:
     clock: Clock
     driver: Driver
     record_invocation: Callable[[Any], None] = lambda invocation: None
-    # Delivers a document to an SQS queue or SNS topic (``Engine.send_to_destination``).
-    send_to_destination: Callable[[str, dict[str, Any]], None] | None = None
+    # Delivers a record to an SQS queue, SNS topic or S3 bucket: (arn, document, *,
+    # object_key=None), ``Engine.send_to_destination``.
+    send_to_destination: Callable[..., None] | None = None
     config_ttl_s: float = CONFIG_TTL_S
     # Real time: a function's events are attempted side by side on workers, up to its
     # concurrency; on the virtual clock, one at a time on the driver's thread.
@@ -398,7 +400,7 @@ class AsyncInvoker:
     def _invocation_record(self, event: _Event, condition: str, now: float) -> dict[str, Any]:
         record: dict[str, Any] = {
             "version": "1.0",
-            "timestamp": _iso(now),
+            "timestamp": iso_millis(now),
             "requestContext": {
                 "requestId": event.request_id,
                 "functionArn": f"{event.function_arn}:$LATEST",
@@ -436,9 +438,11 @@ class AsyncInvoker:
                 if response.get("FailedEntryCount"):
                     raise RuntimeError(f"PutEvents rejected the record: {response['Entries']}")
             elif service in ("sqs", "sns") and self.send_to_destination is not None:
-                if service == "sns":
-                    record = _within_sns_limit(record)
                 self.send_to_destination(destination, record)
+            elif service == "s3" and not success and self.send_to_destination is not None:
+                name = function_arn.split(":")[6]
+                self.send_to_destination(destination, record, object_key=async_object_key(
+                    name, self.clock.now()))
             else:
                 raise ValueError(f"unsupported destination type: {destination}")
         except Exception:
@@ -523,19 +527,6 @@ class AsyncInvoker:
             error_type=error_type, at=at, invocation_type=invocation_type,
             request_id=request_id, attempt=attempt, trigger=trigger,
         ))
-
-
-def _iso(epoch_s: float) -> str:
-    """Invocation-record timestamps: UTC, milliseconds (2019-11-14T18:16:05.568Z)."""
-    return datetime.fromtimestamp(epoch_s, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def _within_sns_limit(record: dict[str, Any]) -> dict[str, Any]:
-    """SNS messages are capped at 256 KB: over it, Lambda drops the payloads."""
-    if len(json.dumps(record).encode()) <= SNS_MESSAGE_LIMIT_BYTES:
-        return record
-    return {key: value for key, value in record.items()
-            if key not in ("requestPayload", "responsePayload")}
 
 
 def _decode_payload(payload: bytes) -> Any:

@@ -10,7 +10,6 @@ engine runs are picked up at the next discovery pass. In real-time mode each
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -20,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shardline.local.async_invoke import AsyncInvoker
+from shardline.local.destinations import deliver
 from shardline.local.functions import FunctionRuntime, InvocationResult
 from shardline.local.kinesis_source import WINDOW_STATE_CAP_BYTES, ShardConsumer
 from shardline.local.mappings import StreamMapping
@@ -179,19 +179,11 @@ class Engine:
     def _invoke(self, function_arn: str, event: dict[str, Any]) -> InvocationResult:
         return self.runtime.invoke(function_arn, event)
 
-    def send_to_destination(self, arn: str, document: dict[str, Any]) -> None:
-        """Deliver an on-failure record to an SQS queue or SNS topic, as Lambda does."""
-        body = json.dumps(document)
-        service = arn.split(":")[2]
-        if service == "sqs":
-            sqs = self.clients("sqs")
-            url = sqs.get_queue_url(QueueName=arn.split(":")[5],
-                                    QueueOwnerAWSAccountId=arn.split(":")[4])["QueueUrl"]
-            sqs.send_message(QueueUrl=url, MessageBody=body)
-        elif service == "sns":
-            self.clients("sns").publish(TopicArn=arn, Message=body)
-        else:
-            log.error("unsupported on-failure destination %s", arn)
+    def send_to_destination(self, arn: str, document: dict[str, Any], *,
+                            object_key: str | None = None) -> None:
+        """Deliver a record to an SQS queue, an SNS topic or (under ``object_key``) an S3
+        bucket, as Lambda does (``destinations.deliver``)."""
+        deliver(self.clients, arn, document, object_key=object_key)
 
     # -- observation -------------------------------------------------------------------
     def consumers(self) -> list[ShardConsumer | SqsConsumer]:

@@ -21,8 +21,11 @@ Where AWS leaves the behaviour open, shardline chooses and says so:
   Lambda accepted a state from (a success, or a partial-batch response that carries
   ``state``: the handler's state is expected to leave out the records it reports failed);
 * a partial-batch failure (or a malformed partial-batch response, or a missing ``state``
-  in a window) fails without a function error: the batch is not bisected, the retry
-  starts at the lowest failed record, and the attempt counts against MaximumRetryAttempts;
+  in a window) fails without a function error: the batch is not bisected and the retry
+  starts at the lowest failed record. When records before it were checkpointed (progress)
+  the rest starts its retry count and approximateInvokeCount afresh (recorded on AWS);
+  otherwise the attempt counts against MaximumRetryAttempts. The first invocation after
+  progress waits the first retry delay;
 * when the state passes the cap the window is terminated early: one extra invocation with
   no records, the oversized state and ``isWindowTerminatedEarly`` (``isFinalInvokeForWindow``
   stays false — it is true once per window), then the same window continues with ``{}``;
@@ -47,6 +50,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from shardline.local.batch_response import Verdict, has_state, judge
+from shardline.local.destinations import (
+    batch_info,
+    mapping_object_key,
+    service_of,
+    stream_failure_record,
+    with_payload,
+)
 from shardline.local.functions import InvocationResult
 from shardline.local.mappings import StreamMapping
 
@@ -103,10 +114,6 @@ class Invocation:
     at: float
 
 
-def iso(epoch_s: float) -> str:
-    return datetime.fromtimestamp(epoch_s, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
 def window_iso(epoch_s: int) -> str:
     return datetime.fromtimestamp(epoch_s, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -151,13 +158,6 @@ class _Work:
     event: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
-class _Verdict:
-    ok: bool
-    function_error: bool = False
-    first_failed: int = 0  # index of the lowest failed record when not ok
-
-
 @dataclass
 class ShardConsumer:
     """Delivers one shard to one function. Not thread-safe: one driver calls ``step``.
@@ -171,7 +171,7 @@ class ShardConsumer:
     shard_id: str
     reader: ShardReader
     invoke: Callable[[str, dict[str, Any]], InvocationResult]
-    send_to_destination: Callable[[str, dict[str, Any]], None]
+    send_to_destination: Callable[..., None]  # (arn, document, *, object_key=None)
     record_invocation: Callable[[Invocation], None]
     state_cap_bytes: int = WINDOW_STATE_CAP_BYTES
     poll_interval_s: float = POLL_INTERVAL_S
@@ -429,7 +429,10 @@ class ShardConsumer:
         if work.closing:
             self._apply_closing(lane, attempt, result, now)
             return
-        verdict = self._judge(result, attempt.records)
+        verdict = judge(result.ok, result.payload,
+                        [r.sequence_number for r in attempt.records],
+                        tumbling=self.tumbling,
+                        report_batch_item_failures=self.mapping.report_batch_item_failures)
         outcome = "ok" if verdict.ok else "error" if verdict.first_failed == 0 else "partial"
         self._log(lane, attempt.records, result, outcome, now)
         if verdict.ok:
@@ -443,11 +446,13 @@ class ShardConsumer:
             done = attempt.records[: verdict.first_failed]
             attempt.records = attempt.records[verdict.first_failed:]
             self._commit(lane, done, result.payload)
+            self._start_afresh(attempt, now)
+            return
         self._retry_or_skip(lane, attempt, verdict, now)
 
     def _apply_closing(self, lane: _Lane, attempt: _Attempt, result: InvocationResult,
                        now: float) -> None:
-        ok = result.ok and _has_state(result.payload)
+        ok = result.ok and has_state(result.payload)
         self._log(lane, [], result, "ok" if ok else "error", now, final=not attempt.early)
         if ok:
             lane.closing = None
@@ -475,29 +480,7 @@ class ShardConsumer:
             window_start=lane.window_start, at=now,
         ))
 
-    def _judge(self, result: InvocationResult, records: list[StreamRecord]) -> _Verdict:
-        if not result.ok:
-            return _Verdict(ok=False, function_error=True)
-        payload = result.payload
-        if self.tumbling and not _has_state(payload):
-            return _Verdict(ok=False)
-        if not self.mapping.report_batch_item_failures or not isinstance(payload, dict):
-            return _Verdict(ok=True)
-        failures = payload.get("batchItemFailures")
-        if failures is None or failures == []:
-            return _Verdict(ok=True)
-        if not isinstance(failures, list):
-            return _Verdict(ok=False)
-        positions = {r.sequence_number: i for i, r in enumerate(records)}
-        indices = []
-        for failure in failures:
-            identifier = failure.get("itemIdentifier") if isinstance(failure, dict) else None
-            if not isinstance(identifier, str) or identifier not in positions:
-                return _Verdict(ok=False)  # empty, null, wrong key or unknown: all failed
-            indices.append(positions[identifier])
-        return _Verdict(ok=False, first_failed=min(indices))
-
-    def _retry_or_skip(self, lane: _Lane, attempt: _Attempt, verdict: _Verdict,
+    def _retry_or_skip(self, lane: _Lane, attempt: _Attempt, verdict: Verdict,
                        now: float) -> None:
         if verdict.function_error and self.mapping.bisect and len(attempt.records) > 1:
             # Splitting does not consume the retry quota.
@@ -515,17 +498,27 @@ class ShardConsumer:
         self.retries += 1
         attempt.not_before = now + _backoff(attempt.attempts)
 
+    def _start_afresh(self, attempt: _Attempt, now: float) -> None:
+        """A partial batch response that checkpointed records made progress: the rest of
+        the batch starts its retry count (and its approximateInvokeCount) afresh, as
+        recorded on AWS. With MaximumRetryAttempts N a record every invocation reports
+        failed is delivered N + 2 times: in the batch that partly succeeded, then 1 + N."""
+        attempt.attempts = 0
+        attempt.invocations = 0
+        self.retries += 1
+        attempt.not_before = now + RETRY_BACKOFF_S[0]
+
     # -- checkpointing -----------------------------------------------------------------
     def _commit(self, lane: _Lane, records: list[StreamRecord], payload: Any) -> None:
-        if self.tumbling and _has_state(payload):
+        if self.tumbling and has_state(payload):
             lane.window_state = payload["state"]
         self._finish(records)
 
     def _skip(self, records: list[StreamRecord], condition: str, attempt: _Attempt,
               now: float) -> None:
-        if self.mapping.on_failure_arn:
-            self.send_to_destination(self.mapping.on_failure_arn,
-                                     self._failure_record(records, condition, attempt, now))
+        destination = self.mapping.on_failure_arn
+        if destination:
+            self._send_failure_record(destination, records, condition, attempt, now)
         log.warning("records skipped after %s", condition,
                     extra={"shard": self.shard_id, "first": records[0].sequence_number,
                            "last": records[-1].sequence_number, "count": len(records)})
@@ -540,37 +533,33 @@ class ShardConsumer:
             self._finished.discard(record.position)
             self.checkpoint = record.sequence_number
 
-    def _failure_record(self, records: list[StreamRecord], condition: str,
-                        attempt: _Attempt, now: float) -> dict[str, Any]:
+    def _send_failure_record(self, destination: str, records: list[StreamRecord],
+                             condition: str, attempt: _Attempt, now: float) -> None:
+        """The on-failure record (``destinations``); an S3 bucket also gets the event of
+        the skipped records as the function receives them. The records are skipped
+        whether or not the record arrives, as Lambda does."""
         result = attempt.last_result
-        document: dict[str, Any] = {
-            "requestContext": {
-                "requestId": result.request_id if result else str(uuid.uuid4()),
-                "functionArn": self.mapping.function_arn,
-                "condition": condition,
-                "approximateInvokeCount": attempt.invocations,
-            },
-        }
-        if result is not None:
-            document["responseContext"] = {
-                "statusCode": 200,
-                "executedVersion": "$LATEST",
-                "functionError": result.function_error,
-            }
-        document.update({
-            "version": "1.0",
-            "timestamp": iso(now),
-            self.reader.batch_info_key: {
-                "shardId": self.shard_id,
-                "startSequenceNumber": records[0].sequence_number,
-                "endSequenceNumber": records[-1].sequence_number,
-                "approximateArrivalOfFirstRecord": iso(records[0].arrival),
-                "approximateArrivalOfLastRecord": iso(records[-1].arrival),
-                "batchSize": len(records),
-                "streamArn": self.reader.stream_arn,
-            },
-        })
-        return document
+        document = stream_failure_record(
+            request_id=result.request_id if result else str(uuid.uuid4()),
+            function_arn=self.mapping.function_arn, condition=condition,
+            invoke_count=attempt.invocations,
+            function_error=result.function_error if result else None,
+            invoked=result is not None, now=now, batch_info_key=self.reader.batch_info_key,
+            info=batch_info(self.reader.batch_info_key, shard_id=self.shard_id,
+                            stream_arn=self.reader.stream_arn,
+                            first=(records[0].sequence_number, records[0].arrival),
+                            last=(records[-1].sequence_number, records[-1].arrival),
+                            size=len(records)))
+        try:
+            if service_of(destination) == "s3":
+                lane = self.lanes[partition_lane(records[0].partition_key, len(self.lanes))]
+                self.send_to_destination(
+                    destination, with_payload(document, self._event(lane, records)),
+                    object_key=mapping_object_key(self.mapping.uuid, self.shard_id, now))
+            else:
+                self.send_to_destination(destination, document)
+        except Exception:
+            log.exception("could not deliver an on-failure record to %s", destination)
 
 
 def partition_lane(partition_key: str, lanes: int) -> int:
@@ -579,10 +568,6 @@ def partition_lane(partition_key: str, lanes: int) -> int:
         return 0
     digest = hashlib.md5(partition_key.encode(), usedforsecurity=False).digest()
     return int.from_bytes(digest[:8], "big") % lanes
-
-
-def _has_state(payload: Any) -> bool:
-    return isinstance(payload, dict) and isinstance(payload.get("state"), dict)
 
 
 def _state_bytes(state: dict[str, Any]) -> int:

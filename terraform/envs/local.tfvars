@@ -11,6 +11,10 @@ stream_retention_hours = 24
 aggregates_table_deletion_protection = false
 kms_deletion_window_in_days          = 7
 
+# The local runtime runs the handlers with the project's own Python environment, so the
+# functions need no dependencies layer here (on AWS, plan fails without one).
+dependencies_provided_by_runtime = true
+
 # Relative to terraform/; `make package` writes it.
 aggregator_package_path = "../dist/lambda/aggregator.zip"
 log_level               = "DEBUG"

@@ -18,8 +18,12 @@ aggregator_timeout      = 120
 log_level               = "INFO"
 log_retention_in_days   = 90
 
-# Powertools and the other dependencies, when they are not bundled in the zip, e.g.
+# Every function and the dependencies layer. `make deploy` builds the layer for these
+# (shardline package --with-dependencies --var-file envs/prod.tfvars) and passes it with
+# dist/lambda/packages.tfvars.json; plan fails without a layer. A layer built elsewhere:
 # dependencies_layer_arns = ["arn:aws:lambda:eu-west-1:123456789012:layer:shardline-deps:1"]
+lambda_runtime      = "python3.12"
+lambda_architecture = "x86_64"
 
 aggregator_starting_position                  = "TRIM_HORIZON"
 aggregator_batch_size                         = 1000
@@ -39,13 +43,12 @@ rollup_maximum_retry_attempts             = 10
 rollup_maximum_record_age_in_seconds      = 21600
 
 # -- scheduled rollup --
-scheduled_rollup_package_path                   = "../dist/lambda/scheduled_rollup.zip"
-scheduled_rollup_schedule_expression            = "rate(5 minutes)"
-scheduled_rollup_settle_seconds                 = 60
-scheduled_rollup_max_hours_per_run              = 24
-scheduled_rollup_memory_size                    = 1024
-scheduled_rollup_timeout                        = 240
-scheduled_rollup_reserved_concurrent_executions = 1
+scheduled_rollup_package_path        = "../dist/lambda/scheduled_rollup.zip"
+scheduled_rollup_schedule_expression = "rate(5 minutes)"
+scheduled_rollup_settle_seconds      = 60
+scheduled_rollup_max_hours_per_run   = 24
+scheduled_rollup_memory_size         = 1024
+scheduled_rollup_timeout             = 240
 
 # -- quarantine --
 quarantine_table_deletion_protection = true

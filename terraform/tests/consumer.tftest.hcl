@@ -8,6 +8,19 @@ mock_provider "aws" {
       json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
     }
   }
+
+  mock_data "aws_partition" {
+    defaults = {
+      partition  = "aws"
+      dns_suffix = "amazonaws.com"
+    }
+  }
+
+  mock_data "aws_region" {
+    defaults = {
+      name = "us-east-1"
+    }
+  }
 }
 
 override_resource {
@@ -27,14 +40,15 @@ override_resource {
 }
 
 variables {
-  function_name             = "shardline-aggregator"
-  package_path              = "aggregator.zip"
-  package_base64sha256      = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
-  handler                   = "lambdas.aggregator.handler.lambda_handler"
-  event_source_arn          = "arn:aws:kinesis:us-east-1:123456789012:stream/shardline-telemetry"
-  event_source_kms_key_arns = ["arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"]
-  dynamodb_write_table_arns = ["arn:aws:dynamodb:us-east-1:123456789012:table/shardline-aggregates"]
-  on_failure_queue_arn      = "arn:aws:sqs:us-east-1:123456789012:shardline-stream-failures"
+  function_name               = "shardline-aggregator"
+  package_path                = "aggregator.zip"
+  package_base64sha256        = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+  handler                     = "lambdas.aggregator.handler.lambda_handler"
+  event_source_arn            = "arn:aws:kinesis:us-east-1:123456789012:stream/shardline-telemetry"
+  event_source_kms_key_arns   = ["arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"]
+  dynamodb_write_table_arns   = ["arn:aws:dynamodb:us-east-1:123456789012:table/shardline-aggregates"]
+  dynamodb_table_kms_key_arns = ["arn:aws:kms:us-east-1:123456789012:key/66666666-7777-8888-9999-000000000000"]
+  on_failure_queue_arn        = "arn:aws:sqs:us-east-1:123456789012:shardline-stream-failures"
 }
 
 run "function_defaults" {
@@ -105,46 +119,65 @@ run "function_defaults" {
   }
 }
 
-run "policies_name_known_arns" {
+run "one_access_policy_names_every_resource_and_key" {
   command = plan
 
   module {
     source = "./modules/consumer"
   }
 
+  # A Kinesis consumer: the poller's reads (and ListStreams, as in AWS's managed
+  # AWSLambdaKinesisExecutionRole), the stream key through Kinesis, the table keys through
+  # DynamoDB, the code's batch writes and the on-failure destination.
   assert {
-    condition     = data.aws_iam_policy_document.event_source.statement[0].resources == toset([var.event_source_arn])
-    error_message = "Stream read permissions must name the stream ARN."
+    condition = {
+      for statement in output.policy_statements : statement.sid => {
+        actions    = toset(statement.actions)
+        resources  = toset(statement.resources)
+        conditions = [for condition in statement.conditions : [condition.test, condition.variable, toset(condition.values)]]
+      }
+      } == {
+      ReadEventSource = {
+        actions    = toset(["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards"])
+        resources  = toset([var.event_source_arn])
+        conditions = []
+      }
+      ListStreams = {
+        actions    = toset(["kinesis:ListStreams"])
+        resources  = toset(["*"])
+        conditions = []
+      }
+      DecryptKinesis = {
+        actions    = toset(["kms:Decrypt"])
+        resources  = toset(var.event_source_kms_key_arns)
+        conditions = [["StringEquals", "kms:ViaService", toset(["kinesis.us-east-1.amazonaws.com"])]]
+      }
+      DecryptDynamodb = {
+        actions    = toset(["kms:Decrypt"])
+        resources  = toset(var.dynamodb_table_kms_key_arns)
+        conditions = [["StringEquals", "kms:ViaService", toset(["dynamodb.us-east-1.amazonaws.com"])]]
+      }
+      BatchWriteTables = {
+        actions    = toset(["dynamodb:BatchWriteItem"])
+        resources  = toset(var.dynamodb_write_table_arns)
+        conditions = []
+      }
+      SendToFailureQueue = {
+        actions    = toset(["sqs:SendMessage"])
+        resources  = toset([var.on_failure_queue_arn])
+        conditions = []
+      }
+    }
+    error_message = "The consumer's access policy must hold exactly what the poller, the code and the destination call, on the named resources and keys."
   }
 
   assert {
-    condition = data.aws_iam_policy_document.event_source.statement[0].actions == toset([
-      "kinesis:DescribeStream",
-      "kinesis:DescribeStreamSummary",
-      "kinesis:GetRecords",
-      "kinesis:GetShardIterator",
-      "kinesis:ListShards",
-    ])
-    error_message = "Stream read permissions must be the shared-throughput read actions only."
-  }
-
-  assert {
-    condition     = data.aws_iam_policy_document.event_source_kms[0].statement[0].resources == toset(var.event_source_kms_key_arns)
-    error_message = "kms:Decrypt must name the stream key."
-  }
-
-  assert {
-    condition     = data.aws_iam_policy_document.dynamodb_write[0].statement[0].resources == toset(var.dynamodb_write_table_arns)
-    error_message = "DynamoDB writes must name the table ARN."
-  }
-
-  assert {
-    condition     = data.aws_iam_policy_document.on_failure.statement[0].resources == toset([var.on_failure_queue_arn])
-    error_message = "sqs:SendMessage must name the failure queue."
+    condition     = module.function.policy_statements == output.policy_statements
+    error_message = "The statements must become the function's one access policy."
   }
 }
 
-run "optional_policies_follow_inputs" {
+run "optional_statements_follow_inputs" {
   command = plan
 
   module {
@@ -152,13 +185,14 @@ run "optional_policies_follow_inputs" {
   }
 
   variables {
-    event_source_kms_key_arns = []
-    dynamodb_write_table_arns = []
-    tracing_mode              = "PassThrough"
+    event_source_kms_key_arns   = []
+    dynamodb_write_table_arns   = []
+    dynamodb_table_kms_key_arns = []
+    tracing_mode                = "PassThrough"
   }
 
   assert {
-    condition     = length(aws_iam_role_policy.event_source_kms) == 0 && length(aws_iam_role_policy.dynamodb_write) == 0
+    condition     = toset([for statement in output.policy_statements : statement.sid]) == toset(["ReadEventSource", "ListStreams", "SendToFailureQueue"])
     error_message = "Unused permissions must not be granted."
   }
 
@@ -169,7 +203,7 @@ run "optional_policies_follow_inputs" {
   }
 }
 
-run "dynamodb_stream_source_gets_dynamodb_read_actions" {
+run "an_encrypted_failure_queue_needs_its_key_for_sending" {
   command = plan
 
   module {
@@ -177,14 +211,55 @@ run "dynamodb_stream_source_gets_dynamodb_read_actions" {
   }
 
   variables {
-    event_source_type         = "dynamodb"
-    event_source_arn          = "arn:aws:dynamodb:us-east-1:123456789012:table/shardline-aggregates/stream/2025-01-01T00:00:00.000"
-    event_source_kms_key_arns = []
+    on_failure_queue_kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+  }
+
+  # SendMessage to an SSE-KMS queue: SQS generates and decrypts a data key with the
+  # sender's (here Lambda's, with the execution role) permissions.
+  assert {
+    condition = [
+      for statement in output.policy_statements : [toset(statement.actions), toset(statement.resources), toset(statement.conditions[0].values)]
+      if statement.sid == "EncryptForFailureQueue"
+      ] == [[
+        toset(["kms:Decrypt", "kms:GenerateDataKey"]),
+        toset(["arn:aws:kms:us-east-1:123456789012:key/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"]),
+        toset(["sqs.us-east-1.amazonaws.com"]),
+    ]]
+    error_message = "An SSE-KMS failure queue needs kms:GenerateDataKey and kms:Decrypt through SQS."
+  }
+}
+
+run "dynamodb_stream_source_gets_dynamodb_read_actions_and_one_table_key_statement" {
+  command = plan
+
+  module {
+    source = "./modules/consumer"
+  }
+
+  variables {
+    event_source_type           = "dynamodb"
+    event_source_arn            = "arn:aws:dynamodb:us-east-1:123456789012:table/shardline-aggregates/stream/2025-01-01T00:00:00.000"
+    event_source_kms_key_arns   = ["arn:aws:kms:us-east-1:123456789012:key/66666666-7777-8888-9999-000000000000"]
+    dynamodb_table_kms_key_arns = ["arn:aws:kms:us-east-1:123456789012:key/66666666-7777-8888-9999-000000000000"]
+    extra_policy_statements = [{
+      sid       = "QueryPartials"
+      actions   = ["dynamodb:Query"]
+      resources = ["arn:aws:dynamodb:us-east-1:123456789012:table/shardline-aggregates"]
+    }]
   }
 
   assert {
-    condition     = data.aws_iam_policy_document.event_source.statement[0].actions == toset(["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"])
-    error_message = "A DynamoDB stream source needs the DynamoDB stream read actions."
+    condition = {
+      for statement in output.policy_statements : statement.sid => [toset(statement.actions), toset(statement.resources)]
+      } == {
+      ReadEventSource    = [toset(["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]), toset([var.event_source_arn])]
+      ListStreams        = [toset(["dynamodb:ListStreams"]), toset(["*"])]
+      DecryptDynamodb    = [toset(["kms:Decrypt"]), toset(["arn:aws:kms:us-east-1:123456789012:key/66666666-7777-8888-9999-000000000000"])]
+      BatchWriteTables   = [toset(["dynamodb:BatchWriteItem"]), toset(["arn:aws:dynamodb:us-east-1:123456789012:table/shardline-aggregates"])]
+      SendToFailureQueue = [toset(["sqs:SendMessage"]), toset([var.on_failure_queue_arn])]
+      QueryPartials      = [toset(["dynamodb:Query"]), toset(["arn:aws:dynamodb:us-east-1:123456789012:table/shardline-aggregates"])]
+    }
+    error_message = "A DynamoDB stream consumer reads the stream, decrypts the table key once through DynamoDB, and gets its extra statements in the same policy."
   }
 }
 

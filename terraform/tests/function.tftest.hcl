@@ -171,3 +171,71 @@ run "rejects_an_invalid_function_name" {
 
   expect_failures = [var.function_name]
 }
+
+run "role_name_and_one_access_policy" {
+  command = plan
+
+  module {
+    source = "./modules/function"
+  }
+
+  variables {
+    role_name = "shardline-prod-aggregator"
+    policy_statements = [{
+      sid        = "DecryptTable"
+      actions    = ["kms:Decrypt"]
+      resources  = ["arn:aws:kms:us-east-1:123456789012:key/66666666-7777-8888-9999-000000000000"]
+      conditions = [{ test = "StringEquals", variable = "kms:ViaService", values = ["dynamodb.us-east-1.amazonaws.com"] }]
+    }]
+  }
+
+  assert {
+    condition     = aws_iam_role.this.name == "shardline-prod-aggregator" && aws_lambda_function.this.function_name == "shardline-aggregator"
+    error_message = "The role takes role_name (with the environment); the function keeps its name."
+  }
+
+  assert {
+    condition     = length(aws_iam_role_policy.access) == 1 && aws_iam_role_policy.access[0].name == "access"
+    error_message = "The statements become the role's one access policy."
+  }
+
+  assert {
+    condition = (
+      one(data.aws_iam_policy_document.access[0].statement).sid == "DecryptTable" &&
+      one(one(data.aws_iam_policy_document.access[0].statement).condition).variable == "kms:ViaService"
+    )
+    error_message = "Each statement keeps its sid and conditions."
+  }
+}
+
+run "no_access_policy_without_statements" {
+  command = plan
+
+  module {
+    source = "./modules/function"
+  }
+
+  assert {
+    condition     = length(aws_iam_role_policy.access) == 0 && aws_iam_role.this.name == "shardline-aggregator"
+    error_message = "No statements, no access policy; the role defaults to the function's name."
+  }
+}
+
+run "rejects_wildcard_actions_and_long_role_names" {
+  command = plan
+
+  module {
+    source = "./modules/function"
+  }
+
+  variables {
+    role_name = "shardline-a-very-long-environment-name-that-does-not-fit-scheduled-rollup"
+    policy_statements = [{
+      sid       = "Everything"
+      actions   = ["dynamodb:*"]
+      resources = ["*"]
+    }]
+  }
+
+  expect_failures = [var.role_name, var.policy_statements]
+}

@@ -57,11 +57,45 @@ override_resource {
   }
 }
 
+override_resource {
+  target          = module.stream.aws_kms_key.stream
+  override_during = plan
+  values = {
+    arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-00000000000a"
+  }
+}
+
+override_resource {
+  target          = module.storage.aws_kms_key.table
+  override_during = plan
+  values = {
+    arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-00000000000b"
+  }
+}
+
+override_resource {
+  target          = module.quarantine_storage.aws_kms_key.table
+  override_during = plan
+  values = {
+    arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-00000000000c"
+  }
+}
+
+override_resource {
+  target          = module.quarantine_storage.aws_dynamodb_table.this
+  override_during = plan
+  values = {
+    arn = "arn:aws:dynamodb:us-east-1:123456789012:table/shardline-quarantine"
+  }
+}
+
 variables {
   aggregator_package_path         = "aggregator.zip"
   aggregator_package_base64sha256 = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
   rollup_package_path             = "rollup.zip"
   rollup_package_base64sha256     = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+  # A dependencies layer built elsewhere (plan fails without one; see layers.tf).
+  dependencies_layer_arns = ["arn:aws:lambda:us-east-1:123456789012:layer:shardline-dependencies:1"]
 }
 
 run "rollup_reads_the_aggregates_table_stream" {
@@ -115,22 +149,53 @@ run "rollup_reads_the_aggregates_table_stream" {
   }
 }
 
-run "rollup_role_is_least_privilege" {
+run "rollup_role_is_least_privilege_in_one_policy" {
   command = plan
 
+  # Everything the rollup calls is in its one access policy, which exists before the
+  # function, hence before its mapping: the poller's stream reads, the code's consistent
+  # Query and batch writes, the table key (table and stream alike) through DynamoDB, and
+  # the on-failure destination.
   assert {
-    condition     = aws_iam_role_policy.rollup_read_partials[0].role == module.rollup[0].role_name
-    error_message = "The Query policy must be attached to the rollup's role."
-  }
-
-  assert {
-    condition     = one(data.aws_iam_policy_document.rollup_read_partials[0].statement).actions == toset(["dynamodb:Query"])
-    error_message = "The rollup may only Query the table beyond the consumer module's writes."
-  }
-
-  assert {
-    condition     = one(data.aws_iam_policy_document.rollup_read_partials[0].statement).resources == toset(["arn:aws:dynamodb:us-east-1:123456789012:table/shardline-aggregates"])
-    error_message = "The Query permission must name the aggregates table only."
+    condition = {
+      for statement in module.rollup[0].policy_statements : statement.sid => {
+        actions    = toset(statement.actions)
+        resources  = toset(statement.resources)
+        conditions = [for condition in statement.conditions : [condition.test, condition.variable, toset(condition.values)]]
+      }
+      } == {
+      ReadEventSource = {
+        actions    = toset(["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"])
+        resources  = toset(["arn:aws:dynamodb:us-east-1:123456789012:table/shardline-aggregates/stream/2026-01-01T00:00:00.000"])
+        conditions = []
+      }
+      ListStreams = {
+        actions    = toset(["dynamodb:ListStreams"])
+        resources  = toset(["*"])
+        conditions = []
+      }
+      DecryptDynamodb = {
+        actions    = toset(["kms:Decrypt"])
+        resources  = toset(["arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-00000000000b"])
+        conditions = [["StringEquals", "kms:ViaService", toset(["dynamodb.us-east-1.amazonaws.com"])]]
+      }
+      BatchWriteTables = {
+        actions    = toset(["dynamodb:BatchWriteItem"])
+        resources  = toset(["arn:aws:dynamodb:us-east-1:123456789012:table/shardline-aggregates"])
+        conditions = []
+      }
+      SendToFailureQueue = {
+        actions    = toset(["sqs:SendMessage"])
+        resources  = toset(["arn:aws:sqs:us-east-1:123456789012:shardline-stream-failures"])
+        conditions = []
+      }
+      QueryPartials = {
+        actions    = toset(["dynamodb:Query"])
+        resources  = toset(["arn:aws:dynamodb:us-east-1:123456789012:table/shardline-aggregates"])
+        conditions = []
+      }
+    }
+    error_message = "The rollup's one policy must hold exactly what it calls (no separate Query policy that could be attached after the mapping starts)."
   }
 }
 

@@ -47,9 +47,43 @@ override_resource {
   }
 }
 
+override_resource {
+  target          = module.stream.aws_kms_key.stream
+  override_during = plan
+  values = {
+    arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-00000000000a"
+  }
+}
+
+override_resource {
+  target          = module.storage.aws_kms_key.table
+  override_during = plan
+  values = {
+    arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-00000000000b"
+  }
+}
+
+override_resource {
+  target          = module.quarantine_storage.aws_kms_key.table
+  override_during = plan
+  values = {
+    arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-00000000000c"
+  }
+}
+
+override_resource {
+  target          = module.quarantine_storage.aws_dynamodb_table.this
+  override_during = plan
+  values = {
+    arn = "arn:aws:dynamodb:us-east-1:123456789012:table/shardline-quarantine"
+  }
+}
+
 variables {
   aggregator_package_path         = "aggregator.zip"
   aggregator_package_base64sha256 = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+  # A dependencies layer built elsewhere (plan fails without one; see layers.tf).
+  dependencies_layer_arns = ["arn:aws:lambda:us-east-1:123456789012:layer:shardline-dependencies:1"]
 }
 
 run "names_default_to_shardline_prefix" {

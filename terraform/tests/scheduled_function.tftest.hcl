@@ -40,7 +40,11 @@ variables {
   package_base64sha256 = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
   handler              = "lambdas.scheduled_rollup.handler.lambda_handler"
   schedule_expression  = "rate(5 minutes)"
-  access_policy_json   = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"dynamodb:Query\",\"Resource\":\"arn:aws:dynamodb:us-east-1:123456789012:table/t\"}]}"
+  policy_statements = [{
+    sid       = "QueryTable"
+    actions   = ["dynamodb:Query"]
+    resources = ["arn:aws:dynamodb:us-east-1:123456789012:table/t"]
+  }]
 }
 
 run "the_rule_runs_the_function_on_its_schedule" {
@@ -71,13 +75,8 @@ run "the_rule_runs_the_function_on_its_schedule" {
   }
 
   assert {
-    condition     = aws_iam_role_policy.access.policy == var.access_policy_json
-    error_message = "The caller's access policy must be attached as given."
-  }
-
-  assert {
-    condition     = aws_iam_role_policy.access.role == module.function.role_name
-    error_message = "The access policy must be attached to the function's role."
+    condition     = module.function.policy_statements == var.policy_statements
+    error_message = "The caller's statements must become the function's access policy."
   }
 
   assert {
@@ -177,7 +176,7 @@ run "rejects_async_retries_above_2" {
   expect_failures = [var.maximum_retry_attempts]
 }
 
-run "rejects_a_policy_that_is_not_json" {
+run "rejects_a_job_without_statements" {
   command = plan
 
   module {
@@ -185,8 +184,8 @@ run "rejects_a_policy_that_is_not_json" {
   }
 
   variables {
-    access_policy_json = "dynamodb:*"
+    policy_statements = []
   }
 
-  expect_failures = [var.access_policy_json]
+  expect_failures = [var.policy_statements]
 }

@@ -73,6 +73,38 @@ override_resource {
   }
 }
 
+override_resource {
+  target          = module.stream.aws_kms_key.stream
+  override_during = plan
+  values = {
+    arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-00000000000a"
+  }
+}
+
+override_resource {
+  target          = module.storage.aws_kms_key.table
+  override_during = plan
+  values = {
+    arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-00000000000b"
+  }
+}
+
+override_resource {
+  target          = module.quarantine_storage.aws_kms_key.table
+  override_during = plan
+  values = {
+    arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-00000000000c"
+  }
+}
+
+override_resource {
+  target          = module.quarantine_storage.aws_dynamodb_table.this
+  override_during = plan
+  values = {
+    arn = "arn:aws:dynamodb:us-east-1:123456789012:table/shardline-quarantine"
+  }
+}
+
 variables {
   aggregator_package_path               = "aggregator.zip"
   aggregator_package_base64sha256       = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
@@ -80,6 +112,8 @@ variables {
   rollup_package_base64sha256           = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
   scheduled_rollup_package_path         = "scheduled_rollup.zip"
   scheduled_rollup_package_base64sha256 = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+  # A dependencies layer built elsewhere (plan fails without one; see layers.tf).
+  dependencies_layer_arns = ["arn:aws:lambda:us-east-1:123456789012:layer:shardline-dependencies:1"]
 }
 
 run "the_schedule_runs_the_scheduled_rollup_every_5_minutes" {
@@ -111,8 +145,11 @@ run "the_scheduled_rollup_role_is_least_privilege" {
 
   assert {
     condition = {
-      for statement in data.aws_iam_policy_document.scheduled_rollup_access[0].statement :
-      statement.sid => { actions = statement.actions, resources = statement.resources }
+      for statement in module.scheduled_rollup[0].policy_statements : statement.sid => {
+        actions    = toset(statement.actions)
+        resources  = toset(statement.resources)
+        conditions = [for condition in statement.conditions : [condition.test, condition.variable, toset(condition.values)]]
+      }
       } == {
       QueryMarkersAndHourIndex = {
         actions = toset(["dynamodb:Query"])
@@ -120,29 +157,41 @@ run "the_scheduled_rollup_role_is_least_privilege" {
           "arn:aws:dynamodb:us-east-1:123456789012:table/shardline-aggregates",
           "arn:aws:dynamodb:us-east-1:123456789012:table/shardline-aggregates/index/by_hour",
         ])
+        conditions = []
       }
-      WriteRollups = {
-        actions   = toset(["dynamodb:BatchWriteItem", "dynamodb:PutItem"])
-        resources = toset(["arn:aws:dynamodb:us-east-1:123456789012:table/shardline-aggregates"])
+      BatchWriteRollups = {
+        actions    = toset(["dynamodb:BatchWriteItem"])
+        resources  = toset(["arn:aws:dynamodb:us-east-1:123456789012:table/shardline-aggregates"])
+        conditions = []
       }
-      DeletePendingMarkers = {
-        actions   = toset(["dynamodb:DeleteItem"])
-        resources = toset(["arn:aws:dynamodb:us-east-1:123456789012:table/shardline-aggregates"])
+      TakeRunLease = {
+        actions    = toset(["dynamodb:PutItem"])
+        resources  = toset(["arn:aws:dynamodb:us-east-1:123456789012:table/shardline-aggregates"])
+        conditions = [["ForAllValues:StringEquals", "dynamodb:LeadingKeys", toset(["RU#LEASE"])]]
+      }
+      DeleteMarkersAndLease = {
+        actions    = toset(["dynamodb:DeleteItem"])
+        resources  = toset(["arn:aws:dynamodb:us-east-1:123456789012:table/shardline-aggregates"])
+        conditions = [["ForAllValues:StringEquals", "dynamodb:LeadingKeys", toset(["RU#PENDING", "RU#LEASE"])]]
+      }
+      DecryptTableThroughDynamoDB = {
+        actions    = toset(["kms:Decrypt"])
+        resources  = toset(["arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-00000000000b"])
+        conditions = [["StringEquals", "kms:ViaService", toset(["dynamodb.us-east-1.amazonaws.com"])]]
       }
     }
-    error_message = "The scheduled rollup may only Query the table and its by_hour index, put roll-ups and delete markers."
+    error_message = "The scheduled rollup may only Query the table and its by_hour index, batch-write roll-ups, put its lease, delete markers and its lease, and decrypt the table key through DynamoDB."
   }
+}
 
+run "overlapping_runs_do_not_need_reserved_concurrency" {
+  command = plan
+
+  # The lease item keeps runs apart (lambdas/scheduled_rollup); accounts whose concurrency
+  # quota cannot spare a reservation must still deploy it.
   assert {
-    condition = alltrue([
-      for statement in data.aws_iam_policy_document.scheduled_rollup_access[0].statement : (
-        length(statement.condition) == 1 &&
-        tolist(statement.condition)[0].test == "ForAllValues:StringEquals" &&
-        tolist(statement.condition)[0].variable == "dynamodb:LeadingKeys" &&
-        toset(tolist(statement.condition)[0].values) == toset(["RU#PENDING"])
-      ) if statement.sid == "DeletePendingMarkers"
-    ])
-    error_message = "Deletes must be limited to the pending-marker partition."
+    condition     = module.scheduled_rollup[0].settings.reserved_concurrent_executions == -1
+    error_message = "The scheduled rollup must not reserve concurrency by default."
   }
 }
 

@@ -1,6 +1,6 @@
 """Asynchronous invocation (AWS-SEMANTICS.md, "Lambda invocation"): the event queue, two
 retries a minute and two minutes apart, maximum event age, the invocation record sent to
-on-success / on-failure destinations (SQS, SNS, Lambda, EventBridge), reserved
+on-success / on-failure destinations (SQS, SNS, S3, Lambda, EventBridge), reserved
 concurrency. Virtual time: minutes of retries take milliseconds."""
 
 from __future__ import annotations
@@ -194,6 +194,72 @@ def test_an_sns_destination_gets_the_record_without_payloads_over_256_kb(
     assert set(large) == {"version", "timestamp", "requestContext", "responseContext"}
     assert large["requestContext"]["condition"] == "Success"
 
+
+
+def test_an_sns_record_keeps_payloads_that_fit_together_and_may_then_fail_to_deliver(
+        harness: Harness) -> None:
+    """AWS drops the payloads when the request and response payloads *together* pass
+    256 KB; a record whose payloads fit but whose whole message does not is refused by
+    SNS: a delivery failure (DestinationDeliveryFailures), no message."""
+    # GIVEN an on-success SNS topic, delivered raw to a queue
+    queue_url, queue_arn = harness.queue("via-sns")
+    topic_arn = harness.topic("results")
+    harness.subscribe(topic_arn, queue_arn)
+    harness.function("store", STORE)
+    configure_async(harness, "store", on_success=topic_arn)
+    started(harness)
+
+    # WHEN the payloads take 150 KB + 150 KB, then 256 KB less 200 bytes together
+    invoke_async(harness, "store", {"reading": 1, "blob": "x" * (150 * 1024),
+                                    "pad": 150 * 1024})
+    invoke_async(harness, "store", {"reading": 2, "pad": 256 * 1024 - 200})
+    harness.advance(1)
+
+    # THEN the first record went without both payloads; the second could not be sent
+    (first,) = harness.messages(queue_url)
+    assert set(first) == {"version", "timestamp", "requestContext", "responseContext"}
+    assert harness.invoker.destination_failures == 1
+
+
+def test_an_s3_destination_stores_the_failure_record_under_the_async_key(
+        harness: Harness) -> None:
+    """S3 is an on-failure destination only: the record is a JSON object under
+    aws/lambda/async/<function-name>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<random UUID>."""
+    # GIVEN a failing function, no retries, a bucket on failure (and on success, which
+    # AWS does not allow: nothing is stored for it)
+    s3 = harness.client("s3")
+    s3.create_bucket(Bucket="async-failures")
+    function_arn = harness.function("failing", FAILING)
+    configure_async(harness, "failing", on_failure="arn:aws:s3:::async-failures",
+                    MaximumRetryAttempts=0)
+    harness.function("store", STORE)
+    configure_async(harness, "store", on_success="arn:aws:s3:::async-failures")
+    started(harness)
+
+    # WHEN an event fails and another succeeds
+    invoke_async(harness, "failing", {"reading": -1})
+    invoke_async(harness, "store", {"reading": 1})
+    harness.advance(1)
+
+    # THEN one object, named as documented, holds the invocation record
+    (item,) = s3.list_objects_v2(Bucket="async-failures")["Contents"]
+    prefix = "aws/lambda/async/failing/2030/06/03/2030-06-03T12.00.00-"
+    assert item["Key"].startswith(prefix) and len(item["Key"]) == len(prefix) + 36
+    record = json.loads(s3.get_object(Bucket="async-failures", Key=item["Key"])["Body"].read())
+    (attempt,) = harness.invocations("failing")
+    assert error_document(record)["errorType"] == "RuntimeError"
+    del record["responsePayload"]
+    assert record == {
+        "version": "1.0",
+        "timestamp": at(0),
+        "requestContext": {"requestId": attempt.request_id,
+                           "functionArn": f"{function_arn}:$LATEST",
+                           "condition": "RetriesExhausted", "approximateInvokeCount": 1},
+        "requestPayload": {"reading": -1},
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST",
+                            "functionError": "Unhandled"},
+    }
+    assert harness.invoker.destination_failures == 1  # the on-success bucket
 
 def test_a_lambda_destination_receives_the_record_as_an_async_event(harness: Harness) -> None:
     # GIVEN a failing function, no retries, whose on-failure destination is a function

@@ -1,9 +1,10 @@
 """DynamoDB stream mappings (AWS-SEMANTICS.md, "DynamoDB Streams" and "Lambda event source
 mappings for streams"): the records Lambda delivers, 4 polls a second, partial batch
-responses, bisect with an on-failure destination, tumbling windows."""
+responses, bisect with an on-failure destination (SQS, S3), tumbling windows."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -198,8 +199,9 @@ def test_bisect_isolates_a_poison_change_and_the_destination_gets_its_batch_info
         ["StreamDescription"]["Shards"][0]["ShardId"],
         "startSequenceNumber": poison_sequence,
         "endSequenceNumber": poison_sequence,
-        "approximateArrivalOfFirstRecord": "2030-01-01T00:00:00.000Z",
-        "approximateArrivalOfLastRecord": "2030-01-01T00:00:00.000Z",
+        # stream records are stamped to the second: no milliseconds (AWS's example)
+        "approximateArrivalOfFirstRecord": "2030-01-01T00:00:00Z",
+        "approximateArrivalOfLastRecord": "2030-01-01T00:00:00Z",
         "batchSize": 1,
         "streamArn": stream,
     }
@@ -236,3 +238,36 @@ def test_tumbling_windows_on_a_dynamodb_stream(harness: Harness) -> None:
     assert final["window"] == {"start": "2030-01-01T00:00:00Z", "end": "2030-01-01T00:00:10Z"}
     assert final["eventSourceARN"] == stream
     assert final["shardId"].startswith("shardId-")
+
+
+def test_an_s3_destination_gets_the_record_and_the_changes(harness: Harness) -> None:
+    # GIVEN a poison change, no retries, a bucket as the on-failure destination
+    harness.clock.advance_to(T0)
+    stream = harness.table_with_stream("devices")
+    s3 = harness.client("s3")
+    s3.create_bucket(Bucket="stream-failures")
+    harness.function("poison", FAIL_ON_POISON)
+    uuid = harness.map(stream, "poison", BatchSize=1, MaximumRetryAttempts=0,
+                       DestinationConfig={"OnFailure": {"Destination":
+                                                        "arn:aws:s3:::stream-failures"}})
+    harness.client("dynamodb").put_item(TableName="devices", Item=_item("poison", "v1"))
+
+    # WHEN the engine runs
+    harness.start()
+    harness.advance(1)
+
+    # THEN one object under aws/lambda/<ESM-UUID>/<shardID>/YYYY/MM/DD/<time>-<UUID>
+    shard = harness.client("dynamodbstreams").describe_stream(StreamArn=stream)[
+        "StreamDescription"]["Shards"][0]["ShardId"]
+    (item,) = s3.list_objects_v2(Bucket="stream-failures")["Contents"]
+    prefix = f"aws/lambda/{uuid}/{shard}/2030/01/01/2030-01-01T00.00.00-"
+    assert item["Key"].startswith(prefix)
+    assert len(item["Key"]) == len(prefix) + 36
+    # AND the object holds the record with DDBStreamBatchInfo and the event as a string
+    document = json.loads(s3.get_object(Bucket="stream-failures", Key=item["Key"])["Body"].read())
+    assert json.loads(document.pop("payload")) == harness.seen("poison")[0]
+    assert set(document) == {"requestContext", "responseContext", "version", "timestamp",
+                             "DDBStreamBatchInfo"}
+    assert document["DDBStreamBatchInfo"]["batchSize"] == 1
+    assert document["DDBStreamBatchInfo"]["approximateArrivalOfFirstRecord"] == \
+        "2030-01-01T00:00:00Z"

@@ -3,6 +3,7 @@ server, with the by_hour index), and the handler's marker protocol."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
@@ -355,3 +356,110 @@ def test_a_failed_hour_keeps_its_marker_and_fails_the_invocation(table, monkeypa
     # THEN the other hour was still rolled up; only the failed hour stays marked
     assert markers_in(client, name) == {"2025-12-31T23": "a"}
     assert rollups_in(client, name)
+
+
+# -- overlapping runs: the run lease ---------------------------------------------------
+# Correctness must not rest on reserved concurrency 1 (Terraform no longer sets it): two
+# runs may be invoked at once (a slow run and the next schedule, a backfill), and the
+# lease is what keeps them apart.
+
+
+def lease_in(client: Any, name: str) -> list[dict[str, Any]]:
+    return [item for item in scan_items(client, name) if item["kind"] == "lease"]
+
+
+def test_an_overlapping_run_cannot_overwrite_newer_rollups_with_older_ones(table, monkeypatch):
+    # GIVEN a pending hour, and a run that is slow: while it reads the hour's totals, a
+    # late total arrives and the hour is re-marked, and the next scheduled run starts
+    client, name = table
+    batch_write(client, name, [total("dev-a", "site-1", 0, "1"),
+                               pending_marker_item(HOUR_LABEL, "a", 1)])
+    repository = scheduled_repository.default_repository()
+    read_totals = repository.hour_totals
+    overlapping: list[dict[str, Any]] = []
+
+    def slow_read(hour: str) -> Iterator[dict[str, Any]]:
+        totals = list(read_totals(hour))  # the old figures
+        if not overlapping:
+            batch_write(client, name, [total("dev-a", "site-1", 1, "100"),
+                                       pending_marker_item(hour, "late", 2)])
+            overlapping.append(invoke(scheduled_event()))  # the next schedule fires
+        return iter(totals)
+
+    monkeypatch.setattr(repository, "hour_totals", slow_read)
+    # WHEN the slow run finishes
+    first = invoke(scheduled_event())
+    # THEN the overlapping run did nothing (the slow run held the lease), so it could
+    # not write the new figures only to have them overwritten by the slow run's old ones
+    assert overlapping == [{"skipped": "another run holds the lease",
+                            "hours_processed": [], "items_written": 0}]
+    assert first["hours_processed"] == [HOUR_LABEL]
+    # AND the slow run's delete refused (re-marked), so the hour is still pending
+    assert markers_in(client, name) == {HOUR_LABEL: "late"}
+    # AND the lease was released: the next run recomputes the hour from every total
+    monkeypatch.setattr(repository, "hour_totals", read_totals)
+    second = invoke(scheduled_event())
+    assert second["hours_processed"] == [HOUR_LABEL]
+    newest = [total("dev-a", "site-1", 0, "1"), total("dev-a", "site-1", 1, "100")]
+    assert rollups_in(client, name) == by_key(hour_rollups(newest))
+    assert markers_in(client, name) == {} and lease_in(client, name) == []
+
+
+def test_a_held_lease_makes_a_scheduled_run_do_nothing_and_a_backfill_fail(table):
+    # GIVEN another run holding the lease (taken 10 s ago for a 300 s run)
+    client, name = table
+    batch_write(client, name, [*fleet_of(2, range(3)), pending_marker_item(HOUR_LABEL, "a", 1)])
+    other = ScheduledRollupRepository(name, client)
+    assert other.take_lease("other-run", now=int(time.time()) - 10, duration_s=300)
+    # WHEN the schedule fires, and a backfill is asked for
+    summary = invoke(scheduled_event())
+    with pytest.raises(scheduled_handler.RunInProgress):
+        invoke(backfill_event(HOUR_LABEL))
+    # THEN neither touched anything, and the other run's lease is still its own
+    assert summary["skipped"] and summary["items_written"] == 0
+    assert rollups_in(client, name) == {} and markers_in(client, name) == {HOUR_LABEL: "a"}
+    assert [item["holder"] for item in lease_in(client, name)] == ["other-run"]
+    # AND only its holder can release it
+    assert other.release_lease("someone-else") is False
+    assert other.release_lease("other-run") is True and lease_in(client, name) == []
+
+
+def test_an_expired_lease_is_taken_over(table):
+    # GIVEN a lease whose holder ended without releasing it (its invocation timed out)
+    client, name = table
+    batch_write(client, name, [*fleet_of(2, range(3)), pending_marker_item(HOUR_LABEL, "a", 1)])
+    crashed = ScheduledRollupRepository(name, client)
+    assert crashed.take_lease("crashed-run", now=int(time.time()) - 1000, duration_s=300)
+    # WHEN the schedule fires
+    summary = invoke(scheduled_event())
+    # THEN the run takes the lease over, recomputes the hour and releases the lease
+    assert summary["hours_processed"] == [HOUR_LABEL]
+    assert markers_in(client, name) == {} and lease_in(client, name) == []
+    # AND the crashed run's late release cannot remove a lease it no longer holds
+    assert crashed.release_lease("crashed-run") is False
+
+
+def test_the_lease_outlives_the_invocation_and_is_released_after_a_failure(table, monkeypatch):
+    # GIVEN a run with 240 s left whose hour cannot be read
+    client, name = table
+    batch_write(client, name, [pending_marker_item(HOUR_LABEL, "a", 1)])
+    repository = scheduled_repository.default_repository()
+    taken: list[int] = []
+    take_lease = repository.take_lease
+
+    def record(holder: str, *, now: int, duration_s: int) -> bool:
+        taken.append(duration_s)
+        return take_lease(holder, now=now, duration_s=duration_s)
+
+    def fail(hour: str) -> Iterator[dict[str, Any]]:
+        raise RuntimeError("index unavailable")
+
+    monkeypatch.setattr(repository, "take_lease", record)
+    monkeypatch.setattr(repository, "hour_totals", fail)
+    # WHEN it runs
+    with pytest.raises(scheduled_handler.HoursNotRolledUp):
+        scheduled_handler.lambda_handler(
+            scheduled_event(), lambda_context("scheduled-rollup", remaining_time_ms=240_000))
+    # THEN the lease covered the whole invocation plus the margin, and was released
+    assert taken == [240 + scheduled_handler.LEASE_MARGIN_S]
+    assert lease_in(client, name) == []

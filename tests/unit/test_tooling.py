@@ -65,6 +65,77 @@ def test_the_var_file_deploys_every_package_the_terraform_declares(tmp_path: Pat
     assert {"scheduled_rollup_package_path", "rollup_package_path"} <= set(variables)
 
 
+def test_the_layer_is_installed_from_the_lock_with_hashes_for_the_functions_platform(
+        tmp_path: Path) -> None:
+    # GIVEN functions on arm64 and python3.13 WHEN the layer's pip command is made
+    command = packaging.layer_install_command(ROOT / packaging.LOCK_FILE, tmp_path / "python",
+                                              runtime="python3.13", architecture="arm64")
+    # THEN it installs the lock, checks every hash, takes wheels only, for that platform
+    def value(flag: str) -> str:
+        return command[command.index(flag) + 1]
+    assert value("-r").endswith("lambdas/requirements.lock")
+    assert "--require-hashes" in command and "--only-binary=:all:" in command
+    assert value("--platform") == "manylinux2014_aarch64"
+    assert value("--python-version") == "3.13"
+    assert value("--target") == str(tmp_path / "python")
+    x86 = packaging.layer_install_command(ROOT / packaging.LOCK_FILE, tmp_path,
+                                          runtime="python3.12", architecture="x86_64")
+    assert x86[x86.index("--platform") + 1] == "manylinux2014_x86_64"
+    # AND a runtime or architecture Terraform would refuse is refused here too
+    with pytest.raises(ShardlineError, match="runtime"):
+        packaging.layer_install_command(tmp_path, tmp_path, runtime="python3.9",
+                                        architecture="x86_64")
+    with pytest.raises(ShardlineError, match="architecture"):
+        packaging.layer_install_command(tmp_path, tmp_path, runtime="python3.12",
+                                        architecture="amd64")
+    # AND the choices are exactly the Terraform variables' validations
+    variables = (ROOT / "terraform" / "variables.tf").read_text()
+    for runtime in packaging.RUNTIMES:
+        assert f'"{runtime}"' in variables
+    defaults = dict(re.findall(
+        r'variable "(lambda_runtime|lambda_architecture)" \{.*?default\s*=\s*"([^"]+)"',
+        variables, flags=re.S))
+    assert defaults == {"lambda_runtime": packaging.DEFAULT_RUNTIME,
+                        "lambda_architecture": packaging.DEFAULT_ARCHITECTURE}
+
+
+def test_the_lock_pins_every_lambda_dependency_with_hashes() -> None:
+    # GIVEN the lower bounds (requirements.txt, also in pyproject) and the lock
+    lock = (ROOT / packaging.LOCK_FILE).read_text()
+    bounds = [line.split(">=")[0].strip().lower() for line in
+              (ROOT / "lambdas" / "requirements.txt").read_text().splitlines()
+              if line.strip() and not line.startswith("#")]
+    pinned = dict(re.findall(r"^([a-z0-9_.-]+)==(\S+) \\$", lock, flags=re.MULTILINE))
+    # THEN every requirement is pinned, every pin carries hashes (pip --require-hashes)
+    assert set(bounds) <= set(pinned)
+    entries = re.split(r"^(?=[a-z0-9_.-]+==)", lock, flags=re.MULTILINE)[1:]
+    assert len(entries) == len(pinned)
+    assert all("--hash=sha256:" in entry for entry in entries)
+    # AND pyproject keeps the lower bounds (not the pins)
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    for name in bounds:
+        assert re.search(rf'"{re.escape(name)}>=', pyproject), name
+
+
+def test_the_layer_runtime_and_architecture_come_from_the_env_var_file(tmp_path: Path) -> None:
+    # GIVEN prod's tfvars WHEN its Lambda settings are read
+    settings = packaging.lambda_settings_from_var_file(
+        ROOT / "terraform" / "envs" / "prod.tfvars")
+    # THEN they are the ones prod's functions use
+    assert settings == {"lambda_runtime": "python3.12", "lambda_architecture": "x86_64"}
+    other = tmp_path / "arm.tfvars"
+    other.write_text('region = "eu-west-1"\n  lambda_architecture = "arm64" # Graviton\n')
+    assert packaging.lambda_settings_from_var_file(other) == {"lambda_architecture": "arm64"}
+    # AND a built layer's var file carries what it was built for
+    layer = packaging.Package("dependencies", tmp_path / "dependencies.zip", "unused",
+                              runtime="python3.12", architecture="arm64")
+    assert packaging.package_variables([layer]) == {
+        "dependencies_layer_path": str(layer.path.resolve()),
+        "dependencies_layer_runtime": "python3.12",
+        "dependencies_layer_architecture": "arm64",
+    }
+
+
 def test_provider_mirror_from_tf_plugin_dir(tmp_path: Path) -> None:
     mirror = tmp_path / "mirror"
     (mirror / "registry.terraform.io" / "hashicorp" / "aws").mkdir(parents=True)

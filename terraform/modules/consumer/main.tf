@@ -9,6 +9,7 @@ module "function" {
   source = "../function"
 
   function_name                  = var.function_name
+  role_name                      = var.role_name
   description                    = var.description
   package_path                   = var.package_path
   package_base64sha256           = var.package_base64sha256
@@ -24,6 +25,7 @@ module "function" {
   log_retention_in_days          = var.log_retention_in_days
   log_group_kms_key_arn          = var.log_group_kms_key_arn
   tags                           = var.tags
+  policy_statements              = local.policy_statements
 }
 
 resource "aws_lambda_event_source_mapping" "this" {
@@ -48,12 +50,9 @@ resource "aws_lambda_event_source_mapping" "this" {
   }
 
   # CreateEventSourceMapping checks that the role can read the source and write to
-  # the destination, so every policy must be in place first.
-  depends_on = [
-    aws_iam_role_policy.event_source,
-    aws_iam_role_policy.event_source_kms,
-    aws_iam_role_policy.on_failure,
-  ]
+  # the destination: the function (whose creation waits for its access policy) and
+  # everything else of the module must be in place first.
+  depends_on = [module.function]
 
   lifecycle {
     precondition {

@@ -26,3 +26,7 @@ moved {
   from = aws_iam_role_policy.tracing
   to   = module.function.aws_iam_role_policy.tracing
 }
+
+# The per-concern inline policies (event-source, event-source-kms, dynamodb-write,
+# on-failure-destination) became the one access policy of modules/function; they are
+# replaced, not moved (different documents), when this version is applied.

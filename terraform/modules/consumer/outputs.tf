@@ -45,3 +45,13 @@ output "event_source_mapping" {
     on_failure_destination_arn         = one(aws_lambda_event_source_mapping.this.destination_config[0].on_failure[*].destination_arn)
   }
 }
+
+output "policy_statements" {
+  description = "The statements of the function's access policy (event source, keys, tables, failure queue, extra statements)."
+  value       = module.function.policy_statements
+}
+
+output "settings" {
+  description = "Settings of the function as applied (modules/function's settings)."
+  value       = module.function.settings
+}

@@ -9,6 +9,12 @@ variable "function_name" {
   type        = string
 }
 
+variable "role_name" {
+  description = "Name of the execution role; null uses function_name (IAM names are global to the account)."
+  type        = string
+  default     = null
+}
+
 variable "description" {
   description = "Description of the Lambda function."
   type        = string
@@ -96,7 +102,7 @@ variable "log_group_kms_key_arn" {
 # ---------------------------------------------------------------------------
 
 variable "event_source_kms_key_arns" {
-  description = "KMS keys that encrypt the event source (a Kinesis stream's key); the role gets kms:Decrypt on them."
+  description = "KMS keys that encrypt the event source (a Kinesis stream's key, or the table's key for a DynamoDB stream); the role gets kms:Decrypt on them through that service."
   type        = list(string)
   default     = []
 
@@ -107,7 +113,7 @@ variable "event_source_kms_key_arns" {
 }
 
 variable "dynamodb_write_table_arns" {
-  description = "DynamoDB tables the function writes items to (BatchWriteItem, PutItem, UpdateItem, DescribeTable)."
+  description = "DynamoDB tables the function writes items to with BatchWriteItem (lambdas/shared/dynamo.py)."
   type        = list(string)
   default     = []
 
@@ -115,6 +121,44 @@ variable "dynamodb_write_table_arns" {
     condition     = alltrue([for arn in var.dynamodb_write_table_arns : can(regex("^arn:[a-z-]+:dynamodb:[a-z0-9-]+:[0-9]+:table/[a-zA-Z0-9_.-]+$", arn))])
     error_message = "dynamodb_write_table_arns must hold DynamoDB table ARNs."
   }
+}
+
+variable "dynamodb_table_kms_key_arns" {
+  description = "KMS keys of the DynamoDB tables the function reads or writes; the role gets kms:Decrypt on them through DynamoDB."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.dynamodb_table_kms_key_arns : can(regex("^arn:[a-z-]+:kms:", arn))])
+    error_message = "dynamodb_table_kms_key_arns must hold KMS key ARNs."
+  }
+}
+
+variable "on_failure_queue_kms_key_arn" {
+  description = "KMS key of the on-failure queue when it uses SSE-KMS (the role then gets kms:GenerateDataKey and kms:Decrypt through SQS); null for SSE-SQS or no encryption."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.on_failure_queue_kms_key_arn == null ? true : can(regex("^arn:[a-z-]+:kms:", var.on_failure_queue_kms_key_arn))
+    error_message = "on_failure_queue_kms_key_arn must be null or a KMS key ARN."
+  }
+}
+
+variable "extra_policy_statements" {
+  description = "Further statements for the function's access policy (e.g. reads its code makes), in modules/function's policy_statements shape; attached before the mapping exists."
+  type = list(object({
+    sid       = string
+    actions   = list(string)
+    resources = list(string)
+    conditions = optional(list(object({
+      test     = string
+      variable = string
+      values   = list(string)
+    })), [])
+  }))
+  default  = []
+  nullable = false
 }
 
 # ---------------------------------------------------------------------------

@@ -1,6 +1,8 @@
-# The execution role and the policies every function needs: its own logs and, when
-# tracing is active, X-Ray. Wrappers attach what the function reads and writes to this
-# role (output role_name), one policy per concern.
+# The execution role and its policies: its own logs, X-Ray when tracing is active, and
+# one access policy with every statement of what the function (and, for a consumer, its
+# event source mapping) reads and writes. Wrappers pass those statements in
+# (policy_statements): the function is created only once all of them are attached, so
+# nothing that invokes it can run before its permissions exist.
 
 data "aws_iam_policy_document" "assume_role" {
   statement {
@@ -15,7 +17,8 @@ data "aws_iam_policy_document" "assume_role" {
 }
 
 resource "aws_iam_role" "this" {
-  name               = var.function_name
+  # IAM names are global to the account: the role name carries the environment.
+  name               = coalesce(var.role_name, var.function_name)
   description        = "Execution role of the ${var.function_name} Lambda function"
   assume_role_policy = data.aws_iam_policy_document.assume_role.json
   tags               = var.tags
@@ -53,4 +56,37 @@ resource "aws_iam_role_policy" "tracing" {
   name   = "tracing"
   role   = aws_iam_role.this.id
   policy = data.aws_iam_policy_document.tracing[0].json
+}
+
+# Access: what the function's code and its invokers' pollers call, one statement each.
+data "aws_iam_policy_document" "access" {
+  count = length(var.policy_statements) > 0 ? 1 : 0
+
+  dynamic "statement" {
+    for_each = var.policy_statements
+
+    content {
+      sid       = statement.value.sid
+      actions   = statement.value.actions
+      resources = statement.value.resources
+
+      dynamic "condition" {
+        for_each = statement.value.conditions
+
+        content {
+          test     = condition.value.test
+          variable = condition.value.variable
+          values   = condition.value.values
+        }
+      }
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "access" {
+  count = length(var.policy_statements) > 0 ? 1 : 0
+
+  name   = "access"
+  role   = aws_iam_role.this.id
+  policy = data.aws_iam_policy_document.access[0].json
 }

@@ -59,9 +59,11 @@ resource "aws_lambda_function" "this" {
   tags = var.tags
 
   # The log group and its write permission must exist before the first invocation,
-  # otherwise Lambda would create an unmanaged log group without retention.
+  # otherwise Lambda would create an unmanaged log group without retention; the access
+  # policy before anything (a mapping, a schedule) can invoke the function.
   depends_on = [
     aws_cloudwatch_log_group.this,
     aws_iam_role_policy.logs,
+    aws_iam_role_policy.access,
   ]
 }

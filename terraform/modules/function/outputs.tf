@@ -38,3 +38,8 @@ output "settings" {
     log_retention_in_days          = aws_cloudwatch_log_group.this.retention_in_days
   }
 }
+
+output "policy_statements" {
+  description = "The statements of the role's access policy (for assertions, and for tools that compare it with what the code calls)."
+  value       = var.policy_statements
+}

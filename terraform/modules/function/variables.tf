@@ -12,6 +12,53 @@ variable "function_name" {
   }
 }
 
+variable "role_name" {
+  description = "Name of the execution role; null uses function_name. IAM names are global to the account, so give it the environment when several share one account."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.role_name == null ? true : can(regex("^[a-zA-Z0-9+=,.@_-]{1,64}$", var.role_name))
+    error_message = "role_name must be 1-64 characters of [a-zA-Z0-9+=,.@_-]."
+  }
+}
+
+variable "policy_statements" {
+  description = "What the function reads and writes (and, for a consumer, what its event source mapping polls and sends), as IAM policy statements: sid, actions, resources (ARNs, not \"*\", wherever the action has resource-level permissions) and optional conditions. Attached as the role's one access policy before the function is created."
+  type = list(object({
+    sid       = string
+    actions   = list(string)
+    resources = list(string)
+    conditions = optional(list(object({
+      test     = string
+      variable = string
+      values   = list(string)
+    })), [])
+  }))
+  default  = []
+  nullable = false
+
+  validation {
+    condition     = alltrue([for statement in var.policy_statements : can(regex("^[A-Za-z0-9]+$", statement.sid))])
+    error_message = "Each statement needs an alphanumeric sid."
+  }
+
+  validation {
+    condition     = length(distinct([for statement in var.policy_statements : statement.sid])) == length(var.policy_statements)
+    error_message = "Statement sids must be unique."
+  }
+
+  validation {
+    condition     = alltrue([for statement in var.policy_statements : length(statement.actions) > 0 && length(statement.resources) > 0])
+    error_message = "Each statement needs at least one action and one resource."
+  }
+
+  validation {
+    condition     = alltrue([for statement in var.policy_statements : !contains(statement.actions, "*") && alltrue([for action in statement.actions : !endswith(action, ":*")])])
+    error_message = "Statements must name their actions (no \"*\" or \"service:*\")."
+  }
+}
+
 variable "description" {
   description = "Description of the Lambda function."
   type        = string

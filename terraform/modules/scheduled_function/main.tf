@@ -1,6 +1,8 @@
 # A Lambda function run on an EventBridge schedule: the function (log group, role, logs
-# and tracing permissions) from modules/function, the caller's access policy, the rule,
-# the target and the permission that lets EventBridge invoke it.
+# and tracing permissions, and the access policy of the caller's statements) from
+# modules/function, the rule, the target and the permission that lets EventBridge invoke
+# it. The caller writes the least-privilege statements, since only it knows the
+# resources (this module knows none).
 
 module "function" {
   #checkov:skip=CKV_AWS_338:Retention is a per-environment variable; a five-minutely job's logs default to 30 days.
@@ -9,6 +11,7 @@ module "function" {
   source = "../function"
 
   function_name                  = var.function_name
+  role_name                      = var.role_name
   description                    = var.description
   package_path                   = var.package_path
   package_base64sha256           = var.package_base64sha256
@@ -24,6 +27,7 @@ module "function" {
   log_retention_in_days          = var.log_retention_in_days
   log_group_kms_key_arn          = var.log_group_kms_key_arn
   tags                           = var.tags
+  policy_statements              = var.policy_statements
 }
 
 # EventBridge invokes its Lambda targets asynchronously: these are that invocation's

@@ -26,3 +26,10 @@ moved {
   from = aws_iam_role_policy.tracing
   to   = module.function.aws_iam_role_policy.tracing
 }
+
+# The access policy moved into modules/function (one access policy per function, attached
+# before the function is created).
+moved {
+  from = aws_iam_role_policy.access
+  to   = module.function.aws_iam_role_policy.access[0]
+}

@@ -40,3 +40,13 @@ output "schedule" {
     maximum_retry_attempts = aws_lambda_function_event_invoke_config.this.maximum_retry_attempts
   }
 }
+
+output "policy_statements" {
+  description = "The statements of the function's access policy."
+  value       = module.function.policy_statements
+}
+
+output "settings" {
+  description = "Settings of the function as applied (modules/function's settings)."
+  value       = module.function.settings
+}

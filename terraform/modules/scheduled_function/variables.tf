@@ -9,6 +9,12 @@ variable "function_name" {
   type        = string
 }
 
+variable "role_name" {
+  description = "Name of the execution role; null uses function_name (IAM names are global to the account)."
+  type        = string
+  default     = null
+}
+
 variable "description" {
   description = "Description of the Lambda function."
   type        = string
@@ -95,13 +101,23 @@ variable "log_group_kms_key_arn" {
 # Permissions
 # ---------------------------------------------------------------------------
 
-variable "access_policy_json" {
-  description = "IAM policy document (JSON) of what the function reads and writes, beyond its own logs and traces; name resource ARNs, not \"*\"."
-  type        = string
+variable "policy_statements" {
+  description = "What the function reads and writes, beyond its own logs and traces, as IAM policy statements (modules/function's policy_statements shape); name resource ARNs, not \"*\"."
+  type = list(object({
+    sid       = string
+    actions   = list(string)
+    resources = list(string)
+    conditions = optional(list(object({
+      test     = string
+      variable = string
+      values   = list(string)
+    })), [])
+  }))
+  nullable = false
 
   validation {
-    condition     = can(jsondecode(var.access_policy_json).Statement)
-    error_message = "access_policy_json must be an IAM policy document in JSON with a Statement."
+    condition     = length(var.policy_statements) > 0
+    error_message = "A scheduled job needs at least one statement of what it reads or writes."
   }
 }
 

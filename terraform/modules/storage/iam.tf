@@ -1,7 +1,8 @@
 # Key policy of the table key. Administration goes to the account (so IAM policies
-# decide who manages the key); use of the key is allowed only through DynamoDB, which
-# reads and writes items under grants it creates on the table's behalf, so table users
-# need no KMS permissions of their own.
+# decide who manages the key); use of the key is allowed only through DynamoDB, for
+# principals of this account whose IAM policies also allow it: DynamoDB decrypts the
+# table key with the permissions of whoever reads or writes the table or its stream, so
+# each of them needs kms:Decrypt on this key (through DynamoDB) in its own IAM policy.
 data "aws_iam_policy_document" "table_key" {
   #checkov:skip=CKV_AWS_109:Key policy: Resource "*" means this key only, and the principal is the owning account.
   #checkov:skip=CKV_AWS_111:Key policy: Resource "*" means this key only, and the principal is the owning account.

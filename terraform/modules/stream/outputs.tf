@@ -37,3 +37,11 @@ output "failure_dlq_arn" {
   description = "ARN of the dead-letter queue behind the failure queue."
   value       = aws_sqs_queue.failures_dlq.arn
 }
+
+output "failure_queue_sse" {
+  description = "Encryption of the failure queue: SSE-SQS (sqs_managed) or the KMS key senders would need kms:GenerateDataKey and kms:Decrypt on."
+  value = {
+    sqs_managed       = aws_sqs_queue.failures.sqs_managed_sse_enabled
+    kms_master_key_id = aws_sqs_queue.failures.kms_master_key_id
+  }
+}

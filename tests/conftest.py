@@ -1,4 +1,5 @@
 """Shared pytest configuration: dummy AWS credentials so nothing can reach a real account,
+Powertools' metrics namespace as Terraform sets it (the handlers read it when imported),
 and one embedded AWS server for the tests that need an endpoint but no Terraform."""
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ for key, value in {
     "AWS_REGION": "us-east-1",
 }.items():
     os.environ[key] = value
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "shardline")
 os.environ.pop("AWS_PROFILE", None)
 os.environ.pop("AWS_ENDPOINT_URL", None)
 

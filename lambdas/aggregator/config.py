@@ -6,15 +6,14 @@ Environment variables:
 * ``QUARANTINE_TABLE`` (optional): DynamoDB table receiving every quarantined user record;
   unset, quarantined records are only counted and logged.
 * ``QUARANTINE_RETENTION_DAYS`` (default 14): days before a quarantine item expires (TTL).
-* ``FAULT_INJECT_DEVICE_IDS`` (optional, off by default; for drills and tests only):
-  comma-separated device ids whose valid records make processing raise, as a bug in the
-  aggregator would. Such records fail, are bisected and retried, and end in the on-failure
-  destination; clear the setting ("fix the bug") and ``shardline dlq replay`` re-drives them.
-* ``POWERTOOLS_SERVICE_NAME`` (default ``aggregator``): service name in logs and metrics.
 * ``WRITE_MAX_ATTEMPTS`` (default 8): BatchWriteItem calls per 25-item chunk, retries included.
 * ``WRITE_BASE_DELAY_MS`` (default 50): first backoff ceiling (full jitter, doubling).
 * ``WRITE_MAX_DELAY_MS`` (default 2000): largest backoff ceiling.
 * ``WRITE_MAX_WORKERS`` (default 4): BatchWriteItem calls in flight at once.
+
+Powertools reads its own settings (``POWERTOOLS_SERVICE_NAME``,
+``POWERTOOLS_METRICS_NAMESPACE``, ``POWERTOOLS_TRACE_DISABLED``, ``LOG_LEVEL``); Terraform
+sets them.
 """
 
 from __future__ import annotations
@@ -24,15 +23,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from lambdas.shared.settings import (
-    ConfigError,
-    optional,
-    required,
-    service_name,
-    whole_number,
-)
-
-DEFAULT_SERVICE_NAME = "aggregator"
+from lambdas.shared.settings import ConfigError, optional, required, whole_number
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +42,9 @@ DEFAULT_QUARANTINE_RETENTION_DAYS = 14
 @dataclass(frozen=True, slots=True)
 class AggregatorConfig:
     aggregates_table: str
-    service_name: str = DEFAULT_SERVICE_NAME
     write: WriteTuning = WriteTuning()
     quarantine_table: str | None = None
     quarantine_retention_days: int = DEFAULT_QUARANTINE_RETENTION_DAYS
-    fault_device_ids: frozenset[str] = frozenset()
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> AggregatorConfig:
@@ -68,24 +57,11 @@ class AggregatorConfig:
             max_delay_s=_millis(environ, "WRITE_MAX_DELAY_MS", defaults.max_delay_s),
             max_workers=_positive_int(environ, "WRITE_MAX_WORKERS", defaults.max_workers),
         )
-        service = service_name(environ, DEFAULT_SERVICE_NAME)
         quarantine_table = optional(environ, "QUARANTINE_TABLE")
         retention = _positive_int(environ, "QUARANTINE_RETENTION_DAYS",
                                   DEFAULT_QUARANTINE_RETENTION_DAYS)
-        faults = fault_device_ids(environ)
-        return cls(aggregates_table=table, service_name=service, write=write,
-                   quarantine_table=quarantine_table, quarantine_retention_days=retention,
-                   fault_device_ids=faults)
-
-
-def fault_device_ids(environ: Mapping[str, str]) -> frozenset[str]:
-    """The devices of ``FAULT_INJECT_DEVICE_IDS`` (empty, the default: no fault injected).
-
-    The handler reads this on every invocation rather than from the cached configuration,
-    so turning the fault off applies to the next invocation wherever the code runs.
-    """
-    raw = environ.get("FAULT_INJECT_DEVICE_IDS", "")
-    return frozenset(device.strip() for device in raw.split(",") if device.strip())
+        return cls(aggregates_table=table, write=write, quarantine_table=quarantine_table,
+                   quarantine_retention_days=retention)
 
 
 def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
@@ -111,4 +87,4 @@ def get_config() -> AggregatorConfig:
     return AggregatorConfig.from_environ(os.environ)
 
 
-__all__ = ["AggregatorConfig", "ConfigError", "WriteTuning", "fault_device_ids", "get_config"]
+__all__ = ["AggregatorConfig", "ConfigError", "WriteTuning", "get_config"]

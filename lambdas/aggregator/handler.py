@@ -26,90 +26,144 @@ Every invocation returns ``{"state": {...}, "batchItemFailures": [...]}``:
 * an event carrying ``replay: {"segment": "replay-<sequence number>"}`` is a failed batch
   re-driven by ``shardline dlq replay`` as one final window invoke: its partials are
   written under that segment, so a second replay rewrites the same items.
+
+Logger, Metrics, Tracer and the batch processor live at module level, as Powertools
+intends: an execution environment runs one invocation at a time. The per-invocation
+window (``WindowBatch``) is what the processor's record handler folds into.
 """
 
 from __future__ import annotations
 
-import os
 import time
-from functools import partial
 from typing import Any
 
-from aws_lambda_powertools import Logger
-from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import (
     KinesisStreamRecord,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambdas.aggregator import repository
-from lambdas.aggregator.config import DEFAULT_SERVICE_NAME, fault_device_ids, get_config
-from lambdas.aggregator.logic import (
-    STATE_LIMIT_BYTES,
-    InvocationFold,
-    Quarantined,
-    RecordSkipped,
-    WindowAggregate,
-    WindowInvocation,
-    state_size_bytes,
-)
+from lambdas.aggregator.config import get_config
+from lambdas.aggregator.envelope import WindowInvocation
+from lambdas.aggregator.fold import InvocationFold, RecordSkipped
 from lambdas.aggregator.quarantine import QuarantineContext, quarantine_item
+from lambdas.aggregator.records import Quarantined
+from lambdas.aggregator.window_state import STATE_LIMIT_BYTES, WindowAggregate, state_size_bytes
 from lambdas.shared.dynamo import BatchWriteError
-from lambdas.shared.observability import invocation_metrics
 
-logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or DEFAULT_SERVICE_NAME)
-
-
-class BatchHeadFailed(RuntimeError):
-    """The batch's first record failed: a function error, so Lambda bisects the batch."""
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer()
+# The whole-batch rule is the head rule below (BatchHeadFailed), not Powertools' own.
+processor = BatchProcessor(event_type=EventType.KinesisDataStreams,
+                           raise_on_entire_batch_failure=False)
 
 # Warn well before Lambda terminates the window for an oversized state.
 STATE_WARNING_BYTES = int(STATE_LIMIT_BYTES * 0.8)
 
 
-def _fold_record(
-    fold: InvocationFold,
-    quarantined_records: list[tuple[Quarantined, float | None]],
-    record: KinesisStreamRecord,
-) -> None:
-    kinesis = record.kinesis
-    sequence_number = kinesis.sequence_number
-    try:
-        contribution = fold.apply(sequence_number, kinesis.data, kinesis.partition_key)
-    except RecordSkipped:
-        raise
-    except Exception:
-        logger.exception(
-            "record failed; reported in batchItemFailures",
-            extra={"sequence_number": sequence_number, "device_id": kinesis.partition_key},
-        )
-        raise
-    if contribution is None:
-        logger.debug("record already in window state", extra={"sequence_number": sequence_number})
+class BatchHeadFailed(RuntimeError):
+    """The batch's first record failed: a function error, so Lambda bisects the batch."""
+
+
+class WindowBatch:
+    """One invocation's window: the carried state, the fold, the records to quarantine."""
+
+    def __init__(self, invocation: WindowInvocation) -> None:
+        self.invocation = invocation
+        self.aggregate = WindowAggregate.from_state(invocation.state)
+        self.fold = InvocationFold(self.aggregate)
+        self.quarantined: list[tuple[Quarantined, float | None]] = []
+
+    def fold_record(self, record: KinesisStreamRecord) -> None:
+        """The processor's record handler: fold one Kinesis record, or raise to fail it."""
+        kinesis = record.kinesis
+        sequence_number = kinesis.sequence_number
+        try:
+            contribution = self.fold.apply(sequence_number, kinesis.data, kinesis.partition_key)
+        except RecordSkipped:
+            raise
+        except Exception:
+            logger.exception("record failed; reported in batchItemFailures", extra={
+                "sequence_number": sequence_number, "device_id": kinesis.partition_key})
+            raise
+        if contribution is None:
+            logger.debug("record already in window state",
+                         extra={"sequence_number": sequence_number})
+            return
+        arrival = kinesis.get("approximateArrivalTimestamp")
+        for quarantined in contribution.quarantined:
+            logger.warning("record quarantined", extra=quarantined.log_fields())
+            self.quarantined.append((quarantined, arrival))
+
+    def summary(self) -> dict[str, Any]:
+        tally, invocation = self.fold.tally, self.invocation
+        return {
+            "records": tally.records, "user_records": tally.user_records,
+            "aggregated": tally.aggregated, "quarantined": tally.quarantined,
+            "duplicates": tally.duplicates, "failed": tally.failed,
+            "skipped_after_failure": tally.skipped, "cells": self.aggregate.cell_count,
+            "window_aggregated": self.aggregate.aggregated,
+            "window_quarantined": self.aggregate.quarantined,
+            "final": invocation.is_final, "terminated_early": invocation.terminated_early,
+        }
+
+
+def fail_if_head_failed(event: dict[str, Any], response: PartialItemFailureResponse) -> None:
+    """Raise ``BatchHeadFailed`` when the batch's first record is among the failures."""
+    records = event.get("Records") or []
+    if not records:
         return
-    arrival = kinesis.get("approximateArrivalTimestamp")
-    for quarantined in contribution.quarantined:
-        logger.warning("record quarantined", extra=quarantined.log_fields())
-        quarantined_records.append((quarantined, arrival))
+    head = records[0]["kinesis"]["sequenceNumber"]
+    if head in {failure["itemIdentifier"] for failure in response["batchItemFailures"]}:
+        logger.error("the batch's first record failed; failing the invocation so Lambda "
+                     "bisects the batch", extra={"sequence_number": head,
+                                                 "records": len(records)})
+        raise BatchHeadFailed(f"record {head} failed at the head of a batch of {len(records)}")
 
 
-def _store_quarantined(
-    invocation: WindowInvocation,
-    quarantined_records: list[tuple[Quarantined, float | None]],
-    metrics: EphemeralMetrics,
-) -> dict[str, Any]:
+def close_or_carry(batch: WindowBatch, summary: dict[str, Any]) -> dict[str, Any]:
+    """Flush the window's partials when it closes (state ``{}``), else return its state."""
+    invocation, aggregate = batch.invocation, batch.aggregate
+    if not invocation.closes_window:
+        state = aggregate.to_state()
+        size = state_size_bytes(state)
+        summary["state_bytes"] = size
+        metrics.add_metric(name="WindowStateBytes", unit=MetricUnit.Bytes, value=size)
+        if size > STATE_WARNING_BYTES:
+            logger.warning("window state nears the 1 MB cap", extra={"state_bytes": size})
+        return state
+    segment = batch.fold.flush_segment(invocation)
+    items = aggregate.partial_items(invocation.shard_id, invocation.window_start_s,
+                                    segment=segment)
+    try:
+        report = repository.write_partials(items)
+    except BatchWriteError as exc:
+        logger.error("window flush failed; invocation fails and is retried",
+                     extra={**summary, "unwritten": exc.unwritten, "error": str(exc)})
+        raise
+    metrics.add_metric(name="PartialsWritten", unit=MetricUnit.Count, value=len(items))
+    summary.update(partials=len(items), segment=segment, write_calls=report.calls,
+                   write_retries=report.retries)
+    return {}
+
+
+def store_quarantined(batch: WindowBatch) -> dict[str, Any]:
     """Write the invocation's quarantined records; log (never raise) when that fails."""
     store = repository.default_quarantine_repository()
-    if store is None or not quarantined_records:
+    if store is None or not batch.quarantined:
         return {}
     context = QuarantineContext(
-        shard_id=invocation.shard_id,
-        event_source_arn=invocation.event_source_arn,
+        shard_id=batch.invocation.shard_id,
+        event_source_arn=batch.invocation.event_source_arn,
         now_s=time.time(),
         retention_days=get_config().quarantine_retention_days,
     )
-    items = [quarantine_item(record, arrival, context) for record, arrival in quarantined_records]
+    items = [quarantine_item(record, arrival, context) for record, arrival in batch.quarantined]
     try:
         report = store.write_items(items)
     except Exception as exc:  # never block the shard for the quarantine store
@@ -121,91 +175,38 @@ def _store_quarantined(
     return {"quarantine_written": len(items), "quarantine_write_calls": report.calls}
 
 
-def aggregate_window(event: dict[str, Any], metrics: EphemeralMetrics) -> dict[str, Any]:
-    """Fold the event's records into its window state; flush the window when it closes."""
-    invocation = WindowInvocation.from_event(event)
-    logger.thread_safe_append_keys(
-        shard_id=invocation.shard_id, window_start=invocation.window_start_s
-    )
-    aggregate = WindowAggregate.from_state(invocation.state)
-    fold = InvocationFold(aggregate, fault_device_ids(os.environ))
-    quarantined_records: list[tuple[Quarantined, float | None]] = []
-
-    # One processor per invocation: it holds the batch's outcome and must not be shared
-    # between invocations running side by side in one process (the local runtime).
-    processor = BatchProcessor(
-        event_type=EventType.KinesisDataStreams, raise_on_entire_batch_failure=False
-    )
-    fold_record = partial(_fold_record, fold, quarantined_records)
-    with processor(records=event.get("Records") or [], handler=fold_record):
-        processor.process()
-    failures = processor.response()["batchItemFailures"]
-    records = event.get("Records") or []
-    head = records[0]["kinesis"]["sequenceNumber"] if records else None
-    if head is not None and head in {failure["itemIdentifier"] for failure in failures}:
-        logger.error("the batch's first record failed; failing the invocation so Lambda "
-                     "bisects the batch", extra={"sequence_number": head,
-                                                 "records": len(records)})
-        raise BatchHeadFailed(f"record {head} failed at the head of a batch of {len(records)}")
-
-    summary: dict[str, Any] = {
-        "records": fold.tally.records,
-        "user_records": fold.tally.user_records,
-        "aggregated": fold.tally.aggregated,
-        "quarantined": fold.tally.quarantined,
-        "duplicates": fold.tally.duplicates,
-        "failed": fold.tally.failed,
-        "skipped_after_failure": fold.tally.skipped,
-        "cells": aggregate.cell_count,
-        "window_aggregated": aggregate.aggregated,
-        "window_quarantined": aggregate.quarantined,
-        "final": invocation.is_final,
-        "terminated_early": invocation.terminated_early,
-    }
-    if invocation.closes_window:
-        segment = fold.flush_segment(invocation)
-        items = aggregate.partial_items(
-            invocation.shard_id, invocation.window_start_s, segment=segment
-        )
-        try:
-            report = repository.write_partials(items)
-        except BatchWriteError as exc:
-            logger.error("window flush failed; invocation fails and is retried",
-                         extra={**summary, "unwritten": exc.unwritten, "error": str(exc)})
-            raise
-        metrics.add_metric(name="PartialsWritten", unit=MetricUnit.Count, value=len(items))
-        summary.update(partials=len(items), segment=segment, write_calls=report.calls,
-                       write_retries=report.retries)
-        state: dict[str, Any] = {}
-    else:
-        state = aggregate.to_state()
-        size = state_size_bytes(state)
-        summary["state_bytes"] = size
-        metrics.add_metric(name="WindowStateBytes", unit=MetricUnit.Bytes, value=size)
-        if size > STATE_WARNING_BYTES:
-            logger.warning("window state nears the 1 MB cap", extra={"state_bytes": size})
-    # After the flush: a flush that fails is retried with the previous state, and the
-    # re-delivered records are quarantined then.
-    summary.update(_store_quarantined(invocation, quarantined_records, metrics))
-
-    metrics.add_metric(name="RecordsAggregated", unit=MetricUnit.Count,
-                       value=fold.tally.aggregated)
+def publish_counts(batch: WindowBatch) -> None:
+    tally = batch.fold.tally
+    metrics.add_metric(name="RecordsAggregated", unit=MetricUnit.Count, value=tally.aggregated)
     metrics.add_metric(name="RecordsQuarantined", unit=MetricUnit.Count,
-                       value=fold.tally.quarantined)
+                       value=tally.quarantined)
     # Failures are Kinesis records (what batchItemFailures and the failure destination name);
     # the two counts above are user records.
     metrics.add_metric(name="KinesisRecordsFailed", unit=MetricUnit.Count,
-                       value=fold.tally.failed + fold.tally.skipped)
-    logger.info("window invocation", extra={**summary, "batch_item_failures": len(failures)})
-    return {"state": state, "batchItemFailures": failures}
+                       value=tally.failed + tally.skipped)
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)  # the state may approach 1 MB
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    config = get_config()  # fail fast, with a clear message, on a misconfigured function
-    # Log keys are per invocation too: invocations may run side by side in one process.
-    try:
-        with invocation_metrics(config.service_name) as metrics:
-            return aggregate_window(event, metrics)
-    finally:
-        logger.thread_safe_clear_keys()
+    get_config()  # fail fast, with a clear message, on a misconfigured function
+    batch = WindowBatch(WindowInvocation.from_event(event))
+    logger.append_keys(shard_id=batch.invocation.shard_id,
+                       window_start=batch.invocation.window_start_s)
+    # The processor as a context manager, not process_partial_response: a window's final
+    # invoke may carry no records, which that helper refuses.
+    with processor(records=event.get("Records") or [], handler=batch.fold_record,
+                   lambda_context=context):
+        processor.process()
+    response = processor.response()
+    fail_if_head_failed(event, response)
+    summary = batch.summary()
+    state = close_or_carry(batch, summary)
+    # After the flush: a flush that fails is retried with the previous state, and the
+    # re-delivered records are quarantined then.
+    summary.update(store_quarantined(batch))
+    publish_counts(batch)
+    logger.info("window invocation",
+                extra={**summary, "batch_item_failures": len(response["batchItemFailures"])})
+    return {"state": state, "batchItemFailures": response["batchItemFailures"]}

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from lambdas.aggregator.logic import Quarantined
+from lambdas.aggregator.records import Quarantined
 
 # 256 KiB of raw bytes is ~342 KiB of base64: the item stays below DynamoDB's 400 KB.
 MAX_STORED_DATA_BYTES = 256 * 1024

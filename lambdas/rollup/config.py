@@ -4,7 +4,10 @@ Environment variables:
 
 * ``AGGREGATES_TABLE`` (required): the aggregates table, whose partials the function reads
   and into which it writes the per-minute totals.
-* ``POWERTOOLS_SERVICE_NAME`` (default ``rollup``): service name in logs and metrics.
+
+Powertools reads its own settings (``POWERTOOLS_SERVICE_NAME``,
+``POWERTOOLS_METRICS_NAMESPACE``, ``POWERTOOLS_TRACE_DISABLED``, ``LOG_LEVEL``); Terraform
+sets them.
 """
 
 from __future__ import annotations
@@ -14,22 +17,18 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from lambdas.shared.settings import ConfigError, required, service_name
-
-DEFAULT_SERVICE_NAME = "rollup"
+from lambdas.shared.settings import ConfigError, required
 
 
 @dataclass(frozen=True, slots=True)
 class RollupConfig:
     aggregates_table: str
-    service_name: str = DEFAULT_SERVICE_NAME
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> RollupConfig:
         return cls(
             aggregates_table=required(environ, "AGGREGATES_TABLE",
                                       "name the DynamoDB table holding the aggregates"),
-            service_name=service_name(environ, DEFAULT_SERVICE_NAME),
         )
 
 

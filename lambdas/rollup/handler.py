@@ -19,30 +19,40 @@ their stream records sit on one stream shard and are processed in order (paralle
 factor 1); two invocations never race to write the same total.
 
 A minute whose read or write fails makes each of its records a batch item failure; Lambda
-retries from the earliest, and the recomputation is idempotent.
+retries from the earliest, and the recomputation is idempotent. The totals are computed for
+the whole batch first (one write per minute); Powertools' batch processor then reports the
+records of the minutes that failed.
 """
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-from aws_lambda_powertools import Logger
-from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import (
     DynamoDBRecord,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lambdas.rollup.config import DEFAULT_SERVICE_NAME, get_config
+from lambdas.rollup.config import get_config
 from lambdas.rollup.logic import minute_total, touched_hours, touched_minute
 from lambdas.rollup.repository import RollupRepository, default_repository
 from lambdas.shared.aggregates import BucketKey
 from lambdas.shared.dynamo import BatchWriteError
-from lambdas.shared.observability import invocation_metrics
 
-logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or DEFAULT_SERVICE_NAME)
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer()
+# A batch whose every minute failed is reported record by record too: Lambda retries it
+# from the earliest, as it does any partial failure.
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams,
+                           raise_on_entire_batch_failure=False)
 
 
 class MinuteNotRolledUp(RuntimeError):
@@ -55,72 +65,79 @@ def _record_minute(record: DynamoDBRecord) -> BucketKey | None:
     return touched_minute(event_name, stream.new_image if stream is not None else None)
 
 
-def roll_up(records: list[dict[str, Any]], repository: RollupRepository,
-            metrics: EphemeralMetrics) -> dict[str, Any]:
-    """Recompute and write the totals of every minute the batch touches."""
-    minutes: dict[BucketKey, None] = {}
-    for raw in records:
-        try:
-            key = _record_minute(DynamoDBRecord(raw))
-        except Exception:  # reported per record by the processor below
-            continue
-        if key is not None:
-            minutes[key] = None
+class BatchRollup:
+    """One batch's minutes: their totals recomputed and written, and which of them failed."""
 
-    failed: dict[BucketKey, str] = {}
-    totals: list[dict[str, Any]] = []
-    for key in minutes:
-        try:
-            total = minute_total(key, repository.minute_partials(key))
-        except Exception as exc:
-            logger.exception("reading a minute's partials failed",
-                             extra={"device_id": key.device_id, "metric": key.metric,
-                                    "bucket": key.bucket})
-            failed[key] = str(exc)
-            continue
-        if total is not None:
-            totals.append(total)
-    hours = touched_hours(totals)
-    try:
-        report = repository.write_totals(totals)
-        written = report.items
-        # Only now: a marker read by the scheduled rollup must never precede its totals,
-        # or the roll-ups could be computed, and the marker deleted, without them.
-        repository.mark_hours_pending(hours)
-    except BatchWriteError as exc:
-        # A total without its hour's marker would never reach the roll-ups, so a failed
-        # marker write fails the records too; their retry rewrites the same totals.
-        logger.error("writing minute totals or pending-hour markers failed; their records "
-                     "are retried", extra={"unwritten": exc.unwritten, "error": str(exc)})
-        failed.update({key: str(exc) for key in minutes if key not in failed})
-        written = 0
-        hours = []
+    def __init__(self, records: list[dict[str, Any]]) -> None:
+        self.minutes: dict[BucketKey, None] = {}
+        for raw in records:
+            try:
+                key = _record_minute(DynamoDBRecord(raw))
+            except Exception:  # reported per record by check_record
+                continue
+            if key is not None:
+                self.minutes[key] = None
+        self.failed: dict[BucketKey, str] = {}
+        self.written = 0
+        self.hours: list[str] = []
 
-    def check_record(record: DynamoDBRecord) -> None:
+    def run(self, repository: RollupRepository) -> None:
+        """Recompute the totals of every minute the batch touches; write them, then mark
+        their hours pending."""
+        totals: list[dict[str, Any]] = []
+        for key in self.minutes:
+            try:
+                total = minute_total(key, repository.minute_partials(key))
+            except Exception as exc:
+                logger.exception("reading a minute's partials failed",
+                                 extra={"device_id": key.device_id, "metric": key.metric,
+                                        "bucket": key.bucket})
+                self.failed[key] = str(exc)
+                continue
+            if total is not None:
+                totals.append(total)
+        hours = touched_hours(totals)
+        try:
+            report = repository.write_totals(totals)
+            # Only now: a marker read by the scheduled rollup must never precede its totals,
+            # or the roll-ups could be computed, and the marker deleted, without them.
+            repository.mark_hours_pending(hours)
+        except BatchWriteError as exc:
+            # A total without its hour's marker would never reach the roll-ups, so a failed
+            # marker write fails the records too; their retry rewrites the same totals.
+            logger.error("writing minute totals or pending-hour markers failed; their "
+                         "records are retried",
+                         extra={"unwritten": exc.unwritten, "error": str(exc)})
+            self.failed.update({key: str(exc) for key in self.minutes if key not in self.failed})
+            return
+        self.written, self.hours = report.items, hours
+
+    def check_record(self, record: DynamoDBRecord) -> None:
+        """The processor's record handler: fail the records of the minutes that failed."""
         key = _record_minute(record)
-        if key is not None and key in failed:
-            raise MinuteNotRolledUp(f"{key.device_id}/{key.metric}/{key.bucket}: {failed[key]}")
-
-    processor = BatchProcessor(event_type=EventType.DynamoDBStreams,
-                               raise_on_entire_batch_failure=False)
-    with processor(records=records, handler=check_record):
-        processor.process()
-    response = processor.response()
-
-    metrics.add_metric(name="MinuteTotalsWritten", unit=MetricUnit.Count, value=written)
-    metrics.add_metric(name="MinuteTotalsFailed", unit=MetricUnit.Count, value=len(failed))
-    metrics.add_metric(name="HoursMarkedPending", unit=MetricUnit.Count, value=len(hours))
-    logger.info("rollup invocation", extra={
-        "records": len(records), "minutes": len(minutes), "totals_written": written,
-        "hours_marked": hours,
-        "minutes_failed": len(failed),
-        "batch_item_failures": len(response["batchItemFailures"]),
-    })
-    return response
+        if key is not None and key in self.failed:
+            raise MinuteNotRolledUp(
+                f"{key.device_id}/{key.metric}/{key.bucket}: {self.failed[key]}")
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    config = get_config()  # fail fast, with a clear message, on a misconfigured function
-    with invocation_metrics(config.service_name) as metrics:
-        return roll_up(event.get("Records") or [], default_repository(), metrics)
+    get_config()  # fail fast, with a clear message, on a misconfigured function
+    rollup = BatchRollup(event.get("Records") or [])
+    rollup.run(default_repository())
+    response = process_partial_response(event=event, record_handler=rollup.check_record,
+                                        processor=processor, context=context)
+    metrics.add_metric(name="MinuteTotalsWritten", unit=MetricUnit.Count, value=rollup.written)
+    metrics.add_metric(name="MinuteTotalsFailed", unit=MetricUnit.Count,
+                       value=len(rollup.failed))
+    metrics.add_metric(name="HoursMarkedPending", unit=MetricUnit.Count,
+                       value=len(rollup.hours))
+    logger.info("rollup invocation", extra={
+        "records": len(event.get("Records") or []), "minutes": len(rollup.minutes),
+        "totals_written": rollup.written, "hours_marked": rollup.hours,
+        "minutes_failed": len(rollup.failed),
+        "batch_item_failures": len(response["batchItemFailures"]),
+    })
+    return dict(response)

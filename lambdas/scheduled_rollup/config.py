@@ -12,8 +12,10 @@ Environment variables:
 * ``MAX_HOURS_PER_RUN`` (default 24, 1 to 744): hours recomputed per invocation, oldest
   first; the others stay marked for the next run (a bound on the run's duration). An
   explicit backfill may name at most this many hours.
-* ``POWERTOOLS_SERVICE_NAME`` (default ``scheduled-rollup``): service name in logs and
-  metrics.
+
+Powertools reads its own settings (``POWERTOOLS_SERVICE_NAME``,
+``POWERTOOLS_METRICS_NAMESPACE``, ``POWERTOOLS_TRACE_DISABLED``, ``LOG_LEVEL``); Terraform
+sets them.
 """
 
 from __future__ import annotations
@@ -23,9 +25,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from lambdas.shared.settings import ConfigError, required, service_name, whole_number
+from lambdas.shared.settings import ConfigError, required, whole_number
 
-DEFAULT_SERVICE_NAME = "scheduled-rollup"
 DEFAULT_SETTLE_SECONDS = 60
 DEFAULT_MAX_HOURS_PER_RUN = 24
 MAX_SETTLE_SECONDS = 3600
@@ -37,7 +38,6 @@ class ScheduledRollupConfig:
     aggregates_table: str
     settle_seconds: int = DEFAULT_SETTLE_SECONDS
     max_hours_per_run: int = DEFAULT_MAX_HOURS_PER_RUN
-    service_name: str = DEFAULT_SERVICE_NAME
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> ScheduledRollupConfig:
@@ -49,7 +49,6 @@ class ScheduledRollupConfig:
             max_hours_per_run=whole_number(environ, "MAX_HOURS_PER_RUN",
                                            DEFAULT_MAX_HOURS_PER_RUN, low=1,
                                            high=MAX_HOURS_LIMIT),
-            service_name=service_name(environ, DEFAULT_SERVICE_NAME),
         )
 
 

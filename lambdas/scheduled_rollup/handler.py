@@ -34,20 +34,16 @@ Returns a summary: hours processed (and which markers were deleted), hours defer
 from __future__ import annotations
 
 import math
-import os
 import time
 import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
-from aws_lambda_powertools import Logger
-from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lambdas.scheduled_rollup.config import (
-    DEFAULT_SERVICE_NAME,
-    ScheduledRollupConfig,
-    get_config,
-)
+from lambdas.scheduled_rollup.config import ScheduledRollupConfig, get_config
 from lambdas.scheduled_rollup.logic import (
     PendingHour,
     hour_rollups,
@@ -56,10 +52,10 @@ from lambdas.scheduled_rollup.logic import (
     requested_hours,
 )
 from lambdas.scheduled_rollup.repository import ScheduledRollupRepository, default_repository
-from lambdas.shared.observability import invocation_metrics
 
-logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or DEFAULT_SERVICE_NAME)
-
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer()
 
 # How long the lease outlives the invocation's remaining time: covers clock differences
 # between execution environments and a write still in flight when Lambda ends the run.
@@ -74,9 +70,33 @@ class RunInProgress(RuntimeError):
     """A backfill found another run holding the lease; retry it once that run is over."""
 
 
+@dataclass
+class RunPlan:
+    """The hours one run recomputes (with the marker to delete after, if any)."""
+
+    work: list[tuple[str, PendingHour | None]]
+    deferred: list[str] = field(default_factory=list)
+    left: list[str] = field(default_factory=list)
+    backfill: bool = False
+
+
+def plan(event: dict[str, Any] | None, repository: ScheduledRollupRepository,
+         config: ScheduledRollupConfig, *, now: float) -> RunPlan:
+    """The requested hours of a backfill, or the pending hours, oldest first."""
+    explicit = requested_hours(event, max_hours=config.max_hours_per_run)
+    if explicit is not None:
+        return RunPlan([(hour, None) for hour in explicit], backfill=True)
+    markers = plan_run(pending_hours(repository.pending_markers()), now=now,
+                       settle_seconds=config.settle_seconds,
+                       max_hours=config.max_hours_per_run)
+    work = [(m.hour, m) for m in markers.settled] + [(m.hour, None) for m in markers.young]
+    work.sort(key=lambda entry: entry[0])
+    return RunPlan(work, deferred=[m.hour for m in markers.young],
+                   left=[m.hour for m in markers.left])
+
+
 def run_leased(event: dict[str, Any] | None, repository: ScheduledRollupRepository,
-               config: ScheduledRollupConfig, metrics: EphemeralMetrics, *,
-               now: float, lease_s: int) -> dict[str, Any]:
+               config: ScheduledRollupConfig, *, now: float, lease_s: int) -> dict[str, Any]:
     """``run_rollup`` under the run lease, so that no two runs recompute at once."""
     holder = uuid.uuid4().hex
     if not repository.take_lease(holder, now=int(now), duration_s=lease_s):
@@ -88,34 +108,20 @@ def run_leased(event: dict[str, Any] | None, repository: ScheduledRollupReposito
         return {"skipped": "another run holds the lease", "hours_processed": [],
                 "items_written": 0}
     try:
-        return run_rollup(event, repository, config, metrics, now=now)
+        return run_rollup(event, repository, config, now=now)
     finally:
         repository.release_lease(holder)
 
 
 def run_rollup(event: dict[str, Any] | None, repository: ScheduledRollupRepository,
-               config: ScheduledRollupConfig, metrics: EphemeralMetrics, *,
-               now: float) -> dict[str, Any]:
+               config: ScheduledRollupConfig, *, now: float) -> dict[str, Any]:
     """One run: recompute the pending (or requested) hours; return the summary."""
-    explicit = requested_hours(event, max_hours=config.max_hours_per_run)
-    if explicit is not None:
-        work: list[tuple[str, PendingHour | None]] = [(hour, None) for hour in explicit]
-        deferred: list[str] = []
-        left: list[str] = []
-    else:
-        plan = plan_run(pending_hours(repository.pending_markers()), now=now,
-                        settle_seconds=config.settle_seconds,
-                        max_hours=config.max_hours_per_run)
-        work = [(m.hour, m) for m in plan.settled] + [(m.hour, None) for m in plan.young]
-        work.sort(key=lambda entry: entry[0])
-        deferred = [m.hour for m in plan.young]
-        left = [m.hour for m in plan.left]
-
+    run = plan(event, repository, config, now=now)
     processed: list[str] = []
     remarked: list[str] = []
     failed: dict[str, str] = {}
     written = 0
-    for hour, marker in work:
+    for hour, marker in run.work:
         try:
             items = hour_rollups(repository.hour_totals(hour))
             written += repository.write_rollups(items).items
@@ -129,17 +135,17 @@ def run_rollup(event: dict[str, Any] | None, repository: ScheduledRollupReposito
 
     summary = {
         "hours_processed": processed,
-        "hours_deferred": deferred,
+        "hours_deferred": run.deferred,
         "hours_remarked": remarked,
         "hours_failed": sorted(failed),
-        "hours_left": len(left),
+        "hours_left": len(run.left),
         "items_written": written,
-        "backfill": explicit is not None,
+        "backfill": run.backfill,
     }
     metrics.add_metric(name="HoursRolledUp", unit=MetricUnit.Count, value=len(processed))
-    metrics.add_metric(name="HoursDeferred", unit=MetricUnit.Count, value=len(deferred))
+    metrics.add_metric(name="HoursDeferred", unit=MetricUnit.Count, value=len(run.deferred))
     metrics.add_metric(name="HoursFailed", unit=MetricUnit.Count, value=len(failed))
-    metrics.add_metric(name="HoursLeft", unit=MetricUnit.Count, value=len(left))
+    metrics.add_metric(name="HoursLeft", unit=MetricUnit.Count, value=len(run.left))
     metrics.add_metric(name="RollupsWritten", unit=MetricUnit.Count, value=written)
     logger.info("scheduled rollup run", extra=summary)
     if failed:
@@ -149,9 +155,9 @@ def run_rollup(event: dict[str, Any] | None, repository: ScheduledRollupReposito
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     config = get_config()  # fail fast, with a clear message, on a misconfigured function
-    with invocation_metrics(config.service_name) as metrics:
-        lease_s = math.ceil(context.get_remaining_time_in_millis() / 1000) + LEASE_MARGIN_S
-        return run_leased(event, default_repository(), config, metrics, now=time.time(),
-                          lease_s=lease_s)
+    lease_s = math.ceil(context.get_remaining_time_in_millis() / 1000) + LEASE_MARGIN_S
+    return run_leased(event, default_repository(), config, now=time.time(), lease_s=lease_s)

@@ -26,11 +26,6 @@ def optional(environ: Mapping[str, str], name: str) -> str | None:
     return environ.get(name, "").strip() or None
 
 
-def service_name(environ: Mapping[str, str], default: str) -> str:
-    """``POWERTOOLS_SERVICE_NAME``, or the function's own name."""
-    return optional(environ, "POWERTOOLS_SERVICE_NAME") or default
-
-
 def whole_number(environ: Mapping[str, str], name: str, default: int, *, low: int,
                  high: int | None = None) -> int:
     """An integer setting in ``[low, high]`` (no upper bound when ``high`` is None)."""
@@ -47,4 +42,4 @@ def whole_number(environ: Mapping[str, str], name: str, default: int, *, low: in
     return value
 
 
-__all__ = ["ConfigError", "optional", "required", "service_name", "whole_number"]
+__all__ = ["ConfigError", "optional", "required", "whole_number"]

@@ -1,6 +1,6 @@
 """Faults and a write meter *inside* the embedded AWS, for every client in every process.
 
-``shardline.faults`` injects faults into one boto3 client the caller owns (the producer's).
+``tests.support.faults`` injects faults into one boto3 client the caller owns (the producer's).
 A Lambda handler owns its clients, so its faults are injected on the server side instead:
 this WSGI layer sits in front of moto's app and, for the DynamoDB calls a rule matches,
 answers the way DynamoDB does under pressure:

@@ -106,6 +106,28 @@ run "no_tracing_permission_without_tracing" {
     condition     = length(aws_iam_role_policy.tracing) == 0
     error_message = "Unused permissions must not be granted."
   }
+
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["POWERTOOLS_TRACE_DISABLED"] == "true"
+    error_message = "Without Active tracing, the handlers' Powertools Tracer must be switched off."
+  }
+}
+
+run "tracer_on_with_active_tracing" {
+  command = plan
+
+  module {
+    source = "./modules/function"
+  }
+
+  variables {
+    environment_variables = { POWERTOOLS_SERVICE_NAME = "aggregator" }
+  }
+
+  assert {
+    condition     = !contains(keys(aws_lambda_function.this.environment[0].variables), "POWERTOOLS_TRACE_DISABLED")
+    error_message = "With Active tracing, the handlers' Powertools Tracer must stay on."
+  }
 }
 
 run "rejects_six_layers" {

@@ -145,11 +145,6 @@ run "aggregator_knows_the_quarantine_table" {
     condition     = local.aggregator_quarantine_environment["QUARANTINE_RETENTION_DAYS"] == "7"
     error_message = "The aggregator must get the retention in QUARANTINE_RETENTION_DAYS."
   }
-
-  assert {
-    condition     = !contains(keys(local.aggregator_quarantine_environment), "FAULT_INJECT_DEVICE_IDS")
-    error_message = "Fault injection must be off by default."
-  }
 }
 
 run "rejects_quarantine_retention_0" {

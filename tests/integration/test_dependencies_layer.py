@@ -19,8 +19,8 @@ def test_layer_holds_every_runtime_dependency_and_is_deterministic(tmp_path: Pat
     # THEN both builds are identical and the layer holds what the handlers import
     assert first.base64sha256 == second.base64sha256
     names = set(zipfile.ZipFile(first.path).namelist())
-    for module in ("aws_lambda_powertools/__init__.py", "msgspec/__init__.py",
-                   "aws_kinesis_agg/__init__.py", "six.py"):
+    for module in ("aws_lambda_powertools/__init__.py", "aws_xray_sdk/__init__.py",
+                   "msgspec/__init__.py", "aws_kinesis_agg/__init__.py", "six.py"):
         assert f"python/{module}" in names, module
     # AND msgspec is the Linux build for the Lambda runtime's Python, not this machine's
     assert any(n.startswith("python/msgspec/_core.cpython-312-x86_64-linux-gnu")

@@ -9,9 +9,9 @@ from producers.aggregation import AggregatingPublisher
 from producers.fleet import FleetConfig
 from producers.publisher import KinesisPublisher
 from producers.simulate import run_simulation
-from shardline.faults import inject_put_records_failures
 from shardline.local.stack import LocalStack
 from shardline.query import AggregateReader
+from tests.support.faults import inject_put_records_failures
 
 # Event times four hours back: minutes no other integration test writes to (end to end
 # uses the last few minutes, quarantine/DLQ three hours back, rollups one hour back).

@@ -1,14 +1,20 @@
 """Quarantine and failed-batch replay on the embedded stack: invalid records are
 quarantined and listed, a record that crashes the aggregator ends in the failure queue
-while its shard moves on, and `shardline dlq replay` makes the aggregates whole."""
+while its shard moves on, and `shardline dlq replay` makes the aggregates whole.
+
+The crash is a drill: a test-only wrapper around the aggregator's handler
+(``tests.support.poison_aggregator``) is deployed into the running stack through the
+Lambda API, and the aggregator's own package is deployed again to fix the "bug"."""
 
 from __future__ import annotations
 
 import json
 import time
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 
 from lambdas.aggregator.kpl import split_user_records
@@ -20,13 +26,14 @@ from producers.publisher import KinesisPublisher
 from producers.simulate import run_simulation
 from shardline import dlq
 from shardline.cli import main
-from shardline.local.stack import LocalStack
+from shardline.local.stack import LocalStack, project_root
 from tests.factories.telemetry import INVALID_RECORDS, telemetry_record
 from tests.integration.accounting import partials_in
+from tests.support.deploy import WrappedFunction
+from tests.support.poison_aggregator import POISON_DEVICES_VARIABLE
 
 POISON_DEVICE = "dev-poison"
 INVALID_EVERY = 20  # one invalid record per 20 valid ones: a 5 % rate
-CONFIG_APPLIES_S = 2.5  # the runtime re-reads a function's configuration once a second
 
 
 def _cli(stack: LocalStack, *args: str) -> Any:
@@ -35,24 +42,20 @@ def _cli(stack: LocalStack, *args: str) -> Any:
     return result
 
 
-def _set_fault(stack: LocalStack, device_ids: str | None) -> None:
-    """Turn the aggregator's documented fault injection on (a device) or off (None)."""
-    client = stack.client("lambda")
-    function = str(stack.outputs["aggregator_function_name"])
-    variables = dict(client.get_function_configuration(FunctionName=function)
-                     ["Environment"]["Variables"])
-    variables.pop("FAULT_INJECT_DEVICE_IDS", None)
-    if device_ids:
-        variables["FAULT_INJECT_DEVICE_IDS"] = device_ids
-    client.update_function_configuration(FunctionName=function,
-                                         Environment={"Variables": variables})
-    time.sleep(CONFIG_APPLIES_S)
+@pytest.fixture
+def aggregator_drill(stack: LocalStack) -> Iterator[WrappedFunction]:
+    """The aggregator, ready to have the poison wrapper deployed; its own package is
+    deployed again after the test whatever happens."""
+    drill = WrappedFunction(stack.client("lambda"), str(stack.outputs["aggregator_function_name"]),
+                            "aggregator", "tests.support.poison_aggregator", project_root())
+    yield drill
+    drill.restore()
 
 
 def test_quarantine_failure_queue_and_replay_account_for_every_record(
-        stack: LocalStack) -> None:
+        stack: LocalStack, aggregator_drill: WrappedFunction) -> None:
     # GIVEN an aggregator with a bug that crashes on one device's records
-    _set_fault(stack, POISON_DEVICE)
+    aggregator_drill.deploy({POISON_DEVICES_VARIABLE: POISON_DEVICE})
     started = time.time()
     stream = str(stack.outputs["stream_name"])
     publisher = KinesisPublisher(stream, stack.client("kinesis"))
@@ -120,8 +123,9 @@ def test_quarantine_failure_queue_and_replay_account_for_every_record(
             merged.merge(stats)
     assert expected.diff_totals(before) == []
 
-    # WHEN the bug is fixed and the failed batches are replayed
-    _set_fault(stack, None)
+    # WHEN the bug is fixed (the aggregator's own package deployed) and the failed batches
+    # are replayed
+    aggregator_drill.restore()
     replay = CliRunner().invoke(main, ["dlq", "replay", "--yes", "--endpoint",
                                        stack.endpoint_url])
     assert replay.exit_code == 0, replay.output

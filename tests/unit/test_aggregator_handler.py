@@ -13,7 +13,7 @@ from lambdas.aggregator import config as aggregator_config
 from lambdas.aggregator import handler as aggregator_handler
 from lambdas.aggregator import repository
 from lambdas.aggregator.handler import BatchHeadFailed
-from lambdas.aggregator.logic import WindowAggregate
+from lambdas.aggregator.window_state import WindowAggregate
 from lambdas.shared.aggregates import combine
 from lambdas.shared.dynamo import BatchWriteError
 from tests.factories.dynamodb import create_aggregates_table, scan_items

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -22,6 +23,7 @@ from tests.factories.aggregator_env import REGION, aggregator_tables
 from tests.factories.dynamodb import scan_items
 from tests.factories.kinesis import lambda_context
 from tests.factories.telemetry import expected_stats, fleet_records, malformed_json
+from tests.support.poison_aggregator import poisoned
 
 STREAM = "telemetry"
 QUEUE = "stream-failures"
@@ -29,16 +31,19 @@ FUNCTION_ARN = f"arn:aws:lambda:{REGION}:123456789012:function:aggregator"
 
 
 class InProcessLambda:
-    """The Lambda Invoke API's shape (RequestResponse) over the aggregator's handler."""
+    """The Lambda Invoke API's shape (RequestResponse) over the aggregator's handler (or a
+    test wrapper of it)."""
 
-    def __init__(self) -> None:
+    def __init__(self, handler: Callable[[dict, Any], dict] = aggregator_handler.lambda_handler
+                 ) -> None:
+        self.handler = handler
         self.events: list[dict[str, Any]] = []
 
     def invoke(self, *, FunctionName: str, InvocationType: str, Payload: bytes) -> dict:
         event = json.loads(Payload)
         self.events.append(event)
         try:
-            result = aggregator_handler.lambda_handler(event, lambda_context())
+            result = self.handler(event, lambda_context())
         except Exception as exc:
             body = {"errorMessage": str(exc), "errorType": type(exc).__name__}
             return {"StatusCode": 200, "FunctionError": "Unhandled",
@@ -173,15 +178,15 @@ def test_replay_quarantines_invalid_records_of_the_batch(aws):
     assert item["sequence_number"] == puts[0]["SequenceNumber"]
 
 
-def test_a_function_error_during_replay_keeps_the_failure_queued(aws, failed_batch,
-                                                                 monkeypatch):
+def test_a_function_error_during_replay_keeps_the_failure_queued(aws, failed_batch):
     records, _ = failed_batch
     # GIVEN the bug that failed the batch is still there
-    monkeypatch.setenv("FAULT_INJECT_DEVICE_IDS", records[0].device_id)
+    still_buggy = poisoned(aggregator_handler.lambda_handler, {records[0].device_id})
 
     # WHEN replayed THEN a one-line error names the function error, nothing is written
     with pytest.raises(ShardlineError, match="function error replaying"):
-        dlq.replay(dlq.FailureQueue(aws["sqs"], QUEUE), aws["kinesis"], InProcessLambda())
+        dlq.replay(dlq.FailureQueue(aws["sqs"], QUEUE), aws["kinesis"],
+                   InProcessLambda(still_buggy))
     assert scan_items(aws["dynamodb"], "aggregates") == []
     # AND the failure is still queued, visible again for the next replay
     assert len(dlq.FailureQueue(aws["sqs"], QUEUE).peek()) == 1

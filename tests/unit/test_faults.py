@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from shardline.faults import PutRecordsFaults, inject_put_records_failures
+from tests.support.faults import PutRecordsFaults, inject_put_records_failures
 from tests.unit.test_producer_support import kinesis_stream, stream_contents
 
 

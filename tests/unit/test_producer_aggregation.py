@@ -34,7 +34,6 @@ from producers.manifest import Manifest
 from producers.publisher import KinesisPublisher, PublishError, PutEntry
 from producers.simulate import run_simulation
 from shardline.cli import main
-from shardline.faults import inject_put_records_failures
 from shardline.local.embedded import EmbeddedAws
 from tests.factories.producer import (
     START_MS,
@@ -47,6 +46,7 @@ from tests.factories.producer import (
     synthetic_listing,
     telemetry_entries,
 )
+from tests.support.faults import inject_put_records_failures
 from tests.unit.test_producer_support import RecordingClient
 
 # Three uneven shards, so no boundary is a power of two by accident.

@@ -22,7 +22,7 @@ from producers.publisher import (
     PublishError,
     PutEntry,
 )
-from shardline.faults import inject_put_records_failures
+from tests.support.faults import inject_put_records_failures
 from tests.unit.test_producer_support import (
     RecordingClient,
     decoded,

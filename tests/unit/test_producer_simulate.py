@@ -13,7 +13,7 @@ from producers.fleet import FleetConfig, generate
 from producers.manifest import Manifest
 from producers.publisher import KinesisPublisher, PublishReport, PutEntry
 from producers.simulate import SimulationError, run_simulation
-from shardline.faults import inject_put_records_failures
+from tests.support.faults import inject_put_records_failures
 from tests.unit.test_producer_support import (
     START_MS,
     FakeTime,

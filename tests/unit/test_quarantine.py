@@ -14,13 +14,14 @@ from click.testing import CliRunner
 from lambdas.aggregator import config as aggregator_config
 from lambdas.aggregator import handler as aggregator_handler
 from lambdas.aggregator import repository
-from lambdas.aggregator.logic import InvalidWindowEvent, Quarantined, WindowInvocation
+from lambdas.aggregator.envelope import InvalidWindowEvent, WindowInvocation
 from lambdas.aggregator.quarantine import (
     MAX_STORED_DATA_BYTES,
     QuarantineContext,
     quarantine_item,
     quarantine_key,
 )
+from lambdas.aggregator.records import Quarantined
 from lambdas.shared.aggregates import combine
 from shardline.cli import main
 from shardline.quarantine import QuarantineReader
@@ -226,7 +227,7 @@ def test_quarantine_list_of_a_missing_table_is_a_one_line_error(embedded_aws):
     assert "not found" in result.output
 
 
-def test_configuration_reads_quarantine_settings_and_fault_injection_is_off_by_default():
+def test_configuration_reads_quarantine_settings():
     # GIVEN the environment Terraform gives the aggregator
     environ = {"AGGREGATES_TABLE": "a", "QUARANTINE_TABLE": "q",
                "QUARANTINE_RETENTION_DAYS": "7"}
@@ -234,11 +235,8 @@ def test_configuration_reads_quarantine_settings_and_fault_injection_is_off_by_d
     # WHEN it is read
     config = aggregator_config.AggregatorConfig.from_environ(environ)
 
-    # THEN the quarantine table and retention are set, and no fault is injected
+    # THEN the quarantine table and retention are set
     assert (config.quarantine_table, config.quarantine_retention_days) == ("q", 7)
-    assert config.fault_device_ids == frozenset()
-    assert aggregator_config.fault_device_ids(
-        {"FAULT_INJECT_DEVICE_IDS": " dev-1, ,dev-2"}) == frozenset({"dev-1", "dev-2"})
     with pytest.raises(aggregator_config.ConfigError, match="QUARANTINE_RETENTION_DAYS"):
         aggregator_config.AggregatorConfig.from_environ({**environ,
                                                          "QUARANTINE_RETENTION_DAYS": "0"})

@@ -10,6 +10,14 @@
 
 locals {
   source_code_hash = var.package_base64sha256 != null ? var.package_base64sha256 : filebase64sha256(var.package_path)
+
+  # The handlers' Powertools Tracer records segments only when Lambda traces the
+  # invocation (Active); with PassThrough it is switched off, so no environment pays for
+  # segments nobody samples. A caller's own setting wins.
+  environment_variables = merge(
+    var.tracing_mode == "Active" ? {} : { POWERTOOLS_TRACE_DISABLED = "true" },
+    var.environment_variables,
+  )
 }
 
 resource "aws_cloudwatch_log_group" "this" {
@@ -37,7 +45,7 @@ resource "aws_lambda_function" "this" {
   reserved_concurrent_executions = var.reserved_concurrent_executions == null ? -1 : var.reserved_concurrent_executions
 
   dynamic "environment" {
-    for_each = length(var.environment_variables) > 0 ? [var.environment_variables] : []
+    for_each = length(local.environment_variables) > 0 ? [local.environment_variables] : []
 
     content {
       variables = environment.value

@@ -1,4 +1,5 @@
-"""Aggregator logic without AWS: window events, state, buckets, quarantine, stream rules."""
+"""Aggregator window model without AWS: the tumbling-window envelope, the window state,
+buckets and partial items, and reading records (validation, quarantine, KPL)."""
 
 from __future__ import annotations
 
@@ -9,19 +10,10 @@ from decimal import Decimal
 
 import pytest
 
-from lambdas.aggregator.config import AggregatorConfig, ConfigError, WriteTuning
+from lambdas.aggregator.envelope import InvalidWindowEvent, WindowInvocation, parse_aws_timestamp
 from lambdas.aggregator.kpl import UserRecord, split_user_records
-from lambdas.aggregator.logic import (
-    InvalidWindowEvent,
-    InvocationFold,
-    RecordContribution,
-    RecordSkipped,
-    WindowAggregate,
-    WindowInvocation,
-    parse_aws_timestamp,
-    read_record,
-    state_size_bytes,
-)
+from lambdas.aggregator.records import RecordContribution, read_record
+from lambdas.aggregator.window_state import WindowAggregate, state_size_bytes
 from lambdas.shared.aggregates import Stats, combine
 from lambdas.shared.telemetry import to_readings
 from tests.factories.kinesis import (
@@ -54,6 +46,7 @@ def aggregate_of(records, first_sequence=1_000) -> WindowAggregate:
 
 def totals(aggregate: WindowAggregate) -> dict[tuple[str, str, int], Stats]:
     return combine(aggregate.partial_items(SHARD, WINDOW_START))
+
 
 
 # Window events ---------------------------------------------------------------------------
@@ -357,131 +350,3 @@ def test_corrupted_kpl_aggregate_becomes_one_opaque_record():
 
     # THEN it is a single quarantined record, not lost and not a failure
     assert contribution.aggregated == 0 and len(contribution.quarantined) == 1
-
-
-# One invocation --------------------------------------------------------------------------
-
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
-def test_fold_skips_records_already_in_the_state():
-    # GIVEN a window state that already holds records up to sequence number 200
-    aggregate = aggregate_of(device_series("dev-1", 2), first_sequence=199)
-    before = aggregate.to_state()
-
-    # WHEN a retry re-delivers record 200 and then a new record 201
-    fold = InvocationFold(aggregate)
-    replayed = fold.apply("200", b64(telemetry_bytes(ts=BASE_TS_MS + 1_000)))
-    fresh = fold.apply("201", b64(telemetry_bytes(ts=BASE_TS_MS + 2_000)))
-
-    # THEN the re-delivered one is not counted again, the new one is
-    assert replayed is None and fresh is not None
-    assert fold.tally.duplicates == 1 and fold.tally.aggregated == 1
-    assert aggregate.aggregated == before["aggregated"] + 1
-
-
-def test_after_a_failed_record_later_records_are_refused(monkeypatch):
-    # GIVEN a fold whose commit raises for sequence number 11
-    aggregate = WindowAggregate()
-    original = WindowAggregate.commit
-
-    def commit(self, contribution):
-        if contribution.sequence_number == "11":
-            raise RuntimeError("bug")
-        original(self, contribution)
-
-    monkeypatch.setattr(WindowAggregate, "commit", commit)
-    fold = InvocationFold(aggregate)
-
-    # WHEN records 10, 11 and 12 are applied
-    fold.apply("10", b64(telemetry_bytes()))
-    with pytest.raises(RuntimeError):
-        fold.apply("11", b64(telemetry_bytes()))
-    with pytest.raises(RecordSkipped):
-        fold.apply("12", b64(telemetry_bytes()))
-
-    # THEN the state holds record 10 only, a prefix that a retry from 11 continues exactly
-    assert aggregate.last_sequence == "10" and aggregate.aggregated == 1
-    assert (fold.tally.failed, fold.tally.skipped) == (1, 1)
-
-
-def test_non_base64_data_is_quarantined():
-    # GIVEN an event record whose data is not base64 / WHEN applied
-    contribution = InvocationFold(WindowAggregate()).apply("3", "not base64!!", "dev-1")
-
-    # THEN it is quarantined, not failed
-    assert contribution is not None
-    assert contribution.quarantined[0].reason.startswith("envelope")
-
-
-def test_quarantined_records_count_in_the_window():
-    # GIVEN an invocation of a valid and a malformed record
-    aggregate = WindowAggregate()
-    fold = InvocationFold(aggregate)
-
-    # WHEN both are applied
-    fold.apply("1", b64(telemetry_bytes()))
-    fold.apply("2", b64(malformed_json()))
-
-    # THEN one is aggregated, one quarantined, both behind the watermark
-    assert (aggregate.aggregated, aggregate.quarantined) == (1, 1)
-    assert aggregate.is_committed("2") and not aggregate.is_committed("3")
-
-
-@pytest.mark.parametrize(
-    ("final", "early", "fail", "expected"),
-    [
-        (True, False, False, None),
-        (True, True, False, "100"),
-        (False, True, False, "100"),
-        (True, False, True, "100"),
-    ],
-    ids=["final", "final_and_early", "early", "final_with_failures"],
-)
-def test_flush_segment_marks_pieces_of_a_window(final, early, fail, expected):
-    # GIVEN a window whose first record was 100
-    aggregate = aggregate_of([telemetry_record()], first_sequence=100)
-    fold = InvocationFold(aggregate)
-    if fail:
-        fold.first_failure = "101"
-    invocation = WindowInvocation(SHARD, WINDOW_START, WINDOW_START + 60, {}, final, early)
-
-    # WHEN / THEN only a piece followed by more of the window gets a segment
-    assert fold.flush_segment(invocation) == expected
-
-
-# Configuration ---------------------------------------------------------------------------
-
-
-def test_config_requires_the_aggregates_table():
-    # GIVEN an environment without AGGREGATES_TABLE / WHEN read / THEN a clear error
-    with pytest.raises(ConfigError, match="AGGREGATES_TABLE"):
-        AggregatorConfig.from_environ({})
-
-
-def test_config_reads_table_service_and_write_tuning():
-    # GIVEN a full environment
-    environ = {
-        "AGGREGATES_TABLE": "aggregates",
-        "POWERTOOLS_SERVICE_NAME": "agg",
-        "WRITE_MAX_ATTEMPTS": "3",
-        "WRITE_BASE_DELAY_MS": "10",
-        "WRITE_MAX_DELAY_MS": "500",
-        "WRITE_MAX_WORKERS": "2",
-    }
-
-    # WHEN / THEN every setting is typed
-    config = AggregatorConfig.from_environ(environ)
-    assert config == AggregatorConfig("aggregates", "agg", WriteTuning(3, 0.01, 0.5, 2))
-
-
-@pytest.mark.parametrize(
-    ("name", "value"), [("WRITE_MAX_ATTEMPTS", "0"), ("WRITE_MAX_WORKERS", "x"),
-                        ("WRITE_BASE_DELAY_MS", "-1")]
-)
-def test_config_rejects_bad_tuning(name, value):
-    # GIVEN a bad tuning value / WHEN read / THEN the error names the variable
-    with pytest.raises(ConfigError, match=name):
-        AggregatorConfig.from_environ({"AGGREGATES_TABLE": "t", name: value})

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shardline.errors import ShardlineError
+from shardline.local.embedded_streams import expire_dynamodb_shard_iterators
 from shardline.local.fault_layer import FaultLayer
 from shardline.local.mappings import complete_moto_mapping_api
 
@@ -113,6 +114,7 @@ def _install_patches() -> None:
         backend_cls.send_dynamodb_items = lambda self, *a, **k: None
         backend_cls.send_sqs_batch = lambda self, *a, **k: False
         _serialize_stream_appends()
+        expire_dynamodb_shard_iterators()
         _patched = True
 
 

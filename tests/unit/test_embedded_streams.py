@@ -1,13 +1,18 @@
-"""The embedded AWS's DynamoDB streams under concurrent writes (moto patched)."""
+"""The embedded AWS's DynamoDB streams (moto patched): concurrent writes, and state kept
+bounded as AWS bounds it."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import boto3
+import pytest
 
 from lambdas.shared.dynamo import batch_write
+from shardline.local import embedded_streams
 from shardline.local.embedded import EmbeddedAws
 from tests.factories.dynamodb import create_aggregates_table
 
@@ -47,3 +52,67 @@ def test_concurrent_writes_get_distinct_stream_sequence_numbers(
         ShardIteratorType="AFTER_SEQUENCE_NUMBER",
         SequenceNumber=str(sequence_numbers[-1]))["ShardIterator"]
     assert streams.get_records(ShardIterator=resumed)["Records"] == []
+
+
+def _table_stream(embedded_aws: EmbeddedAws, prefix: str) -> tuple[Any, Any, str, str]:
+    """A fresh aggregates table with a stream: (dynamodb, dynamodbstreams, table, shard)."""
+    client = boto3.client("dynamodb", endpoint_url=embedded_aws.endpoint_url)
+    streams = boto3.client("dynamodbstreams", endpoint_url=embedded_aws.endpoint_url)
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    create_aggregates_table(client, name)
+    stream_arn = client.describe_table(TableName=name)["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]
+    return client, streams, stream_arn, shard["ShardId"]
+
+
+def _streams_backend() -> Any:
+    from moto.dynamodbstreams.models import dynamodbstreams_backends
+
+    return dynamodbstreams_backends["123456789012"]["us-east-1"]
+
+
+def test_dynamodb_shard_iterators_expire_after_15_minutes(
+        embedded_aws: EmbeddedAws, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a table stream holding one record and an iterator at its start, on a clock
+    # the test moves
+    clock = [time.monotonic()]
+    monkeypatch.setattr(embedded_streams, "now", lambda: clock[0])
+    client, streams, stream_arn, shard_id = _table_stream(embedded_aws, "iterator-expiry")
+    client.put_item(TableName=stream_arn.split("/")[1], Item={"PK": {"S": "a"}, "SK": {"S": "1"}})
+    iterator = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard_id,
+                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+
+    # WHEN it is used just before 15 minutes have passed, and again at 15 minutes
+    clock[0] += 15 * 60 - 1
+    early = streams.get_records(ShardIterator=iterator)
+    clock[0] += 1
+
+    # THEN it still reads the record first, then is refused as expired, as AWS does
+    assert len(early["Records"]) == 1
+    with pytest.raises(streams.exceptions.ExpiredIteratorException):
+        streams.get_records(ShardIterator=iterator)
+    # AND the iterator the first read returned is still good (it is younger)
+    assert streams.get_records(ShardIterator=early["NextShardIterator"])["Records"] == []
+
+
+def test_polling_a_dynamodb_stream_for_hours_keeps_15_minutes_of_iterators(
+        embedded_aws: EmbeddedAws, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a table stream polled as Lambda polls it (four reads a second), on a clock
+    # the test moves
+    clock = [time.monotonic() + 3_600]
+    monkeypatch.setattr(embedded_streams, "now", lambda: clock[0])
+    _client, streams, stream_arn, shard_id = _table_stream(embedded_aws, "iterator-growth")
+    iterator = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard_id,
+                                          ShardIteratorType="LATEST")["ShardIterator"]
+    held_before = len(_streams_backend().shard_iterators)
+
+    # WHEN it is polled 600 times over what amounts to two hours (12 s apart)
+    for _ in range(600):
+        clock[0] += 12
+        iterator = streams.get_records(ShardIterator=iterator)["NextShardIterator"]
+
+    # THEN the embedded AWS holds only the iterators of the last 15 minutes (75 of the
+    # 600 it returned), not every one it ever handed out
+    held = len(_streams_backend().shard_iterators)
+    assert held <= 15 * 60 / 12 + 1
+    assert held < held_before + 600

@@ -24,7 +24,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from shardline.errors import ShardlineError
-from shardline.local.embedded_streams import expire_dynamodb_shard_iterators
+from shardline.local.embedded_streams import (
+    bound_kinesis_shards,
+    expire_dynamodb_shard_iterators,
+)
 from shardline.local.fault_layer import FaultLayer
 from shardline.local.mappings import complete_moto_mapping_api
 
@@ -115,6 +118,7 @@ def _install_patches() -> None:
         backend_cls.send_sqs_batch = lambda self, *a, **k: False
         _serialize_stream_appends()
         expire_dynamodb_shard_iterators()
+        bound_kinesis_shards()
         _patched = True
 
 

@@ -7,6 +7,13 @@ then grows in memory and slows down. Each patch here makes moto do what AWS docu
   GetRecords returned them (moto kept every one, about 2 KB each: a mapping polling four
   times a second adds 14,400 an hour). An expired or unknown iterator gets
   ``ExpiredIteratorException``, which a reader answers with a new iterator.
+* Kinesis records older than the stream's retention period (24 hours unless raised) are
+  trimmed, as AWS trims them; sequence numbers keep increasing after a trim. moto also
+  found a shard's newest record by copying the list of its sequence numbers, and every
+  GetRecords walked the shard from its oldest record, so each PutRecords and each poll
+  cost time in proportion to everything the shard ever held (a stack slowed down the
+  longer it ran): they now go straight to the record (moto numbers a shard's records
+  one apart; where that does not hold, moto's own code runs).
 
 Installed once per process by ``shardline.local.embedded``; each patch is its own
 function so patches from other concerns merge without conflicts.
@@ -21,8 +28,9 @@ from typing import Any
 
 SHARD_ITERATOR_TTL_S = 15 * 60.0
 
-# Monotonic seconds; tests replace it to move time forward.
+# Monotonic seconds, and epoch seconds for record ages; tests replace them to move time.
 now: Callable[[], float] = time.monotonic
+wall_clock: Callable[[], float] = time.time
 
 
 class ExpiringIterators(MutableMapping[str, Any]):
@@ -94,3 +102,77 @@ def expire_dynamodb_shard_iterators() -> None:
 
     DynamoDBStreamsBackend.__init__ = __init__
     DynamoDBStreamsBackend.get_records = get_records
+
+
+def bound_kinesis_shards() -> None:
+    """Kinesis shards trim records past the stream's retention period, and find records
+    by sequence number instead of walking the shard."""
+    from moto.kinesis.models import Shard, Stream
+
+    original_get_records = Shard.get_records
+    original_stream_put = Stream.put_record
+
+    def newest(shard: Any) -> int:
+        """The last sequence number this shard handed out (0: none yet), trims included."""
+        records = shard.records
+        held = next(reversed(records)) if records else 0
+        return max(held, getattr(shard, "_shardline_newest", 0))
+
+    def put_record(self: Any, partition_key: str, data: str, explicit_hash_key: str) -> str:
+        from moto.kinesis.models import Record
+
+        sequence_number = newest(self) + 1
+        self.records[sequence_number] = Record(partition_key, data, sequence_number,
+                                               explicit_hash_key)
+        self._shardline_newest = sequence_number
+        return str(sequence_number)
+
+    def get_min_sequence_number(self: Any) -> int:
+        return next(iter(self.records)) if self.records else 0
+
+    def get_max_sequence_number(self: Any) -> int:
+        return next(reversed(self.records)) if self.records else 0
+
+    def get_records(self: Any, last_sequence_id: str,
+                    limit: int | None) -> tuple[list[Any], int, int]:
+        records = self.records
+        last = int(last_sequence_id)
+        if not records:
+            return [], last, 0
+        oldest, latest = next(iter(records)), next(reversed(records))
+        if latest - oldest + 1 != len(records):  # not numbered one apart: moto's own walk
+            return original_get_records(self, last_sequence_id, limit)  # type: ignore[no-any-return]
+        start = max(last + 1, oldest)
+        end = latest if not limit else min(latest, start + limit - 1)
+        found = [record for record in (records.get(n) for n in range(start, end + 1))
+                 if record is not None]  # a concurrent trim may take the oldest
+        if not found:
+            return [], last, 0
+        behind_s = records[latest].created_at - found[-1].created_at
+        return found, found[-1].sequence_number, int(behind_s * 1000)
+
+    def stream_put_record(self: Any, partition_key: str, explicit_hash_key: str,
+                          data: str) -> tuple[str, str]:
+        result = original_stream_put(self, partition_key, explicit_hash_key, data)
+        trim_expired_records(self.shards[result[1]], self.retention_period_hours)
+        return result  # type: ignore[no-any-return]
+
+    Shard.put_record = put_record
+    Shard.get_min_sequence_number = get_min_sequence_number
+    Shard.get_max_sequence_number = get_max_sequence_number
+    Shard.get_records = get_records
+    Stream.put_record = stream_put_record
+
+
+def trim_expired_records(shard: Any, retention_hours: float) -> int:
+    """Drop a shard's records older than the retention period; how many were dropped."""
+    horizon = wall_clock() - retention_hours * 3600
+    records = shard.records
+    trimmed = 0
+    while records:
+        oldest = next(iter(records.values()))
+        if oldest.created_at >= horizon:
+            break
+        records.popitem(last=False)
+        trimmed += 1
+    return trimmed

@@ -116,3 +116,62 @@ def test_polling_a_dynamodb_stream_for_hours_keeps_15_minutes_of_iterators(
     held = len(_streams_backend().shard_iterators)
     assert held <= 15 * 60 / 12 + 1
     assert held < held_before + 600
+
+
+def test_kinesis_records_past_the_retention_period_are_trimmed(
+        embedded_aws: EmbeddedAws, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a one-shard stream (24-hour retention) holding three records
+    kinesis = boto3.client("kinesis", endpoint_url=embedded_aws.endpoint_url)
+    name = f"retention-{uuid.uuid4().hex[:8]}"
+    kinesis.create_stream(StreamName=name, ShardCount=1)
+    old = [kinesis.put_record(StreamName=name, PartitionKey="k", Data=b"old")["SequenceNumber"]
+           for _ in range(3)]
+
+    # WHEN a record is put once those are older than 24 hours (the clock trimming reads
+    # is moved a day ahead of the moment between the old records and the new one)
+    between = time.time()
+    time.sleep(0.01)
+    monkeypatch.setattr(embedded_streams, "wall_clock", lambda: between + 24 * 3600)
+    new = kinesis.put_record(StreamName=name, PartitionKey="k", Data=b"new")["SequenceNumber"]
+
+    # THEN the stream holds only the new record, numbered after the trimmed ones, and the
+    # shard's range starts at it; a reader at TRIM_HORIZON or after a trimmed record gets it
+    assert int(new) > max(int(n) for n in old)
+    shard = kinesis.list_shards(StreamName=name)["Shards"][0]
+    assert shard["SequenceNumberRange"]["StartingSequenceNumber"] == new
+    for kind, extra in (("TRIM_HORIZON", {}),
+                        ("AFTER_SEQUENCE_NUMBER", {"StartingSequenceNumber": old[0]})):
+        iterator = kinesis.get_shard_iterator(StreamName=name, ShardId=shard["ShardId"],
+                                              ShardIteratorType=kind, **extra)["ShardIterator"]
+        records = kinesis.get_records(ShardIterator=iterator)["Records"]
+        assert [(r["SequenceNumber"], r["Data"]) for r in records] == [(new, b"new")]
+
+
+def test_kinesis_reads_page_through_a_shard_in_order(embedded_aws: EmbeddedAws) -> None:
+    # GIVEN a one-shard stream holding 2,500 records
+    kinesis = boto3.client("kinesis", endpoint_url=embedded_aws.endpoint_url)
+    name = f"paging-{uuid.uuid4().hex[:8]}"
+    kinesis.create_stream(StreamName=name, ShardCount=1)
+    for start in range(0, 2500, 500):
+        kinesis.put_records(StreamName=name, Records=[
+            {"PartitionKey": "k", "Data": str(i).encode()} for i in range(start, start + 500)])
+    shard_id = kinesis.list_shards(StreamName=name)["Shards"][0]["ShardId"]
+
+    # WHEN a reader pages through it 1,000 records at a time, then reads at the tip
+    iterator = kinesis.get_shard_iterator(StreamName=name, ShardId=shard_id,
+                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    pages: list[list[bytes]] = []
+    behind: list[int] = []
+    while True:
+        page = kinesis.get_records(ShardIterator=iterator, Limit=1000)
+        iterator = page["NextShardIterator"]
+        if not page["Records"]:
+            break
+        pages.append([r["Data"] for r in page["Records"]])
+        behind.append(page["MillisBehindLatest"])
+
+    # THEN it gets every record once, in order, in pages of at most 1,000, and the last page
+    # is at the tip
+    assert [len(p) for p in pages] == [1000, 1000, 500]
+    assert [d for p in pages for d in p] == [str(i).encode() for i in range(2500)]
+    assert behind[-1] == 0

@@ -27,6 +27,7 @@ from shardline.errors import ShardlineError
 from shardline.local.embedded_streams import (
     bound_kinesis_shards,
     expire_dynamodb_shard_iterators,
+    query_reads_its_partition,
 )
 from shardline.local.fault_layer import FaultLayer
 from shardline.local.mappings import complete_moto_mapping_api
@@ -119,6 +120,7 @@ def _install_patches() -> None:
         _serialize_stream_appends()
         expire_dynamodb_shard_iterators()
         bound_kinesis_shards()
+        query_reads_its_partition()
         _patched = True
 
 

@@ -14,6 +14,12 @@ then grows in memory and slows down. Each patch here makes moto do what AWS docu
   cost time in proportion to everything the shard ever held (a stack slowed down the
   longer it ran): they now go straight to the record (moto numbers a shard's records
   one apart; where that does not hold, moto's own code runs).
+* A DynamoDB Query on the table's key reads its partition. moto built and sorted a list
+  of every item in the table for each Query (an index Query or a Scan must read them
+  all), so a query's cost grew with the table — the rollup, querying a minute's
+  partials, fell further behind the longer the stack ran — and a write landing during
+  that walk failed the Query ("dictionary changed size during iteration"). Walks over
+  the whole table now read a copy of it.
 
 Installed once per process by ``shardline.local.embedded``; each patch is its own
 function so patches from other concerns merge without conflicts.
@@ -21,6 +27,8 @@ function so patches from other concerns merge without conflicts.
 
 from __future__ import annotations
 
+import contextvars
+import inspect
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, MutableMapping
@@ -176,3 +184,46 @@ def trim_expired_records(shard: Any, retention_hours: float) -> int:
         records.popitem(last=False)
         trimmed += 1
     return trimmed
+
+
+# The partition a Query on a table's own key reads (None: the whole table).
+_query_partition: contextvars.ContextVar[Any] = contextvars.ContextVar(
+    "shardline_query_partition", default=None)
+
+
+def query_reads_its_partition() -> None:
+    """A DynamoDB Query on the table's key reads that partition, not the whole table, and
+    a walk over the whole table (index Query, Scan) reads a copy, safe from writers."""
+    from moto.dynamodb.models.table import Table
+
+    original_query = Table.query
+    signature = inspect.signature(original_query)
+
+    def all_items(self: Any) -> list[Any]:
+        partition = _query_partition.get()
+        if partition is not None:
+            held = self.items.get(partition)
+            if held is None:
+                return []
+            items = list(held.values()) if self.range_key_attr else [held]
+            return sorted(items, key=lambda item: item.range_key) if self.range_key_attr \
+                else items
+        items = []
+        for held in list(self.items.values()):  # a copy: writers run on other threads
+            items.extend(list(held.values()) if self.range_key_attr else [held])
+        return sorted(items, key=lambda x: (x.hash_key, x.range_key) if x.range_key
+                      else x.hash_key)
+
+    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
+        call = signature.bind(self, *args, **kwargs)
+        hash_key = call.arguments.get("hash_key")
+        if call.arguments.get("index_name") or hash_key is None:
+            return original_query(self, *args, **kwargs)
+        token = _query_partition.set(hash_key)
+        try:
+            return original_query(self, *args, **kwargs)
+        finally:
+            _query_partition.reset(token)
+
+    Table.all_items = all_items
+    Table.query = query

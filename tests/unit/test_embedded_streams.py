@@ -75,7 +75,7 @@ def test_dynamodb_shard_iterators_expire_after_15_minutes(
         embedded_aws: EmbeddedAws, monkeypatch: pytest.MonkeyPatch) -> None:
     # GIVEN a table stream holding one record and an iterator at its start, on a clock
     # the test moves
-    clock = [time.monotonic()]
+    clock = [float(int(time.monotonic()))]  # whole seconds: sums stay exact
     monkeypatch.setattr(embedded_streams, "now", lambda: clock[0])
     client, streams, stream_arn, shard_id = _table_stream(embedded_aws, "iterator-expiry")
     client.put_item(TableName=stream_arn.split("/")[1], Item={"PK": {"S": "a"}, "SK": {"S": "1"}})
@@ -99,7 +99,7 @@ def test_polling_a_dynamodb_stream_for_hours_keeps_15_minutes_of_iterators(
         embedded_aws: EmbeddedAws, monkeypatch: pytest.MonkeyPatch) -> None:
     # GIVEN a table stream polled as Lambda polls it (four reads a second), on a clock
     # the test moves
-    clock = [time.monotonic() + 3_600]
+    clock = [float(int(time.monotonic())) + 3_600]
     monkeypatch.setattr(embedded_streams, "now", lambda: clock[0])
     _client, streams, stream_arn, shard_id = _table_stream(embedded_aws, "iterator-growth")
     iterator = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard_id,
@@ -175,3 +175,40 @@ def test_kinesis_reads_page_through_a_shard_in_order(embedded_aws: EmbeddedAws) 
     assert [len(p) for p in pages] == [1000, 1000, 500]
     assert [d for p in pages for d in p] == [str(i).encode() for i in range(2500)]
     assert behind[-1] == 0
+
+
+def test_a_query_on_the_table_key_reads_only_its_partition(
+        embedded_aws: EmbeddedAws, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a table of 40 partitions of 50 items each
+    from moto.dynamodb.models.table import Table
+
+    client = boto3.client("dynamodb", endpoint_url=embedded_aws.endpoint_url)
+    name = f"partitions-{uuid.uuid4().hex[:8]}"
+    create_aggregates_table(client, name)
+    batch_write(client, name, [{"PK": f"p{p:02d}", "SK": f"{i:03d}", "n": i}
+                               for p in range(40) for i in range(50)])
+    handed: list[int] = []
+    all_items = Table.all_items
+    monkeypatch.setattr(Table, "all_items",
+                        lambda self: handed.append(len(result := all_items(self))) or result)
+
+    # WHEN one partition is queried, forwards in pages and backwards over a key range
+    pages: list[str] = []
+    kwargs: dict[str, Any] = {}
+    while True:
+        page = client.query(TableName=name, KeyConditionExpression="PK = :p",
+                            ExpressionAttributeValues={":p": {"S": "p07"}}, Limit=20, **kwargs)
+        pages += [item["SK"]["S"] for item in page["Items"]]
+        if "LastEvaluatedKey" not in page:
+            break
+        kwargs = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
+    backwards = client.query(
+        TableName=name, KeyConditionExpression="PK = :p AND SK BETWEEN :a AND :b",
+        ExpressionAttributeValues={":p": {"S": "p07"}, ":a": {"S": "010"}, ":b": {"S": "013"}},
+        ScanIndexForward=False)["Items"]
+
+    # THEN the answers are DynamoDB's (every item once, in key order; the range reversed)
+    assert pages == [f"{i:03d}" for i in range(50)]
+    assert [item["SK"]["S"] for item in backwards] == ["013", "012", "011", "010"]
+    # AND each query was handed the partition's 50 items, never the table's 2,000
+    assert handed and max(handed) == 50

@@ -28,6 +28,7 @@ from shardline.local.embedded_streams import (
     bound_kinesis_shards,
     expire_dynamodb_shard_iterators,
     query_reads_its_partition,
+    trim_dynamodb_stream_records,
 )
 from shardline.local.fault_layer import FaultLayer
 from shardline.local.mappings import complete_moto_mapping_api
@@ -121,6 +122,7 @@ def _install_patches() -> None:
         expire_dynamodb_shard_iterators()
         bound_kinesis_shards()
         query_reads_its_partition()
+        trim_dynamodb_stream_records()
         _patched = True
 
 

@@ -7,6 +7,11 @@ then grows in memory and slows down. Each patch here makes moto do what AWS docu
   GetRecords returned them (moto kept every one, about 2 KB each: a mapping polling four
   times a second adds 14,400 an hour). An expired or unknown iterator gets
   ``ExpiredIteratorException``, which a reader answers with a new iterator.
+* DynamoDB stream records older than 24 hours are trimmed, as AWS trims them: a reader
+  positioned before the trim horizon continues from the oldest record still held
+  (AWS would answer ``TrimmedDataAccessException``; a local stack that was left up for a
+  day should not strand its own mappings). Sequence numbers do not change: a trimmed
+  record leaves an empty slot (8 bytes) where about 2 KB of images were.
 * Kinesis records older than the stream's retention period (24 hours unless raised) are
   trimmed, as AWS trims them; sequence numbers keep increasing after a trim. moto also
   found a shard's newest record by copying the list of its sequence numbers, and every
@@ -32,6 +37,7 @@ import inspect
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, MutableMapping
+from datetime import UTC
 from typing import Any
 
 SHARD_ITERATOR_TTL_S = 15 * 60.0
@@ -227,3 +233,44 @@ def query_reads_its_partition() -> None:
 
     Table.all_items = all_items
     Table.query = query
+
+
+DYNAMODB_STREAM_RETENTION_S = 24 * 3600.0
+
+
+def trim_dynamodb_stream_records() -> None:
+    """DynamoDB stream records are trimmed after 24 hours; readers skip the gap."""
+    from moto.dynamodb.models.table import StreamShard
+
+    original_add = StreamShard.add
+
+    def add(self: Any, old: Any, new: Any) -> None:
+        original_add(self, old, new)
+        trim_stream_shard(self)
+
+    def get(self: Any, start: int, quantity: int) -> list[dict[str, Any]]:
+        first = self.starting_sequence_number
+        offset = max(start - first, getattr(self, "_shardline_trimmed", 0))
+        # A concurrent trim may empty a slot of the slice: it is skipped like the others.
+        return [record.to_json() for record in self.items[offset:offset + quantity]
+                if record is not None]
+
+    StreamShard.add = add
+    StreamShard.get = get
+
+
+def trim_stream_shard(shard: Any) -> int:
+    """Empty the slots of a DynamoDB stream shard's records older than 24 hours; how many
+    were trimmed. Slots keep sequence numbers equal to positions."""
+    horizon = wall_clock() - DYNAMODB_STREAM_RETENTION_S
+    items = shard.items
+    trimmed = start = getattr(shard, "_shardline_trimmed", 0)
+    while trimmed < len(items):
+        created = items[trimmed].record["dynamodb"]["ApproximateCreationDateTime"]
+        if created.replace(tzinfo=UTC).timestamp() >= horizon:
+            break
+        trimmed += 1
+    shard._shardline_trimmed = trimmed  # readers skip first, then the slots are emptied
+    for index in range(start, trimmed):
+        items[index] = None
+    return trimmed - start

@@ -212,3 +212,34 @@ def test_a_query_on_the_table_key_reads_only_its_partition(
     assert [item["SK"]["S"] for item in backwards] == ["013", "012", "011", "010"]
     # AND each query was handed the partition's 50 items, never the table's 2,000
     assert handed and max(handed) == 50
+
+
+def test_dynamodb_stream_records_older_than_24_hours_are_trimmed(
+        embedded_aws: EmbeddedAws, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a table stream holding three records, and a reader positioned at its start
+    client, streams, stream_arn, shard_id = _table_stream(embedded_aws, "stream-trim")
+    table = stream_arn.split("/")[1]
+    for n in range(3):
+        client.put_item(TableName=table, Item={"PK": {"S": "old"}, "SK": {"S": str(n)}})
+    positioned = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard_id,
+                                            ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+
+    # WHEN a write lands once those are older than 24 hours (the clock trimming reads is
+    # moved a day ahead of the moment between the old writes and the new one)
+    between = time.time()
+    time.sleep(0.01)
+    monkeypatch.setattr(embedded_streams, "wall_clock", lambda: between + 24 * 3600)
+    client.put_item(TableName=table, Item={"PK": {"S": "new"}, "SK": {"S": "0"}})
+
+    # THEN a new reader at TRIM_HORIZON and the one positioned before the trim both get the
+    # new record alone, numbered after the trimmed ones
+    fresh = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard_id,
+                                       ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    for iterator in (fresh, positioned):
+        records = streams.get_records(ShardIterator=iterator)["Records"]
+        assert [r["dynamodb"]["Keys"]["PK"]["S"] for r in records] == ["new"]
+    # AND the trimmed records no longer take memory in the embedded AWS
+    from moto.dynamodb.models import dynamodb_backends
+
+    items = dynamodb_backends["123456789012"]["us-east-1"].tables[table].stream_shard.items
+    assert items[:3] == [None, None, None]

@@ -204,6 +204,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="KPL-aggregate user records (as `shardline simulate` does); "
                              "default: one Kinesis record per user record, which stresses "
                              "the embedded AWS's per-record state")
+    parser.add_argument("--drain-timeout-s", type=float, default=DRAIN_TIMEOUT_S,
+                        help="how long to wait, after producing, for every mapping to drain")
     parser.add_argument("--tracemalloc", type=int, default=0, metavar="N",
                         help="print the N allocation sites that grew most (slow)")
     args = parser.parse_args(argv)
@@ -236,7 +238,8 @@ def main(argv: list[str] | None = None) -> int:
         if producer.error is not None:
             raise producer.error
         drained_at = time.monotonic()
-        drained = stack.engine is not None and stack.engine.wait_until_idle(DRAIN_TIMEOUT_S)
+        drained = (stack.engine is not None
+                   and stack.engine.wait_until_idle(args.drain_timeout_s))
         drain_s = time.monotonic() - drained_at
         final = _sample(stack, producer, time.monotonic() - started)
         _print_row(final, stack)
@@ -248,20 +251,24 @@ def main(argv: list[str] | None = None) -> int:
     first = [(s["t_s"], s["rss_mb"]) for s in steady if s["t_s"] <= half]
     second = [(s["t_s"], s["rss_mb"]) for s in steady if s["t_s"] >= half]
     aggregator = str(stack.outputs["aggregator_function_name"])
-    lags = [lag for s in samples for lag in s["lag"].values()]
+    lags = [lag for s in [*samples, final] for lag in s["lag"].values()]
     result = {
         "bench": "soak",
         "minutes": args.minutes,
         "rate_user_records_per_s": args.rate,
         "kpl": args.kpl,
+        "producing_s": samples[-1]["t_s"],  # above minutes × 60: the rate was not held
         "rss_mb_start": steady[0]["rss_mb"],
         "rss_mb_end": samples[-1]["rss_mb"],
+        "rss_mb_after_drain": final["rss_mb"],
         "processes_end": samples[-1]["processes"],
         "rss_growth_mb_per_10min_first_half": slope_per_10min(first),
         "rss_growth_mb_per_10min_second_half": slope_per_10min(second),
         "max_iterator_age_s": max((lag["iterator_age_s"] for lag in lags), default=0.0),
         "max_records_behind": max((lag["behind"] for lag in lags), default=0),
         "lag_end_records": int(sum(lag["behind"] for lag in samples[-1]["lag"].values())),
+        "lag_after_drain_records": {name: int(lag["behind"])
+                                    for name, lag in sorted(final["lag"].items())},
         "user_records_produced": final["produced"],
         "kinesis_records_produced": final["kinesis_produced"],
         "kinesis_records_aggregated": final["lag"].get(aggregator, {}).get("checkpointed", 0),

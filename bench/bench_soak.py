@@ -257,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         "minutes": args.minutes,
         "rate_user_records_per_s": args.rate,
         "kpl": args.kpl,
-        "producing_s": samples[-1]["t_s"],  # above minutes × 60: the rate was not held
+        "producing_s": samples[-1]["t_s"],  # longer than --minutes: the rate was not held
         "rss_mb_start": steady[0]["rss_mb"],
         "rss_mb_end": samples[-1]["rss_mb"],
         "rss_mb_after_drain": final["rss_mb"],

@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         plain = KinesisPublisher(str(stack.outputs["stream_name"]), stack.client("kinesis"))
         producer = SteadyProducer(AggregatingPublisher(plain) if args.kpl else plain, config)
         if args.tracemalloc:
-            tracemalloc.start(8)
+            tracemalloc.start(1)
         baseline_snapshot = None
         started = time.monotonic()
         producer.start()
@@ -243,8 +243,10 @@ def main(argv: list[str] | None = None) -> int:
         drain_s = time.monotonic() - drained_at
         final = _sample(stack, producer, time.monotonic() - started)
         _print_row(final, stack)
-        if args.tracemalloc and baseline_snapshot is not None:
-            _print_growth(baseline_snapshot, tracemalloc.take_snapshot(), args.tracemalloc)
+        last_snapshot = tracemalloc.take_snapshot() if args.tracemalloc else None
+    if baseline_snapshot is not None and last_snapshot is not None:
+        tracemalloc.stop()
+        _print_growth(baseline_snapshot, last_snapshot, args.tracemalloc)
 
     steady = [s for s in samples if s["t_s"] >= args.warmup_s] or samples
     half = steady[0]["t_s"] + (steady[-1]["t_s"] - steady[0]["t_s"]) / 2
@@ -299,10 +301,10 @@ def _print_row(sample: dict[str, Any], stack: LocalStack) -> None:
 
 def _print_growth(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot, top: int) -> None:
     print(f"-- top {top} allocation sites by growth since warm-up", file=sys.stderr)
-    for stat in after.compare_to(before, "traceback")[:top]:
-        print(f"{stat.size_diff / 2**20:+8.2f} MB {stat.count_diff:+9d} blocks", file=sys.stderr)
-        for line in stat.traceback.format(limit=4):
-            print(f"    {line}", file=sys.stderr)
+    for stat in after.compare_to(before, "lineno")[:top]:
+        frame = stat.traceback[0]
+        print(f"{stat.size_diff / 2**20:+8.2f} MB {stat.count_diff:+9d} blocks  "
+              f"{frame.filename}:{frame.lineno}", file=sys.stderr)
 
 
 if __name__ == "__main__":

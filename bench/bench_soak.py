@@ -10,7 +10,10 @@ records:
 * lag per mapping: the largest iterator age (age of the oldest record a consumer holds
   but has not finished, as ``shardline local status`` shows it) and the records behind
   (the newest record of each shard minus the mapping's checkpoint);
-* Kinesis records produced and checkpointed by the aggregator's mapping.
+* Kinesis records produced and checkpointed by the aggregator's mapping;
+* the data the embedded AWS holds that AWS would hold as well (Kinesis records within
+  the stream's retention, DynamoDB stream records for 24 hours, table items): memory that
+  grows with them is the data, not a leak.
 
 With ``--tracemalloc`` it also prints the allocation sites that grew most between the
 first sample after warm-up and the last one (tracemalloc slows the stack down; use it
@@ -152,6 +155,29 @@ def shard_ranges() -> dict[tuple[str, str], tuple[int, int]]:
     return ranges
 
 
+def data_held() -> dict[str, int]:
+    """What the embedded AWS holds that AWS would hold too: Kinesis records (within
+    retention), DynamoDB stream records (24 hours) and table items."""
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.kinesis.models import kinesis_backends
+
+    held = {"kinesis_records": 0, "stream_records": 0, "table_items": 0}
+    for region in kinesis_backends.values():
+        for backend in region.values():
+            for stream in list(backend.streams.values()):
+                held["kinesis_records"] += sum(len(shard.records)
+                                               for shard in list(stream.shards.values()))
+    for region in dynamodb_backends.values():
+        for backend in region.values():
+            for table in list(backend.tables.values()):
+                held["table_items"] += sum(len(p) if table.range_key_attr else 1
+                                           for p in list(table.items.values()))
+                if table.stream_shard is not None:
+                    held["stream_records"] += (len(table.stream_shard.items) - getattr(
+                        table.stream_shard, "_shardline_trimmed", 0))
+    return held
+
+
 def lag_by_mapping(stack: LocalStack) -> dict[str, dict[str, float]]:
     """Per mapping (function name): max iterator age, records behind, and (Kinesis, whose
     moto numbering starts at 1) records checkpointed."""
@@ -223,7 +249,8 @@ def main(argv: list[str] | None = None) -> int:
         started = time.monotonic()
         producer.start()
         print(f"{'t_s':>6} {'rss_mb':>8} {'procs':>5} {'produced':>9} {'aggregated':>10} "
-              f"{'behind':>7} {'age_s':>6}  other mappings (behind/age)", flush=True)
+              f"{'behind':>7} {'age_s':>6} {'kinesis':>8} {'ddb_strm':>8} {'items':>7}  "
+              "other mappings (behind/age)", flush=True)
         while True:
             deadline = started + (len(samples) + 1) * args.sample_s
             while time.monotonic() < deadline and producer.is_alive():
@@ -252,6 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     half = steady[0]["t_s"] + (steady[-1]["t_s"] - steady[0]["t_s"]) / 2
     first = [(s["t_s"], s["rss_mb"]) for s in steady if s["t_s"] <= half]
     second = [(s["t_s"], s["rss_mb"]) for s in steady if s["t_s"] >= half]
+    middle = min(steady, key=lambda sample: abs(sample["t_s"] - half))
     aggregator = str(stack.outputs["aggregator_function_name"])
     lags = [lag for s in [*samples, final] for lag in s["lag"].values()]
     result = {
@@ -271,6 +299,11 @@ def main(argv: list[str] | None = None) -> int:
         "lag_end_records": int(sum(lag["behind"] for lag in samples[-1]["lag"].values())),
         "lag_after_drain_records": {name: int(lag["behind"])
                                     for name, lag in sorted(final["lag"].items())},
+        "held_at_end": samples[-1]["held"],
+        # What the second half added, beside the RSS it added: data or a leak?
+        "rss_added_mb_second_half": round(samples[-1]["rss_mb"] - middle["rss_mb"], 1),
+        "held_added_second_half": {kind: count - middle["held"][kind]
+                                   for kind, count in samples[-1]["held"].items()},
         "user_records_produced": final["produced"],
         "kinesis_records_produced": final["kinesis_produced"],
         "kinesis_records_aggregated": final["lag"].get(aggregator, {}).get("checkpointed", 0),
@@ -285,17 +318,19 @@ def _sample(stack: LocalStack, producer: SteadyProducer, elapsed: float) -> dict
     rss, processes = tree_rss_bytes()
     return {"t_s": round(elapsed, 1), "rss_mb": round(rss / 2**20, 1), "processes": processes,
             "produced": producer.user_records, "kinesis_produced": producer.kinesis_records,
-            "lag": lag_by_mapping(stack)}
+            "lag": lag_by_mapping(stack), "held": data_held()}
 
 
 def _print_row(sample: dict[str, Any], stack: LocalStack) -> None:
     aggregator = str(stack.outputs["aggregator_function_name"])
     main_lag = sample["lag"].get(aggregator, {})
+    held = sample["held"]
     others = "  ".join(f"{name}: {int(lag['behind'])}/{lag['iterator_age_s']:.0f}s"
                        for name, lag in sorted(sample["lag"].items()) if name != aggregator)
     print(f"{sample['t_s']:>6.0f} {sample['rss_mb']:>8.1f} {sample['processes']:>5} "
           f"{sample['kinesis_produced']:>9} {int(main_lag.get('checkpointed', 0)):>10} "
-          f"{int(main_lag.get('behind', 0)):>7} {main_lag.get('iterator_age_s', 0.0):>6.1f}  "
+          f"{int(main_lag.get('behind', 0)):>7} {main_lag.get('iterator_age_s', 0.0):>6.1f} "
+          f"{held['kinesis_records']:>8} {held['stream_records']:>8} {held['table_items']:>7}  "
           f"{others}", flush=True)
 
 

@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 ENV    ?= prod
 PYTEST_ARGS ?=
 
-.PHONY: help install demo test unit lint package bench soak deploy clean
+.PHONY: help install demo test unit lint package bench deploy clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "; printf "usage: make <target>\n\n"} \
@@ -47,6 +47,7 @@ bench: install ## Run the benchmarks in bench/ (each prints a JSON line of ratio
 	@for b in bench/bench_*.py; do [ "$$b" = bench/bench_soak.py ] && continue; \
 	  echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
+.PHONY: soak
 soak: install ## Local stack at a steady rate for MINUTES (default 60): memory and lag over time
 	$(BIN)/python bench/bench_soak.py --minutes $(or $(MINUTES),60) $(SOAK_ARGS)
 

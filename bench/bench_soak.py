@@ -335,8 +335,10 @@ def _print_row(sample: dict[str, Any], stack: LocalStack) -> None:
 
 
 def _print_growth(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot, top: int) -> None:
-    print(f"-- top {top} allocation sites by growth since warm-up", file=sys.stderr)
-    for stat in after.compare_to(before, "lineno")[:top]:
+    stats = after.compare_to(before, "lineno")
+    print(f"-- traced Python allocations grew {sum(s.size_diff for s in stats) / 2**20:+.1f} MB "
+          f"since warm-up; top {top} sites:", file=sys.stderr)
+    for stat in stats[:top]:
         frame = stat.traceback[0]
         print(f"{stat.size_diff / 2**20:+8.2f} MB {stat.count_diff:+9d} blocks  "
               f"{frame.filename}:{frame.lineno}", file=sys.stderr)

@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 ENV    ?= prod
 PYTEST_ARGS ?=
 
-.PHONY: help install demo test unit lint package lock bench deploy clean
+.PHONY: help install demo test unit lint package lock bench soak deploy clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "; printf "usage: make <target>\n\n"} \
@@ -48,8 +48,12 @@ lock: install ## Refresh lambdas/requirements.lock (pinned + hashed Lambda depen
 	$(BIN)/uv pip compile lambdas/requirements.txt --universal --python-version 3.11 \
 	  --generate-hashes --custom-compile-command "make lock" --quiet -o lambdas/requirements.lock
 
-bench: install ## Run the benchmarks in bench/ (each prints a JSON line of ratios)
-	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+bench: install ## Run the benchmarks in bench/ (each prints a JSON line of ratios; not the soak)
+	@for b in bench/bench_*.py; do [ "$$b" = bench/bench_soak.py ] && continue; \
+	  echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+soak: install ## Local stack at a steady rate for MINUTES (default 60): memory and lag over time
+	$(BIN)/python bench/bench_soak.py --minutes $(or $(MINUTES),60) $(SOAK_ARGS)
 
 deploy: install ## terraform apply to real AWS with envs/$(ENV).tfvars and every built package (functions + dependencies layer)
 	$(BIN)/shardline package --with-dependencies --var-file terraform/envs/$(ENV).tfvars

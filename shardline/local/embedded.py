@@ -24,6 +24,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from shardline.errors import ShardlineError
+from shardline.local.embedded_streams import (
+    bound_kinesis_shards,
+    expire_dynamodb_shard_iterators,
+    query_reads_its_partition,
+    trim_dynamodb_stream_records,
+)
 from shardline.local.fault_layer import FaultLayer
 from shardline.local.function_api import complete_moto_function_api
 from shardline.local.mappings import complete_moto_mapping_api
@@ -116,6 +122,10 @@ def _install_patches() -> None:
         backend_cls.send_dynamodb_items = lambda self, *a, **k: None
         backend_cls.send_sqs_batch = lambda self, *a, **k: False
         _serialize_stream_appends()
+        expire_dynamodb_shard_iterators()
+        bound_kinesis_shards()
+        query_reads_its_partition()
+        trim_dynamodb_stream_records()
         _patched = True
 
 

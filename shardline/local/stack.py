@@ -27,7 +27,8 @@ from botocore.config import Config
 
 from shardline import packaging
 from shardline.errors import ShardlineError
-from shardline.local.embedded import DEFAULT_PORT, EmbeddedAws, attach_runtime
+from shardline.local.credentials import RoleSessions
+from shardline.local.embedded import DEFAULT_PORT, LOCAL_REGION, EmbeddedAws, attach_runtime
 from shardline.local.engine import Engine
 from shardline.local.functions import FunctionRuntime
 from shardline.local.status import STATUS_FILE, StatusWriter
@@ -64,6 +65,7 @@ class LocalStack:
     port: int = DEFAULT_PORT
     host: str = "127.0.0.1"
     dir: Path | None = None  # default: state_dir(root)
+    iam: bool = True  # enforce IAM and KMS after terraform apply (``local up --no-iam``)
     aws: EmbeddedAws = field(init=False)
     engine: Engine | None = None
     outputs: dict[str, Any] = field(default_factory=dict)
@@ -97,9 +99,12 @@ class LocalStack:
             terraform.apply(LOCAL_VAR_FILE, variables)
             self.outputs = terraform.outputs()
             (self.dir / "outputs.json").write_text(json.dumps(self.outputs, indent=2))
+            self._enforce_iam()
             self._runtime = FunctionRuntime(self.client("lambda"), self.dir / "code",
                                             log_dir=self.dir / "logs")
-            self.engine = Engine(self.client, self._runtime)
+            sessions = RoleSessions(self.client("sts"), self.endpoint_url, LOCAL_REGION)
+            self.engine = Engine(self.client, self._runtime, role_clients=sessions.client,
+                                 denials=self.denials)
             attach_runtime(self._invoke_api)
             self.engine.start()
             assert self.engine.driver is not None
@@ -135,7 +140,19 @@ class LocalStack:
         if not self.engine.wait_until_idle(timeout_s):
             raise ShardlineError(f"the stack did not drain within {timeout_s:.0f} s")
 
+    def denials(self) -> list[Any]:
+        """Calls the embedded AWS denied (IAM or KMS), oldest first."""
+        layer = self.aws.authorization
+        return layer.denials() if layer is not None else []
+
     # -- internals ---------------------------------------------------------------------
+    def _enforce_iam(self) -> None:
+        """From now on every call is authorized by its caller's policies (AWS's rules);
+        Terraform ran before, with the administrator's credentials."""
+        if self.iam and self.aws.authorization is not None:
+            self.aws.authorization.enable()
+            log.info("IAM and KMS enforcement on (`--no-iam` switches it off)")
+
     def _invoke_api(self, function_arn: str, payload: bytes,
                     invocation_type: str) -> tuple[bytes, str | None]:
         """The Lambda Invoke API (sync, Event, DryRun), served by the engine."""

@@ -158,6 +158,8 @@ class Engine:
 
     def _shards(self, mapping: StreamMapping) -> list[str]:
         """Open shards of a Kinesis stream (an EFO consumer's parent) or DynamoDB stream."""
+        if self.role_clients is None:
+            return shard_ids(self.clients, mapping)
         return shard_ids(self.clients_for(self._role(mapping.function_arn)), mapping)
 
     def _guarded(self, mapping: StreamMapping | SqsMapping, shard: str,
@@ -230,7 +232,10 @@ class Engine:
         body = json.dumps(document)
         service = arn.split(":")[2]
         function_arn = (document.get("requestContext") or {}).get("functionArn")
-        clients = self.clients_for(self._role(function_arn)) if function_arn else self.clients
+        clients = self.clients
+        if function_arn and self.role_clients is not None:
+            unqualified = ":".join(str(function_arn).split(":")[:7])
+            clients = self.clients_for(self._role(unqualified))
         if service == "sqs":
             sqs = clients("sqs")
             url = sqs.get_queue_url(QueueName=arn.split(":")[5],

@@ -1,0 +1,94 @@
+"""What IAM/KMS enforcement costs per request in the embedded AWS.
+
+One embedded AWS; a role allowed ``dynamodb:GetItem`` on one table (customer managed key,
+so each call also evaluates the key policy) and ``kinesis:DescribeStreamSummary``. The
+same request loops run, interleaved in rounds, with enforcement off and on; the figure is
+the median per-request time of each, and the overhead in microseconds and percent.
+
+Last line: one JSON object, e.g.
+``{"bench": "authorization", "off_us": 2100, "on_us": 2250, "overhead_us": 150, ...}``.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from shardline.local.credentials import RoleSessions  # noqa: E402
+from shardline.local.embedded import LOCAL_ACCOUNT_ID, EmbeddedAws  # noqa: E402
+
+REGION = "us-east-1"
+ROUNDS = 5
+CALLS_PER_ROUND = 200
+
+
+def _admin(aws: EmbeddedAws, service: str) -> Any:
+    return boto3.client(service, endpoint_url=aws.endpoint_url, region_name=REGION,
+                        aws_access_key_id="test", aws_secret_access_key="test")
+
+
+def _setup(aws: EmbeddedAws) -> str:
+    root = f"arn:aws:iam::{LOCAL_ACCOUNT_ID}:root"
+    key = _admin(aws, "kms").create_key(Policy=json.dumps({"Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": root}, "Action": "kms:*", "Resource": "*"}]}))
+    key_arn = key["KeyMetadata"]["Arn"]
+    _admin(aws, "dynamodb").create_table(
+        TableName="bench", BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
+        SSESpecification={"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": key_arn})
+    iam = _admin(aws, "iam")
+    role = iam.create_role(RoleName="bench", AssumeRolePolicyDocument=json.dumps({
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                       "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+    table_arn = f"arn:aws:dynamodb:{REGION}:{LOCAL_ACCOUNT_ID}:table/bench"
+    iam.put_role_policy(RoleName="bench", PolicyName="p", PolicyDocument=json.dumps({
+        "Statement": [
+            {"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:Query"],
+             "Resource": [table_arn, f"{table_arn}/index/*"]},
+            {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key_arn},
+            {"Effect": "Deny", "Action": "dynamodb:DeleteTable", "Resource": "*"}]}))
+    return str(role)
+
+
+def _round(client: Any) -> float:
+    started = time.perf_counter()
+    for _ in range(CALLS_PER_ROUND):
+        client.get_item(TableName="bench", Key={"PK": {"S": "x"}})
+    return (time.perf_counter() - started) / CALLS_PER_ROUND
+
+
+def main() -> None:
+    aws = EmbeddedAws(port=0)
+    aws.start()
+    try:
+        role = _setup(aws)
+        client = RoleSessions(_admin(aws, "sts"), aws.endpoint_url, REGION).client(role, "dynamodb")
+        layer = aws.authorization
+        assert layer is not None
+        off, on = [], []
+        _round(client)  # warm up
+        for _ in range(ROUNDS):
+            layer.disable()
+            off.append(_round(client))
+            layer.enable()
+            on.append(_round(client))
+    finally:
+        aws.stop()
+    off_us, on_us = statistics.median(off) * 1e6, statistics.median(on) * 1e6
+    print(json.dumps({"bench": "authorization", "calls": ROUNDS * CALLS_PER_ROUND,
+                      "off_us": round(off_us), "on_us": round(on_us),
+                      "overhead_us": round(on_us - off_us),
+                      "overhead_pct": round(100 * (on_us - off_us) / off_us, 1)}))
+
+
+if __name__ == "__main__":
+    main()

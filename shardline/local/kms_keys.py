@@ -70,6 +70,8 @@ def _kms_backend(account: str, region: str) -> Any:
 
 def _key(key_id: str, account: str, region: str) -> Any:
     backend = _kms_backend(account, region)
+    if ":key/" in key_id:  # a key ARN: no alias to resolve (the common case, and cheap)
+        return backend.keys.get(key_id.rsplit("/", 1)[1])
     try:
         return backend.keys.get(backend.any_id_to_key_id(key_id))
     except Exception:  # an unknown alias: moto raises its NotFound

@@ -73,6 +73,7 @@ class AuthorizationLayer:
         self.identities = IdentityCache(account)
         self.key_policies = KeyPolicies()
         self._denials: deque[Denial] = deque(maxlen=10_000)
+        self._repeats: dict[tuple[str, str, str], int] = {}
         self._lock = threading.Lock()
 
     # -- switch and observation -------------------------------------------------------
@@ -88,6 +89,7 @@ class AuthorizationLayer:
         self.identities.invalidate()
         with self._lock:
             self._denials.clear()
+            self._repeats.clear()
 
     def denials(self) -> list[Denial]:
         with self._lock:
@@ -175,9 +177,15 @@ class AuthorizationLayer:
     def _record(self, identity: Identity, operation: str, action: str, resource: str,
                 reason: str) -> None:
         denial = Denial(time.time(), identity.arn, action, resource, reason, operation)
+        key = (identity.arn, action, resource)
         with self._lock:
             self._denials.append(denial)
-        log.warning("access denied: %s", denial.describe())
+            repeats = self._repeats.get(key, 0)
+            self._repeats[key] = repeats + 1
+        # A poller retries a denied call every second: say it once, then every 100th time.
+        if repeats % 100 == 0:
+            log.warning("access denied%s: %s", f" ({repeats + 1} times)" if repeats else "",
+                        denial.describe())
 
 
 def _context(identity: Identity, region: str) -> dict[str, Any]:

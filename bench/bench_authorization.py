@@ -26,8 +26,8 @@ import boto3
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from shardline.local.credentials import RoleSessions  # noqa: E402
-from shardline.local.embedded import LOCAL_ACCOUNT_ID, EmbeddedAws  # noqa: E402
+from shardline.local.credentials import RoleSessions
+from shardline.local.embedded import LOCAL_ACCOUNT_ID, EmbeddedAws
 
 REGION = "us-east-1"
 ROUNDS = 5
@@ -54,7 +54,8 @@ def _setup(aws: EmbeddedAws) -> str:
         "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
                        "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
     table_arn = f"arn:aws:dynamodb:{REGION}:{LOCAL_ACCOUNT_ID}:table/bench"
-    iam.put_role_policy(RoleName="bench", PolicyName="p", PolicyDocument=json.dumps({"Version": "2012-10-17",
+    iam.put_role_policy(RoleName="bench", PolicyName="p", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
         "Statement": [
             {"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:Query"],
              "Resource": [table_arn, f"{table_arn}/index/*"]},
@@ -101,7 +102,8 @@ def main() -> None:
     aws.start()
     try:
         role = _setup(aws)
-        client = RoleSessions(_admin(aws, "sts"), aws.endpoint_url, REGION).client(role, "dynamodb")
+        sessions = RoleSessions(_admin(aws, "sts"), aws.endpoint_url, REGION)
+        client = sessions.client(role, "dynamodb")
         layer = aws.authorization
         assert layer is not None
         off, on = [], []

@@ -2,14 +2,17 @@
 
 | service | IAM denial | KMS denial |
 | --- | --- | --- |
-| DynamoDB, DynamoDB Streams | 400 JSON ``AccessDeniedException`` | 400 ``AccessDeniedException``, "KMS key access denied error: …" |
+| DynamoDB (+ Streams) | 400 JSON ``AccessDeniedException`` | 400 ``AccessDeniedException`` (1) |
 | Kinesis | 400 JSON ``AccessDeniedException`` | 400 ``KMSAccessDeniedException`` |
-| SQS (JSON, query-compatible) | 403 ``AccessDenied`` (``x-amzn-query-error``) | 400 ``KMS.AccessDeniedException`` |
+| SQS (JSON) | 403 ``AccessDenied`` (2) | 400 ``KMS.AccessDeniedException`` (2) |
 | SNS (query XML) | 403 ``AuthorizationError`` | 400 ``KMSAccessDenied`` |
 | IAM, STS (query XML) | 403 ``AccessDenied`` | — |
 | KMS, CloudWatch Logs, EventBridge | 400 JSON ``AccessDeniedException`` | — |
 | Lambda (REST JSON) | 403 ``AccessDeniedException`` (``x-amzn-ErrorType``) | — |
 | S3 (REST XML) | 403 ``AccessDenied`` | — |
+
+(1) message "KMS key access denied error: …"; (2) the query-compatible code, in the
+``x-amzn-query-error`` header botocore reads.
 """
 
 from __future__ import annotations

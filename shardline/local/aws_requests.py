@@ -15,6 +15,7 @@ the ``X-Amz-Credential`` query parameter of a presigned URL).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -76,10 +77,8 @@ def parse(environ: dict[str, Any], body: bytes, signed: tuple[str, str, str]) ->
         operation, params = matched
         protocol = "rest-xml" if signing_name == "s3" else "rest-json"
         if protocol == "rest-json" and body[:1] == b"{":
-            try:
+            with contextlib.suppress(ValueError):
                 params = {**json.loads(body), **params}
-            except ValueError:
-                pass
         return AwsRequest(signing_name, operation, params, access_key_id, region, protocol)
     return None
 

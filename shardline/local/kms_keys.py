@@ -7,7 +7,8 @@ caller when an IAM policy allows the action on the key as well. A statement nami
 caller's role, user or ``*`` allows it by itself. An explicit deny in either wins.
 
 **Keys a request needs**: a call on a resource encrypted with a customer managed key makes
-the service use the key *as the caller* (``kms:ViaService`` = ``<service>.<region>.amazonaws.com``):
+the service use the key *as the caller* (``kms:ViaService`` is
+``<service>.<region>.amazonaws.com``):
 
 | service | operations | KMS actions |
 | --- | --- | --- |
@@ -16,7 +17,7 @@ the service use the key *as the caller* (``kms:ViaService`` = ``<service>.<regio
 | SQS | SendMessage(Batch) | kms:GenerateDataKey, kms:Decrypt |
 | SQS | ReceiveMessage | kms:Decrypt |
 | SNS | Publish(Batch) | kms:GenerateDataKey, kms:Decrypt |
-| DynamoDB | item reads and writes, Query, Scan, batches, transactions | kms:Decrypt (the table key) |
+| DynamoDB | item reads/writes, Query, Scan, batches, transactions | kms:Decrypt |
 | DynamoDB Streams | GetRecords | kms:Decrypt (the table's key) |
 
 AWS managed keys (``aws/sqs`` …) allow every principal of the account through their

@@ -212,7 +212,7 @@ def _events(request: AwsRequest, scope: Scope) -> list[Any]:
         buses = {e.get("EventBusName") or "default" for e in params.get("Entries") or []}
         return [b if b.startswith("arn:") else scope.arn("events", f"event-bus/{b}")
                 for b in sorted(buses or {"default"})]
-    if rule and "Rule" in request.operation or rule and request.operation.endswith("Targets"):
+    if (rule and "Rule" in request.operation) or (rule and request.operation.endswith("Targets")):
         path = f"rule/{rule}" if bus == "default" else f"rule/{bus}/{rule}"
         return [scope.arn("events", path)]
     return ["*"]

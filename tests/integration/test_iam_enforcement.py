@@ -86,7 +86,8 @@ def test_enforcement_is_on_after_terraform_apply(stack: LocalStack) -> None:
 def test_each_function_role_may_make_the_calls_its_code_makes(
         stack: LocalStack, sessions: RoleSessions) -> None:
     """The calls of lambdas/*/repository.py, as each function's role (KMS included)."""
-    table, quarantine = stack.outputs["aggregates_table_name"], stack.outputs["quarantine_table_name"]
+    table = stack.outputs["aggregates_table_name"]
+    quarantine = stack.outputs["quarantine_table_name"]
     item = {"PK": {"S": "IAM#probe"}, "SK": {"S": "probe"}}
     aggregator = sessions.client(_role_arn(stack, "aggregator_function_name"), "dynamodb")
     for name in (table, quarantine):
@@ -110,16 +111,16 @@ def test_a_function_without_dynamodb_query_is_denied(
     role = _role_arn(stack, "rollup_function_name")
     table = stack.outputs["aggregates_table_name"]
     rollup = sessions.client(role, "dynamodb")
-    with _without_action(stack, role, "dynamodb:Query"):
-        # WHEN the function's code queries the partials, as its execution role
-        with pytest.raises(ClientError) as denied:
-            rollup.query(TableName=table, KeyConditionExpression="PK = :p",
-                         ExpressionAttributeValues={":p": {"S": "x"}})
+    # WHEN the function's code queries the partials, as its execution role
+    with _without_action(stack, role, "dynamodb:Query"), pytest.raises(ClientError) as denied:
+        rollup.query(TableName=table, KeyConditionExpression="PK = :p",
+                     ExpressionAttributeValues={":p": {"S": "x"}})
     # THEN DynamoDB's own AccessDeniedException names the role, the action and the table
     error = denied.value.response["Error"]
     assert error["Code"] == "AccessDeniedException"
     assert f"assumed-role/{role.rsplit('/', 1)[-1]}/" in error["Message"]
-    assert f"dynamodb:Query on resource: {stack.outputs['aggregates_table_arn']}" in error["Message"]
+    table_arn = stack.outputs["aggregates_table_arn"]
+    assert f"dynamodb:Query on resource: {table_arn}" in error["Message"]
 
 
 def test_a_poller_denied_its_stream_makes_no_progress_and_says_why(stack: LocalStack) -> None:

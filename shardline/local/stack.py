@@ -169,8 +169,12 @@ class LocalStack:
         self.dir.mkdir(parents=True, exist_ok=True)
 
     def _point_process_at_stack(self) -> None:
-        """Point this process's AWS clients (and Terraform's) at the embedded endpoint."""
-        for key, value in self.aws.client_environment().items():
+        """Point this process's AWS clients (and Terraform's) at the embedded endpoint, and
+        have moto know AWS managed policies (``AWSLambdaBasicExecutionRole`` …), so that
+        Terraform can attach them and the authorization layer evaluates them."""
+        environment = {**self.aws.client_environment(),
+                       "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
+        for key, value in environment.items():
             self._saved_env.setdefault(key, os.environ.get(key))
             os.environ[key] = value
 

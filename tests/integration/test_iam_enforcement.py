@@ -83,6 +83,23 @@ def test_enforcement_is_on_after_terraform_apply(stack: LocalStack) -> None:
     stack.client("iam").list_roles()
 
 
+def test_aws_managed_policies_are_attachable_and_evaluated(
+        stack: LocalStack, sessions: RoleSessions) -> None:
+    iam = stack.client("iam")
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+        "Action": "sts:AssumeRole"}]})
+    role = iam.create_role(RoleName="iam-test-basic", AssumeRolePolicyDocument=trust)["Role"]
+    iam.attach_role_policy(
+        RoleName="iam-test-basic",
+        PolicyArn="arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole")
+    stack.client("logs").create_log_group(logGroupName="/aws/lambda/iam-test-basic")
+    logs = sessions.client(role["Arn"], "logs")
+    logs.create_log_stream(logGroupName="/aws/lambda/iam-test-basic", logStreamName="s")
+    with pytest.raises(ClientError):
+        logs.delete_log_group(logGroupName="/aws/lambda/iam-test-basic")
+
+
 def test_each_function_role_may_make_the_calls_its_code_makes(
         stack: LocalStack, sessions: RoleSessions) -> None:
     """The calls of lambdas/*/repository.py, as each function's role (KMS included)."""

@@ -70,8 +70,10 @@ def parse(environ: dict[str, Any], body: bytes, signed: tuple[str, str, str]) ->
         operation = params.pop("Action", "")
         return AwsRequest(signing_name, operation, params, access_key_id, region, "query")
     if signing_name in _REST_SERVICES:
+        header_names = frozenset(k[5:].replace("_", "-").lower()
+                                 for k in environ if k.startswith("HTTP_"))
         matched = match_rest(_REST_SERVICES[signing_name], environ["REQUEST_METHOD"],
-                             _raw_path(environ), environ.get("QUERY_STRING", ""))
+                             _raw_path(environ), environ.get("QUERY_STRING", ""), header_names)
         if matched is None:
             return None
         operation, params = matched
@@ -109,6 +111,7 @@ class _Route:
     method: str
     pattern: re.Pattern[str]
     query: tuple[tuple[str, str | None], ...]  # required query keys (and values)
+    headers: tuple[str, ...]  # required header members (CopyObject: x-amz-copy-source)
     weight: int  # literal characters + query requirements: the most specific route wins
 
 
@@ -128,17 +131,30 @@ def _routes(service: str) -> tuple[_Route, ...]:
             regex += "?"
         required = tuple((k, v[0] if v and v[0] else None)
                          for k, v in parse_qs(query, keep_blank_values=True).items())
-        weight = len(re.sub(r"\{[^}]+\}", "", path)) + 10 * len(required)
-        routes.append(_Route(name, http["method"], re.compile(f"^{regex}$"), required, weight))
+        headers = _required_headers(model.operation_model(name))
+        weight = len(re.sub(r"\{[^}]+\}", "", path)) + 10 * (len(required) + len(headers))
+        routes.append(_Route(name, http["method"], re.compile(f"^{regex}$"), required, headers,
+                             weight))
     return tuple(sorted(routes, key=lambda r: -r.weight))
 
 
-def match_rest(service: str, method: str, path: str,
-               query_string: str) -> tuple[str, dict[str, Any]] | None:
-    """The REST operation a method + path + query string calls, with its path labels."""
+def _required_headers(operation: Any) -> tuple[str, ...]:
+    shape = operation.input_shape
+    if shape is None:
+        return ()
+    return tuple(str(member.serialization["name"]).lower()
+                 for name, member in shape.members.items()
+                 if name in shape.required_members
+                 and member.serialization.get("location") == "header")
+
+
+def match_rest(service: str, method: str, path: str, query_string: str,
+               headers: frozenset[str] = frozenset()) -> tuple[str, dict[str, Any]] | None:
+    """The REST operation a method + path + query string (+ header names) calls, with its
+    path labels."""
     query = parse_qs(query_string, keep_blank_values=True)
     for route in _routes(service):
-        if route.method != method:
+        if route.method != method or not all(h in headers for h in route.headers):
             continue
         found = route.pattern.match(path)
         if found is None:

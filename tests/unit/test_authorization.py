@@ -316,3 +316,62 @@ def test_nothing_is_enforced_when_switched_off(aws: Aws, embedded_aws: EmbeddedA
     assert embedded_aws.authorization is not None
     embedded_aws.authorization.disable()
     ddb.get_item(TableName=table, Key={"PK": {"S": "a"}, "SK": {"S": "b"}})
+
+
+# -- resources read from the request -----------------------------------------------------
+
+def test_kinesis_get_records_is_authorized_on_the_iterators_stream(aws: Aws) -> None:
+    name = f"s-{uuid.uuid4().hex[:8]}"
+    aws.admin("kinesis").create_stream(StreamName=name, ShardCount=1)
+    arn = f"arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/{name}"
+    kinesis = aws.as_role(aws.role(_allow("kinesis:GetShardIterator", arn)), "kinesis")
+    iterator = kinesis.get_shard_iterator(StreamName=name, ShardId="shardId-000000000000",
+                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    with pytest.raises(ClientError) as denied:
+        kinesis.get_records(ShardIterator=iterator)
+    assert f"kinesis:GetRecords on resource: {arn} " in _error(denied)[2]
+
+
+def test_dynamodb_stream_records_need_the_table_key(aws: Aws) -> None:
+    # GIVEN a CMK table with a stream, and a role that may read the stream but not the key
+    key = aws.key("dynamodb")
+    table = aws.table(kms_key=key)
+    ddb = aws.admin("dynamodb")
+    stream_arn = ddb.update_table(TableName=table, StreamSpecification={
+        "StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})["TableDescription"]["LatestStreamArn"]
+    ddb.put_item(TableName=table, Item={"PK": {"S": "a"}, "SK": {"S": "b"}})
+    read = ["dynamodb:DescribeStream", "dynamodb:GetShardIterator", "dynamodb:GetRecords"]
+    streams = aws.as_role(aws.role(_allow(read, stream_arn)), "dynamodbstreams")
+    shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]
+    iterator = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard["ShardId"],
+                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    # WHEN it reads records THEN DynamoDB Streams answers with the KMS denial
+    with pytest.raises(ClientError) as denied:
+        streams.get_records(ShardIterator=iterator)
+    code, _, message = _error(denied)
+    assert code == "AccessDeniedException" and "kms:Decrypt" in message
+
+
+def test_sqs_receive_on_an_encrypted_queue_needs_decrypt(aws: Aws) -> None:
+    key = aws.key("sqs")
+    url = aws.admin("sqs").create_queue(QueueName=f"q-{uuid.uuid4().hex[:8]}",
+                                        Attributes={"KmsMasterKeyId": key})["QueueUrl"]
+    allowed = aws.as_role(aws.role(_allow("sqs:ReceiveMessage"), _allow("kms:Decrypt", key)),
+                          "sqs")
+    allowed.receive_message(QueueUrl=url)
+    denied_role = aws.as_role(aws.role(_allow("sqs:ReceiveMessage")), "sqs")
+    with pytest.raises(ClientError) as denied:
+        denied_role.receive_message(QueueUrl=url)
+    assert _error(denied)[0] == "KMS.AccessDeniedException"
+
+
+def test_s3_objects_are_authorized_by_object_arn(aws: Aws) -> None:
+    bucket = f"b-{uuid.uuid4().hex[:8]}"
+    aws.admin("s3").create_bucket(Bucket=bucket)
+    s3 = aws.as_role(aws.role(_allow("s3:PutObject", f"arn:aws:s3:::{bucket}/raw/*")), "s3")
+    s3.put_object(Bucket=bucket, Key="raw/2030/01/01/a.jsonl", Body=b"{}")
+    with pytest.raises(ClientError) as denied:
+        s3.put_object(Bucket=bucket, Key="other/a.jsonl", Body=b"{}")
+    assert _error(denied)[:2] == ("AccessDenied", 403)
+    with pytest.raises(ClientError):
+        s3.list_objects_v2(Bucket=bucket)

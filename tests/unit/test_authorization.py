@@ -337,8 +337,9 @@ def test_dynamodb_stream_records_need_the_table_key(aws: Aws) -> None:
     key = aws.key("dynamodb")
     table = aws.table(kms_key=key)
     ddb = aws.admin("dynamodb")
-    stream_arn = ddb.update_table(TableName=table, StreamSpecification={
-        "StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})["TableDescription"]["LatestStreamArn"]
+    updated = ddb.update_table(TableName=table, StreamSpecification={
+        "StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})
+    stream_arn = updated["TableDescription"]["LatestStreamArn"]
     ddb.put_item(TableName=table, Item={"PK": {"S": "a"}, "SK": {"S": "b"}})
     read = ["dynamodb:DescribeStream", "dynamodb:GetShardIterator", "dynamodb:GetRecords"]
     streams = aws.as_role(aws.role(_allow(read, stream_arn)), "dynamodbstreams")

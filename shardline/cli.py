@@ -122,7 +122,9 @@ def local() -> None:
 @click.option("--port", type=click.IntRange(1, 65535), default=DEFAULT_PORT, show_default=True,
               help="Port of the embedded AWS endpoint on 127.0.0.1.")
 @click.option("--detach", is_flag=True, help="Run in the background; stop with `local down`.")
-def local_up(port: int, detach: bool) -> None:
+@click.option("--iam/--no-iam", default=True, show_default=True,
+              help="Enforce IAM and KMS permissions after terraform apply, as AWS does.")
+def local_up(port: int, detach: bool, iam: bool) -> None:
     """Start the embedded AWS, apply the Terraform to it, and run the mappings."""
     from shardline.local.stack import LocalStack, project_root, read_stack_file, state_dir
 
@@ -133,9 +135,9 @@ def local_up(port: int, detach: bool) -> None:
                              f"(pid {running['pid']}); `shardline local down` stops it")
     ensure_port_free("127.0.0.1", port)
     if detach:
-        _detach(root, port, state_dir(root))
+        _detach(root, port, state_dir(root), iam)
         return
-    stack = LocalStack(root=root, port=port)
+    stack = LocalStack(root=root, port=port, iam=iam)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     err_console.print(f"starting the embedded AWS on {stack.endpoint_url} "
@@ -164,14 +166,15 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _detach(root: Path, port: int, directory: Path) -> None:
+def _detach(root: Path, port: int, directory: Path, iam: bool = True) -> None:
     from shardline.local.stack import read_stack_file
 
     directory.mkdir(parents=True, exist_ok=True)
     log_path = directory / "stack.log"
     with open(log_path, "w") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "shardline", "local", "up", "--port", str(port)],
+            [sys.executable, "-m", "shardline", "local", "up", "--port", str(port),
+             "--iam" if iam else "--no-iam"],
             stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True, cwd=root,
         )
@@ -207,8 +210,13 @@ def local_status(fmt: str) -> None:
         "shard": c["shard"], "checkpoint": c["checkpoint"] or "-",
         "buffered": c["buffered"], "iterator_age_s": c["iterator_age_s"],
         "invocations": c["invocations"], "errors": c["errors"], "retries": c["retries"],
+        "problem": c.get("problem") or "-",
     } for c in status["consumers"]]
     click.echo(render_rows(rows, "table", title="event source mappings"), nl=False)
+    for blocked in status.get("blocked", []):
+        click.echo(f"PROBLEM: mapping {blocked['mapping']} cannot start: {blocked['problem']}")
+    for denial in status.get("access_denials", []):
+        click.echo(f"access denied: {denial}")
     outcomes = ", ".join(f"{k} {v}" for k, v in sorted(status["invocations_by_outcome"].items()))
     click.echo(f"invocations: {outcomes or 'none yet'}")
 

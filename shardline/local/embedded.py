@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shardline.errors import ShardlineError
+from shardline.local.authorization import AuthorizationLayer
 from shardline.local.embedded_streams import (
     bound_kinesis_shards,
     expire_dynamodb_shard_iterators,
@@ -190,11 +191,13 @@ def function_code(function_arn: str) -> bytes:
 @dataclass
 class EmbeddedAws:
     """moto's server on ``host:port`` inside this process (``port=0``: any free port,
-    known once started), behind the fault layer (``faults``)."""
+    known once started), behind the authorization layer (``authorization``: IAM and KMS,
+    off until enabled) and the fault layer (``faults``)."""
 
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     faults: FaultLayer | None = None  # DynamoDB fault rules and the write meter, once started
+    authorization: AuthorizationLayer | None = None  # IAM/KMS enforcement, once started
     _server: Any = None
     _thread: threading.Thread | None = None
 
@@ -215,9 +218,11 @@ class EmbeddedAws:
         _install_patches()
         # moto's server logs every request through werkzeug; that is noise here.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        # moto's ThreadedMotoServer, with the fault layer in front of its app.
+        # moto's ThreadedMotoServer, with the fault layer in front of its app and the
+        # authorization layer in front of both (AWS authorizes before it throttles).
         self.faults = FaultLayer(DomainDispatcherApplication(create_backend_app))
-        self._server = make_server(self.host, self.port, self.faults, threaded=True,
+        self.authorization = AuthorizationLayer(self.faults, LOCAL_ACCOUNT_ID)
+        self._server = make_server(self.host, self.port, self.authorization, threaded=True,
                                    request_handler=MotoRequestHandler)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever,
@@ -233,6 +238,9 @@ class EmbeddedAws:
                 self._thread.join(timeout=10)
             self._server = None
             self._thread = None
+        if self.authorization is not None:
+            self.authorization.disable()
+            self.authorization.reset()
         reset_backends()
 
     def client_environment(self) -> dict[str, str]:

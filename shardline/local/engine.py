@@ -23,6 +23,7 @@ from shardline.local.destinations import deliver
 from shardline.local.functions import FunctionRuntime, InvocationResult
 from shardline.local.kinesis_source import WINDOW_STATE_CAP_BYTES, ShardConsumer
 from shardline.local.mappings import StreamMapping
+from shardline.local.poller_access import AccessProblem, denial_reason, mark_mapping
 from shardline.local.schedules import ScheduleRunner
 from shardline.local.scheduling import (
     Clock,
@@ -49,6 +50,11 @@ class Engine:
 
     clients: Callable[[str], Any]  # service name -> boto3 client for the embedded AWS
     runtime: FunctionRuntime
+    # (role ARN, service) -> a client acting as the role (``RoleSessions.client``): what
+    # pollers and destinations use, as Lambda's do. None: the engine's own ``clients``.
+    role_clients: Callable[[str, str], Any] | None = None
+    # Calls the embedded AWS denied (for the status file): ``LocalStack.denials``.
+    denials: Callable[[], list[Any]] = list
     clock: Clock = field(default_factory=RealClock)
     driver: RealTimeDriver | DeterministicDriver | None = None
     discovery_interval_s: float = DISCOVERY_INTERVAL_S
@@ -58,6 +64,9 @@ class Engine:
     _consumers: dict[tuple[str, str], ShardConsumer | SqsConsumer] = field(default_factory=dict)
     # Where a disabled (or deleted) mapping stopped on each shard: re-enabled, it resumes.
     _checkpoints: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    # Mappings whose role was denied before a consumer could start (listing shards,
+    # opening an iterator): retried at every discovery pass.
+    blocked: dict[tuple[str, str], AccessProblem] = field(default_factory=dict)
     _discoveries: int = 0
     _last_invocation_at: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -123,7 +132,8 @@ class Engine:
                 continue
             if not mapping.is_stream or not mapping.enabled:
                 continue
-            for shard_id in self._shards(mapping):
+            shards = self._guarded(mapping, "*", lambda m=mapping: self._shards(m))
+            for shard_id in shards or []:
                 wanted[(mapping.uuid, shard_id)] = mapping
         assert self.driver is not None
         with self._lock:
@@ -135,7 +145,10 @@ class Engine:
             for key, mapping in wanted.items():
                 consumer = self._consumers.get(key)
                 if consumer is None:
-                    consumer = self._new_consumer(key[1], mapping)
+                    consumer = self._guarded(mapping, key[1],
+                                             lambda k=key, m=mapping: self._new_consumer(k[1], m))
+                    if consumer is None:
+                        continue
                     self._consumers[key] = consumer
                     self.driver.add(consumer)
                     log.info("consuming %s shard %s for %s", mapping.source_arn, key[1],
@@ -146,23 +159,58 @@ class Engine:
 
     def _shards(self, mapping: StreamMapping) -> list[str]:
         """Open shards of a Kinesis stream (an EFO consumer's parent) or DynamoDB stream."""
-        return shard_ids(self.clients, mapping)
+        if self.role_clients is None:
+            return shard_ids(self.clients, mapping)
+        return shard_ids(self.clients_for(self._role(mapping.function_arn)), mapping)
+
+    def _guarded(self, mapping: StreamMapping | SqsMapping, shard: str,
+                 start: Callable[[], Any]) -> Any:
+        """``start()``, or None when the function's role is denied (noted in ``blocked``)."""
+        key = (mapping.uuid, shard)
+        try:
+            result = start()
+        except Exception as exc:
+            reason = denial_reason(exc)
+            if reason is None:
+                raise
+            problem = self.blocked.setdefault(key, AccessProblem())
+            problem.denied(f"mapping {mapping.uuid} ({mapping.source_arn})", reason)
+            mark_mapping(mapping.uuid, mapping.account, mapping.region, problem)
+            return None
+        problem = self.blocked.pop(key, None)
+        if problem is not None:
+            problem.cleared(f"mapping {mapping.uuid}")
+            mark_mapping(mapping.uuid, mapping.account, mapping.region, problem)
+        return result
+
+    def _role(self, function_arn: str) -> str:
+        return self.runtime.describe(function_arn).role
+
+    def clients_for(self, role: str) -> Callable[[str], Any]:
+        """Clients acting as ``role`` (the engine's own when it has no role clients)."""
+        if self.role_clients is None or not role:
+            return self.clients
+        role_clients = self.role_clients
+        return lambda service: role_clients(role, service)
 
     def _new_consumer(self, shard_id: str,
                       mapping: StreamMapping | SqsMapping) -> ShardConsumer | SqsConsumer:
+        function = self.runtime.describe(mapping.function_arn)
+        clients = self.clients_for(function.role)
         if isinstance(mapping, SqsMapping):
             return SqsConsumer(
-                mapping=mapping, sqs=self.clients("sqs"), invoke=self._invoke,
+                mapping=mapping, sqs=clients("sqs"), invoke=self._invoke,
                 record_invocation=self._record_invocation,
                 poll_interval_s=self.poll_interval_s,
                 virtual_visibility=isinstance(self.driver, DeterministicDriver),
             )
-        function = self.runtime.describe(mapping.function_arn)
-        checkpoint = self._checkpoints.pop((mapping.uuid, shard_id), None)
+        checkpoint = self._checkpoints.get((mapping.uuid, shard_id))
+        reader = open_reader(clients, mapping, shard_id, role=function.role,
+                             checkpoint=checkpoint)
+        self._checkpoints.pop((mapping.uuid, shard_id), None)
         return ShardConsumer(
             mapping=mapping, shard_id=shard_id, checkpoint=checkpoint,
-            reader=open_reader(self.clients, mapping, shard_id, role=function.role,
-                               checkpoint=checkpoint),
+            reader=reader,
             invoke=self._invoke, send_to_destination=self.send_to_destination,
             record_invocation=self._record_invocation,
             poll_interval_s=self.poll_interval_s, state_cap_bytes=self.state_cap_bytes,
@@ -182,8 +230,14 @@ class Engine:
     def send_to_destination(self, arn: str, document: dict[str, Any], *,
                             object_key: str | None = None) -> None:
         """Deliver a record to an SQS queue, an SNS topic or (under ``object_key``) an S3
-        bucket, as Lambda does (``destinations.deliver``)."""
-        deliver(self.clients, arn, document, object_key=object_key)
+        bucket, as Lambda does (``destinations.deliver``): with the execution role of the
+        function the record is about (``requestContext``)."""
+        clients = self.clients
+        function_arn = (document.get("requestContext") or {}).get("functionArn")
+        if function_arn and self.role_clients is not None:
+            unqualified = ":".join(str(function_arn).split(":")[:7])
+            clients = self.clients_for(self._role(unqualified))
+        deliver(clients, arn, document, object_key=object_key)
 
     # -- observation -------------------------------------------------------------------
     def consumers(self) -> list[ShardConsumer | SqsConsumer]:

@@ -135,6 +135,9 @@ def complete_moto_mapping_api() -> None:
             data: dict[str, Any] = configuration(self)
             if self.starting_position_timestamp is not None:
                 data["StartingPositionTimestamp"] = self.starting_position_timestamp
+            # Set by the engine when the function's role is denied its source.
+            if getattr(self, "last_processing_result", None):
+                data["LastProcessingResult"] = self.last_processing_result
             return data
 
         backend_cls.create_event_source_mapping = create_event_source_mapping

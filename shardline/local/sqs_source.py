@@ -50,6 +50,12 @@ from typing import Any
 
 from shardline.local.functions import InvocationResult
 from shardline.local.mappings import SourceArnParts
+from shardline.local.poller_access import (
+    DENIED_RETRY_S,
+    AccessProblem,
+    denial_reason,
+    mark_mapping,
+)
 
 log = logging.getLogger("shardline.engine")
 
@@ -253,6 +259,7 @@ class SqsConsumer:
     _in_flight: dict[str, QueueMessage] = field(default_factory=dict)
     _next_poll: float = 0.0
     _warned: set[str] = field(default_factory=set)
+    access: AccessProblem = field(default_factory=AccessProblem)  # role denied the queue
 
     def __post_init__(self) -> None:
         self.name = self.name or f"{self.mapping.uuid[:8]}/{self.mapping.queue_name}"
@@ -297,6 +304,20 @@ class SqsConsumer:
             self._gathered, self._gathered_bytes, self._gathering_since = [], 0, None
             self._in_flight.clear()
             self._next_poll = now + self.poll_interval_s
+        except Exception as exc:
+            reason = denial_reason(exc)
+            if reason is None:
+                raise
+            self.access.denied(f"mapping {self.mapping.uuid} ({self.mapping.source_arn})",
+                               reason)
+            mark_mapping(self.mapping.uuid, self.mapping.account, self.mapping.region,
+                         self.access)
+            self._next_poll = now + DENIED_RETRY_S
+            return self._next_poll
+        if self.access.reason is not None:
+            self.access.cleared(f"mapping {self.mapping.uuid}")
+            mark_mapping(self.mapping.uuid, self.mapping.account, self.mapping.region,
+                         self.access)
         return self._next_wake()
 
     def _next_wake(self) -> float:

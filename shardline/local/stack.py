@@ -65,6 +65,7 @@ class LocalStack:
     port: int = DEFAULT_PORT
     host: str = "127.0.0.1"
     dir: Path | None = None  # default: state_dir(root)
+    iam: bool = True  # enforce IAM and KMS after terraform apply (``local up --no-iam``)
     aws: EmbeddedAws = field(init=False)
     engine: Engine | None = None
     outputs: dict[str, Any] = field(default_factory=dict)
@@ -98,13 +99,16 @@ class LocalStack:
             terraform.apply(LOCAL_VAR_FILE, variables)
             self.outputs = terraform.outputs()
             (self.dir / "outputs.json").write_text(json.dumps(self.outputs, indent=2))
-            # Each function in execution environments of its own, under its own role.
+            self._enforce_iam()
+            # Each function in execution environments of its own, under its own role;
+            # the pollers read its sources with the same role, as Lambda's do.
             sessions = RoleSessions(self.client("sts"), self.endpoint_url, LOCAL_REGION)
             self._runtime = FunctionRuntime(self.client("lambda"), self.dir / "code",
                                             log_dir=self.dir / "logs",
                                             endpoint_url=self.endpoint_url,
                                             credentials=sessions)
-            self.engine = Engine(self.client, self._runtime)
+            self.engine = Engine(self.client, self._runtime, role_clients=sessions.client,
+                                 denials=self.denials)
             attach_runtime(self._invoke_api)
             self.engine.start()
             assert self.engine.driver is not None
@@ -140,7 +144,19 @@ class LocalStack:
         if not self.engine.wait_until_idle(timeout_s):
             raise ShardlineError(f"the stack did not drain within {timeout_s:.0f} s")
 
+    def denials(self) -> list[Any]:
+        """Calls the embedded AWS denied (IAM or KMS), oldest first."""
+        layer = self.aws.authorization
+        return layer.denials() if layer is not None else []
+
     # -- internals ---------------------------------------------------------------------
+    def _enforce_iam(self) -> None:
+        """From now on every call is authorized by its caller's policies (AWS's rules);
+        Terraform ran before, with the administrator's credentials."""
+        if self.iam and self.aws.authorization is not None:
+            self.aws.authorization.enable()
+            log.info("IAM and KMS enforcement on (`--no-iam` switches it off)")
+
     def _invoke_api(self, function_arn: str, payload: bytes,
                     invocation_type: str) -> tuple[bytes, str | None]:
         """The Lambda Invoke API (sync, Event, DryRun), served by the engine."""
@@ -157,8 +173,12 @@ class LocalStack:
         self.dir.mkdir(parents=True, exist_ok=True)
 
     def _point_process_at_stack(self) -> None:
-        """Point this process's AWS clients (and Terraform's) at the embedded endpoint."""
-        for key, value in self.aws.client_environment().items():
+        """Point this process's AWS clients (and Terraform's) at the embedded endpoint, and
+        have moto know AWS managed policies (``AWSLambdaBasicExecutionRole`` …), so that
+        Terraform can attach them and the authorization layer evaluates them."""
+        environment = {**self.aws.client_environment(),
+                       "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
+        for key, value in environment.items():
             self._saved_env.setdefault(key, os.environ.get(key))
             os.environ[key] = value
 

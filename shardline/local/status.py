@@ -41,6 +41,7 @@ def consumer_status(consumer: Any, now: float) -> dict[str, Any]:
         "retries": getattr(consumer, "retries", 0),
         "window_start": getattr(consumer, "window_start", None),
         "last_poll_at": getattr(consumer, "last_poll_at", None),
+        "problem": getattr(getattr(consumer, "access", None), "reason", None),
     }
 
 
@@ -65,6 +66,10 @@ def snapshot(engine: Any, now: float) -> dict[str, Any]:
         "pid": os.getpid(),
         "consumers": [consumer_status(c, now) for c in engine.consumers()],
         "invocations_by_outcome": dict(outcomes),
+        # Mappings whose execution role was denied before they could start reading.
+        "blocked": [{"mapping": uuid, "shard": shard, "problem": problem.reason}
+                    for (uuid, shard), problem in dict(getattr(engine, "blocked", {})).items()],
+        "access_denials": [d.describe() for d in getattr(engine, "denials", list)()[-20:]],
     }
 
 

@@ -60,6 +60,7 @@ from shardline.local.destinations import (
 )
 from shardline.local.functions import InvocationResult
 from shardline.local.mappings import StreamMapping
+from shardline.local.poller_access import AccessProblem, denial_reason, mark_mapping
 
 log = logging.getLogger("shardline.engine")
 
@@ -186,6 +187,7 @@ class ShardConsumer:
     invocations: int = 0
     errors: int = 0
     retries: int = 0
+    access: AccessProblem = field(default_factory=AccessProblem)  # role denied its source
     lanes: list[_Lane] = field(default_factory=lambda: [_Lane()])
     _unfinished: deque[StreamRecord] = field(default_factory=deque)
     _finished: set[int] = field(default_factory=set)
@@ -258,7 +260,20 @@ class ShardConsumer:
 
     # -- reading -----------------------------------------------------------------------
     def _poll(self, now: float) -> None:
-        records, at_tip = self.reader.read()
+        try:
+            records, at_tip = self.reader.read()
+        except Exception as exc:
+            reason = denial_reason(exc)
+            if reason is None:
+                raise
+            self.access.denied(f"mapping {self.mapping.uuid} shard {self.shard_id}", reason)
+            mark_mapping(self.mapping.uuid, self.mapping.account, self.mapping.region,
+                         self.access)
+            return
+        if self.access.reason is not None:
+            self.access.cleared(f"mapping {self.mapping.uuid} shard {self.shard_id}")
+            mark_mapping(self.mapping.uuid, self.mapping.account, self.mapping.region,
+                         self.access)
         count = len(self.lanes)
         for record in records:
             self._unfinished.append(record)

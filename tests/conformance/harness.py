@@ -61,6 +61,8 @@ class Harness:
     # "thread": handlers run in this process and record what they see (``seen``);
     # "process": in execution environments under their role, as in ``local up``.
     isolation: str = "thread"
+    # Enforce IAM/KMS (off unless a test asks): pollers then read with the function's role.
+    iam: bool = False
     engine: Engine = field(init=False)
     runtime: FunctionRuntime = field(init=False)
     invoker: AsyncInvoker = field(init=False)
@@ -77,6 +79,8 @@ class Harness:
         kwargs: dict[str, Any] = {}
         if self.state_cap_bytes is not None:
             kwargs["state_cap_bytes"] = self.state_cap_bytes
+        if self.iam:
+            kwargs["role_clients"] = sessions.client
         self.engine = Engine(self.client, self.runtime, clock=self.clock,
                              driver=DeterministicDriver(self.clock), **kwargs)
         self.invoker = self.engine.async_invoker
@@ -85,6 +89,9 @@ class Harness:
         self._unstamp = stamp_stream_records(self.clock)
         self._role = self.client("iam").create_role(
             RoleName="conformance", AssumeRolePolicyDocument=ROLE_POLICY)["Role"]["Arn"]
+        if self.iam:
+            assert self.aws.authorization is not None
+            self.aws.authorization.enable()
         recorder.reset()
 
     def _invoke_api(self, function_arn: str, payload: bytes,
@@ -188,7 +195,15 @@ class Harness:
     def seen(self, function: str) -> list[dict[str, Any]]:
         return recorder.calls[function]
 
+    def grant(self, *statements: dict[str, Any]) -> None:
+        """Replace the functions' role policy (``iam=True`` harnesses)."""
+        self.client("iam").put_role_policy(
+            RoleName="conformance", PolicyName="access",
+            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": list(statements)}))
+
     def close(self) -> None:
+        if self.iam and self.aws.authorization is not None:
+            self.aws.authorization.disable()
         self._unstamp()
         self.engine.stop()
         attach_runtime(None)

@@ -1,0 +1,162 @@
+"""IAM and KMS are enforced on the embedded stack as on AWS (after `terraform apply`).
+
+A permission missing from the Terraform fails locally, both where a function's own code
+calls AWS (with its execution role's credentials) and where Lambda's poller reads the
+function's event source with that role.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from shardline.local.credentials import RoleSessions
+from shardline.local.stack import LocalStack
+from shardline.local.stream_consumer import ShardConsumer
+
+PENDING_PK = "RU#PENDING"
+
+
+@pytest.fixture(scope="module")
+def sessions(stack: LocalStack) -> RoleSessions:
+    return RoleSessions(stack.client("sts"), stack.endpoint_url, "us-east-1")
+
+
+def _role_arn(stack: LocalStack, output: str) -> str:
+    name = stack.outputs[output]
+    return str(stack.client("lambda").get_function_configuration(FunctionName=name)["Role"])
+
+
+@contextmanager
+def _without_action(stack: LocalStack, role_arn: str, action: str) -> Iterator[None]:
+    """Remove ``action`` from every inline policy of the role (through the IAM API) for
+    the block, then put the policies back as they were."""
+    iam = stack.client("iam")
+    role = role_arn.rsplit("/", 1)[-1]
+    saved = {name: iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+             for name in iam.list_role_policies(RoleName=role)["PolicyNames"]}
+    try:
+        for name, document in saved.items():
+            iam.put_role_policy(RoleName=role, PolicyName=name,
+                                PolicyDocument=json.dumps(_strip(document, action)))
+        yield
+    finally:
+        for name, document in saved.items():
+            iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(document))
+
+
+def _strip(document: Any, action: str) -> dict[str, Any]:
+    if isinstance(document, str):
+        document = json.loads(document)
+    statements = document["Statement"]
+    statements = statements if isinstance(statements, list) else [statements]
+    kept = []
+    for statement in statements:
+        actions = statement.get("Action", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        remaining = [a for a in actions if a.lower() != action.lower()]
+        if "Action" in statement and not remaining:
+            continue
+        kept.append({**statement, "Action": remaining} if "Action" in statement else statement)
+    return {**document, "Statement": kept or [{"Effect": "Deny", "Action": "none:none",
+                                                "Resource": "*"}]}
+
+
+def _until(condition: Callable[[], bool], timeout_s: float) -> bool:
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        if condition():
+            return True
+        time.sleep(0.25)
+    return condition()
+
+
+def test_enforcement_is_on_after_terraform_apply(stack: LocalStack) -> None:
+    assert stack.aws.authorization is not None and stack.aws.authorization.enabled
+    # The administrator (Terraform's and the CLI's identity) may still do anything.
+    stack.client("iam").list_roles()
+
+
+def test_aws_managed_policies_are_attachable_and_evaluated(
+        stack: LocalStack, sessions: RoleSessions) -> None:
+    iam = stack.client("iam")
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+        "Action": "sts:AssumeRole"}]})
+    role = iam.create_role(RoleName="iam-test-basic", AssumeRolePolicyDocument=trust)["Role"]
+    iam.attach_role_policy(
+        RoleName="iam-test-basic",
+        PolicyArn="arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole")
+    stack.client("logs").create_log_group(logGroupName="/aws/lambda/iam-test-basic")
+    logs = sessions.client(role["Arn"], "logs")
+    logs.create_log_stream(logGroupName="/aws/lambda/iam-test-basic", logStreamName="s")
+    with pytest.raises(ClientError):
+        logs.delete_log_group(logGroupName="/aws/lambda/iam-test-basic")
+
+
+def test_each_function_role_may_make_the_calls_its_code_makes(
+        stack: LocalStack, sessions: RoleSessions) -> None:
+    """The calls of lambdas/*/repository.py, as each function's role (KMS included)."""
+    table = stack.outputs["aggregates_table_name"]
+    quarantine = stack.outputs["quarantine_table_name"]
+    item = {"PK": {"S": "IAM#probe"}, "SK": {"S": "probe"}}
+    aggregator = sessions.client(_role_arn(stack, "aggregator_function_name"), "dynamodb")
+    for name in (table, quarantine):
+        aggregator.batch_write_item(RequestItems={name: [{"PutRequest": {"Item": item}}]})
+    rollup = sessions.client(_role_arn(stack, "rollup_function_name"), "dynamodb")
+    rollup.query(TableName=table, KeyConditionExpression="PK = :p",
+                 ExpressionAttributeValues={":p": {"S": "IAM#probe"}})
+    rollup.batch_write_item(RequestItems={table: [{"PutRequest": {"Item": item}}]})
+    scheduled = sessions.client(_role_arn(stack, "scheduled_rollup_function_name"), "dynamodb")
+    scheduled.query(TableName=table, IndexName=stack.outputs["aggregates_hour_index_name"],
+                    KeyConditionExpression="GSI1PK = :p",
+                    ExpressionAttributeValues={":p": {"S": "none"}})
+    scheduled.query(TableName=table, KeyConditionExpression="PK = :p",
+                    ExpressionAttributeValues={":p": {"S": PENDING_PK}}, ConsistentRead=True)
+    scheduled.delete_item(TableName=table, Key={"PK": {"S": PENDING_PK}, "SK": {"S": "none"}})
+
+
+def test_a_function_without_dynamodb_query_is_denied(
+        stack: LocalStack, sessions: RoleSessions) -> None:
+    # GIVEN the rollup role with dynamodb:Query removed through the IAM API
+    role = _role_arn(stack, "rollup_function_name")
+    table = stack.outputs["aggregates_table_name"]
+    rollup = sessions.client(role, "dynamodb")
+    # WHEN the function's code queries the partials, as its execution role
+    with _without_action(stack, role, "dynamodb:Query"), pytest.raises(ClientError) as denied:
+        rollup.query(TableName=table, KeyConditionExpression="PK = :p",
+                     ExpressionAttributeValues={":p": {"S": "x"}})
+    # THEN DynamoDB's own AccessDeniedException names the role, the action and the table
+    error = denied.value.response["Error"]
+    assert error["Code"] == "AccessDeniedException"
+    assert f"assumed-role/{role.rsplit('/', 1)[-1]}/" in error["Message"]
+    table_arn = stack.outputs["aggregates_table_arn"]
+    assert f"dynamodb:Query on resource: {table_arn}" in error["Message"]
+
+
+def test_a_poller_denied_its_stream_makes_no_progress_and_says_why(stack: LocalStack) -> None:
+    # GIVEN the aggregator's role without kinesis:GetRecords
+    assert stack.engine is not None
+    role = _role_arn(stack, "aggregator_function_name")
+    consumers = [c for c in stack.engine.consumers()
+                 if isinstance(c, ShardConsumer) and c.mapping.service == "kinesis"]
+    assert consumers
+    with _without_action(stack, role, "kinesis:GetRecords"):
+        # WHEN Lambda's poller reads the stream with the function's role
+        # THEN every shard's consumer reports the denial and stops making progress
+        assert _until(lambda: all(c.access.reason for c in consumers), 15)
+        assert all("kinesis:GetRecords" in str(c.access.reason) for c in consumers)
+        checkpoints = [c.checkpoint for c in consumers]
+        uuid = consumers[0].mapping.uuid
+        mapping = stack.client("lambda").get_event_source_mapping(UUID=uuid)
+        assert mapping["LastProcessingResult"].startswith("PROBLEM: AccessDeniedException")
+        assert any(d.action == "kinesis:GetRecords" for d in stack.denials())
+        assert [c.checkpoint for c in consumers] == checkpoints
+    # AND once the permission is back, the mapping reads again
+    assert _until(lambda: not any(c.access.reason for c in consumers), 15)

@@ -11,14 +11,18 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
+from lambdas.shared.aggregates import BucketKey, Stats, partial_item
+from lambdas.shared.dynamo import batch_write
 from shardline.local.credentials import RoleSessions
 from shardline.local.stack import LocalStack
 from shardline.local.stream_consumer import ShardConsumer
+from tests.integration.stack_reads import minute_total
 
 PENDING_PK = "RU#PENDING"
 
@@ -160,3 +164,49 @@ def test_a_poller_denied_its_stream_makes_no_progress_and_says_why(stack: LocalS
         assert [c.checkpoint for c in consumers] == checkpoints
     # AND once the permission is back, the mapping reads again
     assert _until(lambda: not any(c.access.reason for c in consumers), 15)
+
+
+def test_the_deployed_rollup_without_dynamodb_query_fails_until_it_is_granted(
+        stack: LocalStack) -> None:
+    """The function itself, in its execution environment with its role's credentials."""
+    assert stack.engine is not None
+    lambda_client = stack.client("lambda")
+    mapping = next(m for m in stack.engine.mappings() if m.service == "dynamodb")
+    table = str(stack.outputs["aggregates_table_name"])
+    role = _role_arn(stack, "rollup_function_name")
+    rollup_arn = str(stack.outputs["rollup_function_arn"])
+    log = stack.dir / "logs" / f"{stack.outputs['rollup_function_name']}.log"
+    minute = int(time.time()) // 60 * 60 - 7200
+    key = BucketKey("dev-iam-probe", "temperature_c", minute)
+    # GIVEN the rollup's mapping retrying until its batch succeeds (for this drill, so the
+    # denied batch waits rather than going to the failure queue), and its role without
+    # dynamodb:Query
+    lambda_client.update_event_source_mapping(UUID=mapping.uuid, MaximumRetryAttempts=-1)
+    try:
+        assert _until(lambda: all(c.mapping.maximum_retry_attempts == -1
+                                  for c in stack.engine.consumers()
+                                  if getattr(c, "mapping", None) is not None
+                                  and c.mapping.uuid == mapping.uuid), 15)
+        before = len(stack.engine.invocation_log)
+        with _without_action(stack, role, "dynamodb:Query"):
+            # WHEN a partial is written, so the rollup is invoked to recompute its minute
+            batch_write(stack.client("dynamodb"), table,
+                        [partial_item(key, Stats.of(Decimal("7.5")), "shard-iam", minute)])
+
+            # THEN its invocations fail: DynamoDB refused the function's own Query
+            def failed() -> list[Any]:
+                return [inv for inv in list(stack.engine.invocation_log)[before:]
+                        if inv.function == rollup_arn and inv.outcome == "error"]
+
+            assert _until(lambda: len(failed()) >= 2, 60)
+            assert "AccessDeniedException" in log.read_text()
+            assert "is not authorized to perform: dynamodb:Query" in log.read_text()
+            assert minute_total(stack, key) is None
+        # AND once the permission is back, the retried batch succeeds and the total is written
+        assert _until(lambda: minute_total(stack, key) is not None, 60)
+        total = minute_total(stack, key)
+        assert total is not None and total["sum"] == Decimal("7.5")
+    finally:
+        lambda_client.update_event_source_mapping(
+            UUID=mapping.uuid, MaximumRetryAttempts=mapping.maximum_retry_attempts)
+

@@ -7,10 +7,11 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
-from lambdas.shared.aggregates import BucketKey, Stats, partial_item, total_sort_key
-from lambdas.shared.dynamo import batch_write, deserialize_item
+from lambdas.shared.aggregates import BucketKey, Stats, partial_item
+from lambdas.shared.dynamo import batch_write
 from shardline.local.stack import LocalStack
 from shardline.query import AggregateReader
+from tests.integration.stack_reads import minute_total
 
 DEVICE = "dev-rollup-probe"
 METRIC = "temperature_c"
@@ -18,16 +19,6 @@ METRIC = "temperature_c"
 
 def _reader(stack: LocalStack) -> AggregateReader:
     return AggregateReader(str(stack.outputs["aggregates_table_name"]), stack.client("dynamodb"))
-
-
-def _total(stack: LocalStack, key: BucketKey) -> dict | None:
-    response = stack.client("dynamodb").get_item(
-        TableName=str(stack.outputs["aggregates_table_name"]),
-        Key={"PK": {"S": f"DM#{key.device_id}#{key.metric}"},
-             "SK": {"S": total_sort_key(key.bucket)}},
-        ConsistentRead=True,
-    )
-    return deserialize_item(response["Item"]) if "Item" in response else None
 
 
 def _rollup_invocations(stack: LocalStack) -> list:
@@ -62,7 +53,7 @@ def test_a_new_partial_recomputes_its_minute_total(stack: LocalStack) -> None:
     key = BucketKey(DEVICE, "site-probe", METRIC, minute)
     batch_write(client, table, [partial_item(key, Stats.of(Decimal("21.5")), "shard-a", minute)])
     stack.wait_until_idle(timeout_s=60)
-    first = _total(stack, key)
+    first = minute_total(stack, key)
     assert first is not None and first["partials"] == 1 and first["sum"] == Decimal("21.5")
 
     # WHEN a second partial of the same minute arrives from another shard, and the first
@@ -74,7 +65,7 @@ def test_a_new_partial_recomputes_its_minute_total(stack: LocalStack) -> None:
     stack.wait_until_idle(timeout_s=60)
 
     # THEN the total sums both partials exactly, and queries read it
-    total = _total(stack, key)
+    total = minute_total(stack, key)
     assert total is not None
     assert total["partials"] == 2
     assert (total["count"], total["sum"], total["min"], total["max"]) == (

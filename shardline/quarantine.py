@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lambdas.shared.dynamo import read_items
+from shardline.errors import ShardlineError
 
 DEFAULT_QUARANTINE_TABLE = "shardline-quarantine"
 
@@ -86,7 +87,12 @@ class QuarantineReader:
             expires_at = item.get("expires_at")
             if expires_at is not None and int(expires_at) <= now_s:
                 continue
-            record = QuarantinedRecord.from_item(item)
+            try:
+                record = QuarantinedRecord.from_item(item)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ShardlineError(
+                    f"table {self.table_name} holds an item that is not a quarantined record "
+                    f"(missing or bad {exc}); is --table the quarantine table?") from None
             if since_s is not None and record.seen_at < since_s:
                 continue
             records.append(record)

@@ -118,6 +118,13 @@ def within_sns_limit(record: dict[str, Any]) -> dict[str, Any]:
             if key not in ("requestPayload", "responsePayload")}
 
 
+def queue_url(sqs: Any, account: str, name: str) -> str:
+    """A queue's URL from its account and name on the client's endpoint. Lambda reaches a
+    queue by its ARN with the execution role, which is granted the actions it uses
+    (SendMessage; ReceiveMessage, DeleteMessage, GetQueueAttributes), not GetQueueUrl."""
+    return f"{sqs.meta.endpoint_url.rstrip('/')}/{account}/{name}"
+
+
 def deliver(clients: Clients, arn: str, document: dict[str, Any], *,
             object_key: str | None = None) -> None:
     """Send a record to an SQS queue, an SNS topic or (with ``object_key``) an S3 bucket."""
@@ -125,8 +132,8 @@ def deliver(clients: Clients, arn: str, document: dict[str, Any], *,
     if service == "sqs":
         sqs = clients("sqs")
         parts = arn.split(":")
-        url = sqs.get_queue_url(QueueName=parts[5], QueueOwnerAWSAccountId=parts[4])["QueueUrl"]
-        sqs.send_message(QueueUrl=url, MessageBody=json.dumps(document))
+        sqs.send_message(QueueUrl=queue_url(sqs, parts[4], parts[5]),
+                         MessageBody=json.dumps(document))
     elif service == "sns":
         clients("sns").publish(TopicArn=arn, Message=json.dumps(within_sns_limit(document)))
     elif service == "s3":

@@ -48,6 +48,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from shardline.local.destinations import queue_url
 from shardline.local.functions import InvocationResult
 from shardline.local.mappings import SourceArnParts
 from shardline.local.poller_access import (
@@ -347,9 +348,8 @@ class SqsConsumer:
 
     def _url(self) -> str:
         if self._queue_url is None:
-            self._queue_url = str(self.sqs.get_queue_url(
-                QueueName=self.mapping.queue_name,
-                QueueOwnerAWSAccountId=self.mapping.account)["QueueUrl"])
+            self._queue_url = queue_url(self.sqs, self.mapping.account,
+                                        self.mapping.queue_name)
         return self._queue_url
 
     def _visibility_timeout_s(self) -> int:

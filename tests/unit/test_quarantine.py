@@ -227,6 +227,25 @@ def test_quarantine_list_of_a_missing_table_is_a_one_line_error(embedded_aws):
     assert "not found" in result.output
 
 
+def test_quarantine_list_of_a_table_that_is_not_the_quarantine_is_a_one_line_error(
+        embedded_aws):
+    # GIVEN a table holding an item that is not a quarantined record (another table)
+    client = boto3.client("dynamodb", endpoint_url=embedded_aws.endpoint_url,
+                          region_name="us-east-1")
+    create_aggregates_table(client, "cli-not-quarantine")
+    client.put_item(TableName="cli-not-quarantine",
+                    Item={"PK": {"S": "DM#dev-1#temperature_c"}, "SK": {"S": "T#0"}})
+
+    # WHEN it is listed as the quarantine
+    result = CliRunner().invoke(main, ["quarantine", "list", "--table", "cli-not-quarantine",
+                                       "--endpoint", embedded_aws.endpoint_url])
+
+    # THEN the command says so in one line and fails, with no traceback
+    assert result.exit_code != 0
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "not a quarantined record" in lines[0]
+
+
 def test_configuration_reads_quarantine_settings():
     # GIVEN the environment Terraform gives the aggregator
     environ = {"AGGREGATES_TABLE": "a", "QUARANTINE_TABLE": "q",

@@ -55,17 +55,23 @@ from typing import Any, Protocol
 
 from shardline.local.destinations import async_object_key, iso_millis
 from shardline.local.functions import FunctionRuntime, InvocationResult
+from shardline.local.invoke_model import (
+    ASYNC_PAYLOAD_LIMIT_BYTES,
+    SYNC_PAYLOAD_LIMIT_BYTES,
+    EventInvokeConfig,
+    FunctionInvocation,
+    QueuedEvent,
+    Throttled,
+    api_error,
+    decode_payload,
+)
 from shardline.local.scheduling import Clock
 
 log = logging.getLogger("shardline.engine")
 
-DEFAULT_MAXIMUM_RETRY_ATTEMPTS = 2
-DEFAULT_MAXIMUM_EVENT_AGE_S = 21_600
 RETRY_DELAYS_S = (60.0, 120.0)  # before the first and the second retry of a function error
 THROTTLE_BACKOFF_FIRST_S = 1.0
 THROTTLE_BACKOFF_MAX_S = 300.0
-SYNC_PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024
-ASYNC_PAYLOAD_LIMIT_BYTES = 1024 * 1024
 CONFIG_TTL_S = 0.0  # read the settings for every attempt
 ASYNC_WORKERS = 32  # attempts in flight over all functions (real time)
 BUSY_RECHECK_S = 0.05  # a queue at its function's concurrency looks again this soon
@@ -81,72 +87,6 @@ class Driver(Protocol):
     def remove(self, component: Any) -> None: ...
 
 
-class Throttled(Exception):
-    """The function has no concurrency left for this invocation."""
-
-
-@dataclass(frozen=True, slots=True)
-class FunctionInvocation:
-    """One entry of the invocation log for an invocation outside stream mappings.
-
-    The leading fields are those of ``kinesis_source.Invocation`` (stream-only ones fixed:
-    no mapping, no shard, no records), so readers of the log see one shape.
-    """
-
-    function: str
-    duration_ms: float
-    outcome: str  # ok | error | throttled
-    error_type: str | None
-    at: float
-    invocation_type: str  # RequestResponse | Event
-    request_id: str
-    attempt: int  # 1 for the first attempt of an event, 2 for its first retry, ...
-    trigger: str  # "api", a schedule rule's ARN, or "destination:<function ARN>"
-    mapping_uuid: str = ""
-    shard_id: str = ""
-    first_sequence: str | None = None
-    last_sequence: str | None = None
-    batch_size: int = 0  # stream records; an event carries none
-    final_for_window: bool = False
-    window_start: int | None = None
-
-
-@dataclass(frozen=True)
-class EventInvokeConfig:
-    """A function's asynchronous-invocation settings (``GetFunctionEventInvokeConfig``)."""
-
-    maximum_retry_attempts: int = DEFAULT_MAXIMUM_RETRY_ATTEMPTS
-    maximum_event_age_s: int = DEFAULT_MAXIMUM_EVENT_AGE_S
-    on_success: str | None = None
-    on_failure: str | None = None
-
-    @classmethod
-    def from_api(cls, data: dict[str, Any]) -> EventInvokeConfig:
-        destinations = data.get("DestinationConfig") or {}
-        retries = data.get("MaximumRetryAttempts")
-        age = data.get("MaximumEventAgeInSeconds")
-        return cls(
-            maximum_retry_attempts=DEFAULT_MAXIMUM_RETRY_ATTEMPTS if retries is None
-            else int(retries),
-            maximum_event_age_s=DEFAULT_MAXIMUM_EVENT_AGE_S if age is None else int(age),
-            on_success=(destinations.get("OnSuccess") or {}).get("Destination") or None,
-            on_failure=(destinations.get("OnFailure") or {}).get("Destination") or None,
-        )
-
-
-@dataclass
-class _Event:
-    request_id: str
-    function_arn: str
-    payload: Any
-    enqueued_at: float
-    trigger: str
-    not_before: float
-    invocations: int = 0
-    throttles: int = 0
-    last_result: InvocationResult | None = None
-
-
 @dataclass
 class FunctionEventQueue:
     """One function's asynchronous event queue: a driver component while it holds events."""
@@ -156,7 +96,7 @@ class FunctionEventQueue:
     name: str = ""
     retired: bool = False
     in_flight: int = 0  # events being attempted on workers
-    _heap: list[tuple[float, int, _Event]] = field(default_factory=list)
+    _heap: list[tuple[float, int, QueuedEvent]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.name = self.name or f"async/{self.function_arn.rsplit(':', 1)[-1]}"
@@ -164,7 +104,7 @@ class FunctionEventQueue:
     def __len__(self) -> int:
         return len(self._heap)
 
-    def push(self, event: _Event, sequence: int) -> None:
+    def push(self, event: QueuedEvent, sequence: int) -> None:
         heapq.heappush(self._heap, (event.not_before, sequence, event))
 
     def step(self, now: float) -> float:
@@ -217,10 +157,10 @@ class AsyncInvoker:
         limit = (ASYNC_PAYLOAD_LIMIT_BYTES if invocation_type == "Event"
                  else SYNC_PAYLOAD_LIMIT_BYTES)
         if len(payload) > limit:
-            raise _api_error("RequestEntityTooLargeException", 413,
+            raise api_error("RequestEntityTooLargeException", 413,
                              f"Request must be smaller than {limit} bytes for the "
                              "InvokeFunction operation")
-        event = _decode_payload(payload)
+        event = decode_payload(payload)
         if invocation_type == "DryRun":
             return b"", None
         if invocation_type == "Event":
@@ -229,7 +169,7 @@ class AsyncInvoker:
         try:
             result = self.invoke(function_arn, event)
         except Throttled:
-            raise _api_error(
+            raise api_error(
                 "TooManyRequestsException", 429, "Rate Exceeded.",
                 Reason="ReservedFunctionConcurrentInvocationLimitExceeded", Type="User",
             ) from None
@@ -258,7 +198,7 @@ class AsyncInvoker:
         """Queue an event for asynchronous invocation; return its request ID."""
         now = self.clock.now() if now is None else now
         function_arn = self._function_arn(function)
-        event = _Event(str(uuid.uuid4()), function_arn, json.loads(json.dumps(payload)), now,
+        event = QueuedEvent(str(uuid.uuid4()), function_arn, json.loads(json.dumps(payload)), now,
                        trigger, not_before=now)
         with self._lock:
             self._queue_for(function_arn).push(event, next(self._sequence))
@@ -314,7 +254,7 @@ class AsyncInvoker:
             self._run_attempt(queue, event, now)
         return now
 
-    def _run_attempt(self, queue: FunctionEventQueue, event: _Event, now: float) -> None:
+    def _run_attempt(self, queue: FunctionEventQueue, event: QueuedEvent, now: float) -> None:
         try:
             wake = self._attempt(event, now)
         except Exception:
@@ -343,7 +283,7 @@ class AsyncInvoker:
         cap = self.runtime.max_concurrency
         return cap if reserved is None else max(1, min(reserved, cap))
 
-    def _attempt(self, event: _Event, now: float) -> float | None:
+    def _attempt(self, event: QueuedEvent, now: float) -> float | None:
         """Run one attempt of ``event``; return when to try again, or None when done."""
         config = self.event_invoke_config(event.function_arn)
         expires_at = event.enqueued_at + config.maximum_event_age_s
@@ -387,7 +327,7 @@ class AsyncInvoker:
         delay = RETRY_DELAYS_S[min(event.invocations, len(RETRY_DELAYS_S)) - 1]
         return min(now + delay, expires_at)
 
-    def _discard(self, event: _Event, config: EventInvokeConfig, condition: str,
+    def _discard(self, event: QueuedEvent, config: EventInvokeConfig, condition: str,
                  now: float) -> None:
         log.warning("asynchronous event discarded: %s", condition,
                     extra={"function": event.function_arn, "request_id": event.request_id,
@@ -397,7 +337,7 @@ class AsyncInvoker:
                           success=False)
 
     # -- destinations ------------------------------------------------------------------
-    def _invocation_record(self, event: _Event, condition: str, now: float) -> dict[str, Any]:
+    def _invocation_record(self, event: QueuedEvent, condition: str, now: float) -> dict[str, Any]:
         record: dict[str, Any] = {
             "version": "1.0",
             "timestamp": iso_millis(now),
@@ -527,23 +467,3 @@ class AsyncInvoker:
             error_type=error_type, at=at, invocation_type=invocation_type,
             request_id=request_id, attempt=attempt, trigger=trigger,
         ))
-
-
-def _decode_payload(payload: bytes) -> Any:
-    if not payload:
-        return {}
-    try:
-        return json.loads(payload)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise _api_error("InvalidRequestContentException", 400,
-                         f"Could not parse request body into json: {exc}") from None
-
-
-def _api_error(error_type: str, status: int, message: str, **fields: str) -> Exception:
-    """An error response of the Lambda API, raised through the embedded AWS's invoke hook."""
-    from moto.core.exceptions import JsonRESTError
-
-    error = JsonRESTError(error_type, message)
-    error.code = status
-    error.description = json.dumps({"__type": error_type, "message": message, **fields})
-    return error

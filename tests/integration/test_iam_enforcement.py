@@ -180,7 +180,7 @@ def test_the_deployed_rollup_without_dynamodb_query_fails_until_it_is_granted(
     rollup_arn = str(stack.outputs["rollup_function_arn"])
     log = stack.dir / "logs" / f"{stack.outputs['rollup_function_name']}.log"
     minute = int(time.time()) // 60 * 60 - 7200
-    key = BucketKey("dev-iam-probe", "temperature_c", minute)
+    key = BucketKey("dev-iam-probe", "site-iam-probe", "temperature_c", minute)
     # GIVEN the rollup's mapping retrying until its batch succeeds (for this drill, so the
     # denied batch waits rather than going to the failure queue), and its role without
     # dynamodb:Query

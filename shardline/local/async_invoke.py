@@ -279,9 +279,9 @@ class AsyncInvoker:
             return queue
 
     def _capacity(self, function_arn: str) -> int:
-        reserved = self.reserved_concurrency(function_arn)
-        cap = self.runtime.max_concurrency
-        return cap if reserved is None else max(1, min(reserved, cap))
+        """The function's environments (its reserved concurrency, or the local cap); a
+        reservation of 0 is settled in ``_attempt`` (no invocation at all)."""
+        return max(1, self.runtime.capacity(function_arn))
 
     def _attempt(self, event: QueuedEvent, now: float) -> float | None:
         """Run one attempt of ``event``; return when to try again, or None when done."""

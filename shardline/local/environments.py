@@ -23,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -195,9 +196,10 @@ class EnvironmentPool:
     _closed: bool = False
     _condition: threading.Condition = field(default_factory=threading.Condition)
 
-    def acquire(self, spec: EnvironmentSpec, timeout_s: float | None) -> (
-            ExecutionEnvironment | None):
-        """A warm environment for ``spec``, or a new one; None if none freed up in time."""
+    def acquire(self, make_spec: Callable[[int], EnvironmentSpec],
+                timeout_s: float | None) -> ExecutionEnvironment | None:
+        """A warm environment, or a new one started from ``make_spec(generation)`` (called
+        only then: a warm invocation builds no spec); None if none freed up in time."""
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         with self._condition:
             while True:
@@ -210,13 +212,14 @@ class EnvironmentPool:
                 if self._busy < self.capacity:
                     self._busy += 1
                     self.started += 1
+                    generation = self.generation
                     break
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     return None
                 self._condition.wait(0.5 if remaining is None else min(remaining, 0.5))
         try:
-            return ExecutionEnvironment(spec)
+            return ExecutionEnvironment(make_spec(generation))
         except BaseException:
             self._settled()
             raise

@@ -26,6 +26,7 @@ import time
 import uuid
 import zipfile
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -116,9 +117,8 @@ class FunctionRuntime:
             return self._in_process.invoke(function, event, request_id)
         loaded = self._load(function)
         config = loaded.config
-        spec = self._spec(config, loaded.pool.generation)
         started = time.monotonic()
-        environment = loaded.pool.acquire(spec, timeout_s=None)
+        environment = loaded.pool.acquire(partial(self._spec, config), timeout_s=None)
         if environment is None:
             return error_result("Runtime.Unavailable", "the local runtime is stopping",
                                 started, request_id)
@@ -149,6 +149,12 @@ class FunctionRuntime:
                     raise
         return target
 
+    def capacity(self, function: str) -> int:
+        """How many invocations of the function may run at once here."""
+        if self._in_process is not None:
+            return self._capacity(function)
+        return self._load(function).pool.capacity
+
     def environments(self, function: str) -> EnvironmentPool:
         """The function's execution environments (process isolation)."""
         return self._load(function).pool
@@ -171,7 +177,7 @@ class FunctionRuntime:
                     self._refresh(loaded)
                 return loaded
             config = self.describe(function)
-            loaded = _Function(config, EnvironmentPool(self._capacity(config)),
+            loaded = _Function(config, EnvironmentPool(self._capacity(config.arn)),
                                time.monotonic())
             for key in {function, config.name, config.arn}:
                 self._functions[key] = loaded
@@ -182,14 +188,14 @@ class FunctionRuntime:
         to new environments; warm ones are ended."""
         current = self.describe(loaded.config.arn)
         loaded.checked_at = time.monotonic()
-        loaded.pool.capacity = self._capacity(current)
+        loaded.pool.capacity = self._capacity(current.arn)
         if current != loaded.config:
             loaded.config = current
             loaded.pool.renew(loaded.pool.generation + 1)
 
-    def _capacity(self, config: FunctionConfig) -> int:
+    def _capacity(self, function: str) -> int:
         """Reserved concurrency when set (at most the local cap), else the local cap."""
-        data = self.lambda_client.get_function_concurrency(FunctionName=config.arn)
+        data = self.lambda_client.get_function_concurrency(FunctionName=function)
         reserved = data.get("ReservedConcurrentExecutions")
         return self.max_concurrency if reserved is None else min(int(reserved),
                                                                  self.max_concurrency)

@@ -7,8 +7,10 @@ not change when the fleet grows from 10 to 1,000 devices.
 
 Metric values are rounded with ``round(x, n)`` before they leave the generator. A rounded
 float's shortest repr is the short decimal a real device would have written (``21.4``, not
-``21.400000000000002``), and consumers turn that repr into an exact ``Decimal``; that is
-what lets the producer's manifest and the aggregates agree to the last digit.
+``21.400000000000002``); ``telemetry.new_v1`` turns it into that exact ``Decimal``, which is
+what the record's encoding writes and what consumers read back. The manifest counts those
+same Decimals, so it and the aggregates agree to the last digit. Records carry no ``boot``
+(absent means 0: docs/data-contract.md), so their bytes are what a v1 device always sent.
 """
 
 from __future__ import annotations

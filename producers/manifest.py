@@ -2,9 +2,10 @@
 
 The manifest counts a record only once PutRecords has accepted it (the publisher's
 ``on_accepted`` hook), never when it is generated: a record that was throttled and never
-written must not be expected downstream. Statistics are exact ``Decimal`` values built
-with the same conversion the consumers use (``telemetry.to_readings``), so a correct
-pipeline matches the manifest to the last digit — no tolerances in the tests.
+written must not be expected downstream. Statistics are exact ``Decimal`` values: a
+record's values are the Decimals its encoding writes on the wire (``telemetry.new_v1``),
+read through the same ``telemetry.to_readings`` the consumers use, so a correct pipeline
+matches the manifest to the last digit — no tolerances in the tests.
 
 JSON layout (``version`` 1): Decimals are strings, cells are a sorted list of objects
 ``{device_id, site, metric, bucket, minute, count, sum, min, max, sumsq}`` so the file

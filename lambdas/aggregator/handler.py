@@ -78,6 +78,7 @@ class WindowBatch:
         self.aggregate = WindowAggregate.from_state(invocation.state)
         self.fold = InvocationFold(self.aggregate)
         self.quarantined: list[tuple[Quarantined, float | None]] = []
+        self.unknown_fields = 0  # ignored unknown top-level fields (forward compatibility)
 
     def fold_record(self, record: KinesisStreamRecord) -> None:
         """The processor's record handler: fold one Kinesis record, or raise to fail it."""
@@ -95,6 +96,7 @@ class WindowBatch:
             logger.debug("record already in window state",
                          extra={"sequence_number": sequence_number})
             return
+        self.unknown_fields += contribution.unknown_fields
         arrival = kinesis.get("approximateArrivalTimestamp")
         for quarantined in contribution.quarantined:
             logger.warning("record quarantined", extra=quarantined.log_fields())
@@ -180,6 +182,8 @@ def publish_counts(batch: WindowBatch) -> None:
     metrics.add_metric(name="RecordsAggregated", unit=MetricUnit.Count, value=tally.aggregated)
     metrics.add_metric(name="RecordsQuarantined", unit=MetricUnit.Count,
                        value=tally.quarantined)
+    metrics.add_metric(name="UnknownFieldsIgnored", unit=MetricUnit.Count,
+                       value=batch.unknown_fields)
     # Failures are Kinesis records (what batchItemFailures and the failure destination name);
     # the two counts above are user records.
     metrics.add_metric(name="KinesisRecordsFailed", unit=MetricUnit.Count,

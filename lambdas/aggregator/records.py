@@ -1,9 +1,10 @@
 """One Kinesis record of the aggregator's batch: its user records, decoded and validated.
 
 A Kinesis record may be a KPL aggregate; each user record in it is judged alone. A valid
-one gives readings; an invalid one (undecodable, unknown schema version, a value DynamoDB
-could not store) is *quarantined* with a reason, never failed: it must not block the shard.
-Nothing here raises for bad input.
+one gives readings; an invalid one (undecodable, unknown schema version, a value the
+contract cannot keep exactly: telemetry.py) is *quarantined* with a reason, never failed:
+it must not block the shard. A valid one's unknown top-level fields are ignored and
+counted (``unknown_fields``). Nothing here raises for bad input.
 """
 
 from __future__ import annotations
@@ -11,18 +12,11 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from lambdas.aggregator.kpl import split_user_records
 from lambdas.shared import telemetry
 from lambdas.shared.telemetry import InvalidTelemetry, Reading
-
-# DynamoDB numbers lie within 1E-130..1E+126 (38 digits, see aggregates.STATS_CONTEXT).
-# A reading outside these magnitudes would make its partial (the sum of squares first)
-# unwritable and so block the shard at the window's final invoke: it is quarantined.
-MIN_STORABLE_MAGNITUDE = Decimal("1E-30")
-MAX_STORABLE_MAGNITUDE = Decimal("1E+30")
 
 # How much of a quarantined record's bytes a log line carries (base64).
 QUARANTINE_SAMPLE_BYTES = 1024
@@ -57,17 +51,8 @@ class RecordContribution:
     readings: list[Reading] = field(default_factory=list)
     aggregated: int = 0
     quarantined: list[Quarantined] = field(default_factory=list)
-
-
-def check_storable(readings: list[Reading]) -> None:
-    """Raise ``InvalidTelemetry`` for a value whose statistics DynamoDB could not store."""
-    for reading in readings:
-        magnitude = abs(reading.value)
-        if magnitude and not MIN_STORABLE_MAGNITUDE <= magnitude <= MAX_STORABLE_MAGNITUDE:
-            raise InvalidTelemetry(
-                f"range: metric {reading.metric}={reading.value} is outside the storable "
-                f"magnitudes {MIN_STORABLE_MAGNITUDE}..{MAX_STORABLE_MAGNITUDE}"
-            )
+    # Unknown top-level fields of the aggregated user records, ignored (forward compatible).
+    unknown_fields: int = 0
 
 
 def read_record(
@@ -76,9 +61,10 @@ def read_record(
     """Split one Kinesis record's data into user records, decode and validate each."""
     contribution = RecordContribution(sequence_number)
     for user_record in split_user_records(data):
+        # Values on the contract's grid are exact and storable in DynamoDB's 38 digits with
+        # their statistics (telemetry.py): a value that is not is refused there.
         try:
-            readings = telemetry.to_readings(telemetry.decode(user_record.data))
-            check_storable(readings)
+            record, unknown_fields = telemetry.decode_with_unknown(user_record.data)
         except InvalidTelemetry as exc:
             contribution.quarantined.append(
                 Quarantined(
@@ -90,8 +76,9 @@ def read_record(
                 )
             )
         else:
-            contribution.readings.extend(readings)
+            contribution.readings.extend(telemetry.to_readings(record))
             contribution.aggregated += 1
+            contribution.unknown_fields += unknown_fields
     return contribution
 
 
@@ -114,11 +101,8 @@ def read_base64_record(
 
 
 __all__ = [
-    "MAX_STORABLE_MAGNITUDE",
-    "MIN_STORABLE_MAGNITUDE",
     "Quarantined",
     "RecordContribution",
-    "check_storable",
     "read_base64_record",
     "read_record",
 ]

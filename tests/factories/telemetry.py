@@ -7,6 +7,8 @@ parametrised tests. ``expected_stats`` computes the ground truth that aggregates
 equal, independently of the aggregator's code.
 
 Times are event times in ms since the epoch; ``BASE_TS_MS`` is the start of a minute.
+Metric values may be given as floats, ints or Decimals; records hold them as the exact
+Decimals their encoding writes (``telemetry.new_v1``), so the ground truth is the wire.
 """
 
 from __future__ import annotations
@@ -14,11 +16,11 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Iterable, Mapping
-from decimal import Decimal
+from decimal import Context, Decimal, localcontext
 from typing import Any
 
 from lambdas.shared.aggregates import Stats, bucket_start
-from lambdas.shared.telemetry import TelemetryV1, encode, new_v1
+from lambdas.shared.telemetry import TelemetryV1, encode, new_v1, to_readings
 
 BASE_TS_MS = 1_763_899_980_000  # 2025-11-23T12:13:00Z
 DEFAULT_DEVICE_ID = "dev-00001"
@@ -32,10 +34,12 @@ def telemetry_record(
     site: str = DEFAULT_SITE,
     ts: int = BASE_TS_MS,
     seq: int = 0,
-    metrics: Mapping[str, float] | None = None,
+    boot: int = 0,
+    metrics: Mapping[str, float | int | Decimal] | None = None,
 ) -> TelemetryV1:
     """One valid v1 record (the example of DESIGN.md unless told otherwise)."""
-    return new_v1(device_id, site, ts, seq, dict(DEFAULT_METRICS if metrics is None else metrics))
+    values = dict(DEFAULT_METRICS if metrics is None else metrics)
+    return new_v1(device_id, site, ts, seq, values, boot=boot)
 
 
 def telemetry_bytes(record: TelemetryV1 | None = None, **fields: Any) -> bytes:
@@ -101,17 +105,19 @@ def fleet_records(
 
 
 def expected_stats(records: Iterable[TelemetryV1]) -> dict[tuple[str, str, int], Stats]:
-    """Ground truth per (device, metric, minute bucket), straight from the records."""
+    """Ground truth per (device, metric, minute bucket), straight from the records' values
+    (exactly what their encoding puts on the wire)."""
     values: dict[tuple[str, str, int], list[Decimal]] = {}
     for record in records:
-        for name, value in record.metrics.items():
-            key = (record.device_id, name, bucket_start(record.ts))
-            values.setdefault(key, []).append(Decimal(repr(value)))
-    return {
-        key: Stats(len(vs), sum(vs, Decimal(0)), min(vs), max(vs), sum((v * v for v in vs),
-                                                                       Decimal(0)))
-        for key, vs in values.items()
-    }
+        for reading in to_readings(record):
+            key = (reading.device_id, reading.metric, bucket_start(reading.ts_ms))
+            values.setdefault(key, []).append(reading.value)
+    with localcontext(Context(prec=100)):  # exact for any values the contract accepts
+        return {
+            key: Stats(len(vs), sum(vs, Decimal(0)), min(vs), max(vs),
+                       sum((v * v for v in vs), Decimal(0)))
+            for key, vs in values.items()
+        }
 
 
 # Invalid user records -------------------------------------------------------------------
@@ -154,19 +160,39 @@ def bad_field(name: str, value: Any) -> bytes:
 
 
 def extra_field(name: str = "firmware", value: Any = "1.2.3") -> bytes:
+    """A valid record with a top-level field v1 does not define (ignored, and counted)."""
     return _with({name: value})
+
+
+def with_metric_text(text: str, metric: str = "temperature_c") -> bytes:
+    """A record whose ``metric`` is written as the raw JSON ``text`` (``"1e999"``,
+    ``"0.1234567"``, ``'"21.4"'``): exactly those bytes, no float in between."""
+    body = telemetry_json()
+    written = json.dumps(body["metrics"][metric])
+    plain = json.dumps(body, separators=(",", ":"))
+    return plain.replace(f'"{metric}":{written}', f'"{metric}":{text}', 1).encode()
+
+
+def duplicate_key(name: str = "ts", value: Any = BASE_TS_MS + 60_000) -> bytes:
+    """A record that writes the top-level key ``name`` twice (a JSON parser keeps one)."""
+    return telemetry_bytes()[:-1] + f',"{name}":{json.dumps(value)}}}'.encode()
 
 
 def non_finite_metric(metric: str = "temperature_c") -> bytes:
     """A metric overflowing a double (``1e999``): JSON has no literal for infinities."""
-    body = telemetry_json()
-    text = json.dumps(body, separators=(",", ":"))
-    return text.replace(f'"{metric}":{body["metrics"][metric]!r}', f'"{metric}":1e999').encode()
+    return with_metric_text("1e999", metric)
 
 
 def unstorable_metric(metric: str = "temperature_c", value: float = 1e200) -> bytes:
-    """Valid JSON and schema, but a magnitude DynamoDB cannot hold in a sum of squares."""
+    """Valid JSON, but a magnitude outside the contract's value grid (``range``)."""
     return _with({"metrics": {metric: value}})
+
+
+def too_precise_metric(
+    metric: str = "temperature_c", text: str = "0.12345678901234567890"
+) -> bytes:
+    """Valid JSON, but more decimals than the value grid keeps exactly (``precision``)."""
+    return with_metric_text(text, metric)
 
 
 INVALID_RECORDS: dict[str, bytes] = {
@@ -182,11 +208,17 @@ INVALID_RECORDS: dict[str, bytes] = {
     "ts_before_2020": bad_field("ts", 1_000),
     "negative_seq": bad_field("seq", -1),
     "metric_is_string": bad_field("metrics", {"temperature_c": "21.4"}),
+    "metric_is_bool": bad_field("metrics", {"temperature_c": True}),
+    "metric_is_null": bad_field("metrics", {"temperature_c": None}),
     "bad_metric_name": bad_field("metrics", {"Temperature C": 21.4}),
+    "metric_name_trailing_newline": bad_field("metrics", {"temperature_c\n": 21.4}),
+    "device_id_trailing_newline": bad_field("device_id", "dev-00001\n"),
     "no_metrics": bad_field("metrics", {}),
-    "extra_field": extra_field(),
+    "duplicate_key": duplicate_key("ts"),
     "non_finite_metric": non_finite_metric(),
     "unstorable_metric": unstorable_metric(),
+    "too_precise_metric": too_precise_metric(),
 }
-"""One of each kind of invalid user record. All but ``unstorable_metric`` violate the
-telemetry contract itself; that one is refused by the aggregator (DynamoDB number range)."""
+"""One of each kind of invalid user record; every one violates the telemetry contract
+(docs/data-contract.md) and is quarantined with a ``decode``, ``schema``, ``range`` or
+``precision`` reason. (An unknown top-level field is not invalid: see ``extra_field``.)"""

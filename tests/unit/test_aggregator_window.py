@@ -293,7 +293,7 @@ def test_invalid_user_records_are_quarantined_with_a_reason(name):
     # THEN it is quarantined with its reason, sequence number and bytes; nothing aggregated
     assert contribution.readings == [] and contribution.aggregated == 0
     [quarantined] = contribution.quarantined
-    assert quarantined.reason.split(":", 1)[0] in {"schema", "decode", "range"}
+    assert quarantined.reason.split(":", 1)[0] in {"schema", "decode", "range", "precision"}
     assert (quarantined.sequence_number, quarantined.partition_key) == ("42", "dev-9")
     assert quarantined.data == data
     fields = quarantined.log_fields()
@@ -301,7 +301,7 @@ def test_invalid_user_records_are_quarantined_with_a_reason(name):
 
 
 def test_unstorable_magnitude_is_quarantined_not_failed():
-    # GIVEN a reading DynamoDB could not store the square of
+    # GIVEN a reading outside the contract's value grid (DynamoDB could not keep its square)
     data = telemetry_bytes(metrics={"pressure_pa": 1e200})
 
     # WHEN / THEN it is quarantined with a range reason
@@ -309,11 +309,20 @@ def test_unstorable_magnitude_is_quarantined_not_failed():
     assert quarantined.reason.startswith("range:")
 
 
-def test_zero_and_small_realistic_values_are_storable():
-    # GIVEN zero and a small but realistic reading / WHEN read / THEN aggregated
-    data = telemetry_bytes(metrics={"a": 0.0, "b": -0.0, "c": 1e-9, "d": 123456789.123})
+def test_zero_and_values_at_the_edges_of_the_grid_are_storable():
+    # GIVEN zero, the finest step and the largest magnitude the value grid holds
+    data = telemetry_bytes(metrics={"a": 0.0, "b": -0.0, "c": 1e-6, "d": 999999999.999999})
+    # WHEN read / THEN aggregated
     contribution = read_record("1", data)
     assert contribution.aggregated == 1 and not contribution.quarantined
+
+
+def test_a_value_finer_than_the_grid_is_quarantined_not_rounded():
+    # GIVEN a reading with more decimals than the grid keeps exactly
+    data = telemetry_bytes(metrics={"c": 1e-9})
+    # WHEN / THEN it is quarantined with a precision reason
+    [quarantined] = read_record("1", data).quarantined
+    assert quarantined.reason.startswith("precision:")
 
 
 def test_kpl_aggregate_is_split_and_each_user_record_judged_alone():

@@ -26,8 +26,8 @@ def encoded_run(config: FleetConfig) -> list[tuple[float, bytes]]:
     return [(offset, encode(record)) for offset, record in generate(config)]
 
 
-def decimals_of(value: float) -> int:
-    exponent = Decimal(repr(value)).as_tuple().exponent
+def decimals_of(value: Decimal) -> int:
+    exponent = value.as_tuple().exponent
     assert isinstance(exponent, int)
     return max(0, -exponent)
 

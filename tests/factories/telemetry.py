@@ -159,6 +159,18 @@ def bad_field(name: str, value: Any) -> bytes:
     return _with({name: value})
 
 
+def with_identifier(kind: str, text: str, *, ensure_ascii: bool = True) -> bytes:
+    """A record whose ``device_id``, ``site`` or ``metric`` name (a key of ``metrics``) is
+    ``text``; JSON-escaped as any encoder would (``ensure_ascii=False`` writes non-ASCII
+    characters as raw UTF-8 instead of ``\\uXXXX``)."""
+    body = telemetry_json()
+    if kind == "metric":
+        body["metrics"] = {text: 1.5}
+    else:
+        body[kind] = text
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=ensure_ascii).encode()
+
+
 def extra_field(name: str = "firmware", value: Any = "1.2.3") -> bytes:
     """A valid record with a top-level field v1 does not define (ignored, and counted)."""
     return _with({name: value})

@@ -27,6 +27,7 @@ from tests.factories.telemetry import (
     INVALID_RECORDS,
     device_series,
     expected_stats,
+    extra_field,
     fleet_records,
     malformed_json,
     telemetry_record,
@@ -365,6 +366,21 @@ def test_each_invocation_publishes_its_counts_as_metrics(dynamodb, capsys):
     assert document["KinesisRecordsFailed"] == [0.0]
     assert document["WindowStateBytes"][0] > 0
     assert document["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "shardline"
+
+
+def test_unknown_fields_ignored_are_published_as_a_metric(dynamodb, capsys):
+    # GIVEN a batch of two records with a field v1 does not define, and one without
+    shard = KinesisShard()
+    payloads = [extra_field("firmware"), extra_field("hw_rev", 3), telemetry_record("dev-2")]
+
+    # WHEN the handler runs
+    handle(tumbling_window_event(shard.records(payloads)), lambda_context())
+
+    # THEN all three are aggregated and the metric counts the two ignored fields
+    [document] = [json.loads(line) for line in capsys.readouterr().out.splitlines()
+                  if line.startswith('{"_aws"')]
+    assert document["RecordsAggregated"] == [3.0]
+    assert document["UnknownFieldsIgnored"] == [2.0]
 
 
 def test_repository_creates_its_client_on_first_write_and_reuses_it(dynamodb):

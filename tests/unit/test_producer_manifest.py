@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from lambdas.shared.aggregates import BucketKey, Stats, bucket_start, combine, partial_item
-from lambdas.shared.telemetry import TelemetryV1, new_v1, to_readings
+from lambdas.shared.telemetry import TelemetryV1, decode, encode, new_v1, to_readings
 from producers.manifest import MANIFEST_VERSION, Manifest, ManifestError
 from tests.unit.test_producer_support import START_MS, fleet_records
 
@@ -19,7 +19,7 @@ BUCKET_MS = bucket_start(START_MS) * 1000
 
 
 def reading(
-    value: float, *, device: str = "dev-00001", at_ms: int = BUCKET_MS, seq: int = 0,
+    value: float | Decimal, *, device: str = "dev-00001", at_ms: int = BUCKET_MS, seq: int = 0,
     metric: str = "temperature_c", site: str = "plant-a",
 ) -> TelemetryV1:
     return new_v1(device, site, at_ms, seq, {metric: value})
@@ -39,6 +39,23 @@ def test_sums_are_exact_decimals_not_floats() -> None:
     # THEN count, sum, min, max and sum of squares are exact
     assert stats == Stats(10, Decimal("1.0"), Decimal("0.1"), Decimal("0.1"), Decimal("0.10"))
     assert str(stats.total) == "1.0"
+
+
+def test_values_are_counted_exactly_as_they_are_on_the_wire() -> None:
+    # GIVEN records built from floats (binary, not 21.4 nor 0.000001 exactly) and from a
+    # Decimal with a trailing zero
+    records = [reading(21.4), reading(1e-06, metric="battery_v"),
+               reading(Decimal("21.40"), metric="humidity_pct")]
+    # WHEN the manifest counts them
+    manifest = manifest_of(*records)
+    # THEN each cell holds, digit for digit, the value a consumer decodes from the bytes
+    sums = []
+    for record in records:
+        [(metric, wire)] = decode(encode(record)).metrics.items()
+        stats = manifest.cells[("dev-00001", metric, bucket_start(BUCKET_MS))]
+        sums.append(str(stats.total))
+        assert str(stats.total) == str(wire)
+    assert sums == ["21.4", "0.000001", "21.40"]
 
 
 def test_records_land_in_their_event_time_minute() -> None:

@@ -28,6 +28,8 @@ from decimal import Decimal
 from typing import Any
 
 MS_PER_MINUTE = 60_000
+# JSON around one cell of a window state: its key, quotes, commas, brackets, the count.
+CELL_OVERHEAD = 48
 READING_SEPARATOR = ";"
 LIST_SEPARATOR = ","
 
@@ -66,8 +68,16 @@ class ReadingEntry:
 class CellWriter:
     """Appends readings to one cell, keeping what was there as text (never re-parsed)."""
 
-    __slots__ = ("_metric_index", "_parts", "_site_index", "bucket", "count", "metrics",
-                 "sites")
+    __slots__ = (
+        "_metric_index",
+        "_parts",
+        "_site_index",
+        "bucket",
+        "count",
+        "metrics",
+        "sites",
+        "size",
+    )
 
     def __init__(self, bucket: int, sites: list[str] | None = None,
                  metrics: list[str] | None = None, text: str = "", count: int = 0) -> None:
@@ -78,6 +88,10 @@ class CellWriter:
         self._metric_index = {metric: i for i, metric in enumerate(self.metrics)}
         self._parts = [text] if text else []
         self.count = count
+        # What the cell adds to a JSON state, near enough to decide when to seal a piece
+        # (``window_state.py``): its strings and the list around them.
+        self.size = CELL_OVERHEAD + len(text) + sum(map(len, self.sites)) + \
+            sum(map(len, self.metrics)) + len(self.sites) + len(self.metrics)
 
     @classmethod
     def from_compact(cls, bucket: int, compact: Sequence[Any]) -> CellWriter:
@@ -95,15 +109,17 @@ class CellWriter:
         identity = f"{entry.seq}/{entry.boot}" if entry.boot else str(entry.seq)
         offset = entry.ts_ms - self.bucket * 1000
         where = f"{offset}@{site}" if site else str(offset)
-        self._parts.append(f"{identity} {where} {LIST_SEPARATOR.join(values)}")
+        part = f"{identity} {where} {LIST_SEPARATOR.join(values)}"
+        self._parts.append(part)
         self.count += 1
+        self.size += len(part) + 1
 
-    def checkpoint(self) -> tuple[int, int, int, int]:
-        return len(self._parts), self.count, len(self.sites), len(self.metrics)
+    def checkpoint(self) -> tuple[int, int, int, int, int]:
+        return len(self._parts), self.count, len(self.sites), len(self.metrics), self.size
 
-    def restore(self, checkpoint: tuple[int, int, int, int]) -> None:
+    def restore(self, checkpoint: tuple[int, int, int, int, int]) -> None:
         """Undo every append since ``checkpoint`` (a record is committed whole or not)."""
-        parts, self.count, sites, metrics = checkpoint
+        parts, self.count, sites, metrics, self.size = checkpoint
         del self._parts[parts:], self.sites[sites:], self.metrics[metrics:]
         self._site_index = {site: i for i, site in enumerate(self.sites)}
         self._metric_index = {metric: i for i, metric in enumerate(self.metrics)}
@@ -112,12 +128,12 @@ class CellWriter:
         return [LIST_SEPARATOR.join(self.sites), LIST_SEPARATOR.join(self.metrics),
                 READING_SEPARATOR.join(self._parts), self.count]
 
-    @staticmethod
-    def _index(name: str, names: list[str], index: dict[str, int]) -> int:
+    def _index(self, name: str, names: list[str], index: dict[str, int]) -> int:
         position = index.get(name)
         if position is None:
             position = index[name] = len(names)
             names.append(name)
+            self.size += len(name) + 1
         return position
 
 

@@ -43,11 +43,11 @@ def partial_from_entries(device_id: str, bucket: int, entries: Sequence[ReadingE
 def partial_of(key: BucketKey, values: Sequence[str], shard_id: str = "shard-0",
                window_start_s: int = 0, segment: str | None = None, *,
                seqs: Sequence[int] | None = None) -> dict[str, Any]:
-    """The partial of one window holding ``values`` of ``key.metric`` (one reading each,
-    a millisecond apart)."""
+    """The partial of one window holding ``values`` of ``key.metric``: one reading each,
+    at ``seq`` milliseconds into the minute (so equal ``seqs`` make identical copies)."""
     seqs = list(seqs) if seqs is not None else [next(_fresh_seq) for _ in values]
-    entries = [reading(key, value, seq=seq, offset_ms=i)
-               for i, (value, seq) in enumerate(zip(values, seqs, strict=True))]
+    entries = [reading(key, value, seq=seq, offset_ms=seq % 60_000)
+               for value, seq in zip(values, seqs, strict=True)]
     return partial_from_entries(key.device_id, key.bucket, entries, shard_id,
                                 window_start_s, segment)
 

@@ -380,3 +380,29 @@ def test_repository_creates_its_client_on_first_write_and_reuses_it(dynamodb):
     # THEN one client was created, on first use, and reused
     assert repo.client is client
     assert len(scan_items(dynamodb, TABLE)) == 2
+
+
+def test_a_large_window_is_sealed_into_pieces_at_the_same_records_however_batched(
+        dynamodb, monkeypatch):
+    # GIVEN a window whose readings outgrow a 2 KB seal threshold several times
+    monkeypatch.setenv("WINDOW_SEAL_BYTES", "2000")
+    aggregator_config.get_config.cache_clear()
+    shard = KinesisShard()
+    records = fleet_records(devices=6, per_device=40, interval_ms=200)
+    kinesis_records = shard.records(records)
+
+    # WHEN it is processed in batches of 50, then again (a replay) in batches of 7 and 90
+    first_run = run_window(handle, [kinesis_records[i:i + 50]
+                                    for i in range(0, len(kinesis_records), 50)])
+    first = scan_items(dynamodb, TABLE)
+    run_window(handle, [kinesis_records[:7], kinesis_records[7:97], kinesis_records[97:]])
+
+    # THEN the state Lambda carried never passed the threshold (plus the state's counters)
+    assert all(len(json.dumps(r["state"])) < 2000 + 200 for r in first_run)
+    # AND the window was written in several pieces, each under its first record's segment
+    segments = {item.get("segment") for item in first}
+    assert len(segments) > 3 and None not in segments
+    # AND the replay, batched differently, rewrote exactly the same items: no stale piece
+    assert scan_items(dynamodb, TABLE) == first
+    # AND every reading is counted once
+    assert totals_from_partials(first) == expected_stats(records)

@@ -3,6 +3,8 @@ partials in, per-minute totals out."""
 
 from __future__ import annotations
 
+import base64
+import json
 from decimal import Decimal
 
 import boto3
@@ -33,7 +35,7 @@ from tests.factories.dynamodb_streams import (
     stream_record,
 )
 from tests.factories.kinesis import lambda_context
-from tests.factories.partials import partial_of
+from tests.factories.partials import partial_from_entries, partial_of, reading
 
 TABLE = "aggregates"
 MINUTE = 1_767_225_600  # 2026-01-01T00:00
@@ -294,3 +296,80 @@ def test_markers_and_rollups_on_the_stream_trigger_no_work(dynamodb):
     # THEN nothing is written (no totals, no new markers) and nothing fails
     assert response == {"batchItemFailures": []}
     assert totals_in(dynamodb) == {} and markers_in(dynamodb) == {}
+
+
+# -- exactly once per reading ------------------------------------------------------------
+
+
+@pytest.fixture
+def quarantine(dynamodb, monkeypatch):
+    """A quarantine table the rollup is configured with."""
+    create_aggregates_table(dynamodb, "quarantine")
+    monkeypatch.setenv("QUARANTINE_TABLE", "quarantine")
+    rollup_config.get_config.cache_clear()
+    repository.default_repository.cache_clear()
+    yield "quarantine"
+    dynamodb.delete_table(TableName="quarantine")
+    rollup_config.get_config.cache_clear()
+    repository.default_repository.cache_clear()
+
+
+def test_copies_of_readings_in_several_partials_are_summed_once(dynamodb):
+    # GIVEN two windows' partials of one minute sharing two readings (a producer retry)
+    written = put(dynamodb, partial_of(KEY, ["1", "2", "3"], "shard-0", MINUTE, seqs=[1, 2, 3]),
+                  partial_of(KEY, ["2", "3", "4"], "shard-0", MINUTE + 10, seqs=[2, 3, 4]))
+    # WHEN they are rolled up
+    invoke(stream_event(inserts(written)))
+    # THEN the total holds the four readings once each, and says two copies were dropped
+    total = totals_in(dynamodb)[("DM#dev-00001#temperature_c", "T#2026-01-01T00:00")]
+    assert stats_from_item(total) == stats("1", "2", "3", "4")
+    assert (total["duplicates"], total["conflicts"], total["partials"]) == (2, 0, 2)
+
+
+def test_the_losing_version_of_a_conflict_is_quarantined_once(dynamodb, quarantine):
+    # GIVEN a reading identity with two contents in two partials of one minute
+    kept = reading(KEY, "20.5", seq=9, offset_ms=100)
+    lost = reading(KEY, "99", seq=9, offset_ms=200)
+    written = put(dynamodb, partial_from_entries(KEY.device_id, MINUTE, [kept], "s-0", MINUTE),
+                  partial_from_entries(KEY.device_id, MINUTE, [lost], "s-1", MINUTE))
+    # WHEN they are rolled up, twice (a re-delivery)
+    event = stream_event(inserts(written))
+    assert invoke(event) == {"batchItemFailures": []}
+    invoke(event)
+    # THEN only the kept version is summed, and the total counts one conflict
+    total = totals_in(dynamodb)[("DM#dev-00001#temperature_c", "T#2026-01-01T00:00")]
+    assert stats_from_item(total) == stats("20.5") and total["conflicts"] == 1
+    # AND the loser sits in the quarantine table once, as a v1 record with its reason
+    (item,) = scan_items(dynamodb, quarantine)
+    assert item["PK"] == "C#dev-00001#0#9" and item["reason"].startswith("conflict")
+    assert json.loads(base64.b64decode(item["data_b64"])) == {
+        "v": 1, "device_id": "dev-00001", "site": "site-a", "ts": MINUTE * 1000 + 200,
+        "seq": 9, "metrics": {"temperature_c": 99}}
+
+
+def test_a_total_left_without_readings_is_deleted(dynamodb, quarantine):
+    # GIVEN a total written when only one version of a reading had arrived
+    humidity = BucketKey(KEY.device_id, KEY.site, "humidity_pct", MINUTE)
+    early = put(dynamodb, partial_from_entries(KEY.device_id, MINUTE, [
+        reading(humidity, "50", seq=1, offset_ms=500)], "s-0", MINUTE))
+    invoke(stream_event(inserts(early)))
+    assert ("DM#dev-00001#humidity_pct", "T#2026-01-01T00:00") in totals_in(dynamodb)
+    # WHEN the version that wins (earlier event time, no humidity) arrives
+    late = put(dynamodb, partial_from_entries(KEY.device_id, MINUTE, [
+        reading(KEY, "21", seq=1, offset_ms=100)], "s-0", MINUTE + 10))
+    invoke(stream_event(inserts(late)))
+    # THEN the humidity total is gone and the temperature total holds the kept reading
+    assert set(totals_in(dynamodb)) == {("DM#dev-00001#temperature_c", "T#2026-01-01T00:00")}
+
+
+def test_a_minute_read_from_two_sites_keeps_each_sites_share(dynamodb):
+    # GIVEN a device that moved from site-a to site-b within the minute
+    written = put(dynamodb, partial_from_entries(KEY.device_id, MINUTE, [
+        reading(KEY, "1", seq=1), reading(KEY, "10", seq=2, offset_ms=30_000, site="site-b")],
+        "s-0", MINUTE))
+    # WHEN rolled up / THEN the total is the whole minute's, with each site's share beside it
+    invoke(stream_event(inserts(written)))
+    total = totals_in(dynamodb)[("DM#dev-00001#temperature_c", "T#2026-01-01T00:00")]
+    assert stats_from_item(total) == stats("1", "10") and total["site"] == "site-a"
+    assert {site: shares["sum"] for site, shares in total["sites"].items()} == {
+        "site-a": Decimal("1"), "site-b": Decimal("10")}

@@ -16,7 +16,8 @@ from typing import Any
 
 from lambdas.aggregator.kpl import split_user_records
 from lambdas.shared import telemetry
-from lambdas.shared.telemetry import InvalidTelemetry, Reading
+from lambdas.shared.readings import ReadingEntry
+from lambdas.shared.telemetry import InvalidTelemetry, Telemetry
 
 # How much of a quarantined record's bytes a log line carries (base64).
 QUARANTINE_SAMPLE_BYTES = 1024
@@ -48,11 +49,19 @@ class RecordContribution:
     """What one Kinesis record adds to the window."""
 
     sequence_number: str
-    readings: list[Reading] = field(default_factory=list)
+    # (device_id, reading) per valid user record, in the record's order
+    entries: list[tuple[str, ReadingEntry]] = field(default_factory=list)
     aggregated: int = 0
     quarantined: list[Quarantined] = field(default_factory=list)
     # Unknown top-level fields of the aggregated user records, ignored (forward compatible).
     unknown_fields: int = 0
+
+
+def reading_entry(record: Telemetry) -> ReadingEntry:
+    """The window-state form of a valid user record (values exactly as decoded: the
+    record's metrics are the Decimals of the JSON number text, telemetry.py)."""
+    return ReadingEntry.of(boot=record.boot, seq=record.seq, ts_ms=record.ts,
+                           site=record.site, metrics=record.metrics)
 
 
 def read_record(
@@ -76,7 +85,7 @@ def read_record(
                 )
             )
         else:
-            contribution.readings.extend(telemetry.to_readings(record))
+            contribution.entries.append((record.device_id, reading_entry(record)))
             contribution.aggregated += 1
             contribution.unknown_fields += unknown_fields
     return contribution
@@ -105,4 +114,5 @@ __all__ = [
     "RecordContribution",
     "read_base64_record",
     "read_record",
+    "reading_entry",
 ]

@@ -19,6 +19,8 @@ from collections.abc import Iterable, Mapping
 from decimal import Context, Decimal, localcontext
 from typing import Any
 
+from lambdas.aggregator.records import read_record
+from lambdas.aggregator.window_state import WindowAggregate
 from lambdas.shared.aggregates import Stats, bucket_start
 from lambdas.shared.telemetry import TelemetryV1, encode, new_v1, to_readings
 
@@ -234,3 +236,13 @@ INVALID_RECORDS: dict[str, bytes] = {
 """One of each kind of invalid user record; every one violates the telemetry contract
 (docs/data-contract.md) and is quarantined with a ``decode``, ``schema``, ``range`` or
 ``precision`` reason. (An unknown top-level field is not invalid: see ``extra_field``.)"""
+
+
+def window_aggregate(records: Iterable[TelemetryV1], first_sequence: int = 1_000
+                     ) -> WindowAggregate:
+    """A window state holding ``records``, one Kinesis record each, numbered from
+    ``first_sequence`` (read and folded as the aggregator does)."""
+    aggregate = WindowAggregate()
+    for offset, record in enumerate(records):
+        aggregate.commit(read_record(str(first_sequence + offset), telemetry_bytes(record)))
+    return aggregate

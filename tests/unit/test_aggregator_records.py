@@ -15,18 +15,17 @@ from tests.factories.telemetry import (
 )
 
 
-def test_readings_carry_the_identity_of_their_record():
+def test_a_reading_carries_the_identity_of_its_record():
     # GIVEN a record sent after a restart (boot 3), with seq 41
     data = telemetry_bytes(seq=41, boot=3, metrics={"temperature_c": 21.4, "rpm": 1200})
 
     # WHEN it is read
     contribution = read_record("1", data)
 
-    # THEN each reading has the record's (device_id, boot, seq) and its exact value
-    assert [(r.device_id, r.boot, r.seq, r.metric, r.value) for r in contribution.readings] == [
-        ("dev-00001", 3, 41, "temperature_c", Decimal("21.4")),
-        ("dev-00001", 3, 41, "rpm", Decimal("1200")),
-    ]
+    # THEN its reading has the record's (device_id, boot, seq) and its exact values
+    [(device_id, entry)] = contribution.entries
+    assert (device_id, entry.identity) == ("dev-00001", (3, 41))
+    assert entry.values == (("rpm", Decimal("1200")), ("temperature_c", Decimal("21.4")))
 
 
 def test_unknown_fields_are_counted_over_the_user_records_of_an_aggregate():
@@ -58,7 +57,7 @@ def test_a_record_with_one_value_off_the_grid_is_quarantined_whole():
 
     # THEN the whole user record is quarantined with a precision reason naming the metric;
     # none of its readings is aggregated, and nothing is rounded
-    assert contribution.readings == [] and contribution.aggregated == 0
+    assert contribution.entries == [] and contribution.aggregated == 0
     [quarantined] = contribution.quarantined
     assert quarantined.reason.startswith("precision: metric `temperature_c` = 21.1234567")
     assert quarantined.data == data

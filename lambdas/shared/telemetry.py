@@ -11,10 +11,10 @@ Three rules shape the decoding:
   as a whole string (``\\A…\\Z``: ``$`` would let a trailing newline through), ASCII only.
 * **No value is altered.** A metric value is read as a ``Decimal`` from its JSON number
   text (``21.40`` stays ``Decimal('21.40')``), never through a binary float. It must lie
-  on the value grid (at most ``VALUE_MAX_DECIMALS`` decimals, magnitude below
-  ``VALUE_LIMIT``): on that grid every sum and sum of squares the aggregates keep is
-  exact in DynamoDB's 38 digits. A value off the grid is refused with a reason, never
-  rounded; so is a JSON string, boolean or null, and a key written twice.
+  on the value grid (a whole number of ``VALUE_QUANTUM``, magnitude below ``VALUE_LIMIT``):
+  on that grid every sum and sum of squares the aggregates keep is exact in DynamoDB's 38
+  digits. A value off the grid is refused with a reason, never rounded; so is a JSON
+  string, boolean or null, and a key written twice.
 * **Forward compatible.** Unknown top-level fields of a v1 record are ignored and counted
   (``decode_with_unknown``). The strict decoder runs first; the lenient path, which also
   counts, runs only when the strict one reports an unknown field.
@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import json
 import math
-import re
-from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Annotated, Any
 
 import msgspec
@@ -44,18 +42,17 @@ MAX_TS_MS = 4_102_444_800_000
 MAX_COUNTER = 2**63 - 1
 MAX_METRICS = 64
 
-# The value grid: |value| < 1E+9 and at most 6 decimals, i.e. at most 15 digits, all on
-# the same grid. A square then has at most 30 digits on the 1E-12 grid, so sums of up to
-# 1E+8 squares fit DynamoDB's 38 digits exactly (docs/data-contract.md, "Values").
+# The value grid: a whole number of millionths below 1E+9 in magnitude, i.e. at most 15
+# significant digits, all on one grid. A square then lies on the 1E-12 grid below 1E+18 (30
+# digits), so sums of up to 1E+8 squares fit DynamoDB's 38 digits exactly whatever the mix
+# of magnitudes (docs/data-contract.md, "Values").
 VALUE_MAX_INTEGER_DIGITS = 9
 VALUE_MAX_DECIMALS = 6
 VALUE_LIMIT = Decimal(10) ** VALUE_MAX_INTEGER_DIGITS
 VALUE_QUANTUM = Decimal(10) ** -VALUE_MAX_DECIMALS
 _INT_VALUE_LIMIT = 10**VALUE_MAX_INTEGER_DIGITS
-# A JSON fraction plainly on the grid (the common case); anything else is checked in full.
-_on_grid_text = re.compile(
-    rf"-?(?:0|[1-9][0-9]{{0,{VALUE_MAX_INTEGER_DIGITS - 1}}})\.[0-9]{{1,{VALUE_MAX_DECIMALS}}}"
-).fullmatch
+# Below VALUE_LIMIT a remainder by the quantum needs 15 digits: never rounds, never raises.
+_GRID_CONTEXT = Context(prec=38)
 
 DeviceId = Annotated[str, msgspec.Meta(pattern=DEVICE_ID_PATTERN)]
 Site = Annotated[str, msgspec.Meta(pattern=SITE_PATTERN)]
@@ -109,37 +106,19 @@ class InvalidTelemetry(ValueError):
         self.reason = reason
 
 
-class _OffGrid:
-    """A JSON fraction the value grid cannot hold exactly (reported by ``_type_values``)."""
-
-    __slots__ = ("text", "value")
-
-    def __init__(self, text: str, value: Decimal) -> None:
-        self.text, self.value = text, value
-
-
-def _json_fraction(text: str) -> Decimal | _OffGrid:
-    """msgspec's float_hook: the exact Decimal of a JSON number with a fraction or exponent."""
-    value = Decimal(text)
-    if _on_grid_text(text) is None and not _on_grid(value):
-        return _OffGrid(text, value)
-    return value
-
-
-def _on_grid(value: Decimal) -> bool:
-    return value.as_tuple().exponent >= -VALUE_MAX_DECIMALS and abs(value) < VALUE_LIMIT
-
-
-_strict_decoder = msgspec.json.Decoder(KNOWN_VERSIONS, float_hook=_json_fraction)
-_lenient_decoder = msgspec.json.Decoder(_LENIENT_VERSIONS, float_hook=_json_fraction)
+# float_hook: a JSON number with a fraction or exponent becomes the Decimal of its text
+# (integers are Python ints); both are exact.
+_strict_decoder = msgspec.json.Decoder(KNOWN_VERSIONS, float_hook=Decimal)
+_lenient_decoder = msgspec.json.Decoder(_LENIENT_VERSIONS, float_hook=Decimal)
 _encoder = msgspec.json.Encoder(decimal_format="number")
 
 
-@dataclass(frozen=True, slots=True)
-class Reading:
+class Reading(msgspec.Struct, frozen=True, gc=False):
     """One metric value of one device at one event time, ready for aggregation.
 
     ``(device_id, boot, seq)`` identifies the reading's record (docs/data-contract.md).
+    A frozen Struct, not a dataclass: one is built per metric on the hot path, and a
+    frozen dataclass's ``__init__`` costs several times as much.
     """
 
     device_id: str
@@ -207,27 +186,27 @@ def _type_values(metrics: dict[str, Any]) -> None:
     raise ``InvalidTelemetry`` (``schema``, ``precision`` or ``range``) for any other."""
     for name, value in metrics.items():
         if type(value) is Decimal:
-            continue
-        if type(value) is int and -_INT_VALUE_LIMIT < value < _INT_VALUE_LIMIT:
+            if -VALUE_LIMIT < value < VALUE_LIMIT and not _remainder(value, VALUE_QUANTUM):
+                continue
+        elif type(value) is int and -_INT_VALUE_LIMIT < value < _INT_VALUE_LIMIT:
             metrics[name] = Decimal(value)  # replacing a value, not a key: safe mid-loop
             continue
         raise InvalidTelemetry(_value_problem(name, value))
 
 
+_remainder = _GRID_CONTEXT.remainder
+
+
 def _value_problem(name: str, value: Any) -> str:
     where = f"metric `{name}`"
-    if type(value) is _OffGrid:
-        text, number = value.text, value.value
-    elif type(value) is int:
-        text, number = str(value), Decimal(value)
-    else:
+    if type(value) not in (Decimal, int):
         kind = _JSON_KINDS.get(type(value), type(value).__name__)
         return f"schema: {where} must be a JSON number, got {kind} - at `$.metrics.{name}`"
-    if abs(number) >= VALUE_LIMIT:
-        return (f"range: {where} = {text} is outside the accepted magnitudes "
+    if abs(value) >= VALUE_LIMIT:
+        return (f"range: {where} = {value} is outside the accepted magnitudes "
                 f"(|value| < 1E+{VALUE_MAX_INTEGER_DIGITS})")
-    return (f"precision: {where} = {text} has more than {VALUE_MAX_DECIMALS} decimals; "
-            "it would not be kept exactly")
+    return (f"precision: {where} = {value} is finer than {VALUE_QUANTUM} (at most "
+            f"{VALUE_MAX_DECIMALS} decimals); it would not be kept exactly")
 
 
 _JSON_KINDS = {str: "a string", bool: "a boolean", type(None): "null", list: "an array",

@@ -2,8 +2,8 @@
 
 Identifiers: device_id, site and metric names (keys of ``metrics``) match their pattern as
 a whole string, ASCII only: no control character or whitespace anywhere, the end included.
-Values: JSON numbers kept exactly as written, on the grid |value| < 1E+9 with at most 6
-decimals; anything else is refused with a reason, never rounded.
+Values: JSON numbers kept exactly as written, on the grid |value| < 1E+9 and a whole
+number of millionths; anything else is refused with a reason, never rounded.
 """
 
 from __future__ import annotations
@@ -113,6 +113,7 @@ def test_identifiers_refuse_a_bad_first_character_or_a_foreign_punctuation(kind,
         ("2.5E-3", "0.0025"), ("1E+5", "1E+5"), ("1.5e2", "1.5E+2"),
         ("999999999.999999", "999999999.999999"), ("-999999999.999999", "-999999999.999999"),
         ("999999999", "999999999"), ("123456.000000", "123456.000000"),
+        ("21.4000000", "21.4000000"), ("0E-7", "0E-7"), ("-0.0", "-0.0"),
     ],
 )
 def test_values_on_the_grid_are_kept_exactly_as_written(text, exact):
@@ -122,7 +123,8 @@ def test_values_on_the_grid_are_kept_exactly_as_written(text, exact):
     # WHEN it is decoded
     value = telemetry.decode(data).metrics["temperature_c"]
 
-    # THEN it is that Decimal, digit for digit (trailing zeros included)
+    # THEN it is that Decimal, digit for digit (trailing zeros included: they are on the
+    # grid, numerically)
     assert type(value) is Decimal
     assert str(value) == exact
 
@@ -130,8 +132,8 @@ def test_values_on_the_grid_are_kept_exactly_as_written(text, exact):
 @pytest.mark.parametrize(
     ("text", "reason"),
     [
-        ("0.0000001", "precision"), ("1E-7", "precision"), ("21.4000000", "precision"),
-        ("0.12345678901234567890", "precision"), ("0E-7", "precision"),
+        ("0.0000001", "precision"), ("1E-7", "precision"), ("21.40000001", "precision"),
+        ("0.12345678901234567890", "precision"), ("1.5E-7", "precision"),
         ("1000000000", "range"), ("1E+9", "range"), ("-1000000000.5", "range"),
         ("9007199254740993", "range"), ("1e999", "range"), ("1e-999", "precision"),
         ("1" * 5000, "range"),

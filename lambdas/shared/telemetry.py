@@ -157,7 +157,9 @@ def decode_with_unknown(data: bytes) -> tuple[Telemetry, int]:
 
 def _schema_reason(exc: msgspec.ValidationError) -> str:
     # An integer too long for Python to parse is a metric value out of range, not a typo.
-    kind = "range" if str(exc).startswith("Integer value out of range") else "schema"
+    message = str(exc)
+    kind = "range" if message.startswith("Integer value out of range") and \
+        "$.metrics" in message else "schema"
     return f"{kind}: {exc}"
 
 

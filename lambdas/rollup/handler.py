@@ -43,7 +43,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from lambdas.rollup.config import get_config
 from lambdas.rollup.logic import minute_total, touched_hours, touched_minute
 from lambdas.rollup.repository import RollupRepository, default_repository
-from lambdas.shared.aggregates import BucketKey
+from lambdas.shared.aggregates import BucketKey, pending_marks
 from lambdas.shared.dynamo import BatchWriteError
 
 logger = Logger()
@@ -101,7 +101,7 @@ class BatchRollup:
             report = repository.write_totals(totals)
             # Only now: a marker read by the scheduled rollup must never precede its totals,
             # or the roll-ups could be computed, and the marker deleted, without them.
-            repository.mark_hours_pending(hours)
+            repository.mark_hours_pending(pending_marks(totals))
         except BatchWriteError as exc:
             # A total without its hour's marker would never reach the roll-ups, so a failed
             # marker write fails the records too; their retry rewrites the same totals.

@@ -5,11 +5,11 @@
 ...     print(row.minute_label, row.count, row.mean)
 
 A minute's figures are its total item (``T#<minute>``), which the rollup function
-recomputes from that minute's partial aggregates (one per shard and arrival window) each
-time one is written: exact (Decimal) and independent of how batches were split. A total
-lags its newest partial by one stream delivery (about a second). ``from_partials=True``
-sums the partials instead, as the rollup does, for checking totals or for a deployment
-without the rollup function.
+recomputes from that device-minute's partials (one per shard and arrival window) each
+time one is written: exact (Decimal), each reading counted once, and independent of how
+batches were split. A total lags its newest partial by one stream delivery (about a
+second). ``from_partials=True`` merges the partials instead, as the rollup does, for
+checking totals or for a deployment without the rollup function.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import Any
 from lambdas.shared import aggregates
 from lambdas.shared.aggregates import Stats
 from lambdas.shared.dynamo import read_items
+from lambdas.shared.partials import device_partition_key, totals_from_partials
 from shardline.errors import ShardlineError
 
 _DURATION = re.compile(r"^(\d+)([smhd])$")
@@ -79,16 +80,20 @@ class AggregateReader:
                until_s: float | None = None) -> list[MinuteAggregate]:
         """Per-minute totals of one device's metric, oldest first."""
         until = int(until_s if until_s is not None else time.time())
-        bounds = aggregates.range_bounds if self.from_partials else aggregates.total_range_bounds
-        low, high = bounds(int(since_s), until)
+        if self.from_partials:
+            low, high = aggregates.range_bounds(int(since_s), until)
+            partition_key = device_partition_key(device_id)
+        else:
+            low, high = aggregates.total_range_bounds(int(since_s), until)
+            partition_key = aggregates.series_key(device_id, metric)
         items = self._query(
             KeyConditionExpression="PK = :pk AND SK BETWEEN :low AND :high",
             ExpressionAttributeValues={
-                ":pk": {"S": aggregates.series_key(device_id, metric)},
+                ":pk": {"S": partition_key},
                 ":low": {"S": low}, ":high": {"S": high},
             },
         )
-        return _totals(items)
+        return [row for row in self._totals(items) if row.metric == metric]
 
     def rollups(self, scope: str, metric: str, *, resolution_s: int, since_s: float,
                 until_s: float | None = None, device: str | None = None,
@@ -125,20 +130,20 @@ class AggregateReader:
     def all_minutes(self) -> list[MinuteAggregate]:
         """Every minute of every device and metric (a full scan: small tables only)."""
         kind = aggregates.PARTIAL_KIND if self.from_partials else aggregates.TOTAL_KIND
-        return _totals(self._pages("scan", FilterExpression="kind = :kind",
-                                   ExpressionAttributeValues={":kind": {"S": kind}}))
+        return self._totals(self._pages("scan", FilterExpression="kind = :kind",
+                                        ExpressionAttributeValues={":kind": {"S": kind}}))
+
+    def _totals(self, items: Iterable[dict[str, Any]]) -> list[MinuteAggregate]:
+        totals = (totals_from_partials(items) if self.from_partials
+                  else aggregates.combine(items))
+        return [MinuteAggregate(device, metric, minute, stats)
+                for (device, metric, minute), stats in sorted(totals.items())]
 
     def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
         return self._pages("query", **kwargs)
 
     def _pages(self, operation: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
         return read_items(self.client, operation, TableName=self.table_name, **kwargs)
-
-
-def _totals(items: Iterable[dict[str, Any]]) -> list[MinuteAggregate]:
-    totals = aggregates.combine(items)
-    return [MinuteAggregate(device, metric, minute, stats)
-            for (device, metric, minute), stats in sorted(totals.items())]
 
 
 RESOLUTIONS = {"5m": aggregates.FIVE_MINUTES, "1h": aggregates.ONE_HOUR}

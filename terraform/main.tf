@@ -72,7 +72,7 @@ module "aggregator" {
     POWERTOOLS_SERVICE_NAME      = "aggregator"
     POWERTOOLS_METRICS_NAMESPACE = local.metrics_namespace
     LOG_LEVEL                    = var.log_level
-  }, local.aggregator_quarantine_environment)
+  }, local.quarantine_writer_environment)
 
   event_source_type = "kinesis"
   event_source_arn  = module.stream.stream_arn
@@ -80,8 +80,8 @@ module "aggregator" {
   # records (the tables' keys through DynamoDB), and its mapping sends failed batches to
   # the failure queue (SSE-SQS: no key of ours).
   event_source_kms_key_arns   = [module.stream.kms_key_arn]
-  dynamodb_write_table_arns   = concat([module.storage.table_arn], local.aggregator_quarantine_table_arns)
-  dynamodb_table_kms_key_arns = concat([module.storage.kms_key_arn], local.aggregator_quarantine_kms_key_arns)
+  dynamodb_write_table_arns   = concat([module.storage.table_arn], local.quarantine_writer_table_arns)
+  dynamodb_table_kms_key_arns = concat([module.storage.kms_key_arn], local.quarantine_writer_kms_key_arns)
   on_failure_queue_arn        = module.stream.failure_queue_arn
 
   starting_position                  = var.aggregator_starting_position

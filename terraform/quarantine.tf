@@ -1,6 +1,7 @@
 # Quarantine store: every user record the aggregator rejects (undecodable or outside the
 # telemetry contract) is kept here with its raw bytes, the reason, the shard and the
-# sequence numbers, for `shardline quarantine list`. Items expire after
+# sequence numbers, and so is every losing version of a conflicting reading the rollup
+# finds (same device, boot and seq, other content), for `shardline quarantine list`. Items expire after
 # quarantine_retention_days (TTL on expires_at); nothing consumes the table, so it has
 # no stream.
 
@@ -19,12 +20,13 @@ module "quarantine_storage" {
 }
 
 locals {
-  # What the aggregator gets (main.tf, module "aggregator"): the table's name and
-  # retention in its environment, item writes to it in its least-privilege role.
-  aggregator_quarantine_environment = {
+  # What its two writers, the aggregator (main.tf) and the rollup (rollup.tf), get: the
+  # table's name and retention in their environment, item writes to it (and its key) in
+  # their least-privilege roles.
+  quarantine_writer_environment = {
     QUARANTINE_TABLE          = module.quarantine_storage.table_name
     QUARANTINE_RETENTION_DAYS = tostring(var.quarantine_retention_days)
   }
-  aggregator_quarantine_table_arns   = [module.quarantine_storage.table_arn]
-  aggregator_quarantine_kms_key_arns = [module.quarantine_storage.kms_key_arn]
+  quarantine_writer_table_arns   = [module.quarantine_storage.table_arn]
+  quarantine_writer_kms_key_arns = [module.quarantine_storage.kms_key_arn]
 }

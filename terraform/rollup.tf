@@ -1,6 +1,7 @@
 # Minute totals: the rollup function reads the aggregates table's own stream and, for
-# every partial written, recomputes that (device, metric, minute)'s total from all of its
-# partials and writes it back as a T#<minute> item (lambdas/rollup). Built only when its
+# every partial written, merges all partials of that device-minute (each reading counted
+# once) and writes its totals back as T#<minute> items (lambdas/rollup); the losing
+# versions of conflicting readings go to the quarantine table. Built only when its
 # package is given (rollup_package_path).
 
 locals {
@@ -26,21 +27,22 @@ module "rollup" {
   layers                         = local.dependency_layers
   log_retention_in_days          = var.log_retention_in_days
 
-  environment_variables = {
+  environment_variables = merge({
     AGGREGATES_TABLE             = module.storage.table_name
     POWERTOOLS_SERVICE_NAME      = "rollup"
     POWERTOOLS_METRICS_NAMESPACE = local.metrics_namespace
     LOG_LEVEL                    = var.log_level
-  }
+  }, local.quarantine_writer_environment)
 
   # The table's stream and items are encrypted with the table key: DynamoDB decrypts
   # it with this role's permissions, for the poller's GetRecords and for the code's
-  # Query and BatchWriteItem alike.
+  # Query and BatchWriteItem alike; conflict losers are batch-written to the quarantine
+  # table, under its own key.
   event_source_type           = "dynamodb"
   event_source_arn            = module.storage.stream_arn
   event_source_kms_key_arns   = [module.storage.kms_key_arn]
-  dynamodb_write_table_arns   = [module.storage.table_arn]
-  dynamodb_table_kms_key_arns = [module.storage.kms_key_arn]
+  dynamodb_write_table_arns   = concat([module.storage.table_arn], local.quarantine_writer_table_arns)
+  dynamodb_table_kms_key_arns = concat([module.storage.kms_key_arn], local.quarantine_writer_kms_key_arns)
   on_failure_queue_arn        = module.stream.failure_queue_arn
 
   # The recomputation reads one minute's partials with a consistent Query; in the same

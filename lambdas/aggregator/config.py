@@ -6,6 +6,8 @@ Environment variables:
 * ``QUARANTINE_TABLE`` (optional): DynamoDB table receiving every quarantined user record;
   unset, quarantined records are only counted and logged.
 * ``QUARANTINE_RETENTION_DAYS`` (default 14): days before a quarantine item expires (TTL).
+* ``WINDOW_SEAL_BYTES`` (default 600000, 1000 to 900000): a window's state is written as a
+  piece, and restarted, before it would pass this size (``window_state.py``).
 * ``WRITE_MAX_ATTEMPTS`` (default 8): BatchWriteItem calls per 25-item chunk, retries included.
 * ``WRITE_BASE_DELAY_MS`` (default 50): first backoff ceiling (full jitter, doubling).
 * ``WRITE_MAX_DELAY_MS`` (default 2000): largest backoff ceiling.
@@ -23,6 +25,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from lambdas.aggregator.window_state import DEFAULT_SEAL_BYTES
 from lambdas.shared.settings import ConfigError, optional, required, whole_number
 
 
@@ -45,6 +48,7 @@ class AggregatorConfig:
     write: WriteTuning = WriteTuning()
     quarantine_table: str | None = None
     quarantine_retention_days: int = DEFAULT_QUARANTINE_RETENTION_DAYS
+    seal_bytes: int = DEFAULT_SEAL_BYTES
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> AggregatorConfig:
@@ -60,8 +64,10 @@ class AggregatorConfig:
         quarantine_table = optional(environ, "QUARANTINE_TABLE")
         retention = _positive_int(environ, "QUARANTINE_RETENTION_DAYS",
                                   DEFAULT_QUARANTINE_RETENTION_DAYS)
+        seal_bytes = whole_number(environ, "WINDOW_SEAL_BYTES", DEFAULT_SEAL_BYTES,
+                                  low=1_000, high=900_000)
         return cls(aggregates_table=table, write=write, quarantine_table=quarantine_table,
-                   quarantine_retention_days=retention)
+                   quarantine_retention_days=retention, seal_bytes=seal_bytes)
 
 
 def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:

@@ -80,13 +80,18 @@ class InvocationFold:
         """The SK segment for this flush, or None for a window flushed in one piece.
 
         A piece is followed by more of the same window when Lambda terminated the window
-        early, or when records of this final invoke failed and will be re-delivered. A
+        early, or when records of this final invoke failed and will be re-delivered; it
+        follows others when the window was sealed before (``WindowAggregate``). A
         replayed failed batch always has its own segment (``replay-<first sequence>``).
         """
+        piece = self.aggregate.first_sequence
         if invocation.replay_segment:
+            if self.aggregate.sealed:
+                return f"{invocation.replay_segment}.{piece}"
             return invocation.replay_segment
-        if invocation.terminated_early or self.first_failure is not None:
-            return self.aggregate.first_sequence
+        if invocation.terminated_early or self.first_failure is not None or \
+                self.aggregate.sealed:
+            return piece
         return None
 
 

@@ -21,8 +21,10 @@ Every invocation returns ``{"state": {...}, "batchItemFailures": [...]}``:
   Lambda bisect (a partial response is not split further), so retries isolate the poison
   record and only it reaches the on-failure destination, not the records queued behind it;
 * when the window closes (``isFinalInvokeForWindow`` or ``isWindowTerminatedEarly``) the
-  window's partial aggregates are written and the state returned is ``{}``; a failed write
-  fails the invocation, so Lambda retries it with the previous state;
+  window's partials are written and the state returned is ``{}``; so are, at once, the
+  pieces of a window sealed because its state grew past ``WINDOW_SEAL_BYTES``
+  (``window_state.py``). A failed write fails the invocation, so Lambda retries it with
+  the previous state, and the same records make the same pieces;
 * an event carrying ``replay: {"segment": "replay-<sequence number>"}`` is a failed batch
   re-driven by ``shardline dlq replay`` as one final window invoke: its partials are
   written under that segment, so a second replay rewrites the same items.
@@ -75,7 +77,8 @@ class WindowBatch:
 
     def __init__(self, invocation: WindowInvocation) -> None:
         self.invocation = invocation
-        self.aggregate = WindowAggregate.from_state(invocation.state)
+        self.aggregate = WindowAggregate.from_state(invocation.state,
+                                                    get_config().seal_bytes)
         self.fold = InvocationFold(self.aggregate)
         self.quarantined: list[tuple[Quarantined, float | None]] = []
 
@@ -127,29 +130,36 @@ def fail_if_head_failed(event: dict[str, Any], response: PartialItemFailureRespo
 
 
 def close_or_carry(batch: WindowBatch, summary: dict[str, Any]) -> dict[str, Any]:
-    """Flush the window's partials when it closes (state ``{}``), else return its state."""
+    """Write the pieces sealed by this invocation and, when the window closes, its last
+    piece (state ``{}``); else return the state of the piece in progress."""
     invocation, aggregate = batch.invocation, batch.aggregate
-    if not invocation.closes_window:
-        state = aggregate.to_state()
-        size = state_size_bytes(state)
-        summary["state_bytes"] = size
-        metrics.add_metric(name="WindowStateBytes", unit=MetricUnit.Bytes, value=size)
-        if size > STATE_WARNING_BYTES:
-            logger.warning("window state nears the 1 MB cap", extra={"state_bytes": size})
-        return state
-    segment = batch.fold.flush_segment(invocation)
-    items = aggregate.partial_items(invocation.shard_id, invocation.window_start_s,
-                                    segment=segment)
-    try:
-        report = repository.write_partials(items)
-    except BatchWriteError as exc:
-        logger.error("window flush failed; invocation fails and is retried",
-                     extra={**summary, "unwritten": exc.unwritten, "error": str(exc)})
-        raise
-    metrics.add_metric(name="PartialsWritten", unit=MetricUnit.Count, value=len(items))
-    summary.update(partials=len(items), segment=segment, write_calls=report.calls,
-                   write_retries=report.retries)
-    return {}
+    items = aggregate.sealed_items(invocation.shard_id, invocation.window_start_s,
+                                   invocation.replay_segment)
+    segment = None
+    if invocation.closes_window:
+        segment = batch.fold.flush_segment(invocation)
+        items += aggregate.partial_items(invocation.shard_id, invocation.window_start_s,
+                                         segment=segment)
+    if items:
+        try:
+            report = repository.write_partials(items)
+        except BatchWriteError as exc:
+            logger.error("window flush failed; invocation fails and is retried",
+                         extra={**summary, "unwritten": exc.unwritten, "error": str(exc)})
+            raise
+        metrics.add_metric(name="PartialsWritten", unit=MetricUnit.Count, value=len(items))
+        summary.update(partials=len(items), segment=segment, write_calls=report.calls,
+                       write_retries=report.retries,
+                       pieces_sealed=len(aggregate.sealed_pieces))
+    if invocation.closes_window:
+        return {}
+    state = aggregate.to_state()
+    size = state_size_bytes(state)
+    summary["state_bytes"] = size
+    metrics.add_metric(name="WindowStateBytes", unit=MetricUnit.Bytes, value=size)
+    if size > STATE_WARNING_BYTES:
+        logger.warning("window state nears the 1 MB cap", extra={"state_bytes": size})
+    return state
 
 
 def store_quarantined(batch: WindowBatch) -> dict[str, Any]:

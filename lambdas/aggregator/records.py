@@ -16,7 +16,8 @@ from typing import Any
 
 from lambdas.aggregator.kpl import split_user_records
 from lambdas.shared import telemetry
-from lambdas.shared.telemetry import InvalidTelemetry, Reading
+from lambdas.shared.readings import ReadingEntry
+from lambdas.shared.telemetry import InvalidTelemetry, Reading, Telemetry
 
 # DynamoDB numbers lie within 1E-130..1E+126 (38 digits, see aggregates.STATS_CONTEXT).
 # A reading outside these magnitudes would make its partial (the sum of squares first)
@@ -54,7 +55,8 @@ class RecordContribution:
     """What one Kinesis record adds to the window."""
 
     sequence_number: str
-    readings: list[Reading] = field(default_factory=list)
+    # (device_id, reading) per valid user record, in the record's order
+    entries: list[tuple[str, ReadingEntry]] = field(default_factory=list)
     aggregated: int = 0
     quarantined: list[Quarantined] = field(default_factory=list)
 
@@ -70,6 +72,13 @@ def check_storable(readings: list[Reading]) -> None:
             )
 
 
+def reading_entry(record: Telemetry, readings: list[Reading]) -> ReadingEntry:
+    """The window-state form of a valid user record (values exactly as decoded)."""
+    return ReadingEntry.of(boot=getattr(record, "boot", 0), seq=record.seq, ts_ms=record.ts,
+                           site=record.site,
+                           metrics={reading.metric: reading.value for reading in readings})
+
+
 def read_record(
     sequence_number: str, data: bytes, partition_key: str | None = None
 ) -> RecordContribution:
@@ -77,7 +86,8 @@ def read_record(
     contribution = RecordContribution(sequence_number)
     for user_record in split_user_records(data):
         try:
-            readings = telemetry.to_readings(telemetry.decode(user_record.data))
+            record = telemetry.decode(user_record.data)
+            readings = telemetry.to_readings(record)
             check_storable(readings)
         except InvalidTelemetry as exc:
             contribution.quarantined.append(
@@ -90,7 +100,7 @@ def read_record(
                 )
             )
         else:
-            contribution.readings.extend(readings)
+            contribution.entries.append((record.device_id, reading_entry(record, readings)))
             contribution.aggregated += 1
     return contribution
 
@@ -121,4 +131,5 @@ __all__ = [
     "check_storable",
     "read_base64_record",
     "read_record",
+    "reading_entry",
 ]

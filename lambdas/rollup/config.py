@@ -4,6 +4,9 @@ Environment variables:
 
 * ``AGGREGATES_TABLE`` (required): the aggregates table, whose partials the function reads
   and into which it writes the per-minute totals.
+* ``QUARANTINE_TABLE`` (optional): the quarantine table, which receives the losing versions
+  of conflicting readings; unset, they are only counted and logged.
+* ``QUARANTINE_RETENTION_DAYS`` (default 14): days before such an item expires (TTL).
 
 Powertools reads its own settings (``POWERTOOLS_SERVICE_NAME``,
 ``POWERTOOLS_METRICS_NAMESPACE``, ``POWERTOOLS_TRACE_DISABLED``, ``LOG_LEVEL``); Terraform
@@ -17,18 +20,26 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from lambdas.shared.settings import ConfigError, required
+from lambdas.shared.settings import ConfigError, optional, required, whole_number
+
+DEFAULT_QUARANTINE_RETENTION_DAYS = 14
 
 
 @dataclass(frozen=True, slots=True)
 class RollupConfig:
     aggregates_table: str
+    quarantine_table: str | None = None
+    quarantine_retention_days: int = DEFAULT_QUARANTINE_RETENTION_DAYS
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> RollupConfig:
         return cls(
             aggregates_table=required(environ, "AGGREGATES_TABLE",
                                       "name the DynamoDB table holding the aggregates"),
+            quarantine_table=optional(environ, "QUARANTINE_TABLE"),
+            quarantine_retention_days=whole_number(
+                environ, "QUARANTINE_RETENTION_DAYS", DEFAULT_QUARANTINE_RETENTION_DAYS,
+                low=1, high=365),
         )
 
 

@@ -4,28 +4,31 @@ Event source mapping: the aggregates table's DynamoDB stream, BisectBatchOnFunct
 and FunctionResponseTypes=ReportBatchItemFailures. Handler string:
 ``lambdas.rollup.handler.lambda_handler``.
 
-For every partial inserted or modified in the batch, the total of its (device, metric,
-minute) is recomputed from *all* of that minute's partials and written whole, once per
-minute however many of its partials the batch holds. Recomputing (never incrementing)
-makes a re-delivered record harmless. Items that are not partials (the totals written
-here, the pending-hour markers and the scheduled rollup's roll-ups included) are ignored,
-so writes of the platform's own do not trigger more work.
+For every partial inserted or modified in the batch, the device-minute it belongs to is
+merged from *all* of its partials (every reading counted once, ``minute_merge.py``) and
+its per-metric totals are written whole, once per device-minute however many of its
+partials the batch holds. Recomputing (never incrementing) makes a re-delivered record
+harmless. Items that are not partials (the totals written here, the pending-hour markers
+and the scheduled rollup's roll-ups included) are ignored, so writes of the platform's
+own do not trigger more work. The losing versions of conflicting readings go to the
+quarantine table (``lambdas/shared/conflicts.py``).
 
 Once the totals are written, each hour they belong to is marked pending (``RU#PENDING``,
 a fresh token each time) for the scheduled rollup (lambdas/scheduled_rollup).
 
-Ordering: every partial of a minute shares the partition key ``DM#<device>#<metric>``, so
-their stream records sit on one stream shard and are processed in order (parallelization
+Ordering: every partial of a device shares the partition key ``D#<device>``, so their
+stream records sit on one stream shard and are processed in order (parallelization
 factor 1); two invocations never race to write the same total.
 
-A minute whose read or write fails makes each of its records a batch item failure; Lambda
-retries from the earliest, and the recomputation is idempotent. The totals are computed for
-the whole batch first (one write per minute); Powertools' batch processor then reports the
-records of the minutes that failed.
+A device-minute whose read or write fails makes each of its records a batch item
+failure; Lambda retries from the earliest, and the recomputation is idempotent. The
+totals are computed for the whole batch first (one write per total); Powertools' batch
+processor then reports the records of the device-minutes that failed.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -41,9 +44,16 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambdas.rollup.config import get_config
-from lambdas.rollup.logic import minute_total, touched_hours, touched_minute
+from lambdas.rollup.logic import (
+    DeviceMinute,
+    MinuteOutcome,
+    minute_outcome,
+    touched_hours,
+    touched_minute,
+)
 from lambdas.rollup.repository import RollupRepository, default_repository
-from lambdas.shared.aggregates import BucketKey, pending_marks
+from lambdas.shared.aggregates import pending_marks
+from lambdas.shared.conflicts import conflict_item
 from lambdas.shared.dynamo import BatchWriteError
 
 logger = Logger()
@@ -56,68 +66,83 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams,
 
 
 class MinuteNotRolledUp(RuntimeError):
-    """The total of this record's minute could not be recomputed or written."""
+    """The totals of this record's device-minute could not be recomputed or written."""
 
 
-def _record_minute(record: DynamoDBRecord) -> BucketKey | None:
+def _record_minute(record: DynamoDBRecord) -> DeviceMinute | None:
     event_name = record.event_name.name if record.event_name is not None else None
     stream = record.dynamodb
     return touched_minute(event_name, stream.new_image if stream is not None else None)
 
 
 class BatchRollup:
-    """One batch's minutes: their totals recomputed and written, and which of them failed."""
+    """One batch's device-minutes: their totals recomputed and written, and which failed."""
 
     def __init__(self, records: list[dict[str, Any]]) -> None:
-        self.minutes: dict[BucketKey, None] = {}
+        self.minutes: dict[DeviceMinute, None] = {}
         for raw in records:
             try:
-                key = _record_minute(DynamoDBRecord(raw))
+                minute = _record_minute(DynamoDBRecord(raw))
             except Exception:  # reported per record by check_record
                 continue
-            if key is not None:
-                self.minutes[key] = None
-        self.failed: dict[BucketKey, str] = {}
+            if minute is not None:
+                self.minutes[minute] = None
+        self.failed: dict[DeviceMinute, str] = {}
         self.written = 0
+        self.duplicates = 0
+        self.conflicts = 0
         self.hours: list[str] = []
 
-    def run(self, repository: RollupRepository) -> None:
-        """Recompute the totals of every minute the batch touches; write them, then mark
-        their hours pending."""
-        totals: list[dict[str, Any]] = []
-        for key in self.minutes:
+    def _outcomes(self, repository: RollupRepository) -> list[MinuteOutcome]:
+        outcomes = []
+        for minute in self.minutes:
             try:
-                total = minute_total(key, repository.minute_partials(key))
+                outcomes.append(minute_outcome(minute, repository.minute_partials(minute)))
             except Exception as exc:
-                logger.exception("reading a minute's partials failed",
-                                 extra={"device_id": key.device_id, "metric": key.metric,
-                                        "bucket": key.bucket})
-                self.failed[key] = str(exc)
-                continue
-            if total is not None:
-                totals.append(total)
+                logger.exception("reading or merging a device-minute's partials failed",
+                                 extra={"device_id": minute.device_id, "bucket": minute.bucket})
+                self.failed[minute] = str(exc)
+        return outcomes
+
+    def run(self, repository: RollupRepository) -> None:
+        """Recompute the totals of every device-minute the batch touches; write them and
+        quarantine conflict losers, then mark their hours pending."""
+        outcomes = self._outcomes(repository)
+        totals = [total for outcome in outcomes for total in outcome.totals]
+        stale = [key for outcome in outcomes for key in outcome.stale_total_keys]
+        config = get_config()
+        now = time.time()
+        losers = [conflict_item(outcome.minute.device_id, loser, now_s=now,
+                                retention_days=config.quarantine_retention_days)
+                  for outcome in outcomes for loser in outcome.losers]
+        for loser in losers:
+            logger.warning("conflicting reading quarantined", extra={
+                "device_id": loser["device_id"], "boot": loser["boot"], "seq": loser["seq"]})
         hours = touched_hours(totals)
         try:
-            report = repository.write_totals(totals)
+            report = repository.write_totals(totals, stale)
+            repository.quarantine(losers)
             # Only now: a marker read by the scheduled rollup must never precede its totals,
             # or the roll-ups could be computed, and the marker deleted, without them.
             repository.mark_hours_pending(pending_marks(totals))
         except BatchWriteError as exc:
             # A total without its hour's marker would never reach the roll-ups, so a failed
             # marker write fails the records too; their retry rewrites the same totals.
-            logger.error("writing minute totals or pending-hour markers failed; their "
-                         "records are retried",
+            logger.error("writing minute totals, conflicts or pending-hour markers failed; "
+                         "their records are retried",
                          extra={"unwritten": exc.unwritten, "error": str(exc)})
             self.failed.update({key: str(exc) for key in self.minutes if key not in self.failed})
             return
         self.written, self.hours = report.items, hours
+        self.duplicates = sum(outcome.duplicates for outcome in outcomes)
+        self.conflicts = len(losers)
 
     def check_record(self, record: DynamoDBRecord) -> None:
         """The processor's record handler: fail the records of the minutes that failed."""
-        key = _record_minute(record)
-        if key is not None and key in self.failed:
+        minute = _record_minute(record)
+        if minute is not None and minute in self.failed:
             raise MinuteNotRolledUp(
-                f"{key.device_id}/{key.metric}/{key.bucket}: {self.failed[key]}")
+                f"{minute.device_id}/{minute.bucket}: {self.failed[minute]}")
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -134,9 +159,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
                        value=len(rollup.failed))
     metrics.add_metric(name="HoursMarkedPending", unit=MetricUnit.Count,
                        value=len(rollup.hours))
+    metrics.add_metric(name="ConflictsQuarantined", unit=MetricUnit.Count,
+                       value=rollup.conflicts)
     logger.info("rollup invocation", extra={
         "records": len(event.get("Records") or []), "minutes": len(rollup.minutes),
         "totals_written": rollup.written, "hours_marked": rollup.hours,
+        "duplicate_copies": rollup.duplicates, "conflicts_quarantined": rollup.conflicts,
         "minutes_failed": len(rollup.failed),
         "batch_item_failures": len(response["batchItemFailures"]),
     })

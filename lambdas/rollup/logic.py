@@ -1,29 +1,56 @@
-"""Pure logic of the rollup: which minutes a stream batch touches, and their totals.
+"""Pure logic of the rollup: which device-minutes a stream batch touches, and their totals.
 
 No AWS here. A stream record matters only when it inserts or modifies a *partial*; every
 other item (the totals and pending-hour markers this function writes itself, the
 scheduled rollup's roll-ups) is ignored, so no write of the platform's own feeds back.
+
+A touched device-minute is merged from *all* of its partials (``minute_merge.py``): each
+reading counts once however many copies the partials hold, and the losing versions of a
+conflict are returned to be quarantined. One total per metric is written; a metric whose
+only copies lost a conflict gets no total (and a total written before the winner arrived
+is deleted).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from lambdas.shared.aggregates import (
     PARTIAL_KIND,
     BucketKey,
-    Stats,
     hour_label,
-    stats_from_item,
+    series_key,
     total_item,
+    total_sort_key,
 )
+from lambdas.shared.partials import merge_partials
+from lambdas.shared.readings import ReadingEntry
 
 ROLLED_UP_EVENTS = frozenset({"INSERT", "MODIFY"})
 
 
-def touched_minute(event_name: str | None, new_image: Mapping[str, Any] | None) -> BucketKey | None:
-    """The (device, site, metric, minute) whose total a stream record changes, or None.
+class DeviceMinute(NamedTuple):
+    device_id: str
+    bucket: int
+
+
+@dataclass(slots=True)
+class MinuteOutcome:
+    """What recomputing one device-minute gives: totals to put, totals to delete (metrics
+    left with no reading), and conflict losers to quarantine."""
+
+    minute: DeviceMinute
+    totals: list[dict[str, Any]] = field(default_factory=list)
+    stale_total_keys: list[dict[str, str]] = field(default_factory=list)
+    losers: list[ReadingEntry] = field(default_factory=list)
+    duplicates: int = 0
+
+
+def touched_minute(event_name: str | None,
+                   new_image: Mapping[str, Any] | None) -> DeviceMinute | None:
+    """The device-minute whose totals a stream record changes, or None.
 
     ``new_image`` is the record's NewImage deserialised to resource-level values.
     """
@@ -31,30 +58,28 @@ def touched_minute(event_name: str | None, new_image: Mapping[str, Any] | None) 
         return None
     if new_image.get("kind") != PARTIAL_KIND:
         return None
-    return BucketKey(
-        device_id=str(new_image["device_id"]),
-        site=str(new_image.get("site", "")),
-        metric=str(new_image["metric"]),
-        bucket=int(new_image["bucket"]),
-    )
+    return DeviceMinute(str(new_image["device_id"]), int(new_image["bucket"]))
 
 
-def minute_total(key: BucketKey, partials: Iterable[Mapping[str, Any]]) -> dict[str, Any] | None:
-    """The total item of ``key`` recomputed from all of its partials (None if none)."""
-    merged: Stats | None = None
-    count = 0
-    for item in partials:
-        if item.get("kind") != PARTIAL_KIND:
-            continue
-        count += 1
-        stats = stats_from_item(item)
-        if merged is None:
-            merged = stats
-        else:
-            merged.merge(stats)
-    if merged is None:
-        return None
-    return total_item(key, merged, count)
+def minute_outcome(minute: DeviceMinute,
+                   partials: Iterable[Mapping[str, Any]]) -> MinuteOutcome:
+    """The totals of one device-minute recomputed from all of its partials."""
+    partials = [item for item in partials if item.get("kind") == PARTIAL_KIND]
+    merge = merge_partials(partials)
+    outcome = MinuteOutcome(minute, losers=merge.losers)
+    by_site = merge.site_stats()
+    for metric, stats in sorted(merge.stats().items()):
+        sites = by_site[metric]
+        counts = merge.metric_counts[metric]
+        key = BucketKey(minute.device_id, min(sites), metric, minute.bucket)
+        outcome.totals.append(total_item(
+            key, stats, len(partials), by_site=sites if len(sites) > 1 else None,
+            duplicates=counts.duplicates, conflicts=counts.conflicts))
+        outcome.duplicates += counts.duplicates
+    for metric in sorted(merge.metrics() - set(merge.stats())):
+        outcome.stale_total_keys.append({"PK": series_key(minute.device_id, metric),
+                                         "SK": total_sort_key(minute.bucket)})
+    return outcome
 
 
 def touched_hours(totals: Iterable[Mapping[str, Any]]) -> list[str]:
@@ -62,4 +87,5 @@ def touched_hours(totals: Iterable[Mapping[str, Any]]) -> list[str]:
     return sorted({hour_label(int(total["bucket"])) for total in totals})
 
 
-__all__ = ["ROLLED_UP_EVENTS", "minute_total", "touched_hours", "touched_minute"]
+__all__ = ["ROLLED_UP_EVENTS", "DeviceMinute", "MinuteOutcome", "minute_outcome",
+           "touched_hours", "touched_minute"]

@@ -1,5 +1,6 @@
-"""Data access of the rollup: read one minute's partials, write minute totals, mark the
-hours they belong to as pending for the scheduled rollup.
+"""Data access of the rollup: read one device-minute's partials, write (and delete) minute
+totals, mark the hours they belong to as pending for the scheduled rollup, and quarantine
+the losing versions of conflicts.
 
 The client is created on first use and reused by later invocations of the execution
 environment; no endpoint is configured here (boto3 reads ``AWS_ENDPOINT_URL``).
@@ -14,38 +15,50 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from lambdas.rollup.config import get_config
-from lambdas.shared.aggregates import (
-    BucketKey,
-    minute_partials_prefix,
-    pending_marker_item,
-    series_key,
-)
+from lambdas.rollup.logic import DeviceMinute
+from lambdas.shared.aggregates import minute_partials_prefix, pending_marker_item
 from lambdas.shared.dynamo import BatchWriteReport, TableAccess, batch_write, read_items
+from lambdas.shared.partials import device_partition_key
 
 
 class RollupRepository(TableAccess):
-    """Reads partials from, and writes totals to, the aggregates table."""
+    """Reads partials from, and writes totals to, the aggregates table; writes conflict
+    losers to the quarantine table when one is configured."""
 
-    def minute_partials(self, key: BucketKey) -> Iterator[dict[str, Any]]:
-        """Every partial of one (device, metric, minute), strongly consistent: the partial
-        whose stream record triggered the read is always among them."""
+    def __init__(self, table_name: str, client: Any = None, *,
+                 quarantine_table: str | None = None) -> None:
+        super().__init__(table_name, client)
+        self.quarantine_table = quarantine_table
+
+    def minute_partials(self, minute: DeviceMinute) -> Iterator[dict[str, Any]]:
+        """Every partial of one device-minute, strongly consistent: the partial whose
+        stream record triggered the read is always among them."""
         return read_items(
             self.client, "query",
             TableName=self.table_name,
             KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
             ExpressionAttributeValues={
-                ":pk": {"S": series_key(key.device_id, key.metric)},
-                ":prefix": {"S": minute_partials_prefix(key.bucket)},
+                ":pk": {"S": device_partition_key(minute.device_id)},
+                ":prefix": {"S": minute_partials_prefix(minute.bucket)},
             },
             ConsistentRead=True,
         )
 
-    def write_totals(self, items: Iterable[Mapping[str, Any]]) -> BatchWriteReport:
-        """Put the total items (whole-item puts: rewriting a total is idempotent)."""
-        items = list(items)
-        if not items:
+    def write_totals(self, items: Iterable[Mapping[str, Any]],
+                     stale_keys: Iterable[Mapping[str, str]] = ()) -> BatchWriteReport:
+        """Put the total items (whole-item puts: rewriting a total is idempotent) and
+        delete the totals of metrics left with no reading."""
+        items, stale_keys = list(items), list(stale_keys)
+        if not items and not stale_keys:
             return BatchWriteReport()
-        return batch_write(self.client, self.table_name, items)
+        return batch_write(self.client, self.table_name, items, delete_keys=stale_keys)
+
+    def quarantine(self, items: Iterable[Mapping[str, Any]]) -> BatchWriteReport:
+        """Put conflict items into the quarantine table (nothing when none is configured)."""
+        items = list(items)
+        if not items or not self.quarantine_table:
+            return BatchWriteReport()
+        return batch_write(self.client, self.quarantine_table, items)
 
     def mark_hours_pending(self, marks: Iterable[tuple[str, int]]) -> BatchWriteReport:
         """Mark each (hour, shard) pending for the scheduled rollup, with a fresh token:
@@ -69,7 +82,8 @@ class RollupRepository(TableAccess):
 @functools.cache
 def default_repository() -> RollupRepository:
     """The repository of this process, configured from the environment on first use."""
-    return RollupRepository(get_config().aggregates_table)
+    config = get_config()
+    return RollupRepository(config.aggregates_table, quarantine_table=config.quarantine_table)
 
 
 __all__ = ["RollupRepository", "default_repository"]

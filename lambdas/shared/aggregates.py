@@ -260,13 +260,6 @@ def rollup_range_bounds(resolution_s: int, from_epoch_s: int, to_epoch_s: int) -
     )
 
 
-def partial_sort_key(
-    bucket_epoch_s: int, shard_id: str, window_start_s: int, segment: str | None = None
-) -> str:
-    key = f"{PARTIAL_PREFIX}{minute_label(bucket_epoch_s)}#{shard_id}#{window_start_s}"
-    return f"{key}#{segment}" if segment else key
-
-
 def range_bounds(from_epoch_s: int, to_epoch_s: int) -> tuple[str, str]:
     """Inclusive SK bounds selecting partials of buckets in [from, to]."""
     return (
@@ -316,38 +309,12 @@ def stats_attributes(stats: Stats) -> dict[str, Any]:
             "max": stats.maximum, "sumsq": stats.sum_squares}
 
 
-def partial_item(
-    key: BucketKey,
-    stats: Stats,
-    shard_id: str,
-    window_start_s: int,
-    segment: str | None = None,
-) -> dict[str, Any]:
-    """The DynamoDB item (resource-level types) for one partial aggregate.
-
-    ``segment`` is only given for a piece of a window flushed in several pieces (see the
-    module docstring); it is then also stored as the ``segment`` attribute.
-    """
-    item = {
-        "PK": series_key(key.device_id, key.metric),
-        "SK": partial_sort_key(key.bucket, shard_id, window_start_s, segment),
-        "kind": PARTIAL_KIND,
-        "device_id": key.device_id,
-        "site": key.site,
-        "metric": key.metric,
-        "bucket": key.bucket,
-        "shard_id": shard_id,
-        "window_start": window_start_s,
-        **stats_attributes(stats),
-    }
-    if segment:
-        item["segment"] = segment
-    return item
-
-
 def total_item(key: BucketKey, stats: Stats, partials: int,
-               by_site: Mapping[str, Stats] | None = None) -> dict[str, Any]:
-    """The DynamoDB item (resource-level types) for one minute's total of ``partials``.
+               by_site: Mapping[str, Stats] | None = None, *, duplicates: int = 0,
+               conflicts: int = 0) -> dict[str, Any]:
+    """The DynamoDB item (resource-level types) for one minute's total, merged from
+    ``partials`` partial items; ``duplicates`` and ``conflicts`` count the copies of this
+    metric's readings that were not summed (``minute_merge.py``).
 
     ``by_site`` (each site's own statistics of the minute) matters only when the minute's
     readings came from more than one site: the item then carries them as ``sites`` and its
@@ -373,6 +340,8 @@ def total_item(key: BucketKey, stats: Stats, partials: int,
         "metric": key.metric,
         "bucket": key.bucket,
         "partials": partials,
+        "duplicates": duplicates,
+        "conflicts": conflicts,
         **stats_attributes(stats),
     }
     if sites:

@@ -150,6 +150,7 @@ def batch_write(
     table_name: str,
     items: Iterable[Mapping[str, Any]],
     *,
+    delete_keys: Iterable[Mapping[str, Any]] = (),
     key_attributes: Sequence[str] = ("PK", "SK"),
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     base_delay_s: float = DEFAULT_BASE_DELAY_S,
@@ -158,7 +159,8 @@ def batch_write(
     rng: random.Random | None = None,
     max_workers: int = DEFAULT_MAX_WORKERS,
 ) -> BatchWriteReport:
-    """Put ``items`` into ``table_name``; raise ``BatchWriteError`` if any is left unwritten.
+    """Put ``items`` into ``table_name`` and delete the items of ``delete_keys``; raise
+    ``BatchWriteError`` if any request is left unapplied.
 
     ``max_attempts`` bounds the BatchWriteItem calls made for each chunk of 25 items (the
     first call included). Items sharing ``key_attributes`` are deduplicated, last one
@@ -167,11 +169,16 @@ def batch_write(
     if max_attempts < 1:
         raise ValueError("max_attempts must be at least 1")
     unique, duplicates = dedupe_items(items, key_attributes)
-    report = BatchWriteReport(items=len(unique), duplicates=duplicates)
-    if not unique:
+    put_keys = {tuple(item[name] for name in key_attributes) for item in unique}
+    deletes = [key for key in dedupe_items(delete_keys, key_attributes)[0]
+               if tuple(key[name] for name in key_attributes) not in put_keys]
+    report = BatchWriteReport(items=len(unique) + len(deletes), duplicates=duplicates)
+    if not report.items:
         return report
 
-    requests = [{"PutRequest": {"Item": serialize_item(item)}} for item in unique]
+    requests: list[WriteRequest] = [
+        {"PutRequest": {"Item": serialize_item(item)}} for item in unique]
+    requests += [{"DeleteRequest": {"Key": serialize_item(key)}} for key in deletes]
     chunks = [requests[i : i + MAX_BATCH_SIZE] for i in range(0, len(requests), MAX_BATCH_SIZE)]
     rng = rng if rng is not None else random.Random()
     rng_lock = threading.Lock()

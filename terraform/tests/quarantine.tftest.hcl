@@ -137,12 +137,12 @@ run "aggregator_knows_the_quarantine_table" {
   }
 
   assert {
-    condition     = local.aggregator_quarantine_environment["QUARANTINE_TABLE"] == "acme-quarantine"
+    condition     = local.quarantine_writer_environment["QUARANTINE_TABLE"] == "acme-quarantine"
     error_message = "The aggregator must get the quarantine table's name in QUARANTINE_TABLE."
   }
 
   assert {
-    condition     = local.aggregator_quarantine_environment["QUARANTINE_RETENTION_DAYS"] == "7"
+    condition     = local.quarantine_writer_environment["QUARANTINE_RETENTION_DAYS"] == "7"
     error_message = "The aggregator must get the retention in QUARANTINE_RETENTION_DAYS."
   }
 }

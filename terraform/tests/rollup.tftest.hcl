@@ -154,8 +154,8 @@ run "rollup_role_is_least_privilege_in_one_policy" {
 
   # Everything the rollup calls is in its one access policy, which exists before the
   # function, hence before its mapping: the poller's stream reads, the code's consistent
-  # Query and batch writes, the table key (table and stream alike) through DynamoDB, and
-  # the on-failure destination.
+  # Query and batch writes (totals, and conflict losers into the quarantine table), both
+  # tables' keys (table and stream alike) through DynamoDB, and the on-failure destination.
   assert {
     condition = {
       for statement in module.rollup[0].policy_statements : statement.sid => {
@@ -175,13 +175,15 @@ run "rollup_role_is_least_privilege_in_one_policy" {
         conditions = []
       }
       DecryptDynamodb = {
-        actions    = toset(["kms:Decrypt"])
-        resources  = toset(["arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-00000000000b"])
+        actions = toset(["kms:Decrypt"])
+        resources = toset(["arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-00000000000b",
+        "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-00000000000c"])
         conditions = [["StringEquals", "kms:ViaService", toset(["dynamodb.us-east-1.amazonaws.com"])]]
       }
       BatchWriteTables = {
-        actions    = toset(["dynamodb:BatchWriteItem"])
-        resources  = toset(["arn:aws:dynamodb:us-east-1:123456789012:table/shardline-aggregates"])
+        actions = toset(["dynamodb:BatchWriteItem"])
+        resources = toset(["arn:aws:dynamodb:us-east-1:123456789012:table/shardline-aggregates",
+        "arn:aws:dynamodb:us-east-1:123456789012:table/shardline-quarantine"])
         conditions = []
       }
       SendToFailureQueue = {
@@ -196,6 +198,11 @@ run "rollup_role_is_least_privilege_in_one_policy" {
       }
     }
     error_message = "The rollup's one policy must hold exactly what it calls (no separate Query policy that could be attached after the mapping starts)."
+  }
+
+  assert {
+    condition     = module.rollup[0].settings.environment_variables["QUARANTINE_TABLE"] == "shardline-quarantine"
+    error_message = "The rollup must know the quarantine table, where conflict losers go."
   }
 }
 

@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from lambdas.aggregator.records import read_record
+from lambdas.aggregator.window_state import WindowAggregate
 from lambdas.shared.aggregates import Stats, bucket_start
 from lambdas.shared.telemetry import TelemetryV1, encode, new_v1
 
@@ -190,3 +192,13 @@ INVALID_RECORDS: dict[str, bytes] = {
 }
 """One of each kind of invalid user record. All but ``unstorable_metric`` violate the
 telemetry contract itself; that one is refused by the aggregator (DynamoDB number range)."""
+
+
+def window_aggregate(records: Iterable[TelemetryV1], first_sequence: int = 1_000
+                     ) -> WindowAggregate:
+    """A window state holding ``records``, one Kinesis record each, numbered from
+    ``first_sequence`` (read and folded as the aggregator does)."""
+    aggregate = WindowAggregate()
+    for offset, record in enumerate(records):
+        aggregate.commit(read_record(str(first_sequence + offset), telemetry_bytes(record)))
+    return aggregate

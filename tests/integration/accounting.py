@@ -1,5 +1,6 @@
 """What the integration tests compare: the producer's ground truth against DynamoDB, and
-the accounting invariant ``produced = aggregated + quarantined + in failure destination``.
+the accounting invariant ``produced = aggregated + quarantined + duplicates dropped + in
+failure destination``.
 
 Each test writes event times in hours of its own (``hours_back``), so the minutes it
 checks hold nothing but its records, whatever ran before it on the shared stack. Hours
@@ -17,7 +18,8 @@ from typing import Any
 
 from lambdas.aggregator.kpl import split_user_records
 from lambdas.shared import telemetry
-from lambdas.shared.aggregates import Stats, bucket_start, combine
+from lambdas.shared.aggregates import Stats, bucket_start
+from lambdas.shared.partials import totals_from_partials
 from lambdas.shared.telemetry import TelemetryV1
 from producers.fleet import TEMPERATURE, FleetConfig, generate
 from producers.manifest import Manifest
@@ -78,9 +80,9 @@ def buckets_of(expected: Manifest) -> set[int]:
 
 
 def assert_exact(stack: LocalStack, expected: Manifest) -> None:
-    """Totals (what queries read) and the sum of partials both equal ``expected``."""
+    """Totals (what queries read) and the merged partials both equal ``expected``."""
     buckets = buckets_of(expected)
-    from_partials = expected.diff_totals(combine(partials_in(stack, buckets)))
+    from_partials = expected.diff_totals(totals_from_partials(partials_in(stack, buckets)))
     assert from_partials == [], f"partials differ from the manifest: {from_partials}"
     totals = expected.diff_totals(totals_in(stack, buckets))
     assert totals == [], f"minute totals differ from the manifest: {totals}"
@@ -88,13 +90,21 @@ def assert_exact(stack: LocalStack, expected: Manifest) -> None:
 
 @dataclass(frozen=True)
 class Accounting:
+    """Where a test's user records are, counted once each (``total``)."""
+
     aggregated: int
     quarantined: int
     failed: int
+    duplicates: int = 0
 
     @property
     def total(self) -> int:
-        return self.aggregated + self.quarantined + self.failed
+        return self.aggregated + self.quarantined + self.duplicates + self.failed
+
+
+def total_items_in(stack: LocalStack, buckets: set[int]) -> list[dict[str, Any]]:
+    return [item for item in _reader(stack)._pages("scan")
+            if item.get("kind") == "total" and int(item["bucket"]) in buckets]
 
 
 def failed_records(stack: LocalStack, buckets: set[int]) -> list[TelemetryV1]:
@@ -116,19 +126,23 @@ def failed_records(stack: LocalStack, buckets: set[int]) -> list[TelemetryV1]:
 
 def account(stack: LocalStack, expected: Manifest, *, since_s: float,
             quarantine_key_prefix: str | None = None) -> Accounting:
-    """Where this test's records are now: aggregated (one metric every record has, counted
-    over the partials), quarantined (its invalid records carry ``quarantine_key_prefix``
-    as partition key), or in the failure destination."""
+    """Where this test's records are now, told by one metric every record has: aggregated
+    (counted once in the minute totals), duplicates the totals dropped, quarantined (the
+    invalid records carry ``quarantine_key_prefix`` as partition key; the losing versions
+    of conflicts are counted by the totals), or in the failure destination."""
     buckets = buckets_of(expected)
-    aggregated = sum(int(item["count"]) for item in partials_in(stack, buckets)
-                     if item["metric"] == TEMPERATURE)
-    quarantined = 0
+    totals = [item for item in total_items_in(stack, buckets) if item["metric"] == TEMPERATURE]
+    quarantined = sum(int(item.get("conflicts", 0)) for item in totals)
     if quarantine_key_prefix is not None:
         reader = QuarantineReader(str(stack.outputs["quarantine_table_name"]),
                                   stack.client("dynamodb"))
-        quarantined = sum(1 for record in reader.records(since_s=since_s)
-                          if record.partition_key.startswith(quarantine_key_prefix))
-    return Accounting(aggregated, quarantined, len(failed_records(stack, buckets)))
+        quarantined += sum(1 for record in reader.records(since_s=since_s)
+                           if record.partition_key.startswith(quarantine_key_prefix)
+                           and not record.reason.startswith("conflict"))
+    return Accounting(aggregated=sum(int(item["count"]) for item in totals),
+                      quarantined=quarantined,
+                      failed=len(failed_records(stack, buckets)),
+                      duplicates=sum(int(item.get("duplicates", 0)) for item in totals))
 
 
 def aggregator_invocations(stack: LocalStack, *, since_index: int = 0) -> list[Any]:

@@ -8,7 +8,8 @@ import time
 
 from click.testing import CliRunner
 
-from lambdas.shared.aggregates import Stats, combine
+from lambdas.shared.aggregates import Stats
+from lambdas.shared.partials import totals_from_partials
 from producers.fleet import FleetConfig
 from producers.manifest import Manifest
 from producers.publisher import KinesisPublisher
@@ -39,14 +40,14 @@ def _aggregates_in_dynamodb(stack: LocalStack, *, from_partials: bool = False
     return {(row.device_id, row.metric, row.minute): row.stats for row in reader.all_minutes()}
 
 
-def _partials_per_minute(stack: LocalStack) -> dict[tuple[str, str, int], int]:
+def _partials_per_minute(stack: LocalStack) -> dict[tuple[str, int], int]:
     reader = AggregateReader(str(stack.outputs["aggregates_table_name"]),
                              stack.client("dynamodb"))
-    counts: dict[tuple[str, str, int], int] = {}
+    counts: dict[tuple[str, int], int] = {}
     for item in reader._pages("scan"):
         if item.get("kind") == "partial":
-            cell = (str(item["device_id"]), str(item["metric"]), int(item["bucket"]))
-            counts[cell] = counts.get(cell, 0) + 1
+            minute = (str(item["device_id"]), int(item["bucket"]))
+            counts[minute] = counts.get(minute, 0) + 1
     return counts
 
 
@@ -110,11 +111,12 @@ def test_aggregates_equal_the_producers_ground_truth(stack: LocalStack) -> None:
     problems = expected.diff_totals(totals)
     assert problems == []
 
-    # AND every total is exactly the sum of its minute's partials, and counts them all
-    assert totals == combine(partials_in(stack, buckets))
+    # AND every total is exactly its device-minute's partials merged, and counts them all
+    assert totals == totals_from_partials(partials_in(stack, buckets))
+    partials = _partials_per_minute(stack)
     counts = _totals_partial_counts(stack)
     assert {cell: n for cell, n in counts.items() if cell[2] in buckets} == {
-        cell: n for cell, n in _partials_per_minute(stack).items() if cell[2] in buckets}
+        cell: partials[(cell[0], cell[2])] for cell in counts if cell[2] in buckets}
 
     # AND the engine invoked the aggregator with final invokes that closed the windows
     aggregator_arn = str(stack.outputs["aggregator_function_arn"])

@@ -17,11 +17,12 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from lambdas.shared.aggregates import BucketKey, Stats, partial_item
+from lambdas.shared.aggregates import BucketKey
 from lambdas.shared.dynamo import batch_write
 from shardline.local.credentials import RoleSessions
 from shardline.local.stack import LocalStack
 from shardline.local.stream_consumer import ShardConsumer
+from tests.factories.partials import partial_of
 from tests.integration.stack_reads import minute_total
 
 PENDING_PK = "RU#PENDING#3"  # a marker shard (lambdas/shared/aggregates.py)
@@ -195,7 +196,7 @@ def test_the_deployed_rollup_without_dynamodb_query_fails_until_it_is_granted(
         with _without_action(stack, role, "dynamodb:Query"):
             # WHEN a partial is written, so the rollup is invoked to recompute its minute
             batch_write(stack.client("dynamodb"), table,
-                        [partial_item(key, Stats.of(Decimal("7.5")), "shard-iam", minute)])
+                        [partial_of(key, ["7.5"], "shard-iam", minute)])
 
             # THEN its invocations fail: DynamoDB refused the function's own Query
             def failed() -> list[Any]:

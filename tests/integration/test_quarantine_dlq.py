@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from lambdas.aggregator.kpl import split_user_records
 from lambdas.shared import telemetry
-from lambdas.shared.aggregates import combine
+from lambdas.shared.partials import totals_from_partials
 from producers.fleet import FleetConfig
 from producers.manifest import Manifest
 from producers.publisher import KinesisPublisher
@@ -107,14 +107,15 @@ def test_quarantine_failure_queue_and_replay_account_for_every_record(
 
     # AND produced = aggregated + quarantined + in the failure destination, exactly
     partials = partials_in(stack, buckets)
-    aggregated_user_records = sum(int(item["count"]) for item in partials
-                                  if item["metric"] == "temperature_c")
+    aggregated_user_records = sum(stats.count for (_, metric, _), stats
+                                  in totals_from_partials(partials).items()
+                                  if metric == "temperature_c")
     produced = fleet.total_records + invalid_count + 1
     assert result.report.accepted == fleet.total_records
     assert produced == aggregated_user_records + len(mine) + len(failed_user_records)
     in_failures = Manifest()
     in_failures.add_all(failed_user_records)
-    before = combine(partials)
+    before = totals_from_partials(partials)
     for key, stats in in_failures.totals().items():
         merged = before.get(key)
         if merged is None:
@@ -134,7 +135,7 @@ def test_quarantine_failure_queue_and_replay_account_for_every_record(
     # THEN the aggregates equal the producer's manifest (minus the quarantined records,
     # which it never held) exactly, and nothing is left in the failure queue
     after = partials_in(stack, buckets)
-    assert expected.diff_totals(combine(after)) == []
+    assert expected.diff_totals(totals_from_partials(after)) == []
     replay_segments = Counter(item.get("segment", "") for item in after
                               if str(item.get("segment", "")).startswith("replay-"))
     assert set(replay_segments) == {f"replay-{b.start_sequence_number}" for b in batches}

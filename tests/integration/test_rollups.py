@@ -7,10 +7,11 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
-from lambdas.shared.aggregates import BucketKey, Stats, partial_item
+from lambdas.shared.aggregates import BucketKey
 from lambdas.shared.dynamo import batch_write
 from shardline.local.stack import LocalStack
 from shardline.query import AggregateReader
+from tests.factories.partials import partial_of
 from tests.integration.stack_reads import minute_total
 
 DEVICE = "dev-rollup-probe"
@@ -51,7 +52,8 @@ def test_a_new_partial_recomputes_its_minute_total(stack: LocalStack) -> None:
     client = stack.client("dynamodb")
     minute = int(time.time()) // 60 * 60 - 3600
     key = BucketKey(DEVICE, "site-probe", METRIC, minute)
-    batch_write(client, table, [partial_item(key, Stats.of(Decimal("21.5")), "shard-a", minute)])
+    first_partial = partial_of(key, ["21.5"], "shard-a", minute)
+    batch_write(client, table, [first_partial])
     stack.wait_until_idle(timeout_s=60)
     first = minute_total(stack, key)
     assert first is not None and first["partials"] == 1 and first["sum"] == Decimal("21.5")
@@ -59,8 +61,8 @@ def test_a_new_partial_recomputes_its_minute_total(stack: LocalStack) -> None:
     # WHEN a second partial of the same minute arrives from another shard, and the first
     # is rewritten unchanged (a replayed window)
     batch_write(client, table, [
-        partial_item(key, Stats.of(Decimal("-1.25")), "shard-b", minute + 10),
-        partial_item(key, Stats.of(Decimal("21.5")), "shard-a", minute),
+        partial_of(key, ["-1.25"], "shard-b", minute + 10),
+        first_partial,
     ])
     stack.wait_until_idle(timeout_s=60)
 

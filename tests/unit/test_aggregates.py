@@ -1,4 +1,4 @@
-"""Aggregate model: exact Stats algebra, state keys, partial items and their keys."""
+"""Aggregate model: exact Stats algebra, buckets, totals and their combination."""
 
 from __future__ import annotations
 
@@ -12,9 +12,7 @@ from lambdas.shared.aggregates import (
     Stats,
     bucket_start,
     combine,
-    partial_item,
-    partial_sort_key,
-    range_bounds,
+    total_item,
 )
 
 # Realistic readings as the contract produces them (shortest repr of a double): up to 1e9
@@ -99,46 +97,14 @@ def test_bucket_start_is_the_event_time_minute():
     assert bucket_start(1_763_900_040_000) == 1_763_900_040
 
 
-def test_partial_item_keys_and_attributes():
-    # GIVEN the stats of one cell
-    key = BucketKey("dev-00042", "plant-a", "temperature_c", 1_763_899_980)
-    stats = stats_of([Decimal("21.4"), Decimal("21.6")])
-
-    # WHEN it becomes a partial item of shard 0's window opened at 1763899980
-    item = partial_item(key, stats, "shardId-000000000000", 1_763_899_980)
-
-    # THEN it is keyed by series and (minute, shard, window), with exact numbers
-    assert item["PK"] == "DM#dev-00042#temperature_c"
-    assert item["SK"] == "P#2025-11-23T12:13#shardId-000000000000#1763899980"
-    assert (item["count"], item["sum"], item["min"], item["max"], item["sumsq"]) == (
-        2, Decimal("43.0"), Decimal("21.4"), Decimal("21.6"), Decimal("924.52")
-    )
-    assert "segment" not in item
-
-
-def test_segment_suffix_keeps_window_pieces_apart_and_inside_range_bounds():
-    # GIVEN the same cell flushed whole and as a piece of an early-terminated window
-    key = BucketKey("dev-1", "plant-a", "battery_v", 1_763_899_980)
-    whole = partial_item(key, Stats.of(Decimal(1)), "shardId-1", 1_763_899_980)
-    piece = partial_item(key, Stats.of(Decimal(1)), "shardId-1", 1_763_899_980, segment="4959")
-
-    # WHEN / THEN their keys differ, the piece says which it is, both sit in the minute's range
-    assert piece["SK"] == whole["SK"] + "#4959" == partial_sort_key(
-        1_763_899_980, "shardId-1", 1_763_899_980, "4959"
-    )
-    assert piece["segment"] == "4959"
-    low, high = range_bounds(1_763_899_980, 1_763_899_980)
-    assert low <= whole["SK"] <= high and low <= piece["SK"] <= high
-
-
-def test_combine_sums_partials_per_series_and_bucket():
-    # GIVEN partials of one cell from two shards and one of another minute
+def test_combine_sums_items_per_series_and_bucket():
+    # GIVEN two items of one cell and one of another minute
     key = BucketKey("dev-1", "plant-a", "battery_v", 60 * 29_398_333)
     later = BucketKey("dev-1", "plant-a", "battery_v", key.bucket + 60)
     items = [
-        partial_item(key, stats_of([Decimal("3.7")]), "shardId-0", 0),
-        partial_item(key, stats_of([Decimal("3.6"), Decimal("3.8")]), "shardId-1", 0),
-        partial_item(later, stats_of([Decimal("3.5")]), "shardId-0", 0),
+        total_item(key, stats_of([Decimal("3.7")]), 1),
+        total_item(key, stats_of([Decimal("3.6"), Decimal("3.8")]), 1),
+        total_item(later, stats_of([Decimal("3.5")]), 1),
     ]
 
     # WHEN they are combined

@@ -9,15 +9,14 @@ import pytest
 from lambdas.aggregator.config import AggregatorConfig, ConfigError, WriteTuning
 from lambdas.aggregator.envelope import WindowInvocation
 from lambdas.aggregator.fold import InvocationFold, RecordSkipped
-from lambdas.aggregator.records import RecordContribution
 from lambdas.aggregator.window_state import WindowAggregate
-from lambdas.shared.telemetry import to_readings
 from tests.factories.telemetry import (
     BASE_TS_MS,
     device_series,
     malformed_json,
     telemetry_bytes,
     telemetry_record,
+    window_aggregate,
 )
 
 SHARD = "shardId-000000000007"
@@ -25,10 +24,7 @@ WINDOW_START = BASE_TS_MS // 1000
 
 
 def aggregate_of(records, first_sequence=1_000) -> WindowAggregate:
-    aggregate = WindowAggregate()
-    for offset, record in enumerate(records):
-        aggregate.commit(RecordContribution(str(first_sequence + offset), to_readings(record), 1))
-    return aggregate
+    return window_aggregate(records, first_sequence)
 
 
 # One invocation --------------------------------------------------------------------------

@@ -14,8 +14,8 @@ from lambdas.aggregator import handler as aggregator_handler
 from lambdas.aggregator import repository
 from lambdas.aggregator.handler import BatchHeadFailed
 from lambdas.aggregator.window_state import WindowAggregate
-from lambdas.shared.aggregates import combine
 from lambdas.shared.dynamo import BatchWriteError
+from lambdas.shared.partials import totals_from_partials
 from tests.factories.dynamodb import create_aggregates_table, scan_items
 from tests.factories.kinesis import (
     KinesisShard,
@@ -80,7 +80,7 @@ def log_lines():
 
 def state_totals(state):
     aggregate = WindowAggregate.from_state(state)
-    return combine(aggregate.partial_items("s", 0))
+    return totals_from_partials(aggregate.partial_items("s", 0))
 
 
 def failed_ids(response):
@@ -104,7 +104,7 @@ def test_a_window_of_several_invocations_writes_exact_partials(dynamodb):
     # AND the final one wrote the partials and restarted the state
     assert responses[-1]["state"] == {}
     items = scan_items(dynamodb, TABLE)
-    assert combine(items) == expected_stats(records)
+    assert totals_from_partials(items) == expected_stats(records)
     assert {item["shard_id"] for item in items} == {shard.shard_id}
     assert all("segment" not in item for item in items)
 
@@ -124,7 +124,7 @@ def test_replaying_a_window_rewrites_the_same_items(dynamodb):
 
     # THEN the same items hold the same numbers: nothing counted twice
     assert scan_items(dynamodb, TABLE) == first
-    assert combine(first) == expected_stats(records)
+    assert totals_from_partials(first) == expected_stats(records)
 
 
 def test_invalid_records_are_quarantined_not_failed(dynamodb):
@@ -216,7 +216,7 @@ def test_retry_after_a_failure_continues_the_window_exactly(dynamodb, monkeypatc
 
     # THEN every record is counted exactly once
     assert responses[0]["batchItemFailures"] == []
-    assert combine(scan_items(dynamodb, TABLE)) == expected_stats(records)
+    assert totals_from_partials(scan_items(dynamodb, TABLE)) == expected_stats(records)
 
 
 def test_a_failure_at_the_head_of_the_batch_fails_the_invocation_for_bisect(
@@ -248,7 +248,7 @@ def test_final_invoke_records_are_folded_before_the_flush(dynamodb):
 
     # THEN its records are in the written partials
     assert response == {"state": {}, "batchItemFailures": []}
-    assert combine(scan_items(dynamodb, TABLE)) == expected_stats(records)
+    assert totals_from_partials(scan_items(dynamodb, TABLE)) == expected_stats(records)
 
 
 def test_final_invoke_with_a_failure_writes_a_segment_the_retry_cannot_overwrite(
@@ -280,7 +280,7 @@ def test_final_invoke_with_a_failure_writes_a_segment_the_retry_cannot_overwrite
     assert {item.get("segment") for item in items} == {
         None, kinesis_records[0]["kinesis"]["sequenceNumber"]
     }
-    assert combine(items) == expected_stats(records)
+    assert totals_from_partials(items) == expected_stats(records)
 
 
 def test_early_terminated_window_and_its_continuation_both_count(dynamodb):
@@ -298,7 +298,7 @@ def test_early_terminated_window_and_its_continuation_both_count(dynamodb):
 
     # THEN no partial overwrote another: totals equal the ground truth
     assert first_piece["state"] == {}
-    assert combine(scan_items(dynamodb, TABLE)) == expected_stats(records)
+    assert totals_from_partials(scan_items(dynamodb, TABLE)) == expected_stats(records)
 
 
 def test_kpl_aggregated_records_are_deaggregated(dynamodb):
@@ -315,7 +315,7 @@ def test_kpl_aggregated_records_are_deaggregated(dynamodb):
 
     # THEN every user record is aggregated or quarantined, none failed
     assert all(response["batchItemFailures"] == [] for response in responses)
-    assert combine(scan_items(dynamodb, TABLE)) == expected_stats(records)
+    assert totals_from_partials(scan_items(dynamodb, TABLE)) == expected_stats(records)
 
 
 def test_failed_flush_fails_the_invocation_so_it_is_retried(dynamodb, monkeypatch):
@@ -380,3 +380,29 @@ def test_repository_creates_its_client_on_first_write_and_reuses_it(dynamodb):
     # THEN one client was created, on first use, and reused
     assert repo.client is client
     assert len(scan_items(dynamodb, TABLE)) == 2
+
+
+def test_a_large_window_is_sealed_into_pieces_at_the_same_records_however_batched(
+        dynamodb, monkeypatch):
+    # GIVEN a window whose readings outgrow a 2 KB seal threshold several times
+    monkeypatch.setenv("WINDOW_SEAL_BYTES", "2000")
+    aggregator_config.get_config.cache_clear()
+    shard = KinesisShard()
+    records = fleet_records(devices=6, per_device=40, interval_ms=200)
+    kinesis_records = shard.records(records)
+
+    # WHEN it is processed in batches of 50, then again (a replay) in batches of 7 and 90
+    first_run = run_window(handle, [kinesis_records[i:i + 50]
+                                    for i in range(0, len(kinesis_records), 50)])
+    first = scan_items(dynamodb, TABLE)
+    run_window(handle, [kinesis_records[:7], kinesis_records[7:97], kinesis_records[97:]])
+
+    # THEN the state Lambda carried never passed the threshold (plus the state's counters)
+    assert all(len(json.dumps(r["state"])) < 2000 + 200 for r in first_run)
+    # AND the window was written in several pieces, each under its first record's segment
+    segments = {item.get("segment") for item in first}
+    assert len(segments) > 3 and None not in segments
+    # AND the replay, batched differently, rewrote exactly the same items: no stale piece
+    assert scan_items(dynamodb, TABLE) == first
+    # AND every reading is counted once
+    assert totals_from_partials(first) == expected_stats(records)

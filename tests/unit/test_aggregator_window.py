@@ -12,10 +12,11 @@ import pytest
 
 from lambdas.aggregator.envelope import InvalidWindowEvent, WindowInvocation, parse_aws_timestamp
 from lambdas.aggregator.kpl import UserRecord, split_user_records
-from lambdas.aggregator.records import RecordContribution, read_record
-from lambdas.aggregator.window_state import WindowAggregate, state_size_bytes
-from lambdas.shared.aggregates import Stats, combine
-from lambdas.shared.telemetry import to_readings
+from lambdas.aggregator.records import read_record
+from lambdas.aggregator.window_state import WindowAggregate, split_cell_key, state_size_bytes
+from lambdas.shared.aggregates import Stats
+from lambdas.shared.partials import totals_from_partials
+from lambdas.shared.readings import CellWriter, entries_of_items
 from tests.factories.kinesis import (
     KinesisShard,
     kpl_aggregate,
@@ -31,6 +32,7 @@ from tests.factories.telemetry import (
     telemetry_bytes,
     telemetry_record,
     unknown_version,
+    window_aggregate,
 )
 
 SHARD = "shardId-000000000007"
@@ -38,14 +40,15 @@ WINDOW_START = BASE_TS_MS // 1000
 
 
 def aggregate_of(records, first_sequence=1_000) -> WindowAggregate:
-    aggregate = WindowAggregate()
-    for offset, record in enumerate(records):
-        aggregate.commit(RecordContribution(str(first_sequence + offset), to_readings(record), 1))
-    return aggregate
+    return window_aggregate(records, first_sequence)
 
 
 def totals(aggregate: WindowAggregate) -> dict[tuple[str, str, int], Stats]:
-    return combine(aggregate.partial_items(SHARD, WINDOW_START))
+    return totals_from_partials(aggregate.partial_items(SHARD, WINDOW_START))
+
+
+def cell_buckets(aggregate: WindowAggregate) -> set[int]:
+    return {split_cell_key(key)[1] for key in aggregate.to_state()["cells"]}
 
 
 
@@ -135,7 +138,7 @@ def test_state_round_trips_through_json():
     assert restored.to_state() == state
     assert restored.aggregated == 60 and restored.quarantined == 1
     assert (restored.first_sequence, restored.last_sequence) == ("1000", "9999")
-    assert dict(restored.cells()) == dict(aggregate.cells())
+    assert totals(restored) == totals(aggregate)
 
 
 def test_empty_state_is_an_empty_aggregate_and_saves_as_empty():
@@ -155,32 +158,33 @@ def test_state_of_an_unknown_version_is_refused():
 
 def test_state_format_is_compact():
     # GIVEN half a minute of 1 Hz readings of 100 devices with three metrics each
-    aggregate = aggregate_of(fleet_records(devices=100, per_device=30))
+    records = fleet_records(devices=100, per_device=30)
+    aggregate = aggregate_of(records)
 
     # WHEN the state is serialised as the Lambda runtime does
     state = aggregate.to_state()
     size = state_size_bytes(state)
 
-    # THEN one cell per device x metric, each well under 100 bytes
-    assert aggregate.cell_count == 300
-    assert size / aggregate.cell_count < 100
+    # THEN one cell per device-minute, about 20 bytes per reading of three metrics
+    assert aggregate.cell_count == 100
+    assert size / len(records) < 30
     key, compact = next(iter(state["cells"].items()))
-    assert key.count("|") == 3 and len(compact) == 5
+    assert key.count("|") == 1 and len(compact) == 4 and compact[3] == 30
 
 
 def test_untouched_cells_are_carried_without_reparsing():
     # GIVEN a state with a cell of device A
     state = aggregate_of(device_series("dev-a", 5)).to_state()
 
-    # WHEN the next invocation folds readings of device B only
+    # WHEN the next invocation folds a reading of device B only
     aggregate = WindowAggregate.from_state(state)
-    aggregate.commit(RecordContribution("5000", to_readings(telemetry_record("dev-b")), 1))
+    aggregate.commit(read_record("5000", telemetry_bytes(telemetry_record("dev-b"))))
     saved = aggregate.to_state()
 
-    # THEN A's cells are byte-for-byte what they were and B's are added
+    # THEN A's cell is the very object it was and B's is added
     for key, compact in state["cells"].items():
         assert saved["cells"][key] is compact
-    assert aggregate.cell_count == len(state["cells"]) + 3
+    assert aggregate.cell_count == len(state["cells"]) + 1
 
 
 # Folding ---------------------------------------------------------------------------------
@@ -194,8 +198,7 @@ def test_readings_are_bucketed_by_event_time_minute():
     aggregate = aggregate_of(records)
 
     # THEN they land in the minute of their event time, not of their arrival
-    buckets = {key.bucket for key, _ in aggregate.cells()}
-    assert buckets == {WINDOW_START, WINDOW_START + 60}
+    assert cell_buckets(aggregate) == {WINDOW_START, WINDOW_START + 60}
     assert totals(aggregate) == expected_stats(records)
 
 
@@ -217,26 +220,33 @@ def test_commit_is_all_or_nothing(monkeypatch):
     aggregate = aggregate_of(device_series("dev-1", 3))
     before = aggregate.to_state()
 
-    # AND a fold that breaks on the second reading of the next record
+    # AND a KPL record of three user records (two devices) whose third append breaks
+    records = [telemetry_record("dev-1", ts=BASE_TS_MS + 3_000, seq=3),
+               telemetry_record("dev-2", site="plant-b", metrics={"new_metric": 1.0}),
+               telemetry_record("dev-3")]
+    contribution = read_record("7777", kpl_aggregate(
+        [(r.device_id, telemetry_bytes(r)) for r in records]))
     calls = []
-    original_add = Stats.add
+    original_append = CellWriter.append
 
-    def flaky_add(self, value):
-        calls.append(value)
-        if len(calls) == 2:
+    def flaky_append(self, entry):
+        calls.append(entry)
+        if len(calls) == 3:
             raise RuntimeError("boom")
-        original_add(self, value)
+        original_append(self, entry)
 
-    monkeypatch.setattr(Stats, "add", flaky_add)
+    monkeypatch.setattr(CellWriter, "append", flaky_append)
 
     # WHEN the record is committed
-    readings = to_readings(telemetry_record("dev-1", ts=BASE_TS_MS + 3_000))
-    contribution = RecordContribution("7777", readings, 1)
     with pytest.raises(RuntimeError):
         aggregate.commit(contribution)
 
     # THEN none of its readings (and not its sequence number) reached the state
     assert aggregate.to_state() == before
+    # AND committing it once the fault is gone gives exactly the readings of all records
+    monkeypatch.setattr(CellWriter, "append", original_append)
+    aggregate.commit(contribution)
+    assert totals(aggregate) == expected_stats([*device_series("dev-1", 3), *records])
 
 
 def test_partial_items_equal_the_ground_truth():
@@ -247,27 +257,29 @@ def test_partial_items_equal_the_ground_truth():
     # WHEN the window is flushed
     items = aggregate.partial_items(SHARD, WINDOW_START)
 
-    # THEN there is one item per device x metric x minute, exactly the ground truth
-    assert len(items) == len(expected_stats(records))
+    # THEN there is one item per device x minute, exactly the ground truth
+    assert len(items) == len({(r.device_id, r.ts // 60_000) for r in records})
     assert len({(item["PK"], item["SK"]) for item in items}) == len(items)
-    assert combine(items) == expected_stats(records)
+    assert totals_from_partials(items) == expected_stats(records)
     assert all(item["shard_id"] == SHARD and item["window_start"] == WINDOW_START for item in items)
 
 
-def test_a_device_reporting_two_sites_in_one_minute_gives_one_item():
+def test_a_device_reporting_two_sites_in_one_minute_keeps_each_readings_site():
     # GIVEN one device whose site changes within a minute
     records = [
-        telemetry_record("dev-1", site="plant-b", ts=BASE_TS_MS, metrics={"t": 1.5}),
-        telemetry_record("dev-1", site="plant-a", ts=BASE_TS_MS + 1, metrics={"t": 2.5}),
+        telemetry_record("dev-1", site="plant-b", ts=BASE_TS_MS, seq=1, metrics={"t": 1.5}),
+        telemetry_record("dev-1", site="plant-a", ts=BASE_TS_MS + 1, seq=2, metrics={"t": 2.5}),
     ]
 
     # WHEN the window is flushed
     items = aggregate_of(records).partial_items(SHARD, WINDOW_START)
 
-    # THEN the item key (which has no site) is not written twice: stats merge, first site kept
-    assert len(items) == 1
-    assert items[0]["count"] == 2 and items[0]["sum"] == Decimal("4.0")
-    assert items[0]["site"] == "plant-a"
+    # THEN one item holds both readings, each with its own site
+    assert len(items) == 1 and items[0]["count"] == 2
+    assert items[0]["sites"] == "plant-b,plant-a"
+    entries = list(entries_of_items(items))
+    assert [(entry.site, entry.values) for entry in entries] == [
+        ("plant-b", (("t", Decimal("1.5")),)), ("plant-a", (("t", Decimal("2.5")),))]
 
 
 def test_segment_is_added_to_every_item_key():
@@ -291,7 +303,7 @@ def test_invalid_user_records_are_quarantined_with_a_reason(name):
     contribution = read_record("42", data, partition_key="dev-9")
 
     # THEN it is quarantined with its reason, sequence number and bytes; nothing aggregated
-    assert contribution.readings == [] and contribution.aggregated == 0
+    assert contribution.entries == [] and contribution.aggregated == 0
     [quarantined] = contribution.quarantined
     assert quarantined.reason.split(":", 1)[0] in {"schema", "decode", "range"}
     assert (quarantined.sequence_number, quarantined.partition_key) == ("42", "dev-9")
@@ -330,7 +342,7 @@ def test_kpl_aggregate_is_split_and_each_user_record_judged_alone():
 
     # THEN both valid records are aggregated and the invalid one is quarantined by position
     assert contribution.aggregated == 2
-    assert {r.device_id for r in contribution.readings} == {"dev-a", "dev-b"}
+    assert {device for device, _ in contribution.entries} == {"dev-a", "dev-b"}
     [quarantined] = contribution.quarantined
     assert (quarantined.sub_sequence_number, quarantined.partition_key) == (1, "dev-x")
 

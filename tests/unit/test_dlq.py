@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from lambdas.aggregator import handler as aggregator_handler
-from lambdas.shared.aggregates import combine
+from lambdas.shared.partials import totals_from_partials
 from lambdas.shared.telemetry import encode
 from shardline import dlq
 from shardline.cli import main
@@ -145,7 +145,7 @@ def test_replay_redrives_exactly_the_batch_under_a_replay_segment(aws, failed_ba
         put["SequenceNumber"] for put in batch]
     # AND its partials are the batch's aggregates, under replay-<start sequence number>
     items = scan_items(aws["dynamodb"], "aggregates")
-    assert combine(items) == expected_stats(records)
+    assert totals_from_partials(items) == expected_stats(records)
     assert {item["segment"] for item in items} == {f"replay-{batch[0]['SequenceNumber']}"}
     # AND the failure is dequeued
     assert queued(aws) == 0
@@ -164,7 +164,7 @@ def test_replaying_the_same_batch_twice_rewrites_the_same_items(aws, failed_batc
 
     # THEN DynamoDB holds the very same items: idempotent
     assert scan_items(aws["dynamodb"], "aggregates") == first
-    assert combine(first) == expected_stats(records)
+    assert totals_from_partials(first) == expected_stats(records)
 
 
 def test_replay_quarantines_invalid_records_of_the_batch(aws):

@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from lambdas.shared.aggregates import BucketKey, Stats, bucket_start, combine, partial_item
+from lambdas.aggregator.records import reading_entry
+from lambdas.shared.aggregates import Stats, bucket_start
+from lambdas.shared.partials import partial_items_of_cell, totals_from_partials
+from lambdas.shared.readings import CellWriter
 from lambdas.shared.telemetry import TelemetryV1, new_v1, to_readings
 from producers.manifest import MANIFEST_VERSION, Manifest, ManifestError
 from tests.unit.test_producer_support import START_MS, fleet_records
@@ -106,23 +109,22 @@ def test_json_layout_uses_strings_for_decimals_and_sorted_cells() -> None:
     ]
 
 
-def test_totals_compare_directly_with_combined_partials() -> None:
-    # GIVEN a run, and partial aggregates that split its readings over two shards
+def test_totals_compare_directly_with_merged_partials() -> None:
+    # GIVEN a run, and partials that split its readings over two shards
     records = fleet_records(devices=2, rate_hz=1.0, duration_s=90.0)
     manifest = manifest_of(*records)
-    partials: dict[tuple[BucketKey, str], Stats] = {}
+    cells: dict[tuple[str, int, str], CellWriter] = {}
     for index, record in enumerate(records):
-        for item in to_readings(record):
-            key = BucketKey(item.device_id, item.site, item.metric, bucket_start(item.ts_ms))
-            shard = f"shardId-{index % 2}"
-            if (key, shard) in partials:
-                partials[(key, shard)].add(item.value)
-            else:
-                partials[(key, shard)] = Stats.of(item.value)
-    items = [partial_item(key, stats, shard, 0) for (key, shard), stats in partials.items()]
-    # WHEN the partials are combined like the query path does
+        readings = to_readings(record)
+        bucket = bucket_start(record.ts)
+        shard = f"shardId-{index % 2}"
+        writer = cells.setdefault((record.device_id, bucket, shard), CellWriter(bucket))
+        writer.append(reading_entry(record, readings))
+    items = [item for (device, bucket, shard), writer in cells.items()
+             for item in partial_items_of_cell(device, bucket, writer.to_compact(), shard, 0)]
+    # WHEN the partials are merged like the query path does
     # THEN the manifest finds no difference, to the last digit
-    assert manifest.diff_totals(combine(items)) == []
+    assert manifest.diff_totals(totals_from_partials(items)) == []
 
 
 def test_diff_names_missing_unexpected_and_wrong_cells() -> None:

@@ -22,7 +22,7 @@ from lambdas.aggregator.quarantine import (
     quarantine_key,
 )
 from lambdas.aggregator.records import Quarantined
-from lambdas.shared.aggregates import combine
+from lambdas.shared.partials import totals_from_partials
 from shardline.cli import main
 from shardline.quarantine import QuarantineReader
 from tests.factories.aggregator_env import (
@@ -69,7 +69,7 @@ def test_every_invalid_user_record_is_written_with_where_and_why(aws):
 
     # THEN nothing failed, the valid records are aggregated exactly
     assert all(response["batchItemFailures"] == [] for response in responses)
-    assert combine(scan_items(aws, AGGREGATES)) == expected_stats(valid)
+    assert totals_from_partials(scan_items(aws, AGGREGATES)) == expected_stats(valid)
     # AND each invalid record has one quarantine item keyed by shard and sequence number
     items = quarantined_items(aws)
     assert len(items) == len(INVALID_RECORDS)
@@ -99,7 +99,7 @@ def test_kpl_sub_records_are_quarantined_by_sub_sequence_number(aws):
     items = quarantined_items(aws)
     assert [(item["SK"], item.get("sub_sequence_number")) for item in items] == [
         ("U#000000", 0), ("U#000002", 2)]
-    assert combine(scan_items(aws, AGGREGATES)) == expected_stats([valid])
+    assert totals_from_partials(scan_items(aws, AGGREGATES)) == expected_stats([valid])
 
 
 def test_redelivering_a_window_rewrites_the_same_quarantine_items(aws):
@@ -131,7 +131,7 @@ def test_a_failing_quarantine_store_never_fails_the_invocation(aws, monkeypatch)
 
     # THEN the shard is not blocked: no failures, the valid records are aggregated
     assert all(response["batchItemFailures"] == [] for response in responses)
-    assert combine(scan_items(aws, AGGREGATES)) == expected_stats(valid)
+    assert totals_from_partials(scan_items(aws, AGGREGATES)) == expected_stats(valid)
 
 
 def test_without_a_quarantine_table_records_are_only_counted(aws, monkeypatch):

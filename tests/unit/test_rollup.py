@@ -3,6 +3,8 @@ partials in, per-minute totals out."""
 
 from __future__ import annotations
 
+import base64
+import json
 from decimal import Decimal
 
 import boto3
@@ -12,13 +14,12 @@ from moto import mock_aws
 from lambdas.rollup import config as rollup_config
 from lambdas.rollup import handler as rollup_handler
 from lambdas.rollup import repository
-from lambdas.rollup.logic import minute_total, touched_minute
+from lambdas.rollup.logic import DeviceMinute, minute_outcome, touched_minute
 from lambdas.shared.aggregates import (
     BucketKey,
     Stats,
     combine,
     hour_index_shard,
-    partial_item,
     pending_marker_item,
     pending_shard,
     rollup_item,
@@ -26,6 +27,7 @@ from lambdas.shared.aggregates import (
     total_item,
 )
 from lambdas.shared.dynamo import BatchWriteError, BatchWriteReport, serialize_item
+from lambdas.shared.partials import totals_from_partials
 from tests.factories.dynamodb import create_aggregates_table, scan_items
 from tests.factories.dynamodb_streams import (
     inserts,
@@ -34,10 +36,12 @@ from tests.factories.dynamodb_streams import (
     stream_record,
 )
 from tests.factories.kinesis import lambda_context
+from tests.factories.partials import partial_from_entries, partial_of, reading
 
 TABLE = "aggregates"
 MINUTE = 1_767_225_600  # 2026-01-01T00:00
 KEY = BucketKey("dev-00001", "site-a", "temperature_c", MINUTE)
+DEVICE_MINUTE = DeviceMinute("dev-00001", MINUTE)
 
 
 def stats(*values: str) -> Stats:
@@ -88,12 +92,12 @@ def totals_in(client):
 
 def test_only_inserted_or_modified_partials_touch_a_minute():
     # GIVEN a partial, a total and other items as stream images
-    partial = partial_item(KEY, stats("1"), "shard-0", MINUTE)
+    partial = partial_of(KEY, ["1"], "shard-0", MINUTE)
     total = total_item(KEY, stats("1"), 1)
     # WHEN each record is classified
     # THEN only INSERT/MODIFY of a partial names its minute
-    assert touched_minute("INSERT", partial) == KEY
-    assert touched_minute("MODIFY", partial) == KEY
+    assert touched_minute("INSERT", partial) == DEVICE_MINUTE
+    assert touched_minute("MODIFY", partial) == DEVICE_MINUTE
     assert touched_minute("REMOVE", partial) is None
     assert touched_minute("INSERT", total) is None
     assert touched_minute("INSERT", {"PK": "x", "SK": "y", "kind": "quarantine"}) is None
@@ -107,14 +111,13 @@ def test_only_inserted_or_modified_partials_touch_a_minute():
 def test_a_minute_total_sums_every_partial_exactly():
     # GIVEN three partials of one minute, from two shards and a split window
     partials = [
-        partial_item(KEY, stats("20.1", "20.3"), "shard-0", MINUTE),
-        partial_item(KEY, stats("-4.5"), "shard-1", MINUTE + 10),
-        partial_item(KEY, stats("0.000000001"), "shard-1", MINUTE + 10, segment="49"),
+        partial_of(KEY, ["20.1", "20.3"], "shard-0", MINUTE),
+        partial_of(KEY, ["-4.5"], "shard-1", MINUTE + 10),
+        partial_of(KEY, ["0.000000001"], "shard-1", MINUTE + 10, segment="49"),
     ]
     # WHEN the total is recomputed
-    total = minute_total(KEY, partials)
+    (total,) = minute_outcome(DEVICE_MINUTE, partials).totals
     # THEN it holds the exact merged statistics and the number of partials
-    assert total is not None
     assert total["SK"] == "T#2026-01-01T00:00"
     assert total["PK"] == "DM#dev-00001#temperature_c"
     assert total["kind"] == "total"
@@ -122,7 +125,7 @@ def test_a_minute_total_sums_every_partial_exactly():
     assert stats_from_item(total) == stats("20.1", "20.3", "-4.5", "0.000000001")
     assert total["sum"] == Decimal("35.900000001")
     # AND no partials gives no total
-    assert minute_total(KEY, []) is None
+    assert minute_outcome(DEVICE_MINUTE, []).totals == []
 
 
 # -- handler against embedded DynamoDB --------------------------------------------------
@@ -134,10 +137,10 @@ def test_partials_of_a_batch_become_one_total_per_minute(dynamodb):
     other_metric = BucketKey("dev-00001", "site-a", "humidity_pct", MINUTE)
     written = put(
         dynamodb,
-        partial_item(KEY, stats("1", "2"), "shard-0", MINUTE),
-        partial_item(KEY, stats("3"), "shard-1", MINUTE),
-        partial_item(other_minute, stats("5"), "shard-0", MINUTE + 60),
-        partial_item(other_metric, stats("40", "41"), "shard-0", MINUTE),
+        partial_of(KEY, ["1", "2"], "shard-0", MINUTE),
+        partial_of(KEY, ["3"], "shard-1", MINUTE),
+        partial_of(other_minute, ["5"], "shard-0", MINUTE + 60),
+        partial_of(other_metric, ["40", "41"], "shard-2", MINUTE),
     )
     # WHEN the stream delivers their INSERT records in one batch
     response = invoke(stream_event(inserts(written)))
@@ -145,15 +148,16 @@ def test_partials_of_a_batch_become_one_total_per_minute(dynamodb):
     assert response == {"batchItemFailures": []}
     totals = totals_in(dynamodb)
     assert len(totals) == 3
-    assert combine(totals.values()) == combine(written)
-    assert totals[("DM#dev-00001#temperature_c", "T#2026-01-01T00:00")]["partials"] == 2
+    assert combine(totals.values()) == totals_from_partials(written)
+    # (a total counts the partials of its device-minute, whatever metrics they hold)
+    assert totals[("DM#dev-00001#temperature_c", "T#2026-01-01T00:00")]["partials"] == 3
 
 
 def test_the_total_counts_partials_already_in_the_table(dynamodb):
     # GIVEN a partial written (and rolled up) earlier, then a second one of the same minute
-    first = put(dynamodb, partial_item(KEY, stats("10"), "shard-0", MINUTE))
+    first = put(dynamodb, partial_of(KEY, ["10"], "shard-0", MINUTE))
     invoke(stream_event(inserts(first)))
-    second = put(dynamodb, partial_item(KEY, stats("30"), "shard-1", MINUTE))
+    second = put(dynamodb, partial_of(KEY, ["30"], "shard-1", MINUTE))
     # WHEN only the second partial's record arrives
     invoke(stream_event(inserts(second)))
     # THEN the total is recomputed from both
@@ -164,8 +168,8 @@ def test_the_total_counts_partials_already_in_the_table(dynamodb):
 
 def test_redelivering_a_batch_leaves_the_totals_unchanged(dynamodb):
     # GIVEN a batch already rolled up
-    written = put(dynamodb, partial_item(KEY, stats("1.5"), "shard-0", MINUTE),
-                  partial_item(KEY, stats("2.5"), "shard-1", MINUTE))
+    written = put(dynamodb, partial_of(KEY, ["1.5"], "shard-0", MINUTE),
+                  partial_of(KEY, ["2.5"], "shard-1", MINUTE))
     event = stream_event(inserts(written))
     invoke(event)
     before = totals_in(dynamodb)
@@ -188,12 +192,12 @@ def test_totals_written_by_the_rollup_do_not_trigger_more_writes(dynamodb):
 
 def test_a_failed_write_reports_every_record_of_the_batch(dynamodb, monkeypatch):
     # GIVEN partials whose totals cannot be written (the write budget runs out)
-    written = put(dynamodb, partial_item(KEY, stats("1"), "shard-0", MINUTE),
-                  partial_item(KEY, stats("2"), "shard-1", MINUTE))
+    written = put(dynamodb, partial_of(KEY, ["1"], "shard-0", MINUTE),
+                  partial_of(KEY, ["2"], "shard-1", MINUTE))
     event = stream_event(inserts(written))
     repo = repository.default_repository()
 
-    def refuse(items):
+    def refuse(items, stale_keys=()):
         raise BatchWriteError("throttled", unwritten=1, report=BatchWriteReport())
 
     monkeypatch.setattr(repo, "write_totals", refuse)
@@ -220,7 +224,7 @@ def markers_in(client):
 
 def test_totals_are_indexed_by_hour(dynamodb):
     # GIVEN a partial
-    written = put(dynamodb, partial_item(KEY, stats("1"), "shard-0", MINUTE))
+    written = put(dynamodb, partial_of(KEY, ["1"], "shard-0", MINUTE))
     # WHEN it is rolled up
     invoke(stream_event(inserts(written)))
     # THEN its total carries the by_hour index keys (sharded by device); the partial not
@@ -239,10 +243,10 @@ def test_written_totals_mark_their_hours_pending_in_their_devices_shards(dynamod
     other = "dev-00002"
     assert pending_shard(other) != pending_shard(KEY.device_id)
     later = BucketKey("dev-00001", "site-a", "temperature_c", MINUTE + 3600 + 120)
-    written = put(dynamodb, partial_item(KEY, stats("1"), "shard-0", MINUTE),
-                  partial_item(BucketKey(other, "site-a", "temperature_c", MINUTE),
-                               stats("3"), "shard-0", MINUTE),
-                  partial_item(later, stats("2"), "shard-0", MINUTE + 3600))
+    written = put(dynamodb, partial_of(KEY, ["1"], "shard-0", MINUTE),
+                  partial_of(BucketKey(other, "site-a", "temperature_c", MINUTE), ["3"],
+                             "shard-0", MINUTE),
+                  partial_of(later, ["2"], "shard-0", MINUTE + 3600))
     # WHEN they are rolled up
     invoke(stream_event(inserts(written)))
     markers = markers_in(dynamodb)
@@ -274,12 +278,12 @@ def test_marking_takes_hour_and_shard_pairs(dynamodb):
 
 def test_markers_are_written_only_after_the_totals(dynamodb, monkeypatch):
     # GIVEN a repository that records the order of its writes
-    written = put(dynamodb, partial_item(KEY, stats("1"), "shard-0", MINUTE))
+    written = put(dynamodb, partial_of(KEY, ["1"], "shard-0", MINUTE))
     repo = repository.default_repository()
     calls: list[str] = []
     write_totals, mark = repo.write_totals, repo.mark_hours_pending
     monkeypatch.setattr(repo, "write_totals",
-                        lambda items: (calls.append("totals"), write_totals(items))[1])
+                        lambda *args: (calls.append("totals"), write_totals(*args))[1])
     monkeypatch.setattr(repo, "mark_hours_pending",
                         lambda hours: (calls.append("markers"), mark(hours))[1])
     # WHEN the batch is rolled up
@@ -290,7 +294,7 @@ def test_markers_are_written_only_after_the_totals(dynamodb, monkeypatch):
 
 def test_a_failed_marker_write_retries_the_records(dynamodb, monkeypatch):
     # GIVEN totals that are written but whose hour cannot be marked
-    written = put(dynamodb, partial_item(KEY, stats("1"), "shard-0", MINUTE))
+    written = put(dynamodb, partial_of(KEY, ["1"], "shard-0", MINUTE))
     event = stream_event(inserts(written))
     repo = repository.default_repository()
 
@@ -316,3 +320,80 @@ def test_markers_and_rollups_on_the_stream_trigger_no_work(dynamodb):
     # THEN nothing is written (no totals, no new markers) and nothing fails
     assert response == {"batchItemFailures": []}
     assert totals_in(dynamodb) == {} and markers_in(dynamodb) == {}
+
+
+# -- exactly once per reading ------------------------------------------------------------
+
+
+@pytest.fixture
+def quarantine(dynamodb, monkeypatch):
+    """A quarantine table the rollup is configured with."""
+    create_aggregates_table(dynamodb, "quarantine")
+    monkeypatch.setenv("QUARANTINE_TABLE", "quarantine")
+    rollup_config.get_config.cache_clear()
+    repository.default_repository.cache_clear()
+    yield "quarantine"
+    dynamodb.delete_table(TableName="quarantine")
+    rollup_config.get_config.cache_clear()
+    repository.default_repository.cache_clear()
+
+
+def test_copies_of_readings_in_several_partials_are_summed_once(dynamodb):
+    # GIVEN two windows' partials of one minute sharing two readings (a producer retry)
+    written = put(dynamodb, partial_of(KEY, ["1", "2", "3"], "shard-0", MINUTE, seqs=[1, 2, 3]),
+                  partial_of(KEY, ["2", "3", "4"], "shard-0", MINUTE + 10, seqs=[2, 3, 4]))
+    # WHEN they are rolled up
+    invoke(stream_event(inserts(written)))
+    # THEN the total holds the four readings once each, and says two copies were dropped
+    total = totals_in(dynamodb)[("DM#dev-00001#temperature_c", "T#2026-01-01T00:00")]
+    assert stats_from_item(total) == stats("1", "2", "3", "4")
+    assert (total["duplicates"], total["conflicts"], total["partials"]) == (2, 0, 2)
+
+
+def test_the_losing_version_of_a_conflict_is_quarantined_once(dynamodb, quarantine):
+    # GIVEN a reading identity with two contents in two partials of one minute
+    kept = reading(KEY, "20.5", seq=9, offset_ms=100)
+    lost = reading(KEY, "99", seq=9, offset_ms=200)
+    written = put(dynamodb, partial_from_entries(KEY.device_id, MINUTE, [kept], "s-0", MINUTE),
+                  partial_from_entries(KEY.device_id, MINUTE, [lost], "s-1", MINUTE))
+    # WHEN they are rolled up, twice (a re-delivery)
+    event = stream_event(inserts(written))
+    assert invoke(event) == {"batchItemFailures": []}
+    invoke(event)
+    # THEN only the kept version is summed, and the total counts one conflict
+    total = totals_in(dynamodb)[("DM#dev-00001#temperature_c", "T#2026-01-01T00:00")]
+    assert stats_from_item(total) == stats("20.5") and total["conflicts"] == 1
+    # AND the loser sits in the quarantine table once, as a v1 record with its reason
+    (item,) = scan_items(dynamodb, quarantine)
+    assert item["PK"] == "C#dev-00001#0#9" and item["reason"].startswith("conflict")
+    assert json.loads(base64.b64decode(item["data_b64"])) == {
+        "v": 1, "device_id": "dev-00001", "site": "site-a", "ts": MINUTE * 1000 + 200,
+        "seq": 9, "metrics": {"temperature_c": 99}}
+
+
+def test_a_total_left_without_readings_is_deleted(dynamodb, quarantine):
+    # GIVEN a total written when only one version of a reading had arrived
+    humidity = BucketKey(KEY.device_id, KEY.site, "humidity_pct", MINUTE)
+    early = put(dynamodb, partial_from_entries(KEY.device_id, MINUTE, [
+        reading(humidity, "50", seq=1, offset_ms=500)], "s-0", MINUTE))
+    invoke(stream_event(inserts(early)))
+    assert ("DM#dev-00001#humidity_pct", "T#2026-01-01T00:00") in totals_in(dynamodb)
+    # WHEN the version that wins (earlier event time, no humidity) arrives
+    late = put(dynamodb, partial_from_entries(KEY.device_id, MINUTE, [
+        reading(KEY, "21", seq=1, offset_ms=100)], "s-0", MINUTE + 10))
+    invoke(stream_event(inserts(late)))
+    # THEN the humidity total is gone and the temperature total holds the kept reading
+    assert set(totals_in(dynamodb)) == {("DM#dev-00001#temperature_c", "T#2026-01-01T00:00")}
+
+
+def test_a_minute_read_from_two_sites_keeps_each_sites_share(dynamodb):
+    # GIVEN a device that moved from site-a to site-b within the minute
+    written = put(dynamodb, partial_from_entries(KEY.device_id, MINUTE, [
+        reading(KEY, "1", seq=1), reading(KEY, "10", seq=2, offset_ms=30_000, site="site-b")],
+        "s-0", MINUTE))
+    # WHEN rolled up / THEN the total is the whole minute's, with each site's share beside it
+    invoke(stream_event(inserts(written)))
+    total = totals_in(dynamodb)[("DM#dev-00001#temperature_c", "T#2026-01-01T00:00")]
+    assert stats_from_item(total) == stats("1", "10") and total["site"] == "site-a"
+    assert {site: shares["sum"] for site, shares in total["sites"].items()} == {
+        "site-a": Decimal("1"), "site-b": Decimal("10")}

@@ -8,10 +8,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from lambdas.shared.aggregates import BucketKey, Stats, partial_item, total_item
+from lambdas.shared.aggregates import BucketKey, Stats, total_item
 from lambdas.shared.dynamo import batch_write
 from shardline.query import AggregateReader
 from tests.factories.dynamodb import create_aggregates_table
+from tests.factories.partials import partial_of
 
 TABLE = "aggregates"
 MINUTE = 1_767_225_600  # 2026-01-01T00:00
@@ -31,8 +32,8 @@ def dynamodb(monkeypatch):
 def test_series_and_all_minutes_read_totals_not_partials(dynamodb):
     # GIVEN two partials and their total for one minute, and a total for the next minute
     batch_write(dynamodb, TABLE, [
-        partial_item(KEY, Stats.of(Decimal("1")), "shard-0", MINUTE),
-        partial_item(KEY, Stats.of(Decimal("3")), "shard-1", MINUTE),
+        partial_of(KEY, ["1"], "shard-0", MINUTE),
+        partial_of(KEY, ["3"], "shard-1", MINUTE),
         total_item(KEY, Stats(2, Decimal("4"), Decimal("1"), Decimal("3"), Decimal("10")), 2),
         total_item(NEXT, Stats.of(Decimal("5")), 1),
     ])
@@ -52,8 +53,8 @@ def test_series_and_all_minutes_read_totals_not_partials(dynamodb):
 def test_reading_from_partials_sums_them_as_the_rollup_does(dynamodb):
     # GIVEN partials whose total the rollup has not written yet
     batch_write(dynamodb, TABLE, [
-        partial_item(KEY, Stats.of(Decimal("1")), "shard-0", MINUTE),
-        partial_item(KEY, Stats.of(Decimal("3")), "shard-1", MINUTE),
+        partial_of(KEY, ["1"], "shard-0", MINUTE),
+        partial_of(KEY, ["3"], "shard-1", MINUTE),
     ])
     # WHEN they are read through totals and through partials
     totals = AggregateReader(TABLE, dynamodb)

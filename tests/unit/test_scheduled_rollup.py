@@ -29,7 +29,6 @@ from lambdas.shared.aggregates import (
     HOUR_INDEX_SHARDS,
     BucketKey,
     hour_index_shard,
-    partial_item,
     pending_marker_item,
     stats_from_item,
     total_item,
@@ -38,6 +37,7 @@ from lambdas.shared.dynamo import batch_write
 from tests.factories.dynamodb import scan_items
 from tests.factories.eventbridge import backfill_event, scheduled_event
 from tests.factories.kinesis import lambda_context
+from tests.factories.partials import partial_of
 from tests.unit.scheduled_rollup_table import (
     HOUR,
     HOUR_LABEL,
@@ -126,7 +126,7 @@ def test_a_total_read_twice_counts_once_and_other_items_are_ignored():
     # GIVEN the index returned a total twice, and a partial slipped in
     once = total("dev-a", "site-1", 0, "7")
     key = BucketKey("dev-a", "site-1", METRIC, HOUR)
-    items = hour_rollups([once, dict(once), partial_item(key, stats("100"), "s-0", HOUR)])
+    items = hour_rollups([once, dict(once), partial_of(key, ["100"], "s-0", HOUR)])
     # THEN the roll-ups count the total once
     assert {item["count"] for item in items} == {1}
     assert hour_rollups([]) == []
@@ -209,8 +209,8 @@ def test_the_repository_reads_an_hours_totals_from_every_index_shard(rollup_tabl
     next_hour = total_item(BucketKey("dev-000", "site-0", METRIC, HOUR + 3600), stats("1"), 1)
     assert {hour_index_shard(t["device_id"]) for t in totals} == set(range(HOUR_INDEX_SHARDS))
     batch_write(client, name, [*totals, next_hour, marker(HOUR_LABEL, "t", 1, shard=2),
-                               partial_item(BucketKey("dev-000", "site-0", METRIC, HOUR),
-                                            stats("1"), "s", HOUR)])
+                               partial_of(BucketKey("dev-000", "site-0", METRIC, HOUR),
+                                          ["1"], "s", HOUR)])
     repository = ScheduledRollupRepository(name, client)
     # WHEN one hour's totals are read
     read = list(repository.hour_totals(HOUR_LABEL))

@@ -36,6 +36,7 @@ output "settings" {
     layers                         = aws_lambda_function.this.layers
     tracing_mode                   = aws_lambda_function.this.tracing_config[0].mode
     log_retention_in_days          = aws_cloudwatch_log_group.this.retention_in_days
+    environment_variables          = try(aws_lambda_function.this.environment[0].variables, {})
   }
 }
 

@@ -13,8 +13,9 @@ and the scheduled rollup's roll-ups included) are ignored, so writes of the plat
 own do not trigger more work. The losing versions of conflicting readings go to the
 quarantine table (``lambdas/shared/conflicts.py``).
 
-Once the totals are written, each hour they belong to is marked pending (``RU#PENDING``,
-a fresh token each time) for the scheduled rollup (lambdas/scheduled_rollup).
+Once the totals are written, each hour they belong to is marked pending for the scheduled
+rollup (lambdas/scheduled_rollup): one marker per (hour, shard of its devices),
+``RU#PENDING#<n>``, a fresh token each time (``pending_marks`` in aggregates.py).
 
 Ordering: every partial of a device shares the partition key ``D#<device>``, so their
 stream records sit on one stream shard and are processed in order (parallelization

@@ -3,11 +3,11 @@ per-reading writer, measured side by side on one embedded stack in one run.
 
 shardline writes one partial per (device, minute, shard, arrival window), one minute
 total per metric each time the rollup recomputes a touched device-minute, a pending-hour
-marker per rollup batch, and the scheduled roll-ups (one run here). The naive design it replaces
-does one ``UpdateItem ... ADD`` per reading. Both are counted by the embedded AWS's write
-meter (items DynamoDB applied), on the same fleet's records, with the Terraform
-configuration of ``envs/local.tfvars`` (10 s tumbling windows: the production setting is
-longer, so amplification is lower).
+marker per (hour, marker shard of its devices) per rollup batch, and the scheduled
+roll-ups (one run here). The naive design it replaces does one ``UpdateItem ... ADD`` per
+reading. Both are counted by the embedded AWS's write meter (items DynamoDB applied), on
+the same fleet's records, with the Terraform configuration of ``envs/local.tfvars`` (10 s
+tumbling windows: the production setting is longer, so amplification is lower).
 
 Last line: one JSON object.
 """

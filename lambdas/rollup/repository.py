@@ -60,12 +60,20 @@ class RollupRepository(TableAccess):
             return BatchWriteReport()
         return batch_write(self.client, self.quarantine_table, items)
 
-    def mark_hours_pending(self, hours: Iterable[str]) -> BatchWriteReport:
-        """Mark each hour pending for the scheduled rollup, with a fresh token. Call it
-        only once the hour's totals are written: a marker is a promise that the totals
-        it announces can be read."""
+    def mark_hours_pending(self, marks: Iterable[tuple[str, int]]) -> BatchWriteReport:
+        """Mark each (hour, shard) pending for the scheduled rollup, with a fresh token:
+        ``marks`` is ``pending_marks(totals)`` of the totals just written (each hour in
+        the shards of its devices, so one batch's markers spread over partitions). Call it
+        only once those totals are written: a marker is a promise that the totals it
+        announces can be read."""
         now = int(time.time())
-        markers = [pending_marker_item(hour, uuid.uuid4().hex, now) for hour in sorted(set(hours))]
+        markers = []
+        for mark in sorted(set(marks)):
+            if isinstance(mark, str):  # an hour alone names no shard
+                raise TypeError(f"mark {mark!r} is not an (hour, shard) pair; "
+                                "pass pending_marks(totals)")
+            hour, shard = mark
+            markers.append(pending_marker_item(hour, uuid.uuid4().hex, now, shard))
         if not markers:
             return BatchWriteReport()
         return batch_write(self.client, self.table_name, markers)

@@ -10,7 +10,7 @@ item            PK                          SK
 ==============  ==========================  ===========================================
 partial         ``DM#<device>#<metric>``    ``P#<minute>#<shard>#<window start, epoch s>``
 total           ``DM#<device>#<metric>``    ``T#<minute>``
-pending hour    ``RU#PENDING``              ``<hour>``
+pending hour    ``RU#PENDING#<n>``          ``<hour>``
 run lease       ``RU#LEASE``                ``scheduled-rollup``
 device roll-up  ``DM#<device>#<metric>``    ``R5#<minute>`` / ``R60#<hour>``
 site roll-up    ``SM#<site>#<metric>``      ``R5#<minute>`` / ``R60#<hour>``
@@ -43,10 +43,16 @@ totals over several index partitions (write sharding), so a busy hour does not t
 one partition; a reader of an hour queries every shard.
 
 After writing totals, the rollup marks each hour they belong to as pending: the item
-``RU#PENDING / <hour>`` (``kind=pending``) with a fresh random ``token`` and ``marked_at``
-(epoch seconds). The scheduled rollup reads the markers, recomputes each pending hour's
-roll-ups from the index and deletes a marker only if its token is still the one it read,
-so an hour re-marked in the meantime is recomputed on the next run.
+``RU#PENDING#<n> / <hour>`` (``kind=pending``) with a fresh random ``token`` and
+``marked_at`` (epoch seconds), where ``n`` is ``crc32(device) % PENDING_SHARDS`` of a
+device whose total it wrote. Sharding the markers by device spreads every batch's marker
+writes over ``PENDING_SHARDS`` partitions instead of one hot ``RU#PENDING`` partition; so
+one hour may be marked in several shards (one marker item per (hour, shard)). The
+scheduled rollup reads every shard, recomputes each pending hour once however many shards
+mark it, and deletes each marker it read only if its token is still the one it read, so an
+hour re-marked in the meantime (in any shard) is recomputed on the next run. The unsharded
+partition ``RU#PENDING`` is legacy: nothing writes it any more, but the scheduled rollup
+still reads and drains it, so markers written before the upgrade are not lost.
 
 The scheduled rollup runs under a lease, the item ``RU#LEASE / scheduled-rollup``
 (``kind=lease``, ``holder``, ``expires_at`` in epoch seconds, also the table's TTL
@@ -56,12 +62,20 @@ cannot overwrite a newer run's roll-ups with older figures. The lease outlives t
 holder's invocation (its remaining time plus a margin) and Lambda ends an invocation at
 its timeout, so an expired lease's holder writes nothing more.
 
+A total of a minute whose readings came from more than one site (a device that moved
+mid-minute) also carries ``sites``: a map ``{<site>: {"count", "sum", "min", "max",
+"sumsq"}}`` of each site's own statistics; its own statistics stay the whole minute's and
+its ``site`` is the first of them in sort order. A one-site total has no ``sites``
+(``site_stats_from_total`` reads either form).
+
 A roll-up item (``kind=rollup``) merges the totals of one 5-minute period (``R5#``, the
 period's first minute; ``resolution_s=300``) or one hour (``R60#``, ``resolution_s=3600``)
 for one device, one site or the whole fleet (``scope`` = device, site or fleet), with
 ``period`` (epoch seconds of its start), ``minutes`` (totals merged), ``devices``
-(distinct devices in it) and the same statistics as a total. Keys are deterministic, so
-recomputing an hour rewrites the same items.
+(distinct devices in it) and the same statistics as a total. A site's roll-up merges only
+its own share of each total (a device that moved counts in each site it reported from,
+with the readings it reported there); device and fleet roll-ups merge whole totals. Keys
+are deterministic, so recomputing an hour rewrites the same items.
 """
 
 from __future__ import annotations
@@ -89,7 +103,10 @@ HOUR_INDEX_SK = "GSI1SK"
 HOUR_INDEX_SHARDS = 8
 HOUR_SECONDS = 3600
 
-PENDING_PK = "RU#PENDING"
+# Pending-hour markers: ``RU#PENDING#<n>`` for n < PENDING_SHARDS; ``RU#PENDING`` is the
+# legacy unsharded partition, read (and drained) but never written.
+LEGACY_PENDING_PK = "RU#PENDING"
+PENDING_SHARDS = 8
 LEASE_PK = "RU#LEASE"
 LEASE_KIND = "lease"
 SCHEDULED_ROLLUP_LEASE = "scheduled-rollup"
@@ -297,9 +314,21 @@ def total_item(key: BucketKey, stats: Stats, partials: int,
                conflicts: int = 0) -> dict[str, Any]:
     """The DynamoDB item (resource-level types) for one minute's total, merged from
     ``partials`` partial items; ``duplicates`` and ``conflicts`` count the copies of this
-    metric's readings that were not summed (``minute_merge.py``). ``by_site`` (given when
-    the readings came from more than one site) becomes the ``sites`` map of each site's
-    own statistics."""
+    metric's readings that were not summed (``minute_merge.py``).
+
+    ``by_site`` (each site's own statistics of the minute) matters only when the minute's
+    readings came from more than one site: the item then carries them as ``sites`` and its
+    ``site`` is the first of them in sort order (module docstring). ValueError when their
+    counts do not add up to ``stats.count``.
+    """
+    site = key.site
+    sites: dict[str, Any] = {}
+    if by_site:
+        if sum(share.count for share in by_site.values()) != stats.count:
+            raise ValueError(f"the sites' counts do not add up to the minute's {stats.count}")
+        site = min(by_site)
+        if len(by_site) > 1:
+            sites = {name: stats_attributes(share) for name, share in sorted(by_site.items())}
     item = {
         "PK": series_key(key.device_id, key.metric),
         "SK": total_sort_key(key.bucket),
@@ -307,7 +336,7 @@ def total_item(key: BucketKey, stats: Stats, partials: int,
         HOUR_INDEX_SK: f"{minute_label(key.bucket)}#{key.device_id}#{key.metric}",
         "kind": TOTAL_KIND,
         "device_id": key.device_id,
-        "site": key.site,
+        "site": site,
         "metric": key.metric,
         "bucket": key.bucket,
         "partials": partials,
@@ -315,17 +344,50 @@ def total_item(key: BucketKey, stats: Stats, partials: int,
         "conflicts": conflicts,
         **stats_attributes(stats),
     }
-    if by_site:
-        item["sites"] = {site: stats_attributes(site_stats)
-                         for site, site_stats in sorted(by_site.items())}
+    if sites:
+        item["sites"] = sites
     return item
 
 
-def pending_marker_item(hour: str, token: str, marked_at: int) -> dict[str, Any]:
-    """The marker saying ``hour``'s roll-ups must be recomputed (whole-item put: a new
-    ``token`` each time, so the scheduled rollup can tell a re-mark from its own read)."""
-    return {"PK": PENDING_PK, "SK": hour, "kind": PENDING_KIND, "token": token,
-            "marked_at": marked_at}
+def site_stats_from_total(item: Mapping[str, Any]) -> dict[str, Stats]:
+    """Each site's share of a total item: its ``sites`` map, or ``{site: stats}`` when the
+    minute's readings all came from one site."""
+    sites = item.get("sites")
+    if not sites:
+        return {str(item.get("site", "")): stats_from_item(item)}
+    return {str(site): stats_from_item(share) for site, share in sites.items()}
+
+
+def pending_shard(device_id: str) -> int:
+    """The pending-marker shard of a device (crc32: stable across processes)."""
+    return zlib.crc32(device_id.encode()) % PENDING_SHARDS
+
+
+def pending_partition_key(shard: int | None) -> str:
+    """``RU#PENDING#<shard>``; ``RU#PENDING`` (the legacy partition) for None."""
+    return LEGACY_PENDING_PK if shard is None else f"{LEGACY_PENDING_PK}#{shard}"
+
+
+def pending_partition_keys() -> list[str]:
+    """Every partition that may hold markers, the legacy one included: what a reader
+    queries."""
+    return [LEGACY_PENDING_PK, *(pending_partition_key(n) for n in range(PENDING_SHARDS))]
+
+
+def pending_marks(totals: Iterable[Mapping[str, Any]]) -> list[tuple[str, int]]:
+    """The (hour, shard) markers announcing the given total items, sorted, once each."""
+    return sorted({(hour_label(int(total["bucket"])), pending_shard(str(total["device_id"])))
+                   for total in totals})
+
+
+def pending_marker_item(hour: str, token: str, marked_at: int,
+                        shard: int | None = None) -> dict[str, Any]:
+    """The marker saying ``hour``'s roll-ups must be recomputed, in partition
+    ``RU#PENDING#<shard>`` (whole-item put: a new ``token`` each time, so the scheduled
+    rollup can tell a re-mark from its own read). No shard: the legacy partition, which
+    the rollup no longer writes (module docstring)."""
+    return {"PK": pending_partition_key(shard), "SK": hour, "kind": PENDING_KIND,
+            "token": token, "marked_at": marked_at}
 
 
 def lease_item(name: str, holder: str, expires_at: int) -> dict[str, Any]:

@@ -119,13 +119,16 @@ class BatchRollup:
         for loser in losers:
             logger.warning("conflicting reading quarantined", extra={
                 "device_id": loser["device_id"], "boot": loser["boot"], "seq": loser["seq"]})
-        hours = touched_hours(totals)
+        # A deleted total changes its hour's roll-ups as much as a written one.
+        changed = [outcome.minute._asdict() for outcome in outcomes
+                   if outcome.totals or outcome.stale_total_keys]
+        hours = touched_hours(changed)
         try:
             report = repository.write_totals(totals, stale)
             repository.quarantine(losers)
             # Only now: a marker read by the scheduled rollup must never precede its totals,
             # or the roll-ups could be computed, and the marker deleted, without them.
-            repository.mark_hours_pending(pending_marks(totals))
+            repository.mark_hours_pending(pending_marks(changed))
         except BatchWriteError as exc:
             # A total without its hour's marker would never reach the roll-ups, so a failed
             # marker write fails the records too; their retry rewrites the same totals.

@@ -53,9 +53,9 @@ from lambdas.rollup.logic import (
     touched_minute,
 )
 from lambdas.rollup.repository import RollupRepository, default_repository
-from lambdas.shared.aggregates import pending_marks
 from lambdas.shared.conflicts import conflict_item
 from lambdas.shared.dynamo import BatchWriteError
+from lambdas.shared.markers import pending_marks
 
 logger = Logger()
 metrics = Metrics()

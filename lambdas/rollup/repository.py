@@ -16,8 +16,9 @@ from typing import Any
 
 from lambdas.rollup.config import get_config
 from lambdas.rollup.logic import DeviceMinute
-from lambdas.shared.aggregates import minute_partials_prefix, pending_marker_item
+from lambdas.shared.aggregates import minute_partials_prefix
 from lambdas.shared.dynamo import BatchWriteReport, TableAccess, batch_write, read_items
+from lambdas.shared.markers import pending_marker_item
 from lambdas.shared.partials import device_partition_key
 
 

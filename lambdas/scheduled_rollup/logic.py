@@ -20,7 +20,6 @@ from typing import Any
 from lambdas.shared.aggregates import (
     FIVE_MINUTES,
     ONE_HOUR,
-    PENDING_KIND,
     TOTAL_KIND,
     Stats,
     hour_label,
@@ -29,6 +28,7 @@ from lambdas.shared.aggregates import (
     site_stats_from_total,
     stats_from_item,
 )
+from lambdas.shared.markers import PENDING_KIND
 
 RESOLUTIONS = (FIVE_MINUTES, ONE_HOUR)
 

@@ -18,11 +18,7 @@ from lambdas.shared.aggregates import (
     HOUR_INDEX_NAME,
     HOUR_INDEX_PK,
     HOUR_INDEX_SHARDS,
-    LEASE_PK,
-    SCHEDULED_ROLLUP_LEASE,
     hour_index_key,
-    lease_item,
-    pending_partition_keys,
 )
 from lambdas.shared.dynamo import (
     BatchWriteReport,
@@ -30,6 +26,12 @@ from lambdas.shared.dynamo import (
     batch_write,
     read_items,
     serialize_item,
+)
+from lambdas.shared.markers import (
+    LEASE_PK,
+    SCHEDULED_ROLLUP_LEASE,
+    lease_item,
+    pending_partition_keys,
 )
 
 

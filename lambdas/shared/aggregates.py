@@ -8,7 +8,7 @@ DynamoDB layout of the ``aggregates`` table (PK/SK strings):
 ==============  ==========================  ===========================================
 item            PK                          SK
 ==============  ==========================  ===========================================
-partial         ``DM#<device>#<metric>``    ``P#<minute>#<shard>#<window start, epoch s>``
+partial         ``D#<device>``              ``P#<minute>#<shard>#<window start, epoch s>…``
 total           ``DM#<device>#<metric>``    ``T#<minute>``
 pending hour    ``RU#PENDING#<n>``          ``<hour>``
 run lease       ``RU#LEASE``                ``scheduled-rollup``
@@ -17,23 +17,23 @@ site roll-up    ``SM#<site>#<metric>``      ``R5#<minute>`` / ``R60#<hour>``
 fleet roll-up   ``FM#<metric>``             ``R5#<minute>`` / ``R60#<hour>``
 ==============  ==========================  ===========================================
 
-A total is the sum of every partial of its (device, metric, minute), recomputed from all
-of them by the rollup function on the table's stream each time one is written (so it is
-idempotent: a replayed partial recomputes the same total). Its ``partials`` attribute
-says how many partials it sums.
+A partial holds the readings of one device-minute from one shard window (its layout,
+and how copies of a reading are merged, are in ``partials.py``). A total is one metric of
+a device-minute merged from *every* partial of that device-minute, each reading counted
+once, recomputed by the rollup function on the table's stream each time one is written
+(so it is idempotent). Its ``partials`` attribute says how many partials it merges,
+``duplicates`` and ``conflicts`` how many copies of this metric's readings it did not sum.
 
-When a window is flushed in more than one piece (Lambda terminated it early because the
-state reached its cap, or its final invoke reported failed records that will be retried),
-the pieces are told apart by a ``#<segment>`` suffix on the SK (the sequence number of the
-piece's first record), so the continuation of the window never overwrites them.
+When a window is flushed in more than one piece (sealed because its state grew past the
+seal size, terminated early by Lambda, or its final invoke reported failed records that
+will be retried), the pieces are told apart by a ``#<segment>`` suffix on the SK (the
+sequence number of the piece's first record), so the continuation never overwrites them.
 A failed batch re-driven by ``shardline dlq replay`` is flushed under the segment
 ``replay-<startSequenceNumber>`` of its on-failure record, so replaying it twice rewrites
 the same items and it never collides with its original window's partials.
 
 ``<minute>`` is the event-time bucket as ``YYYY-MM-DDTHH:MM`` (UTC), so a Query with
-``SK BETWEEN "P#<from>" AND "P#<to>~"`` reads a time range in order. A partial is keyed by
-(device, metric, bucket, shard, arrival window): replaying a window rewrites the same
-item, which is what makes re-delivery idempotent (DESIGN.md, "Correctness model").
+``SK BETWEEN "P#<from>" AND "P#<to>~"`` reads a time range in order.
 ``<hour>`` is ``YYYY-MM-DDTHH`` (UTC).
 
 Totals (and only totals: the index is sparse) also carry the keys of the ``by_hour``
@@ -42,25 +42,8 @@ where ``n`` is ``crc32(device) % HOUR_INDEX_SHARDS``. The shard number spreads o
 totals over several index partitions (write sharding), so a busy hour does not throttle
 one partition; a reader of an hour queries every shard.
 
-After writing totals, the rollup marks each hour they belong to as pending: the item
-``RU#PENDING#<n> / <hour>`` (``kind=pending``) with a fresh random ``token`` and
-``marked_at`` (epoch seconds), where ``n`` is ``crc32(device) % PENDING_SHARDS`` of a
-device whose total it wrote. Sharding the markers by device spreads every batch's marker
-writes over ``PENDING_SHARDS`` partitions instead of one hot ``RU#PENDING`` partition; so
-one hour may be marked in several shards (one marker item per (hour, shard)). The
-scheduled rollup reads every shard, recomputes each pending hour once however many shards
-mark it, and deletes each marker it read only if its token is still the one it read, so an
-hour re-marked in the meantime (in any shard) is recomputed on the next run. The unsharded
-partition ``RU#PENDING`` is legacy: nothing writes it any more, but the scheduled rollup
-still reads and drains it, so markers written before the upgrade are not lost.
-
-The scheduled rollup runs under a lease, the item ``RU#LEASE / scheduled-rollup``
-(``kind=lease``, ``holder``, ``expires_at`` in epoch seconds, also the table's TTL
-attribute), taken with a conditional put (no item, or an expired one) and deleted by its
-holder at the end of the run: two runs never recompute at the same time, so a slow run
-cannot overwrite a newer run's roll-ups with older figures. The lease outlives the
-holder's invocation (its remaining time plus a margin) and Lambda ends an invocation at
-its timeout, so an expired lease's holder writes nothing more.
+Pending-hour markers (``RU#PENDING#<n>``) and the scheduled rollup's lease
+(``RU#LEASE``) are described in ``markers.py``.
 
 A total of a minute whose readings came from more than one site (a device that moved
 mid-minute) also carries ``sites``: a map ``{<site>: {"count", "sum", "min", "max",
@@ -93,7 +76,6 @@ PARTIAL_PREFIX = "P#"
 TOTAL_PREFIX = "T#"
 PARTIAL_KIND = "partial"
 TOTAL_KIND = "total"
-PENDING_KIND = "pending"
 ROLLUP_KIND = "rollup"
 
 # The sparse ``by_hour`` index of totals (see the module docstring).
@@ -103,13 +85,6 @@ HOUR_INDEX_SK = "GSI1SK"
 HOUR_INDEX_SHARDS = 8
 HOUR_SECONDS = 3600
 
-# Pending-hour markers: ``RU#PENDING#<n>`` for n < PENDING_SHARDS; ``RU#PENDING`` is the
-# legacy unsharded partition, read (and drained) but never written.
-LEGACY_PENDING_PK = "RU#PENDING"
-PENDING_SHARDS = 8
-LEASE_PK = "RU#LEASE"
-LEASE_KIND = "lease"
-SCHEDULED_ROLLUP_LEASE = "scheduled-rollup"
 
 # Roll-up resolutions (seconds) and the SK prefix of each.
 FIVE_MINUTES = 300
@@ -294,14 +269,6 @@ class BucketKey:
     metric: str
     bucket: int  # epoch seconds, start of the event-time minute
 
-    def to_state_key(self) -> str:
-        return STATE_SEPARATOR.join((self.device_id, self.site, self.metric, str(self.bucket)))
-
-    @classmethod
-    def from_state_key(cls, key: str) -> BucketKey:
-        device_id, site, metric, bucket = key.split(STATE_SEPARATOR)
-        return cls(device_id, site, metric, int(bucket))
-
 
 def stats_attributes(stats: Stats) -> dict[str, Any]:
     """The statistics as item attributes (``stats_from_item`` reads them back)."""
@@ -356,44 +323,6 @@ def site_stats_from_total(item: Mapping[str, Any]) -> dict[str, Stats]:
     if not sites:
         return {str(item.get("site", "")): stats_from_item(item)}
     return {str(site): stats_from_item(share) for site, share in sites.items()}
-
-
-def pending_shard(device_id: str) -> int:
-    """The pending-marker shard of a device (crc32: stable across processes)."""
-    return zlib.crc32(device_id.encode()) % PENDING_SHARDS
-
-
-def pending_partition_key(shard: int | None) -> str:
-    """``RU#PENDING#<shard>``; ``RU#PENDING`` (the legacy partition) for None."""
-    return LEGACY_PENDING_PK if shard is None else f"{LEGACY_PENDING_PK}#{shard}"
-
-
-def pending_partition_keys() -> list[str]:
-    """Every partition that may hold markers, the legacy one included: what a reader
-    queries."""
-    return [LEGACY_PENDING_PK, *(pending_partition_key(n) for n in range(PENDING_SHARDS))]
-
-
-def pending_marks(totals: Iterable[Mapping[str, Any]]) -> list[tuple[str, int]]:
-    """The (hour, shard) markers announcing the given total items, sorted, once each."""
-    return sorted({(hour_label(int(total["bucket"])), pending_shard(str(total["device_id"])))
-                   for total in totals})
-
-
-def pending_marker_item(hour: str, token: str, marked_at: int,
-                        shard: int | None = None) -> dict[str, Any]:
-    """The marker saying ``hour``'s roll-ups must be recomputed, in partition
-    ``RU#PENDING#<shard>`` (whole-item put: a new ``token`` each time, so the scheduled
-    rollup can tell a re-mark from its own read). No shard: the legacy partition, which
-    the rollup no longer writes (module docstring)."""
-    return {"PK": pending_partition_key(shard), "SK": hour, "kind": PENDING_KIND,
-            "token": token, "marked_at": marked_at}
-
-
-def lease_item(name: str, holder: str, expires_at: int) -> dict[str, Any]:
-    """The lease ``name`` held by ``holder`` until ``expires_at`` (epoch seconds)."""
-    return {"PK": LEASE_PK, "SK": name, "kind": LEASE_KIND, "holder": holder,
-            "expires_at": expires_at}
 
 
 def rollup_item(scope: str, metric: str, resolution_s: int, period: int, stats: Stats, *,

@@ -15,16 +15,9 @@ from typing import Any
 from click.testing import CliRunner
 
 from lambdas.shared import telemetry
-from lambdas.shared.aggregates import (
-    BucketKey,
-    Stats,
-    hour_label,
-    pending_marker_item,
-    pending_partition_keys,
-    pending_shard,
-    total_item,
-)
+from lambdas.shared.aggregates import BucketKey, Stats, hour_label, total_item
 from lambdas.shared.dynamo import batch_write, read_items
+from lambdas.shared.markers import pending_marker_item, pending_partition_keys, pending_shard
 from producers.fleet import FleetConfig
 from producers.manifest import Manifest
 from producers.publisher import KinesisPublisher

@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from lambdas.scheduled_rollup import handler as scheduled_handler
-from lambdas.shared.aggregates import BucketKey, pending_marker_item, total_item
+from lambdas.shared.aggregates import BucketKey, total_item
+from lambdas.shared.markers import pending_marker_item
 from tests.factories.aggregates import stats_of
 from tests.factories.dynamodb import scan_items
 from tests.factories.kinesis import lambda_context

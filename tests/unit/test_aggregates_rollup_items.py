@@ -8,18 +8,20 @@ from decimal import Decimal
 import pytest
 
 from lambdas.shared.aggregates import (
-    PENDING_SHARDS,
     BucketKey,
-    pending_marker_item,
-    pending_marks,
-    pending_partition_keys,
-    pending_shard,
     site_stats_from_total,
     stats_attributes,
     stats_from_item,
     total_item,
 )
 from lambdas.shared.dynamo import deserialize_item, serialize_item
+from lambdas.shared.markers import (
+    PENDING_SHARDS,
+    pending_marker_item,
+    pending_marks,
+    pending_partition_keys,
+    pending_shard,
+)
 from tests.factories.aggregates import METRIC, site_total, stats_of
 
 MINUTE = 1_767_225_600  # 2026-01-01T00:00

@@ -20,13 +20,12 @@ from lambdas.shared.aggregates import (
     Stats,
     combine,
     hour_index_shard,
-    pending_marker_item,
-    pending_shard,
     rollup_item,
     stats_from_item,
     total_item,
 )
 from lambdas.shared.dynamo import BatchWriteError, BatchWriteReport, serialize_item
+from lambdas.shared.markers import pending_marker_item, pending_shard
 from lambdas.shared.partials import totals_from_partials
 from tests.factories.dynamodb import create_aggregates_table, scan_items
 from tests.factories.dynamodb_streams import (

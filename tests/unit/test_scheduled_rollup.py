@@ -29,11 +29,11 @@ from lambdas.shared.aggregates import (
     HOUR_INDEX_SHARDS,
     BucketKey,
     hour_index_shard,
-    pending_marker_item,
     stats_from_item,
     total_item,
 )
 from lambdas.shared.dynamo import batch_write
+from lambdas.shared.markers import pending_marker_item
 from tests.factories.dynamodb import scan_items
 from tests.factories.eventbridge import backfill_event, scheduled_event
 from tests.factories.kinesis import lambda_context

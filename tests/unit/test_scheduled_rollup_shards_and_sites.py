@@ -12,8 +12,9 @@ from lambdas.scheduled_rollup import config as scheduled_config
 from lambdas.scheduled_rollup import repository as scheduled_repository
 from lambdas.scheduled_rollup.logic import hour_rollups
 from lambdas.scheduled_rollup.repository import ScheduledRollupRepository
-from lambdas.shared.aggregates import pending_marker_item, stats_from_item
+from lambdas.shared.aggregates import stats_from_item
 from lambdas.shared.dynamo import batch_write
+from lambdas.shared.markers import pending_marker_item
 from tests.factories.aggregates import site_total
 from tests.factories.eventbridge import scheduled_event
 from tests.unit.scheduled_rollup_table import (

@@ -3,11 +3,11 @@ per-reading writer, measured side by side on one embedded stack in one run.
 
 shardline writes one partial per (device, minute, shard, arrival window), one minute
 total per metric each time the rollup recomputes a touched device-minute, a pending-hour
-marker per rollup batch, and the scheduled roll-ups (one run here). The naive design it replaces
-does one ``UpdateItem ... ADD`` per reading. Both are counted by the embedded AWS's write
-meter (items DynamoDB applied), on the same fleet's records, with the Terraform
-configuration of ``envs/local.tfvars`` (10 s tumbling windows: the production setting is
-longer, so amplification is lower).
+marker per (hour, marker shard of its devices) per rollup batch, and the scheduled
+roll-ups (one run here). The naive design it replaces does one ``UpdateItem ... ADD`` per
+reading. Both are counted by the embedded AWS's write meter (items DynamoDB applied), on
+the same fleet's records, with the Terraform configuration of ``envs/local.tfvars`` (10 s
+tumbling windows: the production setting is longer, so amplification is lower).
 
 Last line: one JSON object.
 """
@@ -75,11 +75,13 @@ def main() -> int:
         if "FunctionError" in response:
             raise SystemExit(f"scheduled rollup failed: {response['Payload'].read()!r}")
         written: dict[str, Any] = dict(meter.writes())
+        units = meter.write_units()[table]
         kinds = _items_by_kind(stack, table)
 
         before = meter.writes()[NAIVE_TABLE]
         _naive_writes(stack, records)
         naive = meter.writes()[NAIVE_TABLE] - before
+        naive_units = meter.write_units()[NAIVE_TABLE]
 
     shardline_writes = written.get(table, 0)
     result = {
@@ -92,9 +94,12 @@ def main() -> int:
         "writes_scheduled_rollup": shardline_writes - streaming,
         "writes_per_user_record": round(shardline_writes / len(records), 3),
         "writes_per_reading": round(shardline_writes / readings, 3),
+        "write_units": units,
+        "write_units_per_user_record": round(units / len(records), 3),
         "items_by_kind": kinds,
         "baseline": "one UpdateItem ADD per reading",
         "baseline_writes": naive,
+        "baseline_write_units": naive_units,
         "baseline_writes_per_user_record": round(naive / len(records), 3),
         "ratio": round(naive / shardline_writes, 2),
     }

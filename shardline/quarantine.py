@@ -1,6 +1,8 @@
-"""Reading the quarantine table: what the aggregator rejected, in arrival order.
+"""Reading the quarantine table: what the aggregator rejected and the losing versions of
+conflicting readings the rollup found, in arrival order.
 
-The table's layout is documented in ``lambdas/aggregator/quarantine.py``. Expired items
+The table's layout is documented in ``lambdas/aggregator/quarantine.py`` and
+``lambdas/shared/conflicts.py``. Expired items
 (``expires_at`` in the past) are filtered out: DynamoDB deletes them only eventually.
 """
 
@@ -96,7 +98,9 @@ class QuarantineReader:
             if since_s is not None and record.seen_at < since_s:
                 continue
             records.append(record)
-        records.sort(key=lambda r: (r.seen_at, r.shard_id, int(r.sequence_number),
+        # A conflict's losing version has no one Kinesis position (its copies may come
+        # from several records): its shard and sequence number are empty.
+        records.sort(key=lambda r: (r.seen_at, r.shard_id, int(r.sequence_number or -1),
                                     -1 if r.sub_sequence_number is None
                                     else r.sub_sequence_number))
         return records

@@ -39,13 +39,14 @@ module "storage" {
 
   # Minute totals by hour, for the scheduled rollup (lambdas/shared/aggregates.py: only
   # totals carry GSI1PK/GSI1SK, so the index is sparse). It projects what a roll-up
-  # reads, not whole items.
+  # reads, not whole items (``sites``: the per-site shares of a minute whose readings came
+  # from more than one site).
   global_secondary_indexes = [{
     name               = local.hour_index_name
     hash_key           = "GSI1PK"
     range_key          = "GSI1SK"
     projection_type    = "INCLUDE"
-    non_key_attributes = ["kind", "device_id", "site", "metric", "bucket", "count", "sum", "min", "max", "sumsq"]
+    non_key_attributes = ["kind", "device_id", "site", "sites", "metric", "bucket", "count", "sum", "min", "max", "sumsq"]
   }]
 }
 

@@ -6,10 +6,11 @@
 locals {
   scheduled_rollup_name    = "${var.prefix}-scheduled-rollup"
   scheduled_rollup_enabled = var.scheduled_rollup_package_path != null
-  # RU#PENDING: the partition of the pending-hour markers; RU#LEASE: the run lease's
-  # (lambdas/shared/aggregates.py).
-  pending_markers_key = "RU#PENDING"
-  run_lease_key       = "RU#LEASE"
+  # RU#PENDING#<n>: the partitions of the pending-hour markers (sharded by device; a
+  # pattern, so the shard count lives in lambdas/shared/aggregates.py alone), RU#PENDING
+  # the legacy unsharded one, still drained; RU#LEASE: the run lease's.
+  pending_markers_keys = ["RU#PENDING", "RU#PENDING#*"]
+  run_lease_key        = "RU#LEASE"
 }
 
 module "scheduled_rollup" {
@@ -71,16 +72,16 @@ locals {
         values   = [local.run_lease_key]
       }]
     },
-    # Deletes are for processed markers and the run's own lease only: nothing else in
-    # the table may be deleted.
+    # Deletes are for processed markers (any shard) and the run's own lease only: nothing
+    # else in the table may be deleted.
     {
       sid       = "DeleteMarkersAndLease"
       actions   = ["dynamodb:DeleteItem"]
       resources = [module.storage.table_arn]
       conditions = [{
-        test     = "ForAllValues:StringEquals"
+        test     = "ForAllValues:StringLike"
         variable = "dynamodb:LeadingKeys"
-        values   = [local.pending_markers_key, local.run_lease_key]
+        values   = concat(local.pending_markers_keys, [local.run_lease_key])
       }]
     },
     # The table is encrypted with its own key; DynamoDB decrypts it for this role.

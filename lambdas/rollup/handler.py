@@ -13,8 +13,9 @@ and the scheduled rollup's roll-ups included) are ignored, so writes of the plat
 own do not trigger more work. The losing versions of conflicting readings go to the
 quarantine table (``lambdas/shared/conflicts.py``).
 
-Once the totals are written, each hour they belong to is marked pending (``RU#PENDING``,
-a fresh token each time) for the scheduled rollup (lambdas/scheduled_rollup).
+Once the totals are written, each hour they belong to is marked pending for the scheduled
+rollup (lambdas/scheduled_rollup): one marker per (hour, shard of its devices),
+``RU#PENDING#<n>``, a fresh token each time (``pending_marks`` in aggregates.py).
 
 Ordering: every partial of a device shares the partition key ``D#<device>``, so their
 stream records sit on one stream shard and are processed in order (parallelization
@@ -54,6 +55,7 @@ from lambdas.rollup.logic import (
 from lambdas.rollup.repository import RollupRepository, default_repository
 from lambdas.shared.conflicts import conflict_item
 from lambdas.shared.dynamo import BatchWriteError
+from lambdas.shared.markers import pending_marks
 
 logger = Logger()
 metrics = Metrics()
@@ -117,13 +119,16 @@ class BatchRollup:
         for loser in losers:
             logger.warning("conflicting reading quarantined", extra={
                 "device_id": loser["device_id"], "boot": loser["boot"], "seq": loser["seq"]})
-        hours = touched_hours(totals)
+        # A deleted total changes its hour's roll-ups as much as a written one.
+        changed = [outcome.minute._asdict() for outcome in outcomes
+                   if outcome.totals or outcome.stale_total_keys]
+        hours = touched_hours(changed)
         try:
             report = repository.write_totals(totals, stale)
             repository.quarantine(losers)
             # Only now: a marker read by the scheduled rollup must never precede its totals,
             # or the roll-ups could be computed, and the marker deleted, without them.
-            repository.mark_hours_pending(hours)
+            repository.mark_hours_pending(pending_marks(changed))
         except BatchWriteError as exc:
             # A total without its hour's marker would never reach the roll-ups, so a failed
             # marker write fails the records too; their retry rewrites the same totals.

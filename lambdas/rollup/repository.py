@@ -16,8 +16,9 @@ from typing import Any
 
 from lambdas.rollup.config import get_config
 from lambdas.rollup.logic import DeviceMinute
-from lambdas.shared.aggregates import minute_partials_prefix, pending_marker_item
+from lambdas.shared.aggregates import minute_partials_prefix
 from lambdas.shared.dynamo import BatchWriteReport, TableAccess, batch_write, read_items
+from lambdas.shared.markers import pending_marker_item
 from lambdas.shared.partials import device_partition_key
 
 
@@ -60,12 +61,20 @@ class RollupRepository(TableAccess):
             return BatchWriteReport()
         return batch_write(self.client, self.quarantine_table, items)
 
-    def mark_hours_pending(self, hours: Iterable[str]) -> BatchWriteReport:
-        """Mark each hour pending for the scheduled rollup, with a fresh token. Call it
-        only once the hour's totals are written: a marker is a promise that the totals
-        it announces can be read."""
+    def mark_hours_pending(self, marks: Iterable[tuple[str, int]]) -> BatchWriteReport:
+        """Mark each (hour, shard) pending for the scheduled rollup, with a fresh token:
+        ``marks`` is ``pending_marks(totals)`` of the totals just written (each hour in
+        the shards of its devices, so one batch's markers spread over partitions). Call it
+        only once those totals are written: a marker is a promise that the totals it
+        announces can be read."""
         now = int(time.time())
-        markers = [pending_marker_item(hour, uuid.uuid4().hex, now) for hour in sorted(set(hours))]
+        markers = []
+        for mark in sorted(set(marks)):
+            if isinstance(mark, str):  # an hour alone names no shard
+                raise TypeError(f"mark {mark!r} is not an (hour, shard) pair; "
+                                "pass pending_marks(totals)")
+            hour, shard = mark
+            markers.append(pending_marker_item(hour, uuid.uuid4().hex, now, shard))
         if not markers:
             return BatchWriteReport()
         return batch_write(self.client, self.table_name, markers)

@@ -5,12 +5,14 @@ Trigger: an EventBridge rule ``rate(5 minutes)`` (asynchronous invocation). Hand
 ``lambdas.scheduled_rollup.handler.lambda_handler``.
 
 A scheduled run reads the pending-hour markers the stream rollup writes after each batch
-of minute totals (consistent read), and for each hour, oldest first: reads every total of
-the hour from the ``by_hour`` index, computes its roll-ups (logic.hour_rollups) and writes
-them whole (deterministic keys: recomputing rewrites the same items). Then it deletes the
-marker *only if its token is still the one read*: an hour re-marked meanwhile keeps its
-marker and is recomputed by the next run. Markers younger than SETTLE_SECONDS are rolled
-up but kept (config.py says why).
+of minute totals (consistent reads of every marker shard ``RU#PENDING#<n>``, and of the
+legacy unsharded ``RU#PENDING``), groups them by hour, and for each hour, oldest first,
+once however many shards mark it: reads every total of the hour from the ``by_hour``
+index, computes its roll-ups (logic.hour_rollups) and writes them whole (deterministic
+keys: recomputing rewrites the same items). Then it deletes each of the hour's markers
+*only if its token is still the one read*: a marker re-written meanwhile (the hour got
+more data, in that shard) stays and the next run recomputes the hour. Markers younger
+than SETTLE_SECONDS are not deleted (config.py says why); their hour is still rolled up.
 
 ``{"hours": ["2026-11-23T10", ...]}`` recomputes the named hours instead (a backfill); it
 reads and deletes no markers.
@@ -23,12 +25,12 @@ and, the marker being gone, nothing would correct them. A scheduled run that fin
 lease held does nothing (the hours stay marked for the next run); a backfill fails with
 RunInProgress, to be retried.
 
-An hour that fails is logged and left marked; the others are still processed, then the
+An hour that fails is logged and its markers left; the others are still processed, then the
 invocation fails so the error shows in the function's metrics. The next scheduled run
 recomputes the hour (Terraform turns Lambda's own async retries off; recomputing is
 idempotent either way).
-Returns a summary: hours processed (and which markers were deleted), hours deferred
-(young), hours re-marked meanwhile, hours left for the next run, items written.
+Returns a summary: hours processed, hours deferred (a young marker kept), hours re-marked
+meanwhile (a marker's token changed), hours left for the next run, items written.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambdas.scheduled_rollup.config import ScheduledRollupConfig, get_config
 from lambdas.scheduled_rollup.logic import (
-    PendingHour,
+    PendingMarker,
     hour_rollups,
     pending_hours,
     plan_run,
@@ -71,28 +73,27 @@ class RunInProgress(RuntimeError):
 
 
 @dataclass
-class RunPlan:
-    """The hours one run recomputes (with the marker to delete after, if any)."""
+class RunWork:
+    """The hours one run recomputes, each once, with the markers to delete after it."""
 
-    work: list[tuple[str, PendingHour | None]]
+    hours: list[tuple[str, tuple[PendingMarker, ...]]]
     deferred: list[str] = field(default_factory=list)
     left: list[str] = field(default_factory=list)
     backfill: bool = False
 
 
 def plan(event: dict[str, Any] | None, repository: ScheduledRollupRepository,
-         config: ScheduledRollupConfig, *, now: float) -> RunPlan:
-    """The requested hours of a backfill, or the pending hours, oldest first."""
+         config: ScheduledRollupConfig, *, now: float) -> RunWork:
+    """The requested hours of a backfill, or the pending hours (from every marker shard),
+    oldest first."""
     explicit = requested_hours(event, max_hours=config.max_hours_per_run)
     if explicit is not None:
-        return RunPlan([(hour, None) for hour in explicit], backfill=True)
-    markers = plan_run(pending_hours(repository.pending_markers()), now=now,
-                       settle_seconds=config.settle_seconds,
-                       max_hours=config.max_hours_per_run)
-    work = [(m.hour, m) for m in markers.settled] + [(m.hour, None) for m in markers.young]
-    work.sort(key=lambda entry: entry[0])
-    return RunPlan(work, deferred=[m.hour for m in markers.young],
-                   left=[m.hour for m in markers.left])
+        return RunWork([(hour, ()) for hour in explicit], backfill=True)
+    run = plan_run(pending_hours(repository.pending_markers()), now=now,
+                   settle_seconds=config.settle_seconds, max_hours=config.max_hours_per_run)
+    return RunWork([(hour.hour, hour.settled) for hour in run.hours],
+                   deferred=[hour.hour for hour in run.hours if hour.young],
+                   left=[hour.hour for hour in run.left])
 
 
 def run_leased(event: dict[str, Any] | None, repository: ScheduledRollupRepository,
@@ -121,15 +122,17 @@ def run_rollup(event: dict[str, Any] | None, repository: ScheduledRollupReposito
     remarked: list[str] = []
     failed: dict[str, str] = {}
     written = 0
-    for hour, marker in run.work:
+    for hour, markers in run.hours:
         try:
             items = hour_rollups(repository.hour_totals(hour))
             written += repository.write_rollups(items).items
             processed.append(hour)
-            if marker is not None and not repository.delete_marker(hour, marker.token):
+            kept = [m for m in markers
+                    if not repository.delete_marker(m.partition, hour, m.token)]
+            if kept:
                 remarked.append(hour)
         except Exception as exc:
-            logger.exception("rolling up an hour failed; its marker stays",
+            logger.exception("rolling up an hour failed; its markers stay",
                              extra={"hour": hour})
             failed[hour] = str(exc)
 

@@ -3,7 +3,12 @@
 No AWS here. An hour's roll-ups are computed from all of its minute totals (read from the
 ``by_hour`` index): per device, per site and for the fleet, for each 5-minute period and
 for the hour, merged with ``Stats.merge`` (exact Decimal arithmetic, so the result does
-not depend on the order the index returns the totals in).
+not depend on the order the index returns the totals in). A site's roll-ups merge each
+total's share of that site (a device may move between sites, even within a minute).
+
+Markers come from several partitions (``RU#PENDING#<n>``, sharded by device): they are
+grouped by hour, so an hour is recomputed once however many shards mark it, and each
+marker is deleted (or kept) on its own.
 """
 
 from __future__ import annotations
@@ -15,14 +20,15 @@ from typing import Any
 from lambdas.shared.aggregates import (
     FIVE_MINUTES,
     ONE_HOUR,
-    PENDING_KIND,
     TOTAL_KIND,
     Stats,
     hour_label,
     parse_hour_label,
     rollup_item,
+    site_stats_from_total,
     stats_from_item,
 )
+from lambdas.shared.markers import PENDING_KIND
 
 RESOLUTIONS = (FIVE_MINUTES, ONE_HOUR)
 
@@ -32,49 +38,75 @@ class BadRequest(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
-class PendingHour:
-    """A pending-hour marker as read: the hour, the token seen and when it was written."""
+class PendingMarker:
+    """One marker as read: its partition (``RU#PENDING#<n>``), hour, token and when it
+    was written."""
 
+    partition: str
     hour: str
     token: str
     marked_at: int
 
 
 @dataclass(frozen=True, slots=True)
+class PendingHour:
+    """An hour to recompute and every marker of it read, from whichever shards."""
+
+    hour: str
+    markers: tuple[PendingMarker, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class HourPlan:
+    """One hour a run recomputes (once, however many shards mark it): after it, the
+    ``settled`` markers are deleted if unchanged; ``young`` ones are kept, so a later run,
+    once the index has settled, recomputes the hour again."""
+
+    hour: str
+    settled: tuple[PendingMarker, ...]
+    young: tuple[PendingMarker, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class RunPlan:
-    """What one scheduled run does with the markers it read.
+    """What one scheduled run does with the markers it read: ``hours`` are recomputed,
+    oldest first; ``left`` hours wait for the next run (over the per-run limit)."""
 
-    ``settled`` hours are recomputed and their markers deleted (if unchanged); ``young``
-    hours are recomputed but keep their markers (their newest totals may not be in the
-    index yet); ``left`` hours wait for the next run (over the per-run limit).
-    """
-
-    settled: list[PendingHour]
-    young: list[PendingHour]
+    hours: list[HourPlan]
     left: list[PendingHour]
 
 
 def pending_hours(items: Iterable[Mapping[str, Any]]) -> list[PendingHour]:
-    """Markers read from ``RU#PENDING``, oldest hour first (other items are ignored)."""
-    hours = [
-        PendingHour(str(item["SK"]), str(item["token"]), int(item["marked_at"]))
-        for item in items if item.get("kind") == PENDING_KIND
-    ]
-    return sorted(hours, key=lambda pending: pending.hour)
+    """Markers read from the ``RU#PENDING#<n>`` partitions grouped by hour, oldest hour
+    first (other items are ignored)."""
+    by_hour: dict[str, list[PendingMarker]] = {}
+    for item in items:
+        if item.get("kind") != PENDING_KIND:
+            continue
+        marker = PendingMarker(str(item["PK"]), str(item["SK"]), str(item["token"]),
+                               int(item["marked_at"]))
+        by_hour.setdefault(marker.hour, []).append(marker)
+    return [PendingHour(hour, tuple(sorted(markers, key=lambda m: m.partition)))
+            for hour, markers in sorted(by_hour.items())]
 
 
-def plan_run(markers: Iterable[PendingHour], *, now: float, settle_seconds: int,
+def plan_run(pending: Iterable[PendingHour], *, now: float, settle_seconds: int,
              max_hours: int) -> RunPlan:
-    """Split the markers into settled, young and left-over hours (oldest hours first).
+    """The oldest ``max_hours`` hours, each with its settled and young markers.
 
-    Young markers are recomputed too rather than skipped: the current hour is re-marked
-    every time a window is flushed, so with a skip it would wait until its data stops.
+    An hour with young markers is recomputed too rather than skipped: the current hour is
+    re-marked every time a window is flushed, so with a skip it would wait until its data
+    stops.
     """
-    ordered = sorted(markers, key=lambda pending: pending.hour)
+    ordered = sorted(pending, key=lambda hour: hour.hour)
     taken, left = ordered[:max_hours], ordered[max_hours:]
-    settled = [m for m in taken if now - m.marked_at >= settle_seconds]
-    young = [m for m in taken if now - m.marked_at < settle_seconds]
-    return RunPlan(settled=settled, young=young, left=left)
+    hours = [HourPlan(hour.hour,
+                      settled=tuple(m for m in hour.markers
+                                    if now - m.marked_at >= settle_seconds),
+                      young=tuple(m for m in hour.markers
+                                  if now - m.marked_at < settle_seconds))
+             for hour in taken]
+    return RunPlan(hours=hours, left=left)
 
 
 def requested_hours(event: Mapping[str, Any] | None, *, max_hours: int) -> list[str] | None:
@@ -99,12 +131,31 @@ def requested_hours(event: Mapping[str, Any] | None, *, max_hours: int) -> list[
 @dataclass(slots=True)
 class _Group:
     stats: Stats
+    site: str  # a device roll-up's: the site of its first minute
     minutes: int = 1
     devices: set[str] = field(default_factory=set)
 
 
+GroupKey = tuple[str, str, str, int, int]  # scope, device/site/"", metric, resolution, period
+
+
+def _merge_into(groups: dict[GroupKey, _Group], key: GroupKey, stats: Stats,
+                device_id: str, site: str) -> None:
+    group = groups.get(key)
+    if group is None:
+        groups[key] = _Group(stats.copy(), site, devices={device_id})
+    else:
+        group.stats.merge(stats)
+        group.minutes += 1
+        group.devices.add(device_id)
+
+
 def hour_rollups(totals: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Every roll-up item of the hour whose minute totals are ``totals``.
+
+    A device and the fleet merge whole totals; a site merges each total's share of that
+    site (``site_stats_from_total``): a device that moved mid-minute contributes to each
+    site the readings it reported there, and counts among each site's devices.
 
     A total read twice (the index is read page by page) counts once: the latest per
     (device, metric, minute) is kept.
@@ -115,41 +166,36 @@ def hour_rollups(totals: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
             continue
         unique[(str(item["device_id"]), str(item["metric"]), int(item["bucket"]))] = item
 
-    groups: dict[tuple[str, str, str, int, int], _Group] = {}
-    device_sites: dict[str, str] = {}
+    groups: dict[GroupKey, _Group] = {}
     for (device_id, metric, bucket), item in sorted(unique.items()):
         site = str(item.get("site", ""))
-        # A device reports one site (the manifest refuses a move); keep the first.
-        device_sites.setdefault(device_id, site)
         stats = stats_from_item(item)
+        shares = site_stats_from_total(item)
         for resolution in RESOLUTIONS:
             period = bucket - bucket % resolution
-            for key in (("device", device_id, metric, resolution, period),
-                        ("site", site, metric, resolution, period),
-                        ("fleet", "", metric, resolution, period)):
-                group = groups.get(key)
-                if group is None:
-                    groups[key] = _Group(stats.copy(), devices={device_id})
-                else:
-                    group.stats.merge(stats)
-                    group.minutes += 1
-                    group.devices.add(device_id)
+            _merge_into(groups, ("device", device_id, metric, resolution, period), stats,
+                        device_id, site)
+            _merge_into(groups, ("fleet", "", metric, resolution, period), stats,
+                        device_id, site)
+            for share_site, share in shares.items():
+                _merge_into(groups, ("site", share_site, metric, resolution, period), share,
+                            device_id, share_site)
 
-    items = []
-    for (scope, name, metric, resolution, period), group in sorted(groups.items()):
-        items.append(rollup_item(
-            scope, metric, resolution, period, group.stats,
-            minutes=group.minutes, devices=len(group.devices),
-            device_id=name if scope == "device" else None,
-            site=device_sites[name] if scope == "device" else name if scope == "site" else None,
-        ))
-    return items
+    return [
+        rollup_item(scope, metric, resolution, period, group.stats,
+                    minutes=group.minutes, devices=len(group.devices),
+                    device_id=name if scope == "device" else None,
+                    site=group.site if scope in ("device", "site") else None)
+        for (scope, name, metric, resolution, period), group in sorted(groups.items())
+    ]
 
 
 __all__ = [
     "RESOLUTIONS",
     "BadRequest",
+    "HourPlan",
     "PendingHour",
+    "PendingMarker",
     "RunPlan",
     "hour_rollups",
     "pending_hours",

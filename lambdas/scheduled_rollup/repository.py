@@ -1,5 +1,5 @@
-"""Data access of the scheduled rollup: the run lease, pending-hour markers, an hour's
-totals from the ``by_hour`` index, roll-up writes.
+"""Data access of the scheduled rollup: the run lease, pending-hour markers (every shard),
+an hour's totals from the ``by_hour`` index, roll-up writes.
 
 The client is created on first use and reused by later invocations of the execution
 environment; no endpoint is configured here (boto3 reads ``AWS_ENDPOINT_URL``).
@@ -18,11 +18,7 @@ from lambdas.shared.aggregates import (
     HOUR_INDEX_NAME,
     HOUR_INDEX_PK,
     HOUR_INDEX_SHARDS,
-    LEASE_PK,
-    PENDING_PK,
-    SCHEDULED_ROLLUP_LEASE,
     hour_index_key,
-    lease_item,
 )
 from lambdas.shared.dynamo import (
     BatchWriteReport,
@@ -30,6 +26,12 @@ from lambdas.shared.dynamo import (
     batch_write,
     read_items,
     serialize_item,
+)
+from lambdas.shared.markers import (
+    LEASE_PK,
+    SCHEDULED_ROLLUP_LEASE,
+    lease_item,
+    pending_partition_keys,
 )
 
 
@@ -71,15 +73,17 @@ class ScheduledRollupRepository(TableAccess):
         return True
 
     def pending_markers(self) -> Iterator[dict[str, Any]]:
-        """Every pending-hour marker, strongly consistent (a marker is the signal; reading
-        a stale token would delete a re-mark)."""
-        return read_items(
-            self.client, "query",
-            TableName=self.table_name,
-            KeyConditionExpression="PK = :pk",
-            ExpressionAttributeValues={":pk": {"S": PENDING_PK}},
-            ConsistentRead=True,
-        )
+        """Every pending-hour marker of every shard (and of the legacy partition), strongly
+        consistent (a marker is the signal; reading a stale token would delete a
+        re-mark)."""
+        for partition in pending_partition_keys():
+            yield from read_items(
+                self.client, "query",
+                TableName=self.table_name,
+                KeyConditionExpression="PK = :pk",
+                ExpressionAttributeValues={":pk": {"S": partition}},
+                ConsistentRead=True,
+            )
 
     def hour_totals(self, hour: str) -> Iterator[dict[str, Any]]:
         """Every minute total of ``hour``, from all shards of the ``by_hour`` index
@@ -101,14 +105,14 @@ class ScheduledRollupRepository(TableAccess):
             return BatchWriteReport()
         return batch_write(self.client, self.table_name, items)
 
-    def delete_marker(self, hour: str, token: str) -> bool:
-        """Delete ``hour``'s marker if it still holds ``token``. False when it was
-        re-marked (or deleted) meanwhile: then the hour is someone else's, or the next
-        run's, to recompute — not an error."""
+    def delete_marker(self, partition: str, hour: str, token: str) -> bool:
+        """Delete ``hour``'s marker in ``partition`` (its shard) if it still holds
+        ``token``. False when it was re-marked (or deleted) meanwhile: then the hour is
+        someone else's, or the next run's, to recompute — not an error."""
         try:
             self.client.delete_item(
                 TableName=self.table_name,
-                Key={"PK": {"S": PENDING_PK}, "SK": {"S": hour}},
+                Key={"PK": {"S": partition}, "SK": {"S": hour}},
                 ConditionExpression="#token = :seen",
                 ExpressionAttributeNames={"#token": "token"},
                 ExpressionAttributeValues={":seen": {"S": token}},

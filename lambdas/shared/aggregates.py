@@ -8,32 +8,32 @@ DynamoDB layout of the ``aggregates`` table (PK/SK strings):
 ==============  ==========================  ===========================================
 item            PK                          SK
 ==============  ==========================  ===========================================
-partial         ``DM#<device>#<metric>``    ``P#<minute>#<shard>#<window start, epoch s>``
+partial         ``D#<device>``              ``P#<minute>#<shard>#<window start, epoch s>…``
 total           ``DM#<device>#<metric>``    ``T#<minute>``
-pending hour    ``RU#PENDING``              ``<hour>``
+pending hour    ``RU#PENDING#<n>``          ``<hour>``
 run lease       ``RU#LEASE``                ``scheduled-rollup``
 device roll-up  ``DM#<device>#<metric>``    ``R5#<minute>`` / ``R60#<hour>``
 site roll-up    ``SM#<site>#<metric>``      ``R5#<minute>`` / ``R60#<hour>``
 fleet roll-up   ``FM#<metric>``             ``R5#<minute>`` / ``R60#<hour>``
 ==============  ==========================  ===========================================
 
-A total is the sum of every partial of its (device, metric, minute), recomputed from all
-of them by the rollup function on the table's stream each time one is written (so it is
-idempotent: a replayed partial recomputes the same total). Its ``partials`` attribute
-says how many partials it sums.
+A partial holds the readings of one device-minute from one shard window (its layout,
+and how copies of a reading are merged, are in ``partials.py``). A total is one metric of
+a device-minute merged from *every* partial of that device-minute, each reading counted
+once, recomputed by the rollup function on the table's stream each time one is written
+(so it is idempotent). Its ``partials`` attribute says how many partials it merges,
+``duplicates`` and ``conflicts`` how many copies of this metric's readings it did not sum.
 
-When a window is flushed in more than one piece (Lambda terminated it early because the
-state reached its cap, or its final invoke reported failed records that will be retried),
-the pieces are told apart by a ``#<segment>`` suffix on the SK (the sequence number of the
-piece's first record), so the continuation of the window never overwrites them.
+When a window is flushed in more than one piece (sealed because its state grew past the
+seal size, terminated early by Lambda, or its final invoke reported failed records that
+will be retried), the pieces are told apart by a ``#<segment>`` suffix on the SK (the
+sequence number of the piece's first record), so the continuation never overwrites them.
 A failed batch re-driven by ``shardline dlq replay`` is flushed under the segment
 ``replay-<startSequenceNumber>`` of its on-failure record, so replaying it twice rewrites
 the same items and it never collides with its original window's partials.
 
 ``<minute>`` is the event-time bucket as ``YYYY-MM-DDTHH:MM`` (UTC), so a Query with
-``SK BETWEEN "P#<from>" AND "P#<to>~"`` reads a time range in order. A partial is keyed by
-(device, metric, bucket, shard, arrival window): replaying a window rewrites the same
-item, which is what makes re-delivery idempotent (DESIGN.md, "Correctness model").
+``SK BETWEEN "P#<from>" AND "P#<to>~"`` reads a time range in order.
 ``<hour>`` is ``YYYY-MM-DDTHH`` (UTC).
 
 Totals (and only totals: the index is sparse) also carry the keys of the ``by_hour``
@@ -42,26 +42,23 @@ where ``n`` is ``crc32(device) % HOUR_INDEX_SHARDS``. The shard number spreads o
 totals over several index partitions (write sharding), so a busy hour does not throttle
 one partition; a reader of an hour queries every shard.
 
-After writing totals, the rollup marks each hour they belong to as pending: the item
-``RU#PENDING / <hour>`` (``kind=pending``) with a fresh random ``token`` and ``marked_at``
-(epoch seconds). The scheduled rollup reads the markers, recomputes each pending hour's
-roll-ups from the index and deletes a marker only if its token is still the one it read,
-so an hour re-marked in the meantime is recomputed on the next run.
+Pending-hour markers (``RU#PENDING#<n>``) and the scheduled rollup's lease
+(``RU#LEASE``) are described in ``markers.py``.
 
-The scheduled rollup runs under a lease, the item ``RU#LEASE / scheduled-rollup``
-(``kind=lease``, ``holder``, ``expires_at`` in epoch seconds, also the table's TTL
-attribute), taken with a conditional put (no item, or an expired one) and deleted by its
-holder at the end of the run: two runs never recompute at the same time, so a slow run
-cannot overwrite a newer run's roll-ups with older figures. The lease outlives the
-holder's invocation (its remaining time plus a margin) and Lambda ends an invocation at
-its timeout, so an expired lease's holder writes nothing more.
+A total of a minute whose readings came from more than one site (a device that moved
+mid-minute) also carries ``sites``: a map ``{<site>: {"count", "sum", "min", "max",
+"sumsq"}}`` of each site's own statistics; its own statistics stay the whole minute's and
+its ``site`` is the first of them in sort order. A one-site total has no ``sites``
+(``site_stats_from_total`` reads either form).
 
 A roll-up item (``kind=rollup``) merges the totals of one 5-minute period (``R5#``, the
 period's first minute; ``resolution_s=300``) or one hour (``R60#``, ``resolution_s=3600``)
 for one device, one site or the whole fleet (``scope`` = device, site or fleet), with
 ``period`` (epoch seconds of its start), ``minutes`` (totals merged), ``devices``
-(distinct devices in it) and the same statistics as a total. Keys are deterministic, so
-recomputing an hour rewrites the same items.
+(distinct devices in it) and the same statistics as a total. A site's roll-up merges only
+its own share of each total (a device that moved counts in each site it reported from,
+with the readings it reported there); device and fleet roll-ups merge whole totals. Keys
+are deterministic, so recomputing an hour rewrites the same items.
 """
 
 from __future__ import annotations
@@ -79,7 +76,6 @@ PARTIAL_PREFIX = "P#"
 TOTAL_PREFIX = "T#"
 PARTIAL_KIND = "partial"
 TOTAL_KIND = "total"
-PENDING_KIND = "pending"
 ROLLUP_KIND = "rollup"
 
 # The sparse ``by_hour`` index of totals (see the module docstring).
@@ -89,10 +85,6 @@ HOUR_INDEX_SK = "GSI1SK"
 HOUR_INDEX_SHARDS = 8
 HOUR_SECONDS = 3600
 
-PENDING_PK = "RU#PENDING"
-LEASE_PK = "RU#LEASE"
-LEASE_KIND = "lease"
-SCHEDULED_ROLLUP_LEASE = "scheduled-rollup"
 
 # Roll-up resolutions (seconds) and the SK prefix of each.
 FIVE_MINUTES = 300
@@ -277,14 +269,6 @@ class BucketKey:
     metric: str
     bucket: int  # epoch seconds, start of the event-time minute
 
-    def to_state_key(self) -> str:
-        return STATE_SEPARATOR.join((self.device_id, self.site, self.metric, str(self.bucket)))
-
-    @classmethod
-    def from_state_key(cls, key: str) -> BucketKey:
-        device_id, site, metric, bucket = key.split(STATE_SEPARATOR)
-        return cls(device_id, site, metric, int(bucket))
-
 
 def stats_attributes(stats: Stats) -> dict[str, Any]:
     """The statistics as item attributes (``stats_from_item`` reads them back)."""
@@ -297,9 +281,21 @@ def total_item(key: BucketKey, stats: Stats, partials: int,
                conflicts: int = 0) -> dict[str, Any]:
     """The DynamoDB item (resource-level types) for one minute's total, merged from
     ``partials`` partial items; ``duplicates`` and ``conflicts`` count the copies of this
-    metric's readings that were not summed (``minute_merge.py``). ``by_site`` (given when
-    the readings came from more than one site) becomes the ``sites`` map of each site's
-    own statistics."""
+    metric's readings that were not summed (``minute_merge.py``).
+
+    ``by_site`` (each site's own statistics of the minute) matters only when the minute's
+    readings came from more than one site: the item then carries them as ``sites`` and its
+    ``site`` is the first of them in sort order (module docstring). ValueError when their
+    counts do not add up to ``stats.count``.
+    """
+    site = key.site
+    sites: dict[str, Any] = {}
+    if by_site:
+        if sum(share.count for share in by_site.values()) != stats.count:
+            raise ValueError(f"the sites' counts do not add up to the minute's {stats.count}")
+        site = min(by_site)
+        if len(by_site) > 1:
+            sites = {name: stats_attributes(share) for name, share in sorted(by_site.items())}
     item = {
         "PK": series_key(key.device_id, key.metric),
         "SK": total_sort_key(key.bucket),
@@ -307,7 +303,7 @@ def total_item(key: BucketKey, stats: Stats, partials: int,
         HOUR_INDEX_SK: f"{minute_label(key.bucket)}#{key.device_id}#{key.metric}",
         "kind": TOTAL_KIND,
         "device_id": key.device_id,
-        "site": key.site,
+        "site": site,
         "metric": key.metric,
         "bucket": key.bucket,
         "partials": partials,
@@ -315,23 +311,18 @@ def total_item(key: BucketKey, stats: Stats, partials: int,
         "conflicts": conflicts,
         **stats_attributes(stats),
     }
-    if by_site:
-        item["sites"] = {site: stats_attributes(site_stats)
-                         for site, site_stats in sorted(by_site.items())}
+    if sites:
+        item["sites"] = sites
     return item
 
 
-def pending_marker_item(hour: str, token: str, marked_at: int) -> dict[str, Any]:
-    """The marker saying ``hour``'s roll-ups must be recomputed (whole-item put: a new
-    ``token`` each time, so the scheduled rollup can tell a re-mark from its own read)."""
-    return {"PK": PENDING_PK, "SK": hour, "kind": PENDING_KIND, "token": token,
-            "marked_at": marked_at}
-
-
-def lease_item(name: str, holder: str, expires_at: int) -> dict[str, Any]:
-    """The lease ``name`` held by ``holder`` until ``expires_at`` (epoch seconds)."""
-    return {"PK": LEASE_PK, "SK": name, "kind": LEASE_KIND, "holder": holder,
-            "expires_at": expires_at}
+def site_stats_from_total(item: Mapping[str, Any]) -> dict[str, Stats]:
+    """Each site's share of a total item: its ``sites`` map, or ``{site: stats}`` when the
+    minute's readings all came from one site."""
+    sites = item.get("sites")
+    if not sites:
+        return {str(item.get("site", "")): stats_from_item(item)}
+    return {str(site): stats_from_item(share) for site, share in sites.items()}
 
 
 def rollup_item(scope: str, metric: str, resolution_s: int, period: int, stats: Stats, *,

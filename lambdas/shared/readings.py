@@ -98,18 +98,29 @@ class CellWriter:
         sites, metrics, text, count = _unpack(compact)
         return cls(bucket, sites, metrics, text, count)
 
-    def append(self, entry: ReadingEntry) -> None:
-        site = self._index(entry.site, self.sites, self._site_index)
+    def _values_text(self, entry: ReadingEntry) -> str:
+        """The reading's values in the order of ``metrics`` (new metrics appended)."""
+        metrics = self.metrics
+        if len(entry.values) == len(metrics) and all(
+                metric == name for (metric, _), name in zip(entry.values, metrics, strict=True)):
+            return LIST_SEPARATOR.join([str(value) for _, value in entry.values])
         values: list[str] = []
         for metric, value in entry.values:
-            position = self._index(metric, self.metrics, self._metric_index)
+            position = self._index(metric, metrics, self._metric_index)
             if position >= len(values):
                 values.extend([""] * (position + 1 - len(values)))
             values[position] = str(value)
+        return LIST_SEPARATOR.join(values)
+
+    def append(self, entry: ReadingEntry) -> None:
+        site = self._site_index.get(entry.site)
+        if site is None:
+            site = self._index(entry.site, self.sites, self._site_index)
+        values = self._values_text(entry)
         identity = f"{entry.seq}/{entry.boot}" if entry.boot else str(entry.seq)
         offset = entry.ts_ms - self.bucket * 1000
         where = f"{offset}@{site}" if site else str(offset)
-        part = f"{identity} {where} {LIST_SEPARATOR.join(values)}"
+        part = f"{identity} {where} {values}"
         self._parts.append(part)
         self.count += 1
         self.size += len(part) + 1

@@ -37,6 +37,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from shardline.local.item_size import write_units
+
 FaultKind = Literal["throttle", "unprocessed", "error", "delay"]
 FAULT_KINDS: frozenset[str] = frozenset({"throttle", "unprocessed", "error", "delay"})
 _DYNAMODB_TARGET = "DynamoDB_20120810."
@@ -99,6 +101,7 @@ class FaultLayer:
         self._lock = threading.Lock()
         self._random = random.Random(seed)
         self._writes: Counter[str] = Counter()
+        self._write_units: Counter[str] = Counter()
 
     # -- API for tests, benchmarks and users of `local up` -------------------------------
 
@@ -120,6 +123,12 @@ class FaultLayer:
         """Items put or deleted so far, per table (what DynamoDB applied)."""
         with self._lock:
             return Counter(self._writes)
+
+    def write_units(self) -> Counter[str]:
+        """Write units of the items put so far, per table (``item_size.py``; a delete
+        counts one)."""
+        with self._lock:
+            return Counter(self._write_units)
 
     # -- WSGI ------------------------------------------------------------------------------
 
@@ -220,16 +229,28 @@ class FaultLayer:
 
     def _meter(self, operation: str, request: dict[str, Any], chunks: list[bytes]) -> None:
         applied: Counter[str] = Counter()
+        units: Counter[str] = Counter()
         if operation == "BatchWriteItem":
             response = json.loads(b"".join(chunks) or b"{}")
             left = response.get("UnprocessedItems") or {}
             for table, requests in request.get("RequestItems", {}).items():
-                applied[table] += len(requests) - len(left.get(table, []))
+                unprocessed = left.get(table, [])
+                done = [entry for entry in requests if entry not in unprocessed]
+                applied[table] += len(done)
+                units[table] += sum(_units(entry) for entry in done)
         elif operation in _WRITE_OPERATIONS:
-            applied[str(request.get("TableName", ""))] += 1
+            table = str(request.get("TableName", ""))
+            applied[table] += 1
+            units[table] += write_units(request["Item"]) if "Item" in request else 1
         if applied:
             with self._lock:
                 self._writes.update(applied)
+                self._write_units.update(units)
+
+
+def _units(entry: dict[str, Any]) -> int:
+    put = entry.get("PutRequest")
+    return write_units(put["Item"]) if put else 1
 
 
 def _tables(operation: str, request: dict[str, Any]) -> set[str]:

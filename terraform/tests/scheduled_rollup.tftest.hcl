@@ -172,7 +172,7 @@ run "the_scheduled_rollup_role_is_least_privilege" {
       DeleteMarkersAndLease = {
         actions    = toset(["dynamodb:DeleteItem"])
         resources  = toset(["arn:aws:dynamodb:us-east-1:123456789012:table/shardline-aggregates"])
-        conditions = [["ForAllValues:StringEquals", "dynamodb:LeadingKeys", toset(["RU#PENDING", "RU#LEASE"])]]
+        conditions = [["ForAllValues:StringLike", "dynamodb:LeadingKeys", toset(["RU#PENDING", "RU#PENDING#*", "RU#LEASE"])]]
       }
       DecryptTableThroughDynamoDB = {
         actions    = toset(["kms:Decrypt"])

@@ -6,4 +6,6 @@
   window events, a Lambda context stand-in, and ``run_window`` to drive a handler through
   a window.
 * ``tests.factories.dynamodb``: the aggregates table as Terraform creates it, and scans.
+* ``tests.factories.aggregates``: statistics of literal values, and minute totals
+  (one site, or a device that moved between sites within the minute).
 """

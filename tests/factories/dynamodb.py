@@ -11,7 +11,7 @@ from lambdas.shared.dynamo import read_items
 
 AGGREGATES_TABLE = "aggregates"
 # What the by_hour index projects (terraform/main.tf, module "storage").
-HOUR_INDEX_ATTRIBUTES = ["kind", "device_id", "site", "metric", "bucket",
+HOUR_INDEX_ATTRIBUTES = ["kind", "device_id", "site", "sites", "metric", "bucket",
                          "count", "sum", "min", "max", "sumsq"]
 
 

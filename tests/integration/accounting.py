@@ -5,7 +5,8 @@ failure destination``.
 Each test writes event times in hours of its own (``hours_back``), so the minutes it
 checks hold nothing but its records, whatever ran before it on the shared stack. Hours
 back in use: end to end the last minutes, rollups 1, quarantine/DLQ 3, KPL producer 4,
-fault injection 6-10, scheduled rollup 11-12 (it checks whole hours).
+fault injection 6-10, scheduled rollup 11-12 (it checks whole hours), a device moving
+between sites 14.
 """
 
 from __future__ import annotations

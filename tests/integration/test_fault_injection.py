@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
@@ -35,8 +34,8 @@ from tests.integration.accounting import (
     partials_in,
     publish,
 )
+from tests.integration.stack_ops import recreate_aggregator_mapping, update_aggregator
 
-CONFIG_APPLIES_S = 2.5  # the runtime re-reads a function's configuration once a second
 IDLE_TIMEOUT_S = 240
 
 
@@ -49,45 +48,6 @@ def faults(stack: LocalStack) -> Iterator[FaultLayer]:
 
 def _aggregates_table(stack: LocalStack) -> str:
     return str(stack.outputs["aggregates_table_name"])
-
-
-def _update_aggregator(stack: LocalStack, **settings: Any) -> dict[str, Any]:
-    """Change the aggregator's configuration; return what it was (to restore it)."""
-    client = stack.client("lambda")
-    name = str(stack.outputs["aggregator_function_name"])
-    before = client.get_function_configuration(FunctionName=name)
-    client.update_function_configuration(FunctionName=name, **settings)
-    time.sleep(CONFIG_APPLIES_S)
-    return {key: before[key] for key in settings}
-
-
-def _wait_for_consumer(stack: LocalStack, mapping_uuid: str, timeout_s: float = 30) -> None:
-    assert stack.engine is not None
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if any(c.mapping.uuid == mapping_uuid for c in stack.engine.consumers()):
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"the engine did not pick up mapping {mapping_uuid} in {timeout_s}s")
-
-
-def _recreate_aggregator_mapping(stack: LocalStack, starting_at: float) -> str:
-    """Replace the aggregator's mapping by an identical one reading from ``starting_at``
-    (what an operator does to re-drive a stream): every record since is delivered again."""
-    client = stack.client("lambda")
-    old = next(m for m in client.list_event_source_mappings(
-        EventSourceArn=str(stack.outputs["stream_arn"]))["EventSourceMappings"])
-    settings = {key: old[key] for key in (
-        "FunctionArn", "EventSourceArn", "BatchSize", "MaximumBatchingWindowInSeconds",
-        "ParallelizationFactor", "TumblingWindowInSeconds", "BisectBatchOnFunctionError",
-        "MaximumRetryAttempts", "MaximumRecordAgeInSeconds", "DestinationConfig",
-        "FunctionResponseTypes") if key in old}
-    settings["FunctionName"] = settings.pop("FunctionArn")
-    client.delete_event_source_mapping(UUID=old["UUID"])
-    new = client.create_event_source_mapping(
-        **settings, StartingPosition="AT_TIMESTAMP", StartingPositionTimestamp=starting_at)
-    _wait_for_consumer(stack, new["UUID"])
-    return str(new["UUID"])
 
 
 def test_records_delivered_twice_are_counted_once(stack: LocalStack) -> None:
@@ -104,7 +64,7 @@ def test_records_delivered_twice_are_counted_once(stack: LocalStack) -> None:
     # WHEN the mapping is recreated from a timestamp before them, so every one of those
     # records is delivered to the aggregator a second time (in batches split differently)
     mark = log_position(stack)
-    new_uuid = _recreate_aggregator_mapping(stack, started)
+    new_uuid = recreate_aggregator_mapping(stack, started)
     stack.wait_until_idle(timeout_s=IDLE_TIMEOUT_S)
 
     # THEN the second delivery happened in full...
@@ -181,7 +141,7 @@ def test_a_handler_timeout_mid_batch_is_retried_without_double_counting(
     # GIVEN an aggregator with a 2 s timeout, a quarantine table that once stalls for 4 s
     # while a batch is half processed, and a partials write that once stalls for 4 s
     started = time.time()
-    restore = _update_aggregator(stack, Timeout=2)
+    restore = update_aggregator(stack, Timeout=2)
     stall_batch = faults.inject(DynamoDBFault(
         "delay", table=str(stack.outputs["quarantine_table_name"]), delay_s=4, times=1))
     stall_window = faults.inject(DynamoDBFault(
@@ -197,7 +157,7 @@ def test_a_handler_timeout_mid_batch_is_retried_without_double_counting(
         publish(stack, [*as_entries(records[:half]), *invalid, *as_entries(records[half:])])
         stack.wait_until_idle(timeout_s=IDLE_TIMEOUT_S)
     finally:
-        _update_aggregator(stack, **restore)
+        update_aggregator(stack, **restore)
     stack.wait_until_idle(timeout_s=IDLE_TIMEOUT_S)
 
     # THEN invocations timed out (a records batch and a window's final invoke) and were retried

@@ -1,7 +1,8 @@
 """The scheduled rollup on the embedded stack: Terraform's EventBridge rule targets it,
 and the 5-minute and hourly roll-ups it writes per device, per site and for the fleet
 equal the producer's ground truth exactly, stay put when it runs again, and follow late
-data (which re-marks its hour)."""
+data (which re-marks its hour). Its pending-hour markers spread over several partitions;
+a device that changes site within a minute counts in each site with its share."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from typing import Any
 from click.testing import CliRunner
 
 from lambdas.shared import telemetry
-from lambdas.shared.aggregates import Stats, hour_label
-from lambdas.shared.dynamo import read_items
+from lambdas.shared.aggregates import BucketKey, Stats, hour_label, total_item
+from lambdas.shared.dynamo import batch_write, read_items
+from lambdas.shared.markers import pending_marker_item, pending_partition_keys, pending_shard
 from producers.fleet import FleetConfig
 from producers.manifest import Manifest
 from producers.publisher import KinesisPublisher
@@ -66,6 +68,14 @@ def expected_rollups(manifest: Manifest) -> Rollups:
             for key, (s, devices) in groups.items()}
 
 
+def expected(*values: str, devices: int) -> tuple[Any, ...]:
+    """A roll-up as ``rollups_of`` reads it, of ``devices`` devices' ``values``."""
+    stats = Stats.of(Decimal(values[0]))
+    for value in values[1:]:
+        stats.add(Decimal(value))
+    return (devices, stats.count, stats.total, stats.minimum, stats.maximum, stats.sum_squares)
+
+
 def rollups_of(stack: LocalStack, hours: Iterable[int]) -> Rollups:
     """Every roll-up item of the given hours (epoch s of their starts) in the table."""
     wanted = set(hours)
@@ -78,13 +88,21 @@ def rollups_of(stack: LocalStack, hours: Iterable[int]) -> Rollups:
             for item in items if int(item["period"]) // 3600 * 3600 in wanted}
 
 
+def pending_markers(stack: LocalStack) -> set[tuple[str, str]]:
+    """(partition, hour) of every pending-hour marker, from every marker shard."""
+    markers = set()
+    for partition in pending_partition_keys():
+        items = read_items(stack.client("dynamodb"), "query",
+                           TableName=str(stack.outputs["aggregates_table_name"]),
+                           KeyConditionExpression="PK = :pk",
+                           ExpressionAttributeValues={":pk": {"S": partition}},
+                           ConsistentRead=True)
+        markers |= {(partition, str(item["SK"])) for item in items}
+    return markers
+
+
 def pending_hours(stack: LocalStack) -> set[str]:
-    items = read_items(stack.client("dynamodb"), "query",
-                       TableName=str(stack.outputs["aggregates_table_name"]),
-                       KeyConditionExpression="PK = :pk",
-                       ExpressionAttributeValues={":pk": {"S": "RU#PENDING"}},
-                       ConsistentRead=True)
-    return {str(item["SK"]) for item in items}
+    return {hour for _, hour in pending_markers(stack)}
 
 
 def test_terraform_created_the_five_minute_schedule(stack: LocalStack) -> None:
@@ -118,8 +136,12 @@ def test_rollups_equal_the_ground_truth_and_follow_late_data(stack: LocalStack) 
     assert {key[1] for key in expected if key[0].startswith("FM#")} == {
         f"R5#{labels[0]}:55", f"R5#{labels[1]}:00", f"R5#{labels[1]}:05",
         f"R60#{labels[0]}", f"R60#{labels[1]}"}
-    # ... and the stream rollup marked both hours pending
-    assert set(labels) <= pending_hours(stack)
+    # ... and the stream rollup marked both hours pending, each in the marker shard of
+    # every device with data in it: several partitions, not one
+    shards = {f"RU#PENDING#{pending_shard(device)}" for device in result.manifest.sites}
+    assert len(shards) > 1
+    for label in labels:
+        assert {p for p, hour in pending_markers(stack) if hour == label} == shards
 
     # WHEN the scheduled rollup runs
     summary = _run(stack)
@@ -168,3 +190,50 @@ def test_rollups_equal_the_ground_truth_and_follow_late_data(stack: LocalStack) 
     updated = expected_rollups(late_manifest)
     assert updated != expected
     assert rollups_of(stack, hours) == updated
+
+
+def test_a_device_that_moves_site_counts_in_each_site_with_its_share(stack: LocalStack) -> None:
+    # GIVEN, fourteen hours back, a device reporting from plant-x in minute 0 and from
+    # plant-y in minute 2, and another device at plant-x, through the pipeline ...
+    hour = (int(time.time()) - 14 * 3600) // 3600 * 3600
+    mover, stayer = "dev-mover-0001", "dev-stayer-0001"
+    readings = [(mover, "plant-x", 0, 1.5), (mover, "plant-x", 0, 2.5),
+                (stayer, "plant-x", 1, 100.0), (mover, "plant-y", 2, 4.0)]
+    records = [telemetry_record(device, site=site, ts=(hour + minute * 60 + seq) * 1000,
+                                seq=seq, metrics={"temperature_c": value})
+               for seq, (device, site, minute, value) in enumerate(readings)]
+    publisher = KinesisPublisher(str(stack.outputs["stream_name"]), stack.client("kinesis"))
+    publisher.publish([(r.device_id, telemetry.encode(r), r) for r in records])
+    stack.wait_until_idle(timeout_s=240)
+    # ... and the minute in between, when it moved: its total as the rollup writes one
+    # whose readings came from two sites (written directly: the aggregator's partials do
+    # not keep sites apart yet), with its hour's marker in the device's shard
+    shares = {"plant-x": Stats.of(Decimal("3")), "plant-y": Stats.of(Decimal("5"))}
+    shares["plant-y"].add(Decimal("6"))
+    whole = shares["plant-x"].copy()
+    whole.merge(shares["plant-y"])
+    moved = total_item(BucketKey(mover, "plant-x", "temperature_c", hour + 60), whole, 1,
+                       shares)
+    batch_write(stack.client("dynamodb"), str(stack.outputs["aggregates_table_name"]),
+                [moved, pending_marker_item(hour_label(hour), "moved", int(time.time()),
+                                            pending_shard(mover))])
+
+    # WHEN the scheduled rollup runs
+    summary = _run(stack)
+
+    # THEN each site holds exactly what was reported there, the mover counted in both
+    assert hour_label(hour) in summary["hours_processed"]
+    rollups = rollups_of(stack, [hour])
+    label = hour_label(hour)
+
+    assert rollups[("SM#plant-x#temperature_c", f"R60#{label}")] == expected(
+        "1.5", "2.5", "3", "100", devices=2)
+    assert rollups[("SM#plant-y#temperature_c", f"R60#{label}")] == expected(
+        "5", "6", "4", devices=1)
+    # AND the device and the fleet merge its whole minutes, as for any device
+    assert rollups[(f"DM#{mover}#temperature_c", f"R5#{label}:00")] == expected(
+        "1.5", "2.5", "3", "5", "6", "4", devices=1)
+    assert rollups[("FM#temperature_c", f"R60#{label}")] == expected(
+        "1.5", "2.5", "3", "5", "6", "4", "100", devices=2)
+    # AND no marker of the hour is left, in any shard
+    assert label not in pending_hours(stack)

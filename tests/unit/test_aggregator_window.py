@@ -9,11 +9,18 @@ import random
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lambdas.aggregator.envelope import InvalidWindowEvent, WindowInvocation, parse_aws_timestamp
 from lambdas.aggregator.kpl import UserRecord, split_user_records
 from lambdas.aggregator.records import read_record
-from lambdas.aggregator.window_state import WindowAggregate, split_cell_key, state_size_bytes
+from lambdas.aggregator.window_state import (
+    WindowAggregate,
+    cell_key,
+    split_cell_key,
+    state_size_bytes,
+)
 from lambdas.shared.aggregates import Stats
 from lambdas.shared.partials import totals_from_partials
 from lambdas.shared.readings import CellWriter, entries_of_items
@@ -371,3 +378,11 @@ def test_corrupted_kpl_aggregate_becomes_one_opaque_record():
 
     # THEN it is a single quarantined record, not lost and not a failure
     assert contribution.aggregated == 0 and len(contribution.quarantined) == 1
+
+
+@given(st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,20}", fullmatch=True),
+       st.integers(min_value=1_577_836_800, max_value=4_102_444_799).map(lambda s: s - s % 60))
+def test_cell_keys_round_trip(device_id, bucket):
+    # GIVEN any device id the contract allows and a minute
+    # WHEN it becomes a state cell key and back / THEN it is unchanged
+    assert split_cell_key(cell_key(device_id, bucket)) == (device_id, bucket)

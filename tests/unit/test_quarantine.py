@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from decimal import Decimal
 
 import boto3
 import pytest
@@ -22,7 +23,9 @@ from lambdas.aggregator.quarantine import (
     quarantine_key,
 )
 from lambdas.aggregator.records import Quarantined
+from lambdas.shared.conflicts import conflict_item
 from lambdas.shared.partials import totals_from_partials
+from lambdas.shared.readings import ReadingEntry
 from shardline.cli import main
 from shardline.quarantine import QuarantineReader
 from tests.factories.aggregator_env import (
@@ -272,3 +275,27 @@ def test_a_replay_event_must_name_a_replay_segment():
         WindowInvocation.from_event(event)
     event["replay"] = {"segment": "replay-4959"}
     assert WindowInvocation.from_event(event).replay_segment == "replay-4959"
+
+
+def test_conflict_losers_are_listed_beside_rejected_records(aws):
+    # GIVEN a rejected record and the losing version of a conflict in the quarantine table
+    now = time.time()
+    context = QuarantineContext("shardId-000000000001", None, now_s=now, retention_days=14)
+    loser = ReadingEntry.of(boot=2, seq=5, ts_ms=1_763_899_980_500, site="plant-a",
+                            metrics={"temperature_c": Decimal("99.5")})
+    repository.QuarantineRepository(QUARANTINE, client=aws).write_items([
+        quarantine_item(Quarantined("schema: bad", "7", None, "d", b"{}"), now - 60, context),
+        conflict_item("dev-1", loser, now_s=now, retention_days=14),
+    ])
+
+    # WHEN listed
+    records = QuarantineReader(QUARANTINE, aws).records()
+
+    # THEN both are listed, the conflict with its device and the version as a v1 record
+    assert [r.reason.split(":")[0] for r in records] == ["schema", "conflict"]
+    conflict = records[1]
+    assert (conflict.partition_key, conflict.shard_id, conflict.sequence_number) == (
+        "dev-1", "", "")
+    assert json.loads(base64.b64decode(conflict.data_b64)) == {
+        "v": 1, "device_id": "dev-1", "site": "plant-a", "ts": 1_763_899_980_500, "seq": 5,
+        "boot": 2, "metrics": {"temperature_c": 99.5}}

@@ -20,12 +20,12 @@ from lambdas.shared.aggregates import (
     Stats,
     combine,
     hour_index_shard,
-    pending_marker_item,
     rollup_item,
     stats_from_item,
     total_item,
 )
 from lambdas.shared.dynamo import BatchWriteError, BatchWriteReport, serialize_item
+from lambdas.shared.markers import pending_marker_item, pending_shard
 from lambdas.shared.partials import totals_from_partials
 from tests.factories.dynamodb import create_aggregates_table, scan_items
 from tests.factories.dynamodb_streams import (
@@ -217,7 +217,8 @@ def test_a_missing_table_name_fails_fast(monkeypatch):
 
 
 def markers_in(client):
-    return {item["SK"]: item for item in scan_items(client, TABLE) if item["kind"] == "pending"}
+    return {(item["PK"], item["SK"]): item for item in scan_items(client, TABLE)
+            if item["kind"] == "pending"}
 
 
 def test_totals_are_indexed_by_hour(dynamodb):
@@ -235,21 +236,43 @@ def test_totals_are_indexed_by_hour(dynamodb):
     assert "GSI1PK" not in partial
 
 
-def test_written_totals_mark_their_hours_pending(dynamodb):
-    # GIVEN partials in two hours
+def test_written_totals_mark_their_hours_pending_in_their_devices_shards(dynamodb):
+    # GIVEN partials of two devices in different marker shards in one hour, and of one of
+    # them in the next hour
+    other = "dev-00002"
+    assert pending_shard(other) != pending_shard(KEY.device_id)
     later = BucketKey("dev-00001", "site-a", "temperature_c", MINUTE + 3600 + 120)
     written = put(dynamodb, partial_of(KEY, ["1"], "shard-0", MINUTE),
+                  partial_of(BucketKey(other, "site-a", "temperature_c", MINUTE), ["3"],
+                             "shard-0", MINUTE),
                   partial_of(later, ["2"], "shard-0", MINUTE + 3600))
     # WHEN they are rolled up
     invoke(stream_event(inserts(written)))
     markers = markers_in(dynamodb)
-    # THEN each hour has a pending marker with a token and the time it was marked
-    assert sorted(markers) == ["2026-01-01T00", "2026-01-01T01"]
-    assert all(m["PK"] == "RU#PENDING" and m["token"] and m["marked_at"] > MINUTE
-               for m in markers.values())
-    # AND re-delivering the batch re-marks the hour with a new token
+    # THEN each hour is marked in the shard of each device that has a total in it, with a
+    # token and the time it was marked: the first hour in two partitions
+    first, second = (f"RU#PENDING#{pending_shard(d)}" for d in (KEY.device_id, other))
+    assert sorted(markers) == sorted([(first, "2026-01-01T00"), (second, "2026-01-01T00"),
+                                      (first, "2026-01-01T01")])
+    assert all(m["token"] and m["marked_at"] > MINUTE for m in markers.values())
+    # AND re-delivering a partial re-marks its hour in its device's shard, with a new token
     invoke(stream_event(inserts(written[:1])))
-    assert markers_in(dynamodb)["2026-01-01T00"]["token"] != markers["2026-01-01T00"]["token"]
+    again = markers_in(dynamodb)
+    assert again[(first, "2026-01-01T00")]["token"] != markers[(first, "2026-01-01T00")]["token"]
+    assert again[(second, "2026-01-01T00")] == markers[(second, "2026-01-01T00")]
+
+
+def test_marking_takes_hour_and_shard_pairs(dynamodb):
+    # GIVEN the rollup's repository
+    repo = repository.default_repository()
+    # WHEN it is given hours without shards (the call before markers were sharded)
+    # THEN it refuses them rather than guess a shard
+    with pytest.raises(TypeError, match="pending_marks"):
+        repo.mark_hours_pending(["2026-01-01T00"])
+    # AND (hour, shard) pairs write one marker each, once however often a pair repeats
+    repo.mark_hours_pending([("2026-01-01T00", 3), ("2026-01-01T00", 3), ("2026-01-01T00", 5)])
+    assert sorted(markers_in(dynamodb)) == [("RU#PENDING#3", "2026-01-01T00"),
+                                            ("RU#PENDING#5", "2026-01-01T00")]
 
 
 def test_markers_are_written_only_after_the_totals(dynamodb, monkeypatch):
@@ -288,7 +311,7 @@ def test_a_failed_marker_write_retries_the_records(dynamodb, monkeypatch):
 
 def test_markers_and_rollups_on_the_stream_trigger_no_work(dynamodb):
     # GIVEN stream records of a marker and a roll-up
-    records = [stream_record(pending_marker_item("2026-01-01T00", "t", 1)),
+    records = [stream_record(pending_marker_item("2026-01-01T00", "t", 1, shard=2)),
                stream_record(rollup_item("site", "temperature_c", 3600, MINUTE, stats("1"),
                                          minutes=1, devices=1, site="site-a"))]
     # WHEN delivered

@@ -4,12 +4,10 @@ server, with the by_hour index), and the handler's marker protocol."""
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-import boto3
 import pytest
 
 from lambdas.scheduled_rollup import config as scheduled_config
@@ -18,7 +16,9 @@ from lambdas.scheduled_rollup import repository as scheduled_repository
 from lambdas.scheduled_rollup.config import ConfigError, ScheduledRollupConfig
 from lambdas.scheduled_rollup.logic import (
     BadRequest,
+    HourPlan,
     PendingHour,
+    PendingMarker,
     hour_rollups,
     pending_hours,
     plan_run,
@@ -28,38 +28,30 @@ from lambdas.scheduled_rollup.repository import ScheduledRollupRepository
 from lambdas.shared.aggregates import (
     HOUR_INDEX_SHARDS,
     BucketKey,
-    Stats,
     hour_index_shard,
-    pending_marker_item,
     stats_from_item,
     total_item,
 )
 from lambdas.shared.dynamo import batch_write
-from shardline.local.embedded import EmbeddedAws
-from tests.factories.dynamodb import create_aggregates_table, scan_items
+from lambdas.shared.markers import pending_marker_item
+from tests.factories.dynamodb import scan_items
 from tests.factories.eventbridge import backfill_event, scheduled_event
 from tests.factories.kinesis import lambda_context
 from tests.factories.partials import partial_of
-
-HOUR = 1_767_225_600  # 2026-01-01T00:00
-HOUR_LABEL = "2026-01-01T00"
-METRIC = "temperature_c"
-
-
-def stats(*values: str) -> Stats:
-    result = Stats.of(Decimal(values[0]))
-    for value in values[1:]:
-        result.add(Decimal(value))
-    return result
-
-
-def total(device: str, site: str, minute: int, *values: str, metric: str = METRIC) -> dict:
-    return total_item(BucketKey(device, site, metric, HOUR + minute * 60), stats(*values), 1)
-
-
-def by_key(items: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
-    return {(item["PK"], item["SK"]): item for item in items}
-
+from tests.unit.scheduled_rollup_table import (
+    HOUR,
+    HOUR_LABEL,
+    METRIC,
+    by_key,
+    fleet_of,
+    in_shard,
+    invoke,
+    marker,
+    markers_in,
+    rollups_in,
+    total,
+)
+from tests.unit.scheduled_rollup_table import stats_of as stats
 
 # -- pure logic ---------------------------------------------------------------------------
 
@@ -140,23 +132,43 @@ def test_a_total_read_twice_counts_once_and_other_items_are_ignored():
     assert hour_rollups([]) == []
 
 
-def test_the_plan_recomputes_young_hours_but_keeps_their_markers():
-    # GIVEN markers of three hours: old, just written, and over the per-run limit
-    old = PendingHour("2026-01-01T00", "t1", marked_at=1000)
-    young = PendingHour("2026-01-01T01", "t2", marked_at=1990)
-    later = PendingHour("2026-01-01T02", "t3", marked_at=1000)
+def test_the_plan_recomputes_young_hours_but_keeps_their_young_markers():
+    # GIVEN markers of three hours: old (in two shards), one old and one just written,
+    # and one over the per-run limit
+    old = [PendingMarker("RU#PENDING#1", "2026-01-01T00", "t1", 1000),
+           PendingMarker("RU#PENDING#4", "2026-01-01T00", "t2", 1500)]
+    mixed = [PendingMarker("RU#PENDING#1", "2026-01-01T01", "t3", 1000),
+             PendingMarker("RU#PENDING#2", "2026-01-01T01", "t4", 1990)]
+    later = PendingHour("2026-01-01T02", (PendingMarker("RU#PENDING#0", "2026-01-01T02",
+                                                        "t5", 1000),))
     # WHEN planned at t=2000 with a 60 s settle time and 2 hours per run
-    plan = plan_run([later, young, old], now=2000, settle_seconds=60, max_hours=2)
-    # THEN the oldest hours are taken; the young one is recomputed without deleting
-    assert (plan.settled, plan.young, plan.left) == ([old], [young], [later])
+    plan = plan_run([later, PendingHour("2026-01-01T01", tuple(mixed)),
+                     PendingHour("2026-01-01T00", tuple(old))],
+                    now=2000, settle_seconds=60, max_hours=2)
+    # THEN the oldest hours are taken, each once; a young marker is kept, the settled
+    # markers of the same hour are deleted
+    assert plan.hours == [HourPlan("2026-01-01T00", settled=tuple(old), young=()),
+                          HourPlan("2026-01-01T01", settled=(mixed[0],), young=(mixed[1],))]
+    assert plan.left == [later]
     # AND with no settle time every marker is settled
-    assert plan_run([young], now=1990, settle_seconds=0, max_hours=2).settled == [young]
+    assert plan_run([PendingHour("2026-01-01T01", tuple(mixed))], now=1990, settle_seconds=0,
+                    max_hours=2).hours[0].young == ()
 
 
-def test_markers_are_read_oldest_hour_first():
-    items = [pending_marker_item("2026-01-01T05", "b", 2), pending_marker_item(
-        "2026-01-01T01", "a", 1), {"PK": "RU#PENDING", "SK": "x", "kind": "other"}]
-    assert [m.hour for m in pending_hours(items)] == ["2026-01-01T01", "2026-01-01T05"]
+def test_markers_of_every_shard_are_grouped_by_hour_oldest_first():
+    # GIVEN markers of one hour in two shards (and the legacy partition), of an earlier
+    # hour in one shard, and an item that is not a marker
+    items = [pending_marker_item("2026-01-01T05", "b", 2, shard=6),
+             pending_marker_item("2026-01-01T05", "c", 3, shard=1),
+             pending_marker_item("2026-01-01T05", "d", 4),
+             pending_marker_item("2026-01-01T01", "a", 1, shard=6),
+             {"PK": "RU#PENDING#0", "SK": "x", "kind": "other"}]
+    # WHEN read
+    hours = pending_hours(items)
+    # THEN each hour appears once, with every marker of it
+    assert [h.hour for h in hours] == ["2026-01-01T01", "2026-01-01T05"]
+    assert [(m.partition, m.token) for m in hours[1].markers] == [
+        ("RU#PENDING", "d"), ("RU#PENDING#1", "c"), ("RU#PENDING#6", "b")]
 
 
 def test_explicit_hours_are_validated_and_normalised():
@@ -189,51 +201,14 @@ def test_config_reads_and_validates_its_environment():
 # -- repository and handler against the embedded AWS --------------------------------------
 
 
-@pytest.fixture
-def table(embedded_aws: EmbeddedAws, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple]:
-    """A fresh aggregates table (with the by_hour index) on the session's embedded AWS;
-    the handler's own client reaches it through AWS_ENDPOINT_URL."""
-    name = f"aggregates-{uuid.uuid4().hex[:8]}"
-    monkeypatch.setenv("AWS_ENDPOINT_URL", embedded_aws.endpoint_url)
-    monkeypatch.setenv("AGGREGATES_TABLE", name)
-    monkeypatch.setenv("SETTLE_SECONDS", "0")
-    scheduled_config.get_config.cache_clear()
-    scheduled_repository.default_repository.cache_clear()
-    client = boto3.client("dynamodb", endpoint_url=embedded_aws.endpoint_url,
-                          region_name="us-east-1")
-    create_aggregates_table(client, name)
-    yield client, name
-    client.delete_table(TableName=name)
-    scheduled_config.get_config.cache_clear()
-    scheduled_repository.default_repository.cache_clear()
-
-
-def invoke(event: dict[str, Any]) -> dict[str, Any]:
-    return scheduled_handler.lambda_handler(event, lambda_context("scheduled-rollup"))
-
-
-def rollups_in(client: Any, name: str) -> dict[tuple[str, str], dict[str, Any]]:
-    return by_key([item for item in scan_items(client, name) if item["kind"] == "rollup"])
-
-
-def markers_in(client: Any, name: str) -> dict[str, str]:
-    return {item["SK"]: item["token"] for item in scan_items(client, name)
-            if item["kind"] == "pending"}
-
-
-def fleet_of(devices: int, minutes: range) -> list[dict[str, Any]]:
-    return [total(f"dev-{d:03d}", f"site-{d % 3}", m, str(d), str(m))
-            for d in range(devices) for m in minutes]
-
-
-def test_the_repository_reads_an_hours_totals_from_every_index_shard(table):
+def test_the_repository_reads_an_hours_totals_from_every_index_shard(rollup_table):
     # GIVEN totals of 40 devices (spread over every index shard) in two hours, and items
     # that are not totals
-    client, name = table
+    client, name = rollup_table
     totals = fleet_of(40, range(0, 60, 7))
     next_hour = total_item(BucketKey("dev-000", "site-0", METRIC, HOUR + 3600), stats("1"), 1)
     assert {hour_index_shard(t["device_id"]) for t in totals} == set(range(HOUR_INDEX_SHARDS))
-    batch_write(client, name, [*totals, next_hour, pending_marker_item(HOUR_LABEL, "t", 1),
+    batch_write(client, name, [*totals, next_hour, marker(HOUR_LABEL, "t", 1, shard=2),
                                partial_of(BucketKey("dev-000", "site-0", METRIC, HOUR),
                                           ["1"], "s", HOUR)])
     repository = ScheduledRollupRepository(name, client)
@@ -244,23 +219,25 @@ def test_the_repository_reads_an_hours_totals_from_every_index_shard(table):
         (t["device_id"], t["bucket"]) for t in totals)
     assert stats_from_item(read[0]) is not None and "site" in read[0]
     # AND markers are read consistently, and deleted only with their token
-    assert [m["SK"] for m in repository.pending_markers()] == [HOUR_LABEL]
-    assert repository.delete_marker(HOUR_LABEL, "not-the-token") is False
-    assert repository.delete_marker(HOUR_LABEL, "t") is True
-    assert repository.delete_marker(HOUR_LABEL, "t") is False  # already gone: not an error
+    assert [(m["PK"], m["SK"]) for m in repository.pending_markers()] == [in_shard(2)]
+    assert repository.delete_marker("RU#PENDING#2", HOUR_LABEL, "not-the-token") is False
+    assert repository.delete_marker("RU#PENDING#3", HOUR_LABEL, "t") is False  # other shard
+    assert repository.delete_marker("RU#PENDING#2", HOUR_LABEL, "t") is True
+    # already gone: not an error
+    assert repository.delete_marker("RU#PENDING#2", HOUR_LABEL, "t") is False
     assert list(repository.pending_markers()) == []
 
 
-def test_a_run_rolls_up_pending_hours_and_deletes_their_markers(table):
+def test_a_run_rolls_up_pending_hours_and_deletes_their_markers(rollup_table):
     # GIVEN totals of two hours, both marked pending, and a third hour not marked
-    client, name = table
+    client, name = rollup_table
     first = fleet_of(5, range(0, 12))
     second = [total_item(BucketKey("dev-000", "site-0", METRIC, HOUR + 3600 + 60 * m),
                          stats("2"), 1) for m in range(3)]
     unmarked = total_item(BucketKey("dev-000", "site-0", METRIC, HOUR + 7200), stats("3"), 1)
     batch_write(client, name, [*first, *second, unmarked,
-                               pending_marker_item("2026-01-01T00", "a", 1),
-                               pending_marker_item("2026-01-01T01", "b", 1)])
+                               marker("2026-01-01T00", "a"),
+                               marker("2026-01-01T01", "b", shard=3)])
     # WHEN the schedule fires
     summary = invoke(scheduled_event())
     # THEN both marked hours are rolled up, exactly as computed from their totals
@@ -278,17 +255,17 @@ def test_a_run_rolls_up_pending_hours_and_deletes_their_markers(table):
     assert rollups_in(client, name) == expected
 
 
-def test_an_hour_re_marked_during_the_run_keeps_its_marker(table, monkeypatch):
+def test_an_hour_re_marked_during_the_run_keeps_its_marker(rollup_table, monkeypatch):
     # GIVEN a pending hour, and a stream rollup that re-marks it while the run reads it
     # (a late partial's total arrives between the run's read and its delete)
-    client, name = table
-    batch_write(client, name, [*fleet_of(2, range(3)), pending_marker_item(HOUR_LABEL, "a", 1)])
+    client, name = rollup_table
+    batch_write(client, name, [*fleet_of(2, range(3)), marker(HOUR_LABEL, "a", 1)])
     repository = scheduled_repository.default_repository()
     read_totals = repository.hour_totals
 
     def read_then_remark(hour: str) -> Iterator[dict[str, Any]]:
         totals = list(read_totals(hour))
-        batch_write(client, name, [pending_marker_item(hour, "re-marked", 2)])
+        batch_write(client, name, [marker(hour, "re-marked", 2)])
         return iter(totals)
 
     monkeypatch.setattr(repository, "hour_totals", read_then_remark)
@@ -298,16 +275,16 @@ def test_an_hour_re_marked_during_the_run_keeps_its_marker(table, monkeypatch):
     # the next run
     assert summary["hours_processed"] == [HOUR_LABEL]
     assert summary["hours_remarked"] == [HOUR_LABEL]
-    assert markers_in(client, name) == {HOUR_LABEL: "re-marked"}
+    assert markers_in(client, name) == {in_shard(0): "re-marked"}
 
 
-def test_markers_younger_than_the_settle_time_are_rolled_up_but_kept(table, monkeypatch):
+def test_markers_younger_than_the_settle_time_are_rolled_up_but_kept(rollup_table, monkeypatch):
     # GIVEN a settle time of 60 s and an hour marked just now
-    client, name = table
+    client, name = rollup_table
     monkeypatch.setenv("SETTLE_SECONDS", "60")
     scheduled_config.get_config.cache_clear()
     batch_write(client, name, [*fleet_of(2, range(3)),
-                               pending_marker_item(HOUR_LABEL, "fresh", 10**10)])
+                               marker(HOUR_LABEL, "fresh", 10**10)])
     # WHEN the schedule fires
     summary = invoke(scheduled_event())
     # THEN the hour's roll-ups are written (fresh figures for the current hour) but its
@@ -315,32 +292,32 @@ def test_markers_younger_than_the_settle_time_are_rolled_up_but_kept(table, monk
     assert summary["hours_deferred"] == [HOUR_LABEL]
     assert summary["hours_processed"] == [HOUR_LABEL]
     assert rollups_in(client, name)
-    assert markers_in(client, name) == {HOUR_LABEL: "fresh"}
+    assert markers_in(client, name) == {in_shard(0): "fresh"}
 
 
-def test_explicit_hours_are_recomputed_without_markers(table):
+def test_explicit_hours_are_recomputed_without_markers(rollup_table):
     # GIVEN totals of an hour with no marker, and a marker of another hour
-    client, name = table
+    client, name = rollup_table
     totals = fleet_of(3, range(0, 60, 10))
-    batch_write(client, name, [*totals, pending_marker_item("2026-01-01T07", "keep", 1)])
+    batch_write(client, name, [*totals, marker("2026-01-01T07", "keep")])
     # WHEN a backfill names the hour
     summary = invoke(backfill_event(HOUR_LABEL))
     # THEN that hour is rolled up and no marker is read or deleted
     assert summary["backfill"] is True
     assert summary["hours_processed"] == [HOUR_LABEL]
     assert rollups_in(client, name) == by_key(hour_rollups(totals))
-    assert markers_in(client, name) == {"2026-01-01T07": "keep"}
+    assert markers_in(client, name) == {in_shard(0, "2026-01-01T07"): "keep"}
     # AND a malformed request is refused before anything is done
     with pytest.raises(BadRequest):
         invoke(backfill_event("yesterday"))
 
 
-def test_a_failed_hour_keeps_its_marker_and_fails_the_invocation(table, monkeypatch):
+def test_a_failed_hour_keeps_its_marker_and_fails_the_invocation(rollup_table, monkeypatch):
     # GIVEN two pending hours, the first of which cannot be read
-    client, name = table
+    client, name = rollup_table
     batch_write(client, name, [*fleet_of(2, range(3)),
-                               pending_marker_item("2025-12-31T23", "a", 1),
-                               pending_marker_item(HOUR_LABEL, "b", 1)])
+                               marker("2025-12-31T23", "a"),
+                               marker(HOUR_LABEL, "b", 1)])
     repository = scheduled_repository.default_repository()
     read_totals = repository.hour_totals
 
@@ -354,7 +331,7 @@ def test_a_failed_hour_keeps_its_marker_and_fails_the_invocation(table, monkeypa
     with pytest.raises(scheduled_handler.HoursNotRolledUp, match="2025-12-31T23"):
         invoke(scheduled_event())
     # THEN the other hour was still rolled up; only the failed hour stays marked
-    assert markers_in(client, name) == {"2025-12-31T23": "a"}
+    assert markers_in(client, name) == {in_shard(0, "2025-12-31T23"): "a"}
     assert rollups_in(client, name)
 
 
@@ -368,12 +345,13 @@ def lease_in(client: Any, name: str) -> list[dict[str, Any]]:
     return [item for item in scan_items(client, name) if item["kind"] == "lease"]
 
 
-def test_an_overlapping_run_cannot_overwrite_newer_rollups_with_older_ones(table, monkeypatch):
+def test_an_overlapping_run_cannot_overwrite_newer_rollups_with_older_ones(rollup_table,
+                                                                          monkeypatch):
     # GIVEN a pending hour, and a run that is slow: while it reads the hour's totals, a
     # late total arrives and the hour is re-marked, and the next scheduled run starts
-    client, name = table
+    client, name = rollup_table
     batch_write(client, name, [total("dev-a", "site-1", 0, "1"),
-                               pending_marker_item(HOUR_LABEL, "a", 1)])
+                               marker(HOUR_LABEL, "a", 1)])
     repository = scheduled_repository.default_repository()
     read_totals = repository.hour_totals
     overlapping: list[dict[str, Any]] = []
@@ -382,7 +360,7 @@ def test_an_overlapping_run_cannot_overwrite_newer_rollups_with_older_ones(table
         totals = list(read_totals(hour))  # the old figures
         if not overlapping:
             batch_write(client, name, [total("dev-a", "site-1", 1, "100"),
-                                       pending_marker_item(hour, "late", 2)])
+                                       marker(hour, "late", 2)])
             overlapping.append(invoke(scheduled_event()))  # the next schedule fires
         return iter(totals)
 
@@ -395,7 +373,7 @@ def test_an_overlapping_run_cannot_overwrite_newer_rollups_with_older_ones(table
                             "hours_processed": [], "items_written": 0}]
     assert first["hours_processed"] == [HOUR_LABEL]
     # AND the slow run's delete refused (re-marked), so the hour is still pending
-    assert markers_in(client, name) == {HOUR_LABEL: "late"}
+    assert markers_in(client, name) == {in_shard(0): "late"}
     # AND the lease was released: the next run recomputes the hour from every total
     monkeypatch.setattr(repository, "hour_totals", read_totals)
     second = invoke(scheduled_event())
@@ -405,10 +383,10 @@ def test_an_overlapping_run_cannot_overwrite_newer_rollups_with_older_ones(table
     assert markers_in(client, name) == {} and lease_in(client, name) == []
 
 
-def test_a_held_lease_makes_a_scheduled_run_do_nothing_and_a_backfill_fail(table):
+def test_a_held_lease_makes_a_scheduled_run_do_nothing_and_a_backfill_fail(rollup_table):
     # GIVEN another run holding the lease (taken 10 s ago for a 300 s run)
-    client, name = table
-    batch_write(client, name, [*fleet_of(2, range(3)), pending_marker_item(HOUR_LABEL, "a", 1)])
+    client, name = rollup_table
+    batch_write(client, name, [*fleet_of(2, range(3)), marker(HOUR_LABEL, "a", 1)])
     other = ScheduledRollupRepository(name, client)
     assert other.take_lease("other-run", now=int(time.time()) - 10, duration_s=300)
     # WHEN the schedule fires, and a backfill is asked for
@@ -417,17 +395,17 @@ def test_a_held_lease_makes_a_scheduled_run_do_nothing_and_a_backfill_fail(table
         invoke(backfill_event(HOUR_LABEL))
     # THEN neither touched anything, and the other run's lease is still its own
     assert summary["skipped"] and summary["items_written"] == 0
-    assert rollups_in(client, name) == {} and markers_in(client, name) == {HOUR_LABEL: "a"}
+    assert rollups_in(client, name) == {} and markers_in(client, name) == {in_shard(0): "a"}
     assert [item["holder"] for item in lease_in(client, name)] == ["other-run"]
     # AND only its holder can release it
     assert other.release_lease("someone-else") is False
     assert other.release_lease("other-run") is True and lease_in(client, name) == []
 
 
-def test_an_expired_lease_is_taken_over(table):
+def test_an_expired_lease_is_taken_over(rollup_table):
     # GIVEN a lease whose holder ended without releasing it (its invocation timed out)
-    client, name = table
-    batch_write(client, name, [*fleet_of(2, range(3)), pending_marker_item(HOUR_LABEL, "a", 1)])
+    client, name = rollup_table
+    batch_write(client, name, [*fleet_of(2, range(3)), marker(HOUR_LABEL, "a", 1)])
     crashed = ScheduledRollupRepository(name, client)
     assert crashed.take_lease("crashed-run", now=int(time.time()) - 1000, duration_s=300)
     # WHEN the schedule fires
@@ -439,10 +417,11 @@ def test_an_expired_lease_is_taken_over(table):
     assert crashed.release_lease("crashed-run") is False
 
 
-def test_the_lease_outlives_the_invocation_and_is_released_after_a_failure(table, monkeypatch):
+def test_the_lease_outlives_the_invocation_and_is_released_after_a_failure(rollup_table,
+                                                                           monkeypatch):
     # GIVEN a run with 240 s left whose hour cannot be read
-    client, name = table
-    batch_write(client, name, [pending_marker_item(HOUR_LABEL, "a", 1)])
+    client, name = rollup_table
+    batch_write(client, name, [marker(HOUR_LABEL, "a", 1)])
     repository = scheduled_repository.default_repository()
     taken: list[int] = []
     take_lease = repository.take_lease

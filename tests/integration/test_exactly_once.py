@@ -44,8 +44,7 @@ DUPLICATE_EVERY = 20  # 5 % of the readings are sent twice
 def _variant(record: TelemetryV1, *, ts: int | None = None, site: str | None = None,
              scale: str = "1") -> TelemetryV1:
     """The same reading identity with other content."""
-    metrics = {name: float(Decimal(str(value)) * Decimal(scale))
-               for name, value in record.metrics.items()}
+    metrics = {name: Decimal(value) * Decimal(scale) for name, value in record.metrics.items()}
     return new_v1(record.device_id, record.site if site is None else site,
                   record.ts if ts is None else ts, record.seq, metrics)
 
@@ -214,3 +213,31 @@ def test_re_reading_a_window_that_dlq_replay_redrove_does_not_double_count(
     assert_exact(stack, expected)
     accounting = account(stack, expected, since_s=started)
     assert accounting.aggregated == len(records) + 1 and accounting.failed == 0
+
+
+def test_a_device_that_reboots_within_a_minute_loses_no_reading(stack: LocalStack) -> None:
+    # GIVEN a device that reboots twice within a minute and restarts its seq at 0 each
+    # time, telling its boots apart with the contract's boot field; and a device without
+    # a boot field that restarts its seq in the same minute
+    started = time.time() - 1
+    minute_ms = (int(time.time()) - 23 * 3600) // 60 * 60 * 1000
+    booted = [new_v1("dev-reboot", "plant-a", minute_ms + boot * 15_000 + seq * 1_000, seq,
+                     {"temperature_c": boot * 10 + seq}, boot=boot)
+              for boot in range(3) for seq in range(5)]
+    bootless = [new_v1("dev-bootless", "plant-a", minute_ms + i * 1_000, i % 3,
+                       {"temperature_c": i}) for i in range(6)]
+
+    # WHEN their readings are aggregated (each twice: a producer retry)
+    publish(stack, as_entries([*booted, *bootless, *booted]))
+    stack.wait_until_idle(timeout_s=IDLE_TIMEOUT_S)
+
+    # THEN every reading of the rebooting device counts, once
+    kept_bootless = bootless[:3]  # seq 0-2 again at later times: the earlier ones win
+    expected = manifest_of([*booted, *kept_bootless])
+    assert_exact(stack, expected)
+    # AND the bootless device's reused seqs are conflicts, quarantined rather than lost
+    accounting = account(stack, expected, since_s=started)
+    assert accounting.aggregated == len(booted) + len(kept_bootless)
+    assert accounting.quarantined == len(bootless) - len(kept_bootless)
+    assert accounting.duplicates == len(booted)
+    assert accounting.total == 2 * len(booted) + len(bootless)

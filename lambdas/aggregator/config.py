@@ -6,8 +6,10 @@ Environment variables:
 * ``QUARANTINE_TABLE`` (optional): DynamoDB table receiving every quarantined user record;
   unset, quarantined records are only counted and logged.
 * ``QUARANTINE_RETENTION_DAYS`` (default 14): days before a quarantine item expires (TTL).
-* ``WINDOW_SEAL_BYTES`` (default 600000, 1000 to 900000): a window's state is written as a
-  piece, and restarted, before it would pass this size (``window_state.py``).
+* ``WINDOW_SEAL_BYTES`` (default 600000, 1000 to 700000): a window's state is written as a
+  piece, and restarted, before it would pass this size (``window_state.py``). The upper
+  bound leaves room for one more record: a 1 MB Kinesis record adds well under 300 KB of
+  readings, so the state never reaches Lambda's 1 MB.
 * ``WRITE_MAX_ATTEMPTS`` (default 8): BatchWriteItem calls per 25-item chunk, retries included.
 * ``WRITE_BASE_DELAY_MS`` (default 50): first backoff ceiling (full jitter, doubling).
 * ``WRITE_MAX_DELAY_MS`` (default 2000): largest backoff ceiling.
@@ -27,6 +29,8 @@ from dataclasses import dataclass
 
 from lambdas.aggregator.window_state import DEFAULT_SEAL_BYTES
 from lambdas.shared.settings import ConfigError, optional, required, whole_number
+
+MAX_SEAL_BYTES = 700_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +69,7 @@ class AggregatorConfig:
         retention = _positive_int(environ, "QUARANTINE_RETENTION_DAYS",
                                   DEFAULT_QUARANTINE_RETENTION_DAYS)
         seal_bytes = whole_number(environ, "WINDOW_SEAL_BYTES", DEFAULT_SEAL_BYTES,
-                                  low=1_000, high=900_000)
+                                  low=1_000, high=MAX_SEAL_BYTES)
         return cls(aggregates_table=table, write=write, quarantine_table=quarantine_table,
                    quarantine_retention_days=retention, seal_bytes=seal_bytes)
 

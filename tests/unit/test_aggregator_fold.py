@@ -142,11 +142,16 @@ def test_config_reads_table_and_write_tuning():
     # WHEN / THEN every setting is typed
     config = AggregatorConfig.from_environ(environ)
     assert config == AggregatorConfig("aggregates", WriteTuning(3, 0.01, 0.5, 2))
+    # AND the seal size of window pieces defaults to 600 KB, and can be set
+    assert config.seal_bytes == 600_000
+    assert AggregatorConfig.from_environ({**environ, "WINDOW_SEAL_BYTES": "4000"}
+                                         ).seal_bytes == 4_000
 
 
 @pytest.mark.parametrize(
     ("name", "value"), [("WRITE_MAX_ATTEMPTS", "0"), ("WRITE_MAX_WORKERS", "x"),
-                        ("WRITE_BASE_DELAY_MS", "-1")]
+                        ("WRITE_BASE_DELAY_MS", "-1"), ("WINDOW_SEAL_BYTES", "999"),
+                        ("WINDOW_SEAL_BYTES", "700001")]
 )
 def test_config_rejects_bad_tuning(name, value):
     # GIVEN a bad tuning value / WHEN read / THEN the error names the variable

@@ -23,6 +23,7 @@ from lambdas.shared.telemetry import TelemetryV1, new_v1
 from shardline.cli import main
 from shardline.local.stack import LocalStack, project_root
 from shardline.quarantine import QuarantineReader
+from shardline.query import AggregateReader
 from tests.integration.accounting import (
     account,
     as_entries,
@@ -122,6 +123,17 @@ def test_a_device_changing_site_within_a_minute_keeps_each_readings_site(
     assert (total["count"], total["sum"]) == (6, Decimal("21"))
     assert {site: (share["count"], share["sum"]) for site, share in total["sites"].items()} \
         == {"plant-a": (3, Decimal("6")), "plant-b": (3, Decimal("15"))}
+    # AND once the scheduled rollup has run, each site's roll-up holds its own readings
+    response = stack.client("lambda").invoke(
+        FunctionName=str(stack.outputs["scheduled_rollup_function_name"]), Payload=b"{}")
+    assert "FunctionError" not in response, response["Payload"].read()
+    reader = AggregateReader(str(stack.outputs["aggregates_table_name"]),
+                             stack.client("dynamodb"))
+    minute_s = minute_ms // 1000
+    shares = {site: [(row.stats.count, row.stats.total, row.devices) for row in reader.rollups(
+        "site", "temperature_c", resolution_s=300, since_s=minute_s, until_s=minute_s, site=site)]
+        for site in ("plant-a", "plant-b")}
+    assert shares == {"plant-a": [(3, Decimal("6"), 1)], "plant-b": [(3, Decimal("15"), 1)]}
 
 
 def _aggregator_batch_size(stack: LocalStack) -> int:

@@ -117,8 +117,11 @@ def test_dynamodb_throttling_and_unprocessed_items_lose_nothing(
     # aggregator's partials and the rollup's totals alike
     started = time.time()
     table = _aggregates_table(stack)
-    # (Rules are tried in order: a call the throttle rule lets through may lose items.)
-    throttled = faults.inject(DynamoDBFault("throttle", table=table, rate=0.3, times=30))
+    # (Rules are tried in order: a call the throttle rule lets through may lose items. The
+    # throttle rule throttles the 2nd to 5th calls, so it surely fires: at a rate of 0.3 a
+    # run's dozen or so calls all passed it once, 0.7^14 = 0.7 % of the time.)
+    throttled = faults.inject(DynamoDBFault("throttle", table=table, rate=1.0, after=1,
+                                            times=4))
     unprocessed = faults.inject(DynamoDBFault("unprocessed", table=table, rate=0.3, times=60))
     records = fleet_records(hours_back=8, seed=81)
 

@@ -148,7 +148,7 @@ def test_a_late_reading_completes_a_run(aws):
     for payload in one_per_payload(records, [0, 1, 3, 5]):
         invoke(payload)
     assert alerts(aws) == []
-    # WHEN reading 2 arrives late / THEN the run 1–3 qualifies, and 5 already ended it
+    # WHEN reading 2 arrives late / THEN the run 1-3 qualifies, and 5 already ended it
     invoke(one_per_payload(records, [2])[0])
     episode = f"dev-00001/overheat/{records[1].ts}-0-1"
     assert alerts(aws) == [("raised", episode), ("resolved", episode)]

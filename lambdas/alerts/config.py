@@ -19,6 +19,7 @@ Environment variables:
   function timeout).
 * ``ALERT_MAX_ATTEMPTS`` (default 8): read-evaluate-write attempts per device and rule
   when concurrent invocations conflict.
+* ``ALERT_MAX_WORKERS`` (default 8, 1 to 32): (device, rule) pairs processed at once.
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ class AlertsConfig:
     window: int = 32
     claim_seconds: int = 120
     max_attempts: int = 8
+    max_workers: int = 8
 
     def window_for(self, rule: Rule) -> int:
         return max(self.window, 2 * rule.for_count)
@@ -90,6 +92,7 @@ class AlertsConfig:
             claim_seconds=whole_number(environ, "ALERT_CLAIM_SECONDS", 120, low=10,
                                        high=3600),
             max_attempts=whole_number(environ, "ALERT_MAX_ATTEMPTS", 8, low=1, high=50),
+            max_workers=whole_number(environ, "ALERT_MAX_WORKERS", 8, low=1, high=32),
         )
 
 

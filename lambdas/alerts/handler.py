@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -53,12 +54,17 @@ def points_by_rule(decoded: list[DecodedRecord],
 
 
 def run_rules(services: Services, grouped: dict[tuple[str, Rule], list[Point]]) -> dict[str, int]:
+    """Process every (device, rule) pair, ``ALERT_MAX_WORKERS`` at a time (they are
+    independent items); raise ``AlertsIncomplete`` after all ran if any failed."""
     totals = {"decided": 0, "published": 0, "duplicates": 0, "beyond_horizon": 0,
               "conflicts": 0, "claims_lost": 0, "failed": 0}
     first_error: Exception | None = None
-    for (device_id, rule), points in grouped.items():
+    with ThreadPoolExecutor(max_workers=services.config.max_workers) as pool:
+        futures = {pool.submit(process_rule, services, rule, device_id, points):
+                   (device_id, rule) for (device_id, rule), points in grouped.items()}
+    for future, (device_id, rule) in futures.items():
         try:
-            outcome = process_rule(services, rule, device_id, points)
+            outcome = future.result()
         except Exception as exc:  # the others still complete; the payload is retried
             logger.exception("alert evaluation failed", extra={
                 "device_id": device_id, "rule": rule.name})
@@ -87,8 +93,11 @@ def _count(totals: dict[str, int], outcome: RuleOutcome, device_id: str, rule: R
 
 
 def services_for(config: AlertsConfig) -> Services:
-    return Services(repository=repository.default_repository(),
-                    publisher=repository.default_publisher(), config=config,
+    state, publisher = repository.default_repository(), repository.default_publisher()
+    # Create both clients here: the threads then share them (creating one is not
+    # thread-safe; using one is).
+    _ = state.client, publisher.client
+    return Services(repository=state, publisher=publisher, config=config,
                     token=uuid.uuid4().hex, now_s=time.time())
 
 

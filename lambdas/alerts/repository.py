@@ -106,7 +106,8 @@ class AlertPublisher:
 
 @functools.cache
 def default_repository() -> AlertStateRepository:
-    return AlertStateRepository(get_config().state_table)
+    config = get_config()
+    return AlertStateRepository(config.state_table, max_workers=config.max_workers)
 
 
 @functools.cache

@@ -88,6 +88,19 @@ def test_an_episode_is_raised_once_and_resolved_once(aws):
     assert alerts(aws) == [("raised", episode), ("resolved", episode)]
 
 
+def test_devices_are_evaluated_independently_in_one_payload(aws):
+    # GIVEN one payload interleaving five devices, each overheating three times in a row
+    devices = [f"dev-{n:05d}" for n in range(5)]
+    series = [temperature_series([HOT, HOT, HOT], device_id=device) for device in devices]
+    records = [record for triple in zip(*series, strict=True) for record in triple]
+    # WHEN evaluated
+    result = invoke(worker_payload(records))
+    # THEN each device raised its own episode, once
+    assert result["published"] == 5
+    assert sorted(m["attributes"]["device"] for m in drain(aws["sqs"], aws["queue"])) \
+        == devices
+
+
 def test_message_body_and_attributes(aws):
     # GIVEN an episode that opens and closes in one payload
     records = temperature_series([HOT, 81.5, Decimal("80.000001"), 80])

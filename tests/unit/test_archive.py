@@ -162,3 +162,21 @@ def test_a_json_line_never_spans_two_lines():
     data = b'{\n  "v": 1,\r\n  "seq": 3\n}\n'
     # WHEN written as a line / THEN it is one line of the same JSON
     assert json_line(data) == b'{   "v": 1,    "seq": 3 }\n'
+
+
+@pytest.mark.parametrize(("environ", "problem"), [
+    ({}, "ARCHIVE_BUCKET is not set"),
+    ({"ARCHIVE_BUCKET": "b", "ARCHIVE_PREFIX": "raw"}, "must end with '/'"),
+    ({"ARCHIVE_BUCKET": "b", "ARCHIVE_PREFIX": "/raw/"}, "must end with '/'"),
+])
+def test_misconfiguration_fails_with_one_line(environ, problem):
+    # GIVEN / WHEN a misconfigured archive worker / THEN one line naming the setting
+    with pytest.raises(archive_config.ConfigError, match=problem):
+        archive_config.ArchiveConfig.from_environ(environ)
+
+
+def test_prefix_goes_before_the_partition():
+    # GIVEN a prefix / WHEN laid out / THEN keys start with it
+    decoded, _ = WorkerPayload.from_event(worker_payload([telemetry_record()])).decoded()
+    (obj,) = archive_objects("shardId-000000000007", decoded, prefix="raw/telemetry/")
+    assert obj.key.startswith("raw/telemetry/dt=2025-11-23/hour=12/shardId-000000000007/")

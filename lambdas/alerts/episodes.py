@@ -16,15 +16,17 @@ window counts exactly where its event time puts it:
   and the same messages, once every reading has arrived;
 * a late reading that extends a run (before or inside it) keeps its episode;
 * a late reading that *splits* a run of an episode already raised cannot un-raise it (an
-  alert is never retracted): the episode stays matched to the first qualifying part and
-  is resolved at the late reading when that part ends there; a qualifying remainder is a
-  new episode (what in-order delivery would have raised too). When no part qualifies any
-  longer, the episode is resolved at the first reading after its start for which the rule
-  does not hold;
+  alert is never retracted): the episode stays with the part that holds its anchor (the
+  reading it was raised from) if that part qualifies, else with the earliest qualifying
+  part overlapping it, and is resolved where that part ends; other qualifying parts are
+  new episodes (what in-order delivery would have raised too). When no part qualifies
+  any longer, the episode is resolved at the first reading after its start for which the
+  rule does not hold — the one case where out-of-order delivery sends more than in-order
+  delivery would;
 * a reading older than every reading of a full window is *beyond the horizon*: it was
   decided without it and it is ignored (counted, logged). Runs never merge (readings are
-  only added, and the reading separating two runs stays), so matching an episode to the
-  earliest unmatched qualifying run that overlaps it is unambiguous.
+  only added, and the reading separating two runs stays), so two episodes' anchors never
+  fall in one run.
 
 An episode's id is ``<device>/<rule>/<ts>-<boot>-<seq>`` of its first reading when raised:
 fixed from then on. Each decision is one message for the outbox (``outbox.py``).
@@ -156,8 +158,8 @@ def evaluate(state: RuleState, rule: Rule, device_id: str, points: list[Point],
     episodes = sorted(result.state.episodes, key=lambda episode: episode.anchor)
     qualifying = [run for run in runs(window_points, rule) if len(run.points) >= rule.for_count]
     matches = match_runs(episodes, qualifying)
-    for run in qualifying:
-        index = matches.get(id(run))
+    for run_index, run in enumerate(qualifying):
+        index = matches.get(run_index)
         if index is None:
             episode = _new_episode(device_id, rule, run, episodes)
             result.messages.append(_message(RAISED, episode, rule, device_id, run.points))
@@ -182,24 +184,24 @@ def evaluate(state: RuleState, rule: Rule, device_id: str, points: list[Point],
 
 
 def match_runs(episodes: list[Episode], qualifying: list[_Run]) -> dict[int, int]:
-    """Which stored episode each qualifying run continues (``id(run)`` → episode index):
+    """Which stored episode each qualifying run continues (run index → episode index):
     first the run that holds the episode's anchor (the reading it was raised from), else
     the earliest still unmatched run that overlaps the episode's span."""
     matches: dict[int, int] = {}
     taken: set[int] = set()
     for index, episode in enumerate(episodes):
-        for run in qualifying:
-            if id(run) not in matches and run.first <= episode.anchor <= run.last:
-                matches[id(run)] = index
+        for run_index, run in enumerate(qualifying):
+            if run_index not in matches and run.first <= episode.anchor <= run.last:
+                matches[run_index] = index
                 taken.add(index)
                 break
     for index, episode in enumerate(episodes):
         if index in taken:
             continue
-        for run in qualifying:
-            if id(run) not in matches and episode.start <= run.last \
+        for run_index, run in enumerate(qualifying):
+            if run_index not in matches and episode.start <= run.last \
                     and run.first <= episode.last:
-                matches[id(run)] = index
+                matches[run_index] = index
                 break
     return matches
 

@@ -31,11 +31,21 @@ from shardline.query import AggregateReader
 
 CellKey = tuple[str, str, int]
 
+# Every test places its event times relative to this one instant, taken once per run: with
+# ``time.time()`` read by each test, a suite crossing an hour boundary gives two tests
+# whose ``hours_back`` differ by one the same hour, and each sees the other's records.
+ANCHOR_S = int(time.time())
+
+
+def hours_back_s(hours: int) -> int:
+    """Epoch seconds of the start of the hour ``hours`` before the run's anchor."""
+    return (ANCHOR_S - hours * 3600) // 3600 * 3600
+
 
 def fleet_records(*, hours_back: int, seed: int, devices: int = 6,
                   duration_s: float = 150) -> list[TelemetryV1]:
     """A fleet's records (1 Hz per device) starting ``hours_back`` hours ago, on a minute."""
-    start_ms = (int(time.time()) - hours_back * 3600) // 3600 * 3600 * 1000
+    start_ms = hours_back_s(hours_back) * 1000
     config = FleetConfig(devices=devices, rate_hz=1.0, duration_s=duration_s, seed=seed,
                          start_ms=start_ms)
     return [record for _, record in generate(config)]

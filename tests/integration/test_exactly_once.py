@@ -29,6 +29,7 @@ from tests.integration.accounting import (
     as_entries,
     assert_exact,
     fleet_records,
+    hours_back_s,
     manifest_of,
     partials_in,
     publish,
@@ -109,7 +110,7 @@ def test_conflicting_versions_keep_one_and_quarantine_the_other(stack: LocalStac
 def test_a_device_changing_site_within_a_minute_keeps_each_readings_site(
         stack: LocalStack) -> None:
     # GIVEN a device that moves from plant-a to plant-b half-way through a minute
-    minute_ms = (int(time.time()) - 20 * 3600) // 60 * 60 * 1000
+    minute_ms = hours_back_s(20) * 1000
     readings = [new_v1("dev-mover", "plant-a" if i < 3 else "plant-b", minute_ms + i * 10_000,
                        i, {"temperature_c": float(i + 1)}) for i in range(6)]
 
@@ -232,7 +233,7 @@ def test_a_device_that_reboots_within_a_minute_loses_no_reading(stack: LocalStac
     # time, telling its boots apart with the contract's boot field; and a device without
     # a boot field that restarts its seq in the same minute
     started = time.time() - 1
-    minute_ms = (int(time.time()) - 23 * 3600) // 60 * 60 * 1000
+    minute_ms = hours_back_s(23) * 1000
     booted = [new_v1("dev-reboot", "plant-a", minute_ms + boot * 15_000 + seq * 1_000, seq,
                      {"temperature_c": boot * 10 + seq}, boot=boot)
               for boot in range(3) for seq in range(5)]

@@ -3,14 +3,13 @@ failing and retried whole, deaggregated by the aggregator Lambda, equal the mani
 
 from __future__ import annotations
 
-import time
-
 from producers.aggregation import AggregatingPublisher
 from producers.fleet import FleetConfig
 from producers.publisher import KinesisPublisher
 from producers.simulate import run_simulation
 from shardline.local.stack import LocalStack
 from shardline.query import AggregateReader
+from tests.integration.accounting import ANCHOR_S
 from tests.support.faults import inject_put_records_failures
 
 # Event times four hours back: minutes no other integration test writes to (end to end
@@ -24,7 +23,7 @@ def test_aggregated_records_through_the_pipeline_equal_the_manifest(stack: Local
     kinesis = stack.client("kinesis")
     publisher = AggregatingPublisher(KinesisPublisher(str(stack.outputs["stream_name"]),
                                                       kinesis, max_attempts=30))
-    start_ms = (int(time.time()) - HOURS_BACK * 3600) // 60 * 60 * 1000
+    start_ms = (ANCHOR_S - HOURS_BACK * 3600) // 60 * 60 * 1000
     fleet = FleetConfig(devices=25, rate_hz=2.0, duration_s=150, seed=21, start_ms=start_ms)
 
     # WHEN the fleet is produced as fast as possible and the stack drains and closes

@@ -28,7 +28,7 @@ from shardline import dlq
 from shardline.cli import main
 from shardline.local.stack import LocalStack, project_root
 from tests.factories.telemetry import INVALID_RECORDS, telemetry_record
-from tests.integration.accounting import partials_in
+from tests.integration.accounting import ANCHOR_S, partials_in
 from tests.support.deploy import WrappedFunction
 from tests.support.poison_aggregator import POISON_DEVICES_VARIABLE
 
@@ -60,7 +60,7 @@ def test_quarantine_failure_queue_and_replay_account_for_every_record(
     stream = str(stack.outputs["stream_name"])
     publisher = KinesisPublisher(stream, stack.client("kinesis"))
     # Event times three hours back: minutes no other test writes to.
-    start_ms = (int(time.time()) - 3 * 3600) // 60 * 60 * 1000
+    start_ms = (ANCHOR_S - 3 * 3600) // 60 * 60 * 1000
     fleet = FleetConfig(devices=8, rate_hz=1.0, duration_s=100, seed=11, start_ms=start_ms)
 
     # WHEN a fleet, invalid records at a 5 % rate and one poison record are produced

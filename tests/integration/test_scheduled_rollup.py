@@ -27,6 +27,7 @@ from shardline.cli import main
 from shardline.local.stack import LocalStack
 from shardline.query import AggregateReader
 from tests.factories.telemetry import telemetry_record
+from tests.integration.accounting import hours_back_s
 
 # Event times twelve hours back, from minute 55 of that hour for 15 minutes: two whole
 # hours and three 5-minute periods no other test writes to (see accounting.py).
@@ -36,7 +37,7 @@ Rollups = dict[tuple[str, str], tuple[Any, ...]]
 
 
 def _start_s() -> int:
-    return (int(time.time()) - HOURS_BACK * 3600) // 3600 * 3600 + 55 * 60
+    return hours_back_s(HOURS_BACK) + 55 * 60
 
 
 def _run(stack: LocalStack, *hours: str) -> dict[str, Any]:
@@ -211,7 +212,7 @@ def test_rollups_equal_the_ground_truth_and_follow_late_data(
 def test_a_device_that_moves_site_counts_in_each_site_with_its_share(stack: LocalStack) -> None:
     # GIVEN, fourteen hours back, a device reporting from plant-x in minute 0 and from
     # plant-y in minute 2, and another device at plant-x, through the pipeline ...
-    hour = (int(time.time()) - 14 * 3600) // 3600 * 3600
+    hour = hours_back_s(14)
     mover, stayer = "dev-mover-0001", "dev-stayer-0001"
     readings = [(mover, "plant-x", 0, 1.5), (mover, "plant-x", 0, 2.5),
                 (stayer, "plant-x", 1, 100.0), (mover, "plant-y", 2, 4.0)]

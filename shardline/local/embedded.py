@@ -25,6 +25,10 @@ from typing import Any
 
 from shardline.errors import ShardlineError
 from shardline.local.authorization import AuthorizationLayer
+from shardline.local.embedded_memory import (
+    pack_dynamodb_stream_records,
+    track_model_instances_weakly,
+)
 from shardline.local.embedded_streams import (
     bound_kinesis_shards,
     expire_dynamodb_shard_iterators,
@@ -127,6 +131,9 @@ def _install_patches() -> None:
         bound_kinesis_shards()
         query_reads_its_partition()
         trim_dynamodb_stream_records()
+        # What moto holds per object, cut to what a long-lived stack needs.
+        track_model_instances_weakly()
+        pack_dynamodb_stream_records()
         _patched = True
 
 

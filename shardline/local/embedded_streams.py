@@ -37,7 +37,6 @@ import inspect
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, MutableMapping
-from datetime import UTC
 from typing import Any
 
 SHARD_ITERATOR_TTL_S = 15 * 60.0
@@ -266,8 +265,7 @@ def trim_stream_shard(shard: Any) -> int:
     items = shard.items
     trimmed = start = getattr(shard, "_shardline_trimmed", 0)
     while trimmed < len(items):
-        created = items[trimmed].record["dynamodb"]["ApproximateCreationDateTime"]
-        if created.replace(tzinfo=UTC).timestamp() >= horizon:
+        if items[trimmed].created_at >= horizon:  # epoch seconds (embedded_memory)
             break
         trimmed += 1
     shard._shardline_trimmed = trimmed  # readers skip first, then the slots are emptied

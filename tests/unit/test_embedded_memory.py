@@ -1,0 +1,135 @@
+"""What the embedded AWS (moto patched) holds per object: objects nobody holds are freed,
+and DynamoDB stream records are held packed yet read back as moto built them."""
+
+from __future__ import annotations
+
+import gc
+import uuid
+import weakref
+from datetime import UTC
+from typing import Any
+
+import boto3
+
+from shardline.local.embedded import LOCAL_ACCOUNT_ID, LOCAL_REGION, EmbeddedAws
+from shardline.local.embedded_memory import WeakInstances
+from tests.factories.dynamodb import create_aggregates_table
+
+
+def _aggregates_table(embedded_aws: EmbeddedAws, prefix: str) -> tuple[Any, str, Any]:
+    """A fresh aggregates table (stream of new and old images): client, name, moto's table."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    client = boto3.client("dynamodb", endpoint_url=embedded_aws.endpoint_url)
+    name = create_aggregates_table(client, f"{prefix}-{uuid.uuid4().hex[:8]}")
+    return client, name, dynamodb_backends[LOCAL_ACCOUNT_ID][LOCAL_REGION].tables[name]
+
+
+def _stored_item(table: Any, pk: str, sk: str) -> Any:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    return table.get_item(DynamoType({"S": pk}), DynamoType({"S": sk}))
+
+
+def _stream_records(embedded_aws: EmbeddedAws, client: Any, name: str) -> list[dict[str, Any]]:
+    streams = boto3.client("dynamodbstreams", endpoint_url=embedded_aws.endpoint_url)
+    arn = client.describe_table(TableName=name)["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
+                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    return streams.get_records(ShardIterator=iterator)["Records"]  # type: ignore[no-any-return]
+
+
+def test_an_item_replaced_by_a_write_is_freed(embedded_aws: EmbeddedAws) -> None:
+    # GIVEN an item moto holds
+    client, name, table = _aggregates_table(embedded_aws, "memory-replaced")
+    client.put_item(TableName=name, Item={"PK": {"S": "a"}, "SK": {"S": "1"},
+                                          "n": {"N": "1"}})
+    replaced = weakref.ref(_stored_item(table, "a", "1"))
+
+    # WHEN a put replaces it and an update changes the new one (moto copies it to do so)
+    client.put_item(TableName=name, Item={"PK": {"S": "a"}, "SK": {"S": "1"},
+                                          "n": {"N": "2"}})
+    client.update_item(TableName=name, Key={"PK": {"S": "a"}, "SK": {"S": "1"}},
+                       UpdateExpression="SET n = :n", ExpressionAttributeValues={
+                           ":n": {"N": "3"}})
+    gc.collect()
+
+    # THEN the replaced item is gone from memory, while moto's dashboard list of live items
+    # still holds the current one
+    from moto.dynamodb.models.dynamo_type import Item
+
+    assert replaced() is None
+    current = _stored_item(table, "a", "1")
+    assert current.attrs["n"].value == "3"
+    assert any(instance is current for instance in Item.instances_tracked)
+
+
+def test_stream_records_read_back_with_the_images_written(embedded_aws: EmbeddedAws) -> None:
+    # GIVEN a table whose stream carries new and old images
+    client, name, _ = _aggregates_table(embedded_aws, "memory-images")
+    key = {"PK": {"S": "DM#dev-1#temperature_c"}, "SK": {"S": "T#2026-05-09T10:00"}}
+    first = {**key, "sum": {"N": "21.4"}, "tags": {"SS": ["a", "b"]},
+             "stats": {"M": {"count": {"N": "2"}, "raw": {"B": b"\x00\x01"}}}}
+    second = {**key, "sum": {"N": "42.8"}, "partials": {"L": [{"N": "1"}, {"S": "x"}]}}
+
+    # WHEN an item is inserted, replaced and deleted
+    client.put_item(TableName=name, Item=first)
+    client.put_item(TableName=name, Item=second)
+    client.delete_item(TableName=name, Key=key)
+
+    # THEN its three stream records carry the keys and exactly the images AWS documents
+    records = _stream_records(embedded_aws, client, name)
+    assert [r["eventName"] for r in records] == ["INSERT", "MODIFY", "REMOVE"]
+    assert [r["dynamodb"]["Keys"] for r in records] == [key, key, key]
+    assert records[0]["dynamodb"]["NewImage"] == first
+    assert "OldImage" not in records[0]["dynamodb"]
+    assert (records[1]["dynamodb"]["OldImage"], records[1]["dynamodb"]["NewImage"]) == (
+        first, second)
+    assert records[2]["dynamodb"]["OldImage"] == second
+    assert "NewImage" not in records[2]["dynamodb"]
+
+
+def test_a_stream_record_is_held_packed_and_unpacks_equal_to_what_moto_built(
+        embedded_aws: EmbeddedAws) -> None:
+    # GIVEN a table with a stream and an item written twice
+    client, name, table = _aggregates_table(embedded_aws, "memory-packed")
+    item = {"PK": {"S": "a"}, "SK": {"S": "1"}, "site": {"S": "plant-a"},
+            "sum": {"N": "12.5"}}
+    client.put_item(TableName=name, Item=item)
+    client.put_item(TableName=name, Item={**item, "sum": {"N": "13"}})
+
+    # WHEN moto's stream shard holds the MODIFY record
+    record = table.stream_shard.items[-1]
+
+    # THEN it holds bytes, not the record's dicts, and reading it gives the full record,
+    # a fresh copy each time (a reader cannot change what the next one reads)
+    assert "record" not in vars(record) and isinstance(record._packed, bytes)
+    unpacked = record.to_json()
+    assert unpacked["eventName"] == "MODIFY"
+    assert unpacked["dynamodb"]["OldImage"]["sum"] == {"N": "12.5"}
+    assert unpacked["dynamodb"]["NewImage"]["sum"] == {"N": "13"}
+    assert unpacked["dynamodb"]["SizeBytes"] > 0
+    created = unpacked["dynamodb"]["ApproximateCreationDateTime"]
+    assert record.created_at == created.replace(tzinfo=UTC).timestamp()
+    unpacked["dynamodb"]["NewImage"]["sum"] = {"N": "0"}
+    assert record.to_json()["dynamodb"]["NewImage"]["sum"] == {"N": "13"}
+    assert len(record._packed) < 1024
+
+
+def test_weak_instances_list_the_live_ones_and_stay_proportional_to_them() -> None:
+    # GIVEN a tracker of 1,000 objects of which 10 are still held
+    class Model:
+        pass
+
+    held = [Model() for _ in range(10)]
+    tracked = WeakInstances(held)
+    for _ in range(990):
+        tracked.append(Model())  # dropped at once
+
+    # WHEN it is iterated
+    listed = list(tracked)
+
+    # THEN it yields exactly the live objects, and holds references to a bounded number
+    assert len(listed) == 10 and all(any(a is b for b in held) for a in listed)
+    assert len(tracked._refs) <= 2 * 64

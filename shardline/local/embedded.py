@@ -25,6 +25,7 @@ from typing import Any
 
 from shardline.errors import ShardlineError
 from shardline.local.authorization import AuthorizationLayer
+from shardline.local.embedded_items import pack_items_at_rest
 from shardline.local.embedded_memory import (
     pack_dynamodb_stream_records,
     track_model_instances_weakly,
@@ -134,6 +135,7 @@ def _install_patches() -> None:
         # What moto holds per object, cut to what a long-lived stack needs.
         track_model_instances_weakly()
         pack_dynamodb_stream_records()
+        pack_items_at_rest()
         _patched = True
 
 

@@ -28,6 +28,7 @@ from shardline.local.authorization import AuthorizationLayer
 from shardline.local.embedded_items import pack_items_at_rest
 from shardline.local.embedded_memory import (
     pack_dynamodb_stream_records,
+    pack_kinesis_record_data,
     track_model_instances_weakly,
 )
 from shardline.local.embedded_streams import (
@@ -135,6 +136,7 @@ def _install_patches() -> None:
         # What moto holds per object, cut to what a long-lived stack needs.
         track_model_instances_weakly()
         pack_dynamodb_stream_records()
+        pack_kinesis_record_data()
         pack_items_at_rest()
         _patched = True
 

@@ -14,12 +14,16 @@ written. Two causes, neither of them data AWS would hold:
   the wire format, about 6 KB of Python objects for a 0.9 KB record). A record never
   changes once written, so it is kept packed (pickled, zlib-compressed: about 0.45 KB)
   and unpacked when read; a reader gets a record equal to the one moto built.
+* **A Kinesis record's data was kept as the base64 text of the request** (4/3 of the
+  bytes). It is kept as the bytes, zlib-compressed: a KPL-aggregated record of JSON
+  readings (what ``shardline simulate`` sends) takes about a fifth of what it did.
 
 Installed once per process by ``shardline.local.embedded``.
 """
 
 from __future__ import annotations
 
+import base64
 import pickle
 import threading
 import weakref
@@ -117,3 +121,26 @@ def pack_dynamodb_stream_records() -> None:
 
     StreamRecord.__init__ = __init__
     StreamRecord.record = property(get_record, set_record)
+
+
+def pack_kinesis_record_data() -> None:
+    """A Kinesis record keeps its data as compressed bytes; ``data`` (base64 text, what
+    moto's resharding re-puts) and GetRecords' ``Data`` (the bytes) are derived on read."""
+    from moto.kinesis.models import Record
+
+    def get_data(self: Any) -> str:
+        return base64.b64encode(zlib.decompress(self._packed_data)).decode("ascii")
+
+    def set_data(self: Any, data: str) -> None:
+        self._packed_data = zlib.compress(base64.b64decode(data), 1)
+
+    def to_json(self: Any) -> dict[str, Any]:
+        return {
+            "Data": zlib.decompress(self._packed_data),
+            "PartitionKey": self.partition_key,
+            "SequenceNumber": str(self.sequence_number),
+            "ApproximateArrivalTimestamp": self.created_at_datetime,
+        }
+
+    Record.data = property(get_data, set_data)
+    Record.to_json = to_json

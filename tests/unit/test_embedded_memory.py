@@ -3,6 +3,7 @@ and DynamoDB stream records are held packed yet read back as moto built them."""
 
 from __future__ import annotations
 
+import base64
 import gc
 import uuid
 import weakref
@@ -133,3 +134,33 @@ def test_weak_instances_list_the_live_ones_and_stay_proportional_to_them() -> No
     # THEN it yields exactly the live objects, and holds references to a bounded number
     assert len(listed) == 10 and all(any(a is b for b in held) for a in listed)
     assert len(tracked._refs) <= 2 * 64
+
+
+def test_kinesis_records_keep_their_data_compressed_and_read_back_exactly(
+        embedded_aws: EmbeddedAws) -> None:
+    # GIVEN a stream, a record of every byte value and a KPL-sized record of JSON readings
+    from moto.kinesis.models import kinesis_backends
+
+    kinesis = boto3.client("kinesis", endpoint_url=embedded_aws.endpoint_url)
+    name = f"memory-kinesis-{uuid.uuid4().hex[:8]}"
+    kinesis.create_stream(StreamName=name, ShardCount=1)
+    every_byte = bytes(range(256))
+    readings = b"".join(b'{"v":1,"device_id":"dev-%05d","site":"plant-a","ts":%d,'
+                        b'"metrics":{"temperature_c":21.4}}' % (n, 1763900000123 + n)
+                        for n in range(50))
+
+    # WHEN both are put
+    for data in (every_byte, readings, b"x"):
+        kinesis.put_record(StreamName=name, PartitionKey="k", Data=data)
+
+    # THEN GetRecords returns the data exactly, moto's base64 view of it is unchanged, and
+    # it holds the readings in far fewer bytes than that text
+    shard = kinesis.list_shards(StreamName=name)["Shards"][0]
+    iterator = kinesis.get_shard_iterator(StreamName=name, ShardId=shard["ShardId"],
+                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    assert [r["Data"] for r in kinesis.get_records(ShardIterator=iterator)["Records"]] == [
+        every_byte, readings, b"x"]
+    stream = kinesis_backends[LOCAL_ACCOUNT_ID][LOCAL_REGION].streams[name]
+    held = list(next(iter(stream.shards.values())).records.values())
+    assert base64.b64decode(held[1].data) == readings
+    assert len(held[1]._packed_data) * 3 < len(readings)

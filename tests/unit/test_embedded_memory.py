@@ -91,25 +91,31 @@ def test_stream_records_read_back_with_the_images_written(embedded_aws: Embedded
     assert "NewImage" not in records[2]["dynamodb"]
 
 
-def test_a_stream_record_is_held_packed_and_unpacks_equal_to_what_moto_built(
+def test_a_stream_record_is_packed_once_built_and_unpacks_equal_to_it(
         embedded_aws: EmbeddedAws) -> None:
-    # GIVEN a table with a stream and an item written twice
-    client, name, table = _aggregates_table(embedded_aws, "memory-packed")
-    item = {"PK": {"S": "a"}, "SK": {"S": "1"}, "site": {"S": "plant-a"},
-            "sum": {"N": "12.5"}}
-    client.put_item(TableName=name, Item=item)
-    client.put_item(TableName=name, Item={**item, "sum": {"N": "13"}})
+    # GIVEN a table with a stream of new and old images, and an item before and after
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+    from moto.dynamodb.models.table import StreamRecord
 
-    # WHEN moto's stream shard holds the MODIFY record
-    record = table.stream_shard.items[-1]
+    _, _, table = _aggregates_table(embedded_aws, "memory-packed")
+    before = {"PK": {"S": "a"}, "SK": {"S": "1"}, "site": {"S": "plant-a"},
+              "sum": {"N": "12.5"}}
+    after = {**before, "sum": {"N": "13"}}
+    old, new = (Item(DynamoType(before["PK"]), DynamoType(before["SK"]), attrs)
+                for attrs in (before, after))
+
+    # WHEN moto builds the MODIFY record
+    record = StreamRecord(table, "NEW_AND_OLD_IMAGES", "MODIFY", old, new, 7)
 
     # THEN it holds bytes, not the record's dicts, and reading it gives the full record,
     # a fresh copy each time (a reader cannot change what the next one reads)
     assert "record" not in vars(record) and isinstance(record._packed, bytes)
     unpacked = record.to_json()
     assert unpacked["eventName"] == "MODIFY"
-    assert unpacked["dynamodb"]["OldImage"]["sum"] == {"N": "12.5"}
-    assert unpacked["dynamodb"]["NewImage"]["sum"] == {"N": "13"}
+    assert unpacked["dynamodb"]["Keys"] == {"PK": {"S": "a"}, "SK": {"S": "1"}}
+    assert unpacked["dynamodb"]["OldImage"] == before
+    assert unpacked["dynamodb"]["NewImage"] == after
+    assert unpacked["dynamodb"]["SequenceNumber"] == "7"
     assert unpacked["dynamodb"]["SizeBytes"] > 0
     created = unpacked["dynamodb"]["ApproximateCreationDateTime"]
     assert record.created_at == created.replace(tzinfo=UTC).timestamp()

@@ -1,7 +1,7 @@
 """What moto keeps in memory per object, cut to what a long-lived local stack needs.
 
 A stack left up at a steady rate grew by about 30 KB of moto objects per DynamoDB item
-written. Two causes, neither of them data AWS would hold:
+written, most of it not data AWS would hold:
 
 * **moto kept every model object it ever made.** ``BaseModel.__new__`` appends each
   instance to its class's ``instances_tracked`` list, for moto's dashboard
@@ -12,8 +12,9 @@ written. Two causes, neither of them data AWS would hold:
   object, and an object nothing else holds is freed.
 * **A DynamoDB stream record was a tree of small dicts** (its keys and OLD/NEW images in
   the wire format, about 6 KB of Python objects for a 0.9 KB record). A record never
-  changes once written, so it is kept packed (pickled, zlib-compressed: about 0.45 KB)
-  and unpacked when read; a reader gets a record equal to the one moto built.
+  changes once written, so it is packed (pickled, zlib-compressed: about 0.45 KB) as soon
+  as moto has built it, kept in that form (on disk: ``embedded_spill``) and unpacked when
+  read; a reader gets a record equal to the one moto built.
 * **A Kinesis record's data was kept as the base64 text of the request** (4/3 of the
   bytes). It is kept as the bytes, zlib-compressed: a KPL-aggregated record of JSON
   readings (what ``shardline simulate`` sends) takes about a fifth of what it did.

@@ -21,10 +21,18 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from shardline.errors import ShardlineError
 from shardline.local.authorization import AuthorizationLayer
+from shardline.local.embedded_items import pack_items_at_rest
+from shardline.local.embedded_memory import (
+    pack_dynamodb_stream_records,
+    pack_kinesis_record_data,
+    track_model_instances_weakly,
+)
+from shardline.local.embedded_spill import spill_dynamodb_stream_records, spill_to
 from shardline.local.embedded_streams import (
     bound_kinesis_shards,
     expire_dynamodb_shard_iterators,
@@ -127,6 +135,12 @@ def _install_patches() -> None:
         bound_kinesis_shards()
         query_reads_its_partition()
         trim_dynamodb_stream_records()
+        # What moto holds per object, cut to what a long-lived stack needs.
+        track_model_instances_weakly()
+        pack_dynamodb_stream_records()
+        pack_kinesis_record_data()
+        pack_items_at_rest()
+        spill_dynamodb_stream_records()
         _patched = True
 
 
@@ -192,10 +206,12 @@ def function_code(function_arn: str) -> bytes:
 class EmbeddedAws:
     """moto's server on ``host:port`` inside this process (``port=0``: any free port,
     known once started), behind the authorization layer (``authorization``: IAM and KMS,
-    off until enabled) and the fault layer (``faults``)."""
+    off until enabled) and the fault layer (``faults``). DynamoDB stream records are kept
+    on disk in ``state_dir`` (else a temporary directory; ``embedded_spill``)."""
 
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
+    state_dir: Path | None = None
     faults: FaultLayer | None = None  # DynamoDB fault rules and the write meter, once started
     authorization: AuthorizationLayer | None = None  # IAM/KMS enforcement, once started
     _server: Any = None
@@ -215,6 +231,7 @@ class EmbeddedAws:
 
         if self.port:
             ensure_port_free(self.host, self.port)
+        spill_to(self.state_dir)
         _install_patches()
         # moto's server logs every request through werkzeug; that is noise here.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)

@@ -37,8 +37,9 @@ import inspect
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, MutableMapping
-from datetime import UTC
 from typing import Any
+
+from shardline.local.embedded_items import item_may_hold
 
 SHARD_ITERATOR_TTL_S = 15 * 60.0
 
@@ -195,11 +196,15 @@ def trim_expired_records(shard: Any, retention_hours: float) -> int:
 # The partition a Query on a table's own key reads (None: the whole table).
 _query_partition: contextvars.ContextVar[Any] = contextvars.ContextVar(
     "shardline_query_partition", default=None)
+# The (attribute, value) pairs an index Query's items must hold (None: any item).
+_index_key: contextvars.ContextVar[Any] = contextvars.ContextVar(
+    "shardline_index_key", default=None)
 
 
 def query_reads_its_partition() -> None:
     """A DynamoDB Query on the table's key reads that partition, not the whole table, and
-    a walk over the whole table (index Query, Scan) reads a copy, safe from writers."""
+    a walk over the whole table (index Query, Scan) reads a copy, safe from writers; an
+    index Query's walk passes on only the items that may hold its key."""
     from moto.dynamodb.models.table import Table
 
     original_query = Table.query
@@ -217,19 +222,27 @@ def query_reads_its_partition() -> None:
         items = []
         for held in list(self.items.values()):  # a copy: writers run on other threads
             items.extend(list(held.values()) if self.range_key_attr else [held])
+        index_key = _index_key.get()
+        if index_key is not None:  # moto checks the survivors; this skips the rest cheaply
+            items = [item for item in items
+                     if all(item_may_hold(item, name, value) for name, value in index_key)]
         return sorted(items, key=lambda x: (x.hash_key, x.range_key) if x.range_key
                       else x.hash_key)
 
     def query(self: Any, *args: Any, **kwargs: Any) -> Any:
         call = signature.bind(self, *args, **kwargs)
         hash_key = call.arguments.get("hash_key")
-        if call.arguments.get("index_name") or hash_key is None:
+        if call.arguments.get("index_name"):
+            variable, value = _index_key, call.arguments.get("hash_key_conditions") or None
+        else:
+            variable, value = _query_partition, hash_key
+        if value is None:
             return original_query(self, *args, **kwargs)
-        token = _query_partition.set(hash_key)
+        token = variable.set(value)
         try:
             return original_query(self, *args, **kwargs)
         finally:
-            _query_partition.reset(token)
+            variable.reset(token)
 
     Table.all_items = all_items
     Table.query = query
@@ -266,8 +279,7 @@ def trim_stream_shard(shard: Any) -> int:
     items = shard.items
     trimmed = start = getattr(shard, "_shardline_trimmed", 0)
     while trimmed < len(items):
-        created = items[trimmed].record["dynamodb"]["ApproximateCreationDateTime"]
-        if created.replace(tzinfo=UTC).timestamp() >= horizon:
+        if items[trimmed].created_at >= horizon:  # epoch seconds (embedded_memory)
             break
         trimmed += 1
     shard._shardline_trimmed = trimmed  # readers skip first, then the slots are emptied

@@ -73,9 +73,9 @@ class LocalStack:
     _saved_env: dict[str, str | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.aws = EmbeddedAws(self.host, self.port)
         if self.dir is None:
             self.dir = state_dir(self.root)
+        self.aws = EmbeddedAws(self.host, self.port, state_dir=self.dir)
 
     @property
     def endpoint_url(self) -> str:

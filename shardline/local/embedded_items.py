@@ -1,0 +1,175 @@
+"""DynamoDB items held packed by the embedded AWS between the requests that use them.
+
+moto holds an item as an ``Item`` whose ``attrs`` map names to ``DynamoType`` objects:
+about 3 KB of Python objects for a 0.5 KB aggregate. A table is data AWS holds for as long
+as the table lives, so a local stack's memory grew with every item written. Here an item
+at rest is one ``bytes`` object (its attributes marshalled, about 0.4 KB), and ``attrs``
+is unpacked when a request first reads it:
+
+* ``Item.attrs`` is a property: it unpacks on first use and caches the result on the
+  item, noting the item in the current DynamoDB request's scope;
+* when the request ends (``DynamoHandler.call_action`` returns), each item it used drops
+  its cache, and an item created or changed by the request is packed first. An item used
+  outside any request (a test reading moto directly) keeps its cache;
+* moto changes a stored item in place only in UpdateItem (a transaction's updates go
+  through it too); it runs under ``_mutation_lock``, marks the item changed, and no
+  request drops caches while an update runs, so an update never writes to a cache that
+  is being dropped;
+* a deep copy of an item at rest shares its bytes (moto copies an item on every update).
+
+``item_may_hold`` lets a walk over the whole table (an index Query) skip an item at rest
+without unpacking it: a string attribute equal to a value has that value's UTF-8 bytes
+in the item's packed bytes (marshal stores strings as they are, uncompressed).
+
+Installed once per process by ``shardline.local.embedded``.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import marshal
+import threading
+from collections.abc import Callable
+from typing import Any
+
+# Items whose attributes the current DynamoDB request unpacked or set (None: no request).
+_request_items: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar(
+    "shardline_request_items", default=None)
+# Held by UpdateItem (which changes an item in place) and by a request dropping caches.
+_mutation_lock = threading.RLock()
+
+
+def _packed_value(value: Any) -> tuple[str, Any]:
+    """A ``DynamoType`` as (type, value) of builtins; lists and maps nest."""
+    inner = value.value
+    if value.type == "L":
+        inner = [_packed_value(element) for element in inner]
+    elif value.type == "M":
+        inner = {name: _packed_value(element) for name, element in inner.items()}
+    elif isinstance(inner, list):  # a set: moto shares nothing with a packed copy
+        inner = list(inner)
+    return value.type, inner
+
+
+def _unpacked_value(packed: tuple[str, Any]) -> Any:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    value = DynamoType.__new__(DynamoType)  # as moto's own deep copy builds one
+    value.type, inner = packed
+    if value.type == "L":
+        inner = [_unpacked_value(element) for element in inner]
+    elif value.type == "M":
+        inner = {name: _unpacked_value(element) for name, element in inner.items()}
+    value.value = inner
+    return value
+
+
+def pack_attributes(attrs: dict[str, Any]) -> bytes:
+    """An item's attributes as bytes (``unpack_attributes`` gives back equal ones)."""
+    return marshal.dumps({name: _packed_value(value) for name, value in attrs.items()})
+
+
+def unpack_attributes(packed: bytes) -> Any:
+    """moto's attribute dict (a ``LimitedSizeDict``) for packed attributes. Its size was
+    checked when the item was written, so it is filled without checking it again."""
+    from moto.dynamodb.models.dynamo_type import LimitedSizeDict
+
+    attrs = LimitedSizeDict.__new__(LimitedSizeDict)
+    dict.update(attrs, ((name, _unpacked_value(value))
+                        for name, value in marshal.loads(packed).items()))
+    return attrs
+
+
+def _note_in_request(item: Any) -> None:
+    used = _request_items.get()
+    if used is not None:
+        used.append(item)
+
+
+def _get_attrs(item: Any) -> Any:
+    held = item.__dict__
+    attrs = held.get("_attrs")
+    if attrs is None:
+        # Two threads may unpack at once: the first cache set wins (setdefault is atomic),
+        # so an update never writes to a copy that another reader then replaces.
+        attrs = held.setdefault("_attrs", unpack_attributes(held["_packed"]))
+        _note_in_request(item)
+    return attrs
+
+
+def _set_attrs(item: Any, attrs: Any) -> None:
+    item.__dict__["_attrs"] = attrs
+    item.__dict__["_packed"] = None  # changed: packed again when its request ends
+    _note_in_request(item)
+
+
+def settle(items: list[Any]) -> None:
+    """Pack the items a request created or changed, and drop every unpacked cache."""
+    with _mutation_lock:
+        for item in items:
+            attrs = item.__dict__.get("_attrs")
+            if attrs is None:
+                continue  # noted twice, or dropped already
+            if item.__dict__.get("_packed") is None:
+                item._packed = pack_attributes(attrs)
+            item.__dict__.pop("_attrs", None)
+
+
+def item_may_hold(item: Any, name: str, value: Any) -> bool:
+    """False only when ``item`` surely has no attribute ``name`` equal to ``value``."""
+    attrs = item.__dict__.get("_attrs")
+    if attrs is not None or item.__dict__.get("_packed") is None:
+        held = item.attrs.get(name)
+        return held is not None and held == value  # type: ignore[no-any-return]
+    if value.type != "S":  # numbers compare by value ("1.0" == "1"): cannot tell
+        return True
+    return value.value.encode("utf-8") in item._packed  # type: ignore[no-any-return]
+
+
+def pack_items_at_rest() -> None:
+    """Install the property, the request scope, the update lock and the cheap deep copy."""
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.dynamodb.responses import DynamoHandler
+
+    Item.attrs = property(_get_attrs, _set_attrs)
+    Item.__deepcopy__ = _sharing_deepcopy(Item.__deepcopy__)
+    DynamoDBBackend.update_item = _locked_update(DynamoDBBackend.update_item)
+    DynamoHandler.call_action = _request_scope(DynamoHandler.call_action)
+
+
+def _sharing_deepcopy(original: Callable[..., Any]) -> Callable[..., Any]:
+    def __deepcopy__(self: Any, memo: dict[int, Any]) -> Any:
+        if self.__dict__.get("_attrs") is not None or self.__dict__.get("_packed") is None:
+            return original(self, memo)
+        result = self.__class__.__new__(self.__class__)
+        memo[id(self)] = result
+        result.hash_key, result.range_key = self.hash_key, self.range_key  # never changed
+        result._packed = self._packed
+        return result
+
+    return __deepcopy__
+
+
+def _locked_update(original: Callable[..., Any]) -> Callable[..., Any]:
+    def update_item(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with _mutation_lock:
+            item = original(self, *args, **kwargs)
+            if item is not None:
+                _set_attrs(item, item.attrs)  # changed in place: pack it again
+            return item
+
+    return update_item
+
+
+def _request_scope(original: Callable[..., Any]) -> Callable[..., Any]:
+    def call_action(self: Any) -> Any:
+        used: list[Any] = []
+        token = _request_items.set(used)
+        try:
+            return original(self)
+        finally:
+            _request_items.reset(token)
+            settle(used)
+
+    return call_action

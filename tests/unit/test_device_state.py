@@ -109,7 +109,6 @@ def test_a_late_reading_sets_a_metric_newer_ones_lacked(state_table: tuple[Any, 
 
 def test_invalid_records_are_skipped_and_a_foreign_event_fails(
         state_table: tuple[Any, str]) -> None:
-    client, table = state_table
     # GIVEN a payload holding one invalid record
     summary = lambda_handler(dispatcher_payload([malformed_json(), _series("dev-9", 1)[0]]),
                              lambda_context("device-state"))

@@ -103,3 +103,25 @@ def until(condition: Callable[[], bool], timeout_s: float) -> bool:
             return True
         time.sleep(0.25)
     return condition()
+
+
+@contextmanager
+def paused_mappings(stack: LocalStack, function_output: str,
+                    timeout_s: float = 30) -> Iterator[None]:
+    """Disable the function's event source mappings for the block, as an operator keeps a
+    consumer out of a drill, then enable them again (each resumes where it stopped)."""
+    assert stack.engine is not None
+    client = stack.client("lambda")
+    function = str(stack.outputs[function_output])
+    uuids = [m["UUID"] for m in client.list_event_source_mappings(
+        FunctionName=function)["EventSourceMappings"]]
+    for uuid in uuids:
+        client.update_event_source_mapping(UUID=uuid, Enabled=False)
+    assert until(lambda: not any(getattr(c, "mapping", None) is not None
+                                 and c.mapping.uuid in uuids
+                                 for c in stack.engine.consumers()), timeout_s)
+    try:
+        yield
+    finally:
+        for uuid in uuids:
+            client.update_event_source_mapping(UUID=uuid, Enabled=True)

@@ -112,9 +112,11 @@ def paused_mappings(stack: LocalStack, function_output: str,
     consumer out of a drill, then enable them again (each resumes where it stopped)."""
     assert stack.engine is not None
     client = stack.client("lambda")
-    function = str(stack.outputs[function_output])
-    uuids = [m["UUID"] for m in client.list_event_source_mappings(
-        FunctionName=function)["EventSourceMappings"]]
+    function_arn = str(stack.outputs[function_output])
+    # Not FunctionName=: moto compares it with the mapping's function as created (an ARN).
+    uuids = [m["UUID"] for m in client.list_event_source_mappings()["EventSourceMappings"]
+             if m["FunctionArn"] == function_arn]
+    assert uuids, f"{function_arn} has no event source mapping"
     for uuid in uuids:
         client.update_event_source_mapping(UUID=uuid, Enabled=False)
     assert until(lambda: not any(getattr(c, "mapping", None) is not None

@@ -147,7 +147,7 @@ def test_dynamodb_throttling_and_unprocessed_items_lose_nothing(
 def dispatcher_paused(stack: LocalStack) -> Iterator[None]:
     """The fanout dispatcher quarantines the same invalid records into the same table: it
     sits a drill out whose one-time stall of that table is meant for the aggregator."""
-    with paused_mappings(stack, "dispatcher_function_name"):
+    with paused_mappings(stack, "dispatcher_function_arn"):
         yield
 
 

@@ -31,6 +31,8 @@ FUNCTIONS: dict[str, tuple[str, ...]] = {
     "aggregator": ("lambdas/__init__.py", "lambdas/shared", "lambdas/aggregator"),
     "rollup": ("lambdas/__init__.py", "lambdas/shared", "lambdas/rollup"),
     "scheduled_rollup": ("lambdas/__init__.py", "lambdas/shared", "lambdas/scheduled_rollup"),
+    "dispatcher": ("lambdas/__init__.py", "lambdas/shared", "lambdas/dispatcher"),
+    "device_state": ("lambdas/__init__.py", "lambdas/shared", "lambdas/device_state"),
 }
 
 # What `shardline package` writes beside the zips for `terraform apply -var-file=...`.

@@ -1,7 +1,7 @@
 """Reading the quarantine table: what the aggregator rejected and the losing versions of
 conflicting readings the rollup found, in arrival order.
 
-The table's layout is documented in ``lambdas/aggregator/quarantine.py`` and
+The table's layout is documented in ``lambdas/shared/quarantine.py`` and
 ``lambdas/shared/conflicts.py``. Expired items
 (``expires_at`` in the past) are filtered out: DynamoDB deletes them only eventually.
 """

@@ -145,3 +145,50 @@ output "metrics_namespace" {
   description = "CloudWatch namespace of the functions' metrics (<prefix>/<environment>)."
   value       = local.metrics_namespace
 }
+
+# -- fanout (null when it is not deployed) --
+
+output "fanout_consumer_arn" {
+  description = "ARN of the telemetry stream's enhanced fan-out consumer the dispatcher reads through."
+  value       = one(module.fanout[*].consumer_arn)
+}
+
+output "dispatcher_function_name" {
+  description = "Name of the fanout dispatcher function."
+  value       = one(module.fanout[*].dispatcher_function_name)
+}
+
+output "dispatcher_function_arn" {
+  description = "ARN of the fanout dispatcher function."
+  value       = one(module.fanout[*].dispatcher_function_arn)
+}
+
+output "device_state_function_name" {
+  description = "Name of the device-state worker."
+  value       = one(module.fanout[*].device_state_function_name)
+}
+
+output "device_state_function_arn" {
+  description = "ARN of the device-state worker."
+  value       = one(module.fanout[*].device_state_function_arn)
+}
+
+output "device_state_table_name" {
+  description = "Name of the DynamoDB table of latest readings per device (`shardline devices`)."
+  value       = one(module.fanout[*].device_state_table_name)
+}
+
+output "device_state_table_arn" {
+  description = "ARN of the device-state table."
+  value       = one(module.fanout[*].device_state_table_arn)
+}
+
+output "device_offline_after_seconds" {
+  description = "A device silent for longer than this is shown offline by `shardline devices`."
+  value       = one(module.fanout[*].device_offline_after_seconds)
+}
+
+output "worker_failure_queues" {
+  description = "Each fanout worker's async on-failure queue: logical name -> {name, url, arn}."
+  value       = one(module.fanout[*].worker_failure_queues)
+}

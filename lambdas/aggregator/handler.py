@@ -52,10 +52,9 @@ from lambdas.aggregator import repository
 from lambdas.aggregator.config import get_config
 from lambdas.aggregator.envelope import WindowInvocation
 from lambdas.aggregator.fold import InvocationFold, RecordSkipped
-from lambdas.aggregator.quarantine import QuarantineContext, quarantine_item
-from lambdas.aggregator.records import Quarantined
 from lambdas.aggregator.window_state import STATE_LIMIT_BYTES, WindowAggregate, state_size_bytes
 from lambdas.shared.dynamo import BatchWriteError
+from lambdas.shared.quarantine import QuarantineContext, Quarantined, quarantine_item
 
 logger = Logger()
 metrics = Metrics()

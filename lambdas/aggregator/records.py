@@ -12,36 +12,12 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass, field
-from typing import Any
 
-from lambdas.aggregator.kpl import split_user_records
 from lambdas.shared import telemetry
+from lambdas.shared.kpl import split_user_records
+from lambdas.shared.quarantine import Quarantined
 from lambdas.shared.readings import ReadingEntry
 from lambdas.shared.telemetry import InvalidTelemetry, Telemetry
-
-# How much of a quarantined record's bytes a log line carries (base64).
-QUARANTINE_SAMPLE_BYTES = 1024
-
-
-@dataclass(frozen=True, slots=True)
-class Quarantined:
-    """A user record that failed validation; kept with what is needed to find and replay it."""
-
-    reason: str
-    sequence_number: str
-    sub_sequence_number: int | None
-    partition_key: str | None
-    data: bytes
-
-    def log_fields(self) -> dict[str, Any]:
-        return {
-            "reason": self.reason,
-            "sequence_number": self.sequence_number,
-            "sub_sequence_number": self.sub_sequence_number,
-            "device_id": self.partition_key,
-            "data_bytes": len(self.data),
-            "data_b64": base64.b64encode(self.data[:QUARANTINE_SAMPLE_BYTES]).decode("ascii"),
-        }
 
 
 @dataclass(slots=True)

@@ -52,7 +52,7 @@ class AggregatesRepository(TableWriter):
 
 
 class QuarantineRepository(TableWriter):
-    """Quarantine items (``lambdas.aggregator.quarantine``; a re-delivered record rewrites
+    """Quarantine items (``lambdas.shared.quarantine``; a re-delivered record rewrites
     its item)."""
 
     # Quarantine writes must never stall the shard: a smaller budget than partials.

@@ -3,7 +3,7 @@
 A conflict is one reading identity (device_id, boot, seq) seen in one minute with
 different content (``minute_merge.py``). The rollup keeps one version and writes each
 other version to the quarantine table, next to the records the aggregator rejected
-(``lambdas/aggregator/quarantine.py``), so ``shardline quarantine list`` shows it:
+(``lambdas/shared/quarantine.py``), so ``shardline quarantine list`` shows it:
 
 ==========  =========================================  ===============================
 item        PK                                         SK

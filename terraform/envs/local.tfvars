@@ -44,3 +44,22 @@ scheduled_rollup_settle_seconds = 0
 # -- quarantine --
 quarantine_table_deletion_protection = false
 quarantine_retention_days            = 14
+
+# -- fanout: EFO consumer -> dispatcher -> device-state worker --
+dispatcher_package_path   = "../dist/lambda/dispatcher.zip"
+device_state_package_path = "../dist/lambda/device_state.zip"
+fanout = {
+  enabled = true
+  dispatcher = {
+    batch_size                         = 500
+    maximum_batching_window_in_seconds = 1
+    maximum_retry_attempts             = 3
+    maximum_record_age_in_seconds      = 3600
+  }
+  routes = [{ worker = "device_state" }]
+  device_state = {
+    maximum_retry_attempts       = 2
+    maximum_event_age_in_seconds = 3600
+    offline_after_seconds        = 300
+  }
+}

@@ -18,7 +18,7 @@ from typing import Any
 
 import boto3
 
-from lambdas.aggregator.kpl import split_user_records
+from lambdas.shared.kpl import split_user_records
 from lambdas.shared.telemetry import TelemetryV1, decode, encode
 from producers.aggregation import HASH_KEY_LIMIT, ShardMap, hash_key
 from producers.fleet import FleetConfig, generate

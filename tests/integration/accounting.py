@@ -16,9 +16,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from lambdas.aggregator.kpl import split_user_records
 from lambdas.shared import telemetry
 from lambdas.shared.aggregates import Stats, bucket_start
+from lambdas.shared.kpl import split_user_records
 from lambdas.shared.partials import totals_from_partials
 from lambdas.shared.telemetry import TelemetryV1
 from producers.fleet import TEMPERATURE, FleetConfig, generate

@@ -63,7 +63,9 @@ def test_terraform_created_the_mapping_the_engine_drives(stack: LocalStack) -> N
     # GIVEN the stack applied from envs/local.tfvars
     # WHEN the engine discovers mappings through the Lambda API
     assert stack.engine is not None
-    mappings = [m for m in stack.engine.mappings() if m.service == "kinesis"]
+    aggregator = f":function:{stack.outputs['aggregator_function_name']}"
+    mappings = [m for m in stack.engine.mappings()
+                if m.service == "kinesis" and m.function_arn.endswith(aggregator)]
     # THEN it sees the aggregator's mapping with every setting Terraform gave it
     assert len(mappings) == 1
     mapping = mappings[0]
@@ -75,7 +77,7 @@ def test_terraform_created_the_mapping_the_engine_drives(stack: LocalStack) -> N
     assert mapping.report_batch_item_failures is True
     assert mapping.on_failure_arn == stack.outputs["failure_queue_arn"]
     assert {c.shard_id for c in stack.engine.consumers()
-            if c.mapping.service == "kinesis"} == {
+            if c.mapping.uuid == mapping.uuid} == {
         s["ShardId"] for s in stack.client("kinesis").list_shards(
             StreamARN=stack.outputs["stream_arn"])["Shards"]
     }
@@ -145,7 +147,8 @@ def test_replaying_a_window_does_not_double_count(stack: LocalStack) -> None:
     # GIVEN aggregates already written for some records
     before = _aggregates_in_dynamodb(stack)
     assert stack.engine is not None
-    consumer = next(c for c in stack.engine.consumers() if c.mapping.service == "kinesis")
+    consumer = next(c for c in stack.engine.consumers() if c.mapping.service == "kinesis"
+                    and c.mapping.source_arn == stack.outputs["stream_arn"])
     kinesis = stack.client("kinesis")
     # WHEN the same shard is read again from the start by a second mapping on the same
     # function — the records of each window arrive again in the same windows

@@ -34,7 +34,11 @@ from tests.integration.accounting import (
     partials_in,
     publish,
 )
-from tests.integration.stack_ops import recreate_aggregator_mapping, update_aggregator
+from tests.integration.stack_ops import (
+    paused_mappings,
+    recreate_aggregator_mapping,
+    update_aggregator,
+)
 
 IDLE_TIMEOUT_S = 240
 
@@ -139,6 +143,15 @@ def test_dynamodb_throttling_and_unprocessed_items_lose_nothing(
     assert accounting.total == len(records) == accounting.aggregated
 
 
+@pytest.fixture
+def dispatcher_paused(stack: LocalStack) -> Iterator[None]:
+    """The fanout dispatcher quarantines the same invalid records into the same table: it
+    sits a drill out whose one-time stall of that table is meant for the aggregator."""
+    with paused_mappings(stack, "dispatcher_function_arn"):
+        yield
+
+
+@pytest.mark.usefixtures("dispatcher_paused")
 def test_a_handler_timeout_mid_batch_is_retried_without_double_counting(
         stack: LocalStack, faults: FaultLayer) -> None:
     # GIVEN an aggregator with a 2 s timeout, a quarantine table that once stalls for 4 s

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -23,6 +21,9 @@ from shardline.local.credentials import RoleSessions
 from shardline.local.stack import LocalStack
 from shardline.local.stream_consumer import ShardConsumer
 from tests.factories.partials import partial_of
+from tests.integration.stack_ops import role_arn as _role_arn
+from tests.integration.stack_ops import until as _until
+from tests.integration.stack_ops import without_action as _without_action
 from tests.integration.stack_reads import minute_total
 
 PENDING_PK = "RU#PENDING#3"  # a marker shard (lambdas/shared/aggregates.py)
@@ -31,55 +32,6 @@ PENDING_PK = "RU#PENDING#3"  # a marker shard (lambdas/shared/aggregates.py)
 @pytest.fixture(scope="module")
 def sessions(stack: LocalStack) -> RoleSessions:
     return RoleSessions(stack.client("sts"), stack.endpoint_url, "us-east-1")
-
-
-def _role_arn(stack: LocalStack, output: str) -> str:
-    name = stack.outputs[output]
-    return str(stack.client("lambda").get_function_configuration(FunctionName=name)["Role"])
-
-
-@contextmanager
-def _without_action(stack: LocalStack, role_arn: str, action: str) -> Iterator[None]:
-    """Remove ``action`` from every inline policy of the role (through the IAM API) for
-    the block, then put the policies back as they were."""
-    iam = stack.client("iam")
-    role = role_arn.rsplit("/", 1)[-1]
-    saved = {name: iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
-             for name in iam.list_role_policies(RoleName=role)["PolicyNames"]}
-    try:
-        for name, document in saved.items():
-            iam.put_role_policy(RoleName=role, PolicyName=name,
-                                PolicyDocument=json.dumps(_strip(document, action)))
-        yield
-    finally:
-        for name, document in saved.items():
-            iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(document))
-
-
-def _strip(document: Any, action: str) -> dict[str, Any]:
-    if isinstance(document, str):
-        document = json.loads(document)
-    statements = document["Statement"]
-    statements = statements if isinstance(statements, list) else [statements]
-    kept = []
-    for statement in statements:
-        actions = statement.get("Action", [])
-        actions = [actions] if isinstance(actions, str) else actions
-        remaining = [a for a in actions if a.lower() != action.lower()]
-        if "Action" in statement and not remaining:
-            continue
-        kept.append({**statement, "Action": remaining} if "Action" in statement else statement)
-    return {**document, "Statement": kept or [{"Effect": "Deny", "Action": "none:none",
-                                                "Resource": "*"}]}
-
-
-def _until(condition: Callable[[], bool], timeout_s: float) -> bool:
-    deadline = time.time() + timeout_s
-    while time.time() < deadline:
-        if condition():
-            return True
-        time.sleep(0.25)
-    return condition()
 
 
 def test_enforcement_is_on_after_terraform_apply(stack: LocalStack) -> None:
@@ -153,8 +105,10 @@ def test_a_poller_denied_its_stream_makes_no_progress_and_says_why(stack: LocalS
     # GIVEN the aggregator's role without kinesis:GetRecords
     assert stack.engine is not None
     role = _role_arn(stack, "aggregator_function_name")
+    aggregator = f":function:{stack.outputs['aggregator_function_name']}"
     consumers = [c for c in stack.engine.consumers()
-                 if isinstance(c, ShardConsumer) and c.mapping.service == "kinesis"]
+                 if isinstance(c, ShardConsumer) and c.mapping.service == "kinesis"
+                 and c.mapping.function_arn.endswith(aggregator)]
     assert consumers
     with _without_action(stack, role, "kinesis:GetRecords"):
         # WHEN Lambda's poller reads the stream with the function's role

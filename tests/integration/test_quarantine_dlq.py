@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from lambdas.aggregator.kpl import split_user_records
 from lambdas.shared import telemetry
+from lambdas.shared.kpl import split_user_records
 from lambdas.shared.partials import totals_from_partials
 from producers.fleet import FleetConfig
 from producers.manifest import Manifest

@@ -31,8 +31,8 @@ from typing import Any
 
 from lambdas.aggregator import handler as aggregator
 from lambdas.aggregator.envelope import WindowInvocation
-from lambdas.aggregator.kpl import split_user_records
 from lambdas.shared import telemetry
+from lambdas.shared.kpl import split_user_records
 
 POISON_DEVICES_VARIABLE = "POISON_DEVICE_IDS"
 

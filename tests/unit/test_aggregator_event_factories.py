@@ -6,8 +6,8 @@ import base64
 
 from aws_lambda_powertools.utilities.data_classes import KinesisStreamEvent
 
-from lambdas.aggregator.kpl import split_user_records
 from lambdas.shared import telemetry
+from lambdas.shared.kpl import split_user_records
 from tests.factories.kinesis import (
     KinesisShard,
     iso_utc,

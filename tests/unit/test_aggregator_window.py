@@ -13,7 +13,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lambdas.aggregator.envelope import InvalidWindowEvent, WindowInvocation, parse_aws_timestamp
-from lambdas.aggregator.kpl import UserRecord, split_user_records
 from lambdas.aggregator.records import read_record
 from lambdas.aggregator.window_state import (
     WindowAggregate,
@@ -22,6 +21,7 @@ from lambdas.aggregator.window_state import (
     state_size_bytes,
 )
 from lambdas.shared.aggregates import Stats
+from lambdas.shared.kpl import UserRecord, split_user_records
 from lambdas.shared.partials import totals_from_partials
 from lambdas.shared.readings import CellWriter, entries_of_items
 from tests.factories.kinesis import (

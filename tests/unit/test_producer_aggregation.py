@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lambdas.aggregator.kpl import split_user_records
+from lambdas.shared.kpl import split_user_records
 from producers.aggregation import (
     DEFAULT_MAX_AGGREGATE_BYTES,
     HASH_KEY_LIMIT,

@@ -16,15 +16,15 @@ from lambdas.aggregator import config as aggregator_config
 from lambdas.aggregator import handler as aggregator_handler
 from lambdas.aggregator import repository
 from lambdas.aggregator.envelope import InvalidWindowEvent, WindowInvocation
-from lambdas.aggregator.quarantine import (
+from lambdas.shared.conflicts import conflict_item
+from lambdas.shared.partials import totals_from_partials
+from lambdas.shared.quarantine import (
     MAX_STORED_DATA_BYTES,
     QuarantineContext,
+    Quarantined,
     quarantine_item,
     quarantine_key,
 )
-from lambdas.aggregator.records import Quarantined
-from lambdas.shared.conflicts import conflict_item
-from lambdas.shared.partials import totals_from_partials
 from lambdas.shared.readings import ReadingEntry
 from shardline.cli import main
 from shardline.quarantine import QuarantineReader

@@ -55,6 +55,17 @@ locals {
         resources  = [var.event_source_arn]
         conditions = []
       },
+    ],
+    !local.enhanced_fan_out ? [] : [{
+      # Enhanced fan-out: Lambda subscribes to each shard through the consumer (the
+      # stream's read actions above stay: Lambda's docs list them for every Kinesis
+      # mapping, and it describes the stream and its shards for either kind).
+      sid        = "SubscribeThroughConsumer"
+      actions    = ["kinesis:DescribeStreamConsumer", "kinesis:SubscribeToShard"]
+      resources  = [aws_kinesis_stream_consumer.this[0].arn]
+      conditions = []
+    }],
+    [
       {
         sid        = "ListStreams"
         actions    = [local.list_streams_action[var.event_source_type]]

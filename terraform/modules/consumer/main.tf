@@ -28,9 +28,22 @@ module "function" {
   policy_statements              = local.policy_statements
 }
 
+locals {
+  enhanced_fan_out = var.stream_consumer_name != null
+}
+
+# Enhanced fan-out: a consumer registered on the stream, with throughput of its own.
+resource "aws_kinesis_stream_consumer" "this" {
+  count = local.enhanced_fan_out ? 1 : 0
+
+  name       = var.stream_consumer_name
+  stream_arn = var.event_source_arn
+}
+
 resource "aws_lambda_event_source_mapping" "this" {
-  function_name                      = module.function.function_arn
-  event_source_arn                   = var.event_source_arn
+  function_name = module.function.function_arn
+  # Enhanced fan-out: the mapping names the stream's consumer, not the stream.
+  event_source_arn                   = local.enhanced_fan_out ? aws_kinesis_stream_consumer.this[0].arn : var.event_source_arn
   enabled                            = var.event_source_mapping_enabled
   starting_position                  = var.starting_position
   starting_position_timestamp        = var.starting_position == "AT_TIMESTAMP" ? var.starting_position_timestamp : null
@@ -63,6 +76,11 @@ resource "aws_lambda_event_source_mapping" "this" {
     precondition {
       condition     = var.starting_position != "AT_TIMESTAMP" || var.starting_position_timestamp != null
       error_message = "starting_position AT_TIMESTAMP needs starting_position_timestamp."
+    }
+
+    precondition {
+      condition     = !local.enhanced_fan_out || var.event_source_type == "kinesis"
+      error_message = "stream_consumer_name (enhanced fan-out) needs a Kinesis stream event source."
     }
 
     precondition {

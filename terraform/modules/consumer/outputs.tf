@@ -55,3 +55,8 @@ output "settings" {
   description = "Settings of the function as applied (modules/function's settings)."
   value       = module.function.settings
 }
+
+output "stream_consumer_arn" {
+  description = "ARN of the enhanced fan-out consumer the mapping reads through; null with shared throughput."
+  value       = one(aws_kinesis_stream_consumer.this[*].arn)
+}

@@ -186,6 +186,17 @@ variable "event_source_arn" {
   }
 }
 
+variable "stream_consumer_name" {
+  description = "Enhanced fan-out: when set, the module registers a consumer of this name on the Kinesis stream event_source_arn and maps the function to it (SubscribeToShard); the role gets kinesis:SubscribeToShard and kinesis:DescribeStreamConsumer on it. null reads with shared throughput."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.stream_consumer_name == null ? true : can(regex("^[a-zA-Z0-9_.-]{1,128}$", var.stream_consumer_name))
+    error_message = "stream_consumer_name must be null or 1-128 letters, digits, _ . or -."
+  }
+}
+
 variable "event_source_mapping_enabled" {
   description = "Whether the mapping polls the stream."
   type        = bool

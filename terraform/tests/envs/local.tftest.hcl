@@ -70,6 +70,8 @@ variables {
   aggregator_package_base64sha256       = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
   rollup_package_base64sha256           = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
   scheduled_rollup_package_base64sha256 = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+  dispatcher_package_base64sha256       = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+  device_state_package_base64sha256     = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
 }
 
 run "the_local_stack_plans_without_a_layer" {
@@ -83,5 +85,14 @@ run "the_local_stack_plans_without_a_layer" {
   assert {
     condition     = module.aggregator.role_name == "shardline-local-aggregator" && output.metrics_namespace == "shardline/local"
     error_message = "Local IAM names and metrics namespace carry the environment too."
+  }
+}
+
+run "the_local_stack_deploys_the_fanout" {
+  command = plan
+
+  assert {
+    condition     = length(module.fanout) == 1 && module.fanout[0].device_offline_after_seconds == 300
+    error_message = "envs/local.tfvars deploys the fanout (dispatcher and device-state worker)."
   }
 }

@@ -1,4 +1,7 @@
-"""Quarantine items: the DynamoDB form of a user record the aggregator rejected (pure).
+"""Quarantine items: the DynamoDB form of a user record a stream consumer rejected (pure).
+
+Shared by the aggregator and the fanout dispatcher: both quarantine an invalid user record
+under the same key, so whichever sees it first writes the item the other rewrites.
 
 DynamoDB layout of the ``quarantine`` table (PK/SK strings):
 
@@ -29,13 +32,34 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from lambdas.aggregator.records import Quarantined
-
+# How much of a quarantined record's bytes a log line carries (base64).
+QUARANTINE_SAMPLE_BYTES = 1024
 # 256 KiB of raw bytes is ~342 KiB of base64: the item stays below DynamoDB's 400 KB.
 MAX_STORED_DATA_BYTES = 256 * 1024
 QUARANTINE_PREFIX = "Q#"
 WHOLE_RECORD = "-"
 SECONDS_PER_DAY = 86_400
+
+
+@dataclass(frozen=True, slots=True)
+class Quarantined:
+    """A user record that failed validation; kept with what is needed to find and replay it."""
+
+    reason: str
+    sequence_number: str
+    sub_sequence_number: int | None
+    partition_key: str | None
+    data: bytes
+
+    def log_fields(self) -> dict[str, Any]:
+        return {
+            "reason": self.reason,
+            "sequence_number": self.sequence_number,
+            "sub_sequence_number": self.sub_sequence_number,
+            "device_id": self.partition_key,
+            "data_bytes": len(self.data),
+            "data_b64": base64.b64encode(self.data[:QUARANTINE_SAMPLE_BYTES]).decode("ascii"),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +121,7 @@ def decode_item(item: Mapping[str, Any]) -> dict[str, Any]:
 __all__ = [
     "MAX_STORED_DATA_BYTES",
     "QuarantineContext",
+    "Quarantined",
     "decode_item",
     "quarantine_item",
     "quarantine_key",

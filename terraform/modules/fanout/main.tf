@@ -1,0 +1,128 @@
+# Fanout: an enhanced fan-out consumer on the telemetry stream, the dispatcher mapped to
+# it (lambdas/dispatcher), and the worker functions it invokes asynchronously, each with
+# its event-invoke config and its own failure queue. Workers today: device_state
+# (latest readings per device, lambdas/device_state).
+
+locals {
+  dispatcher_name   = "${var.name_prefix}-dispatcher"
+  device_state_name = "${var.name_prefix}-device-state"
+
+  # Logical worker name -> function (the dispatcher's WORKERS; the routes name these).
+  workers = {
+    device_state = module.device_state.function_name
+  }
+  worker_arns = {
+    device_state = module.device_state.function_arn
+  }
+}
+
+module "dispatcher" {
+  source = "../consumer"
+
+  function_name                  = local.dispatcher_name
+  role_name                      = "${var.global_name_prefix}-dispatcher"
+  description                    = "Routes telemetry from the EFO consumer to worker functions by async Invoke"
+  package_path                   = var.dispatcher.package_path
+  package_base64sha256           = var.dispatcher.package_base64sha256
+  handler                        = "lambdas.dispatcher.handler.lambda_handler"
+  runtime                        = var.runtime
+  architecture                   = var.architecture
+  memory_size                    = var.dispatcher.memory_size
+  timeout                        = var.dispatcher.timeout
+  reserved_concurrent_executions = var.dispatcher.reserved_concurrent_executions
+  layers                         = var.layers
+  log_retention_in_days          = var.log_retention_in_days
+  tags                           = var.tags
+
+  environment_variables = {
+    WORKERS                      = jsonencode(local.workers)
+    ROUTES                       = jsonencode(var.routes)
+    MAX_PAYLOAD_BYTES            = tostring(var.dispatcher.max_payload_bytes)
+    INVOKE_CONCURRENCY           = tostring(var.dispatcher.invoke_concurrency)
+    QUARANTINE_TABLE             = var.quarantine.table_name
+    QUARANTINE_RETENTION_DAYS    = tostring(var.quarantine.retention_days)
+    POWERTOOLS_SERVICE_NAME      = "dispatcher"
+    POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace
+    LOG_LEVEL                    = var.log_level
+  }
+
+  event_source_type           = "kinesis"
+  event_source_arn            = var.stream_arn
+  stream_consumer_name        = var.consumer_name
+  event_source_kms_key_arns   = [var.stream_kms_key_arn]
+  dynamodb_write_table_arns   = [var.quarantine.table_arn]
+  dynamodb_table_kms_key_arns = [var.quarantine.kms_key_arn]
+  on_failure_queue_arn        = var.stream_failure_queue_arn
+
+  # It may invoke its workers and nothing else. It invokes them by name, unqualified
+  # ($LATEST), which IAM authorizes against the unqualified function ARN.
+  extra_policy_statements = [{
+    sid       = "InvokeWorkers"
+    actions   = ["lambda:InvokeFunction"]
+    resources = values(local.worker_arns)
+  }]
+
+  starting_position                  = var.dispatcher.starting_position
+  batch_size                         = var.dispatcher.batch_size
+  maximum_batching_window_in_seconds = var.dispatcher.maximum_batching_window_in_seconds
+  parallelization_factor             = var.dispatcher.parallelization_factor
+  bisect_batch_on_function_error     = var.dispatcher.bisect_batch_on_function_error
+  function_response_types            = ["ReportBatchItemFailures"]
+  maximum_retry_attempts             = var.dispatcher.maximum_retry_attempts
+  maximum_record_age_in_seconds      = var.dispatcher.maximum_record_age_in_seconds
+}
+
+# Latest reading per device and metric (lambdas/device_state/state.py has the layout).
+# Offline is computed at read time from the last-seen time, so nothing consumes a stream
+# and no index is needed.
+module "device_state_storage" {
+  source = "../storage"
+
+  table_name                  = local.device_state_name
+  stream_enabled              = false
+  deletion_protection_enabled = var.device_state.table_deletion_protection
+  kms_deletion_window_in_days = var.kms_deletion_window_in_days
+  tags                        = var.tags
+}
+
+module "device_state" {
+  #checkov:skip=CKV_AWS_338:Retention is a per-environment variable.
+  #checkov:skip=CKV_AWS_117:Reaches only DynamoDB and SQS over their public endpoints; no VPC resources to protect.
+  #checkov:skip=CKV_AWS_116:Async failures go to the on-failure destination of its event-invoke config (an SQS queue), which supersedes a DLQ and carries the payload.
+  source = "../function"
+
+  function_name                  = local.device_state_name
+  role_name                      = "${var.global_name_prefix}-device-state"
+  description                    = "Keeps the latest reading per metric and the last-seen time of every device"
+  package_path                   = var.device_state.package_path
+  package_base64sha256           = var.device_state.package_base64sha256
+  handler                        = "lambdas.device_state.handler.lambda_handler"
+  runtime                        = var.runtime
+  architecture                   = var.architecture
+  memory_size                    = var.device_state.memory_size
+  timeout                        = var.device_state.timeout
+  reserved_concurrent_executions = var.device_state.reserved_concurrent_executions
+  layers                         = var.layers
+  log_retention_in_days          = var.log_retention_in_days
+  tags                           = var.tags
+  policy_statements              = local.device_state_statements
+
+  environment_variables = {
+    DEVICE_STATE_TABLE           = module.device_state_storage.table_name
+    POWERTOOLS_SERVICE_NAME      = "device-state"
+    POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace
+    LOG_LEVEL                    = var.log_level
+  }
+}
+
+resource "aws_lambda_function_event_invoke_config" "device_state" {
+  function_name                = module.device_state.function_name
+  maximum_retry_attempts       = var.device_state.maximum_retry_attempts
+  maximum_event_age_in_seconds = var.device_state.maximum_event_age_in_seconds
+
+  destination_config {
+    on_failure {
+      destination = aws_sqs_queue.worker_failures["device_state"].arn
+    }
+  }
+}

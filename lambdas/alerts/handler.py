@@ -108,16 +108,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     config = get_config()  # fail fast, with a clear message, on a misconfigured function
     payload = WorkerPayload.from_event(event)
     logger.append_keys(shard_id=payload.shard_id)
-    decoded, rejected = payload.decoded()
-    for bad in rejected:
-        logger.warning("record skipped: not valid telemetry",
-                       extra={**bad.record.log_fields(), "reason": bad.reason})
+    decoded, skipped = payload.decoded_logging_rejects(logger)
     totals = run_rules(services_for(config), points_by_rule(decoded, config.rules))
     metrics.add_metric(name="AlertsPublished", unit=MetricUnit.Count,
                        value=totals["published"])
     metrics.add_metric(name="ReadingsBeyondHorizon", unit=MetricUnit.Count,
                        value=totals["beyond_horizon"])
-    metrics.add_metric(name="RecordsSkipped", unit=MetricUnit.Count, value=len(rejected))
-    summary = {"records": len(payload.records), "skipped": len(rejected), **totals}
+    metrics.add_metric(name="RecordsSkipped", unit=MetricUnit.Count, value=skipped)
+    summary = {"records": len(payload.records), "skipped": skipped, **totals}
     logger.info("payload evaluated", extra=summary)
     return summary

@@ -36,19 +36,16 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     config = get_config()  # fail fast, with a clear message, on a misconfigured function
     payload = WorkerPayload.from_event(event)
     logger.append_keys(shard_id=payload.shard_id)
-    decoded, rejected = payload.decoded()
-    for bad in rejected:
-        logger.warning("record skipped: not valid telemetry",
-                       extra={**bad.record.log_fields(), "reason": bad.reason})
+    decoded, skipped = payload.decoded_logging_rejects(logger)
     objects = archive_objects(payload.shard_id, decoded, prefix=config.prefix)
     store = repository.default_repository()
     for obj in objects:
         store.put(obj)
     archived = sum(obj.records for obj in objects)
     metrics.add_metric(name="RecordsArchived", unit=MetricUnit.Count, value=archived)
-    metrics.add_metric(name="RecordsSkipped", unit=MetricUnit.Count, value=len(rejected))
+    metrics.add_metric(name="RecordsSkipped", unit=MetricUnit.Count, value=skipped)
     metrics.add_metric(name="ObjectsWritten", unit=MetricUnit.Count, value=len(objects))
     summary = {"records": len(payload.records), "archived": archived,
-               "skipped": len(rejected), "objects": [obj.key for obj in objects]}
+               "skipped": skipped, "objects": [obj.key for obj in objects]}
     logger.info("payload archived", extra=summary)
-    return {"archived": archived, "skipped": len(rejected), "objects": len(objects)}
+    return {"archived": archived, "skipped": skipped, "objects": len(objects)}

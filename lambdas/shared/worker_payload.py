@@ -100,6 +100,16 @@ class WorkerPayload:
                 bad.append(RejectedRecord(record, exc.reason))
         return good, bad
 
+    def decoded_logging_rejects(self, logger: Any) -> tuple[list[DecodedRecord], int]:
+        """``decoded()`` for a worker's handler: each record that is not valid telemetry
+        is logged (a warning with its position and reason) and skipped, never failed;
+        returns the valid records and how many were skipped."""
+        good, bad = self.decoded()
+        for rejected in bad:
+            logger.warning("record skipped: not valid telemetry",
+                           extra={**rejected.record.log_fields(), "reason": rejected.reason})
+        return good, len(bad)
+
 
 def _text(raw: dict[str, Any], name: str, where: str) -> str:
     value = raw.get(name)

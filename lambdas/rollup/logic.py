@@ -82,9 +82,10 @@ def minute_outcome(minute: DeviceMinute,
     return outcome
 
 
-def touched_hours(totals: Iterable[Mapping[str, Any]]) -> list[str]:
-    """The hours (``YYYY-MM-DDTHH``) the given total items belong to, sorted, once each."""
-    return sorted({hour_label(int(total["bucket"])) for total in totals})
+def touched_hours(minutes: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The hours (``YYYY-MM-DDTHH``) of the given total items (or anything with a
+    ``bucket``, such as ``DeviceMinute._asdict()``), sorted, once each."""
+    return sorted({hour_label(int(minute["bucket"])) for minute in minutes})
 
 
 __all__ = ["ROLLED_UP_EVENTS", "DeviceMinute", "MinuteOutcome", "minute_outcome",

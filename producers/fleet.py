@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from lambdas.shared.telemetry import MAX_TS_MS, MIN_TS_MS, TelemetryV1, new_v1
+from producers.anomalies import Anomaly, apply
 
 # One device maps to one shard, and a shard accepts at most 1,000 records/s.
 MAX_RATE_HZ = 1000.0
@@ -44,7 +45,8 @@ class FleetConfig:
 
     ``rate_hz`` is records per second *per device*. ``start_ms`` is the event time of the
     run's offset 0; ``None`` means "now" at generation time (records then differ between
-    runs only by that shift, never in values, sequence numbers or spacing).
+    runs only by that shift, never in values, sequence numbers or spacing). ``anomalies``
+    replace a device's value of one metric for a while (``producers.anomalies``).
     """
 
     devices: int
@@ -53,6 +55,7 @@ class FleetConfig:
     seed: int = 0
     sites: int = 5
     start_ms: int | None = None
+    anomalies: tuple[Anomaly, ...] = ()
 
     def __post_init__(self) -> None:
         _require(_is_int(self.devices) and self.devices >= 1, "devices must be an integer >= 1")
@@ -77,6 +80,12 @@ class FleetConfig:
             )
             end_ms = self.start_ms + math.ceil(self.duration_s * 1000)
             _require(end_ms < MAX_TS_MS, "start_ms + duration_s is past the supported range")
+        for anomaly in self.anomalies:
+            _require(_in_fleet(anomaly.device, self.devices),
+                     f"anomaly device {anomaly.device} is not in the fleet "
+                     f"(dev-00001 to {device_id(self.devices - 1)})")
+            _require(anomaly.metric in METRICS,
+                     f"anomaly metric {anomaly.metric} is not one of {', '.join(METRICS)}")
 
     @property
     def records_per_device(self) -> int:
@@ -95,6 +104,13 @@ class FleetConfig:
 def device_id(index: int) -> str:
     """``dev-00001`` for index 0; ids stay sortable up to 99,999 devices."""
     return f"dev-{index + 1:05d}"
+
+
+def _in_fleet(ident: str, devices: int) -> bool:
+    """Whether ``ident`` is ``device_id(i)`` of one of the fleet's ``devices``."""
+    digits = ident.removeprefix("dev-")
+    return digits != ident and digits.isdigit() and device_id(int(digits) - 1) == ident \
+        and 1 <= int(digits) <= devices
 
 
 def site_name(index: int) -> str:
@@ -147,7 +163,8 @@ def _device_stream(
         # period: offsets strictly increase and stay below duration_s.
         offset_ms = max(0.0, device.phase_ms + seq * period + rng.uniform(-jitter, jitter))
         ts = start_ms + round(offset_ms)
-        metrics = device.read(rng, offset_ms / 1000.0)
+        metrics = apply(config.anomalies, ident, offset_ms / 1000.0,
+                        device.read(rng, offset_ms / 1000.0))
         yield ts, index, seq, new_v1(ident, site, ts, seq, metrics)
 
 

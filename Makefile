@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 ENV    ?= prod
 PYTEST_ARGS ?=
 
-.PHONY: help install demo test unit lint package lock bench soak deploy clean
+.PHONY: help install demo test unit tftest lint package lock bench soak deploy clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "; printf "usage: make <target>\n\n"} \
@@ -31,8 +31,11 @@ demo: install ## Local stack up, simulate a fleet, show aggregates, tear down
 test: install ## Run every test: unit, Terraform (fmt/validate/test), end to end
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-unit: install ## Run the fast tests only (no embedded stack)
-	$(BIN)/python -m pytest -m "not integration" $(PYTEST_ARGS)
+unit: install ## Run the fast tests only: unit and conformance (no embedded stack, no terraform)
+	$(BIN)/python -m pytest -m "not integration and not terraform" $(PYTEST_ARGS)
+
+tftest: install ## Run the Terraform tests: fmt, validate, plan per environment, terraform test
+	$(BIN)/python -m pytest -m terraform $(PYTEST_ARGS)
 
 lint: install ## ruff, terraform fmt, and checkov (in its own venv; works offline)
 	$(BIN)/ruff check .

@@ -12,8 +12,9 @@ from shardline.terraform import Terraform
 
 ROOT = Path(__file__).resolve().parents[2] / "terraform"
 
-pytestmark = pytest.mark.skipif(shutil.which("terraform") is None,
-                                reason="terraform is not installed")
+pytestmark = [pytest.mark.terraform,
+              pytest.mark.skipif(shutil.which("terraform") is None,
+                                 reason="terraform is not installed")]
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ import click
 from shardline.cli.app import aws_client, endpoint_option, main
 from shardline.cli.render import render_rows
 from shardline.errors import ShardlineError
+from shardline.stack_outputs import resolve
 
 DEFAULT_TABLE = "shardline-aggregates"
 
@@ -24,10 +25,12 @@ DEFAULT_TABLE = "shardline-aggregates"
 @click.option("--until", "until", default=None, help="Up to how long ago (default: now).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
               show_default=True)
-@click.option("--table", "table_name", default=DEFAULT_TABLE, show_default=True)
+@click.option("--table", "table_name", default=None,
+              help="Aggregates table (default: the local stack's aggregates_table_name "
+                   f"output, else {DEFAULT_TABLE}).")
 @endpoint_option
 def query(device: str | None, site: str | None, fleet: bool, metric: str, resolution: str,
-          since: str, until: str | None, fmt: str, table_name: str,
+          since: str, until: str | None, fmt: str, table_name: str | None,
           endpoint: str | None) -> None:
     """count/mean/min/max of a metric per minute (one device), or per 5 minutes or hour
     (one device, one site or the fleet)."""
@@ -46,6 +49,8 @@ def query(device: str | None, site: str | None, fleet: bool, metric: str, resolu
     until_s = now - parse_duration(until) if until else now
     if until_s < since_s:
         raise ShardlineError("--until must be more recent than --since")
+    table_name = resolve(table_name, "aggregates_table_name", flag="--table",
+                         fallback=DEFAULT_TABLE)
     reader = AggregateReader(table_name, aws_client("dynamodb", endpoint))
     if resolution == "1m":
         assert device is not None

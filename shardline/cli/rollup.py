@@ -9,6 +9,7 @@ import click
 
 from shardline.cli.app import aws_client, endpoint_option, invoke_json, main
 from shardline.errors import ShardlineError
+from shardline.stack_outputs import resolve
 
 DEFAULT_SCHEDULED_ROLLUP = "shardline-scheduled-rollup"
 
@@ -18,23 +19,12 @@ def rollup() -> None:
     """The scheduled rollup (5-minute and hourly roll-ups per device, site and fleet)."""
 
 
-def _scheduled_rollup_function() -> str:
-    """The local stack's scheduled-rollup function when a stack has run here, else the
-    default name (what Terraform names it with the default prefix)."""
-    from shardline.local.stack import project_root, state_dir
-
-    try:
-        outputs = json.loads((state_dir(project_root()) / "outputs.json").read_text())
-    except (ShardlineError, OSError, ValueError):
-        return DEFAULT_SCHEDULED_ROLLUP
-    return str(outputs.get("scheduled_rollup_function_name") or DEFAULT_SCHEDULED_ROLLUP)
-
-
 @rollup.command("run")
 @click.option("--hour", "hours", multiple=True, metavar="YYYY-MM-DDTHH",
               help="Recompute this hour (UTC; repeatable) instead of the pending ones.")
 @click.option("--function", "function", default=None,
-              help="Function to invoke (default: the local stack's scheduled rollup, else "
+              help="Function to invoke (default: the local stack's "
+                   "scheduled_rollup_function_name output, else "
                    f"{DEFAULT_SCHEDULED_ROLLUP}).")
 @endpoint_option
 def rollup_run(hours: tuple[str, ...], function: str | None, endpoint: str | None) -> None:
@@ -50,7 +40,8 @@ def rollup_run(hours: tuple[str, ...], function: str | None, endpoint: str | Non
     payload: dict[str, Any] = ({"hours": labels} if labels else
                                {"source": "shardline.cli", "detail-type": "Scheduled Event",
                                 "detail": {}})
-    name = function or _scheduled_rollup_function()
+    name = resolve(function, "scheduled_rollup_function_name", flag="--function",
+                   fallback=DEFAULT_SCHEDULED_ROLLUP)
     # A run lasts up to the function's timeout (at most 900 s).
     client = aws_client("lambda", endpoint, read_timeout_s=910)
     click.echo(json.dumps(invoke_json(client, name, payload), indent=2))

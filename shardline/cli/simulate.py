@@ -10,6 +10,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from shardline.cli.app import aws_client, endpoint_option, err_console, main
 from shardline.errors import ShardlineError
+from shardline.stack_outputs import resolve
 
 DEFAULT_STREAM = "shardline-telemetry"
 
@@ -21,7 +22,9 @@ DEFAULT_STREAM = "shardline-telemetry"
               help="Seconds of telemetry to produce.")
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--sites", type=click.IntRange(1, 1000), default=5, show_default=True)
-@click.option("--stream", default=DEFAULT_STREAM, show_default=True)
+@click.option("--stream", default=None,
+              help="Kinesis stream (default: the local stack's stream_name output, else "
+                   f"{DEFAULT_STREAM}).")
 @click.option("--manifest", "manifest_path", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("manifest.json"), show_default=True,
               help="Where to write the ground truth of what Kinesis accepted.")
@@ -31,7 +34,8 @@ DEFAULT_STREAM = "shardline-telemetry"
               help="KPL-aggregate user records per shard (many per Kinesis record), or put "
                    "one Kinesis record per user record.")
 @endpoint_option
-def simulate(devices: int, rate: float, duration: float, seed: int, sites: int, stream: str,
+def simulate(devices: int, rate: float, duration: float, seed: int, sites: int,
+             stream: str | None,
              manifest_path: Path, fast: bool, aggregate: bool, endpoint: str | None) -> None:
     """Simulate a fleet of devices pushing telemetry v1 into Kinesis."""
     from producers.aggregation import AggregatingPublisher
@@ -44,6 +48,7 @@ def simulate(devices: int, rate: float, duration: float, seed: int, sites: int, 
                              sites=sites)
     except ValueError as exc:
         raise ShardlineError(str(exc)) from None
+    stream = resolve(stream, "stream_name", flag="--stream", fallback=DEFAULT_STREAM)
     client = aws_client("kinesis", endpoint)
     client.describe_stream_summary(StreamName=stream)  # fail early, with a clear message
     plain = KinesisPublisher(stream, client)

@@ -3,6 +3,8 @@ commands on the ``main`` group of ``app``. Command modules import their heavy
 dependencies inside the commands, so ``shardline --help`` stays fast."""
 
 from shardline.cli import (  # noqa: F401  (each module registers its commands)
+    alerts,
+    archive,
     demo,
     devices,
     dlq,

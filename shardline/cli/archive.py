@@ -81,7 +81,5 @@ def archive_cat(hour: str, device: str | None, bucket: str | None, prefix: str |
     from shardline.archive_reader import parse_hour
 
     start = parse_hour(hour)
-    out = click.get_binary_stream("stdout")
     for line in _reader(bucket, prefix, endpoint).lines(start, device):
-        out.write(line + b"\n")
-    out.flush()
+        click.echo(line)  # bytes, as archived

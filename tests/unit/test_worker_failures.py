@@ -199,3 +199,19 @@ def test_bad_dlq_options_are_one_line_errors(aws, args, fragment) -> None:
     assert result.exit_code == 2, result.output
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and fragment in lines[0]
+
+
+def test_an_asynchronous_replay_dequeues_once_lambda_accepted_the_event(aws) -> None:
+    fail_event(aws, [telemetry_record("dev-1", seq=1)], "req-1")
+    worker = InProcessWorker(device_state_handler)
+    replay_worker_failures(WorkerFailureQueue(aws["sqs"], QUEUE), worker, asynchronous=True)
+    assert worker.calls == [(WORKER_ARN, "Event")] and queued(aws) == 0
+
+
+def test_a_workers_queue_named_with_queue_is_read_as_a_workers(aws) -> None:
+    # GIVEN a worker failure in the queue the outputs list for device_state
+    fail_event(aws, [telemetry_record("dev-1", seq=1)], "req-1")
+    # WHEN it is listed by its queue name THEN it is parsed as a worker failure record
+    listed = CliRunner().invoke(main, ["dlq", "list", "--queue", QUEUE, "--format", "json"])
+    assert listed.exit_code == 0, listed.output
+    assert json.loads(listed.stdout)[0]["function"] == "shardline-device-state"

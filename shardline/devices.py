@@ -12,7 +12,6 @@ run here; otherwise the defaults Terraform gives them with the default prefix.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from lambdas.shared.dynamo import read_items
-from shardline.errors import ShardlineError
+from shardline.stack_outputs import StackOutputs
 
 DEFAULT_TABLE = "shardline-device-state"
 DEFAULT_OFFLINE_AFTER_S = 300
@@ -82,18 +81,12 @@ def rows(states: Iterable[DeviceState], *, offline_after_s: float,
 _FIXED_COLUMNS = ("device", "site", "status", "last_seen", "silent_s")
 
 
-def stack_settings(outputs_path: Any = None) -> tuple[str, int]:
-    """(device-state table, offline threshold) from the local stack's Terraform outputs,
-    else the defaults."""
-    from shardline.local.stack import project_root, state_dir
-
-    try:
-        path = outputs_path or state_dir(project_root()) / "outputs.json"
-        outputs = json.loads(path.read_text())
-    except (ShardlineError, OSError, ValueError):
-        return DEFAULT_TABLE, DEFAULT_OFFLINE_AFTER_S
-    return (str(outputs.get("device_state_table_name") or DEFAULT_TABLE),
-            int(outputs.get("device_offline_after_seconds") or DEFAULT_OFFLINE_AFTER_S))
+def stack_settings(outputs: StackOutputs) -> tuple[str, int]:
+    """(device-state table, offline threshold) from the stack's Terraform outputs, else
+    the defaults."""
+    offline = outputs.get("device_offline_after_seconds")
+    return (outputs.name("device_state_table_name", flag="--table", fallback=DEFAULT_TABLE),
+            int(offline) if offline is not None else DEFAULT_OFFLINE_AFTER_S)
 
 
 __all__ = ["DeviceState", "DeviceStateReader", "rows", "stack_settings", "states_from_items"]

@@ -118,7 +118,10 @@ def parse_failure_record(body: str, *, queue: str, queue_url: str, message_id: s
 
 @dataclass
 class FailureQueue:
-    """The failure queue and, when it has a redrive policy, its dead-letter queue."""
+    """The failure queue and, when it has a redrive policy, its dead-letter queue.
+
+    Records are stream failed batches; ``parse`` and the orders are the hooks a queue of
+    another record kind overrides (``shardline.worker_failures.WorkerFailureQueue``)."""
 
     sqs: Any
     queue_name: str = DEFAULT_FAILURE_QUEUE
@@ -139,7 +142,7 @@ class FailureQueue:
             self._urls = urls
         return self._urls
 
-    def _receive_all(self, queue: str, url: str, visibility_s: int) -> Iterator[FailedBatch]:
+    def _receive_all(self, queue: str, url: str, visibility_s: int) -> Iterator[Any]:
         seen: set[str] = set()
         while True:
             response = self.sqs.receive_message(
@@ -150,35 +153,47 @@ class FailureQueue:
                 return
             for message in messages:
                 seen.add(message["MessageId"])
-                yield parse_failure_record(message["Body"], queue=queue, queue_url=url,
-                                           message_id=message["MessageId"],
-                                           receipt_handle=message["ReceiptHandle"])
+                yield self.parse(message, queue=queue, queue_url=url)
 
-    def peek(self) -> list[FailedBatch]:
+    def parse(self, message: dict[str, Any], *, queue: str, queue_url: str) -> Any:
+        """One received message as a record of this queue's kind (here: a failed batch)."""
+        return parse_failure_record(message["Body"], queue=queue, queue_url=queue_url,
+                                    message_id=message["MessageId"],
+                                    receipt_handle=message["ReceiptHandle"])
+
+    @staticmethod
+    def listing_order(batch: Any) -> tuple[Any, ...]:
+        return (batch.timestamp, batch.shard_id, int(batch.start_sequence_number or 0))
+
+    @staticmethod
+    def replay_order(batch: Any) -> tuple[Any, ...]:
+        return (batch.shard_id, int(batch.start_sequence_number or 0))
+
+    def peek(self) -> list[Any]:
         """Every queued failed batch, left in the queue (visible again when this returns)."""
-        batches: list[FailedBatch] = []
+        batches: list[Any] = []
         for queue, url in self.urls():
             received = list(self._receive_all(queue, url, visibility_s=60))
             for batch in received:
                 self.release(batch)
             batches.extend(received)
-        batches.sort(key=lambda b: (b.timestamp, b.shard_id, int(b.start_sequence_number or 0)))
+        batches.sort(key=self.listing_order)
         return batches
 
-    def take(self) -> list[FailedBatch]:
+    def take(self) -> list[Any]:
         """Every queued failed batch, hidden for ``REPLAY_VISIBILITY_S`` while it is replayed."""
-        batches: list[FailedBatch] = []
+        batches: list[Any] = []
         for queue, url in self.urls():
             batches.extend(self._receive_all(queue, url, visibility_s=REPLAY_VISIBILITY_S))
-        batches.sort(key=lambda b: (b.shard_id, int(b.start_sequence_number or 0)))
+        batches.sort(key=self.replay_order)
         return batches
 
-    def release(self, batch: FailedBatch) -> None:
+    def release(self, batch: Any) -> None:
         self.sqs.change_message_visibility(QueueUrl=batch.queue_url,
                                            ReceiptHandle=batch.receipt_handle,
                                            VisibilityTimeout=0)
 
-    def delete(self, batch: FailedBatch) -> None:
+    def delete(self, batch: Any) -> None:
         self.sqs.delete_message(QueueUrl=batch.queue_url, ReceiptHandle=batch.receipt_handle)
 
 

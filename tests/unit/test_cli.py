@@ -42,7 +42,8 @@ def isolated_state(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
 def test_help_lists_every_command() -> None:
     result = run("--help")
     assert result.exit_code == 0
-    for command in ("local", "simulate", "query", "package", "demo", "quarantine", "dlq"):
+    for command in ("local", "simulate", "query", "package", "demo", "quarantine", "dlq",
+                    "devices", "rollup", "alerts", "archive"):
         assert command in result.output
 
 

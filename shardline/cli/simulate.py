@@ -14,6 +14,25 @@ from shardline.stack_outputs import resolve
 
 DEFAULT_STREAM = "shardline-telemetry"
 
+anomaly_option = click.option(
+    "--anomaly", "anomalies", multiple=True, metavar="DEVICE:METRIC=VALUE@START+DURATION",
+    help="Make a device report a value for a while, seconds from the run's start (e.g. "
+         "dev-00003:temperature_c=95@10+6); repeatable.")
+
+
+def fleet_config(**settings: Any) -> Any:
+    """The ``FleetConfig`` of the options, ``anomalies`` given as text; a one-line
+    ``ShardlineError`` for anything the fleet refuses."""
+    from producers.anomalies import parse_anomaly
+    from producers.fleet import FleetConfig
+
+    try:
+        anomalies = tuple(parse_anomaly(text) for text in settings.pop("anomalies", ()))
+        return FleetConfig(**settings, anomalies=anomalies)
+    except ValueError as exc:
+        raise ShardlineError(str(exc)) from None
+
+
 @main.command()
 @click.option("--devices", type=click.IntRange(1, 100_000), default=50, show_default=True)
 @click.option("--rate", type=click.FloatRange(0.001, 1000, min_open=False), default=2.0,
@@ -33,21 +52,18 @@ DEFAULT_STREAM = "shardline-telemetry"
 @click.option("--aggregate/--no-aggregate", default=True, show_default=True,
               help="KPL-aggregate user records per shard (many per Kinesis record), or put "
                    "one Kinesis record per user record.")
+@anomaly_option
 @endpoint_option
 def simulate(devices: int, rate: float, duration: float, seed: int, sites: int,
-             stream: str | None,
-             manifest_path: Path, fast: bool, aggregate: bool, endpoint: str | None) -> None:
+             stream: str | None, manifest_path: Path, fast: bool, aggregate: bool,
+             anomalies: tuple[str, ...], endpoint: str | None) -> None:
     """Simulate a fleet of devices pushing telemetry v1 into Kinesis."""
     from producers.aggregation import AggregatingPublisher
-    from producers.fleet import FleetConfig
     from producers.publisher import KinesisPublisher
     from producers.simulate import Publisher, SimulationError, run_simulation
 
-    try:
-        config = FleetConfig(devices=devices, rate_hz=rate, duration_s=duration, seed=seed,
-                             sites=sites)
-    except ValueError as exc:
-        raise ShardlineError(str(exc)) from None
+    config = fleet_config(devices=devices, rate_hz=rate, duration_s=duration, seed=seed,
+                          sites=sites, anomalies=anomalies)
     stream = resolve(stream, "stream_name", flag="--stream", fallback=DEFAULT_STREAM)
     client = aws_client("kinesis", endpoint)
     client.describe_stream_summary(StreamName=stream)  # fail early, with a clear message

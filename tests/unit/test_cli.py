@@ -77,6 +77,18 @@ def test_missing_table_is_a_one_line_error(embedded_aws: EmbeddedAws) -> None:
     assert_one_line_error(result, 3, "not found")
 
 
+@pytest.mark.parametrize("anomaly, fragment", [
+    ("dev-00001:temperature_c", "is not of the form DEVICE:METRIC=VALUE@START+DURATION"),
+    ("dev-00009:temperature_c=95@1+2", "anomaly device dev-00009 is not in the fleet"),
+])
+def test_a_bad_anomaly_is_a_one_line_error(anomaly: str, fragment: str) -> None:
+    # GIVEN a 2-device fleet WHEN an anomaly is malformed or names another device
+    result = run("simulate", "--devices", "2", "--anomaly", anomaly,
+                 "--endpoint", "http://127.0.0.1:9")
+    # THEN one line says what is wrong, before anything is sent
+    assert_one_line_error(result, 2, fragment)
+
+
 def test_out_of_range_flag_is_rejected_by_click() -> None:
     result = run("simulate", "--devices", "0")
     assert result.exit_code == 2

@@ -11,7 +11,10 @@ same stream, in one run:
   (reserved concurrency ``--workers``) does the same 20 ms per record.
 
 Both mappings use BatchSize 500 and a 1 s batching window, so the fanout is the only
-difference. A record counts as processed when a handler finished its work for it (for
+difference. With those defaults a batch of 500 plain records fits one 192 KiB payload, so
+one worker invocation does 10 s of work and the fanout's iterator age has a floor of
+about that; smaller payloads (``MAX_PAYLOAD_BYTES``) or batches lower it, for more
+Invokes. A record counts as processed when a handler finished its work for it (for
 the fanout: the worker, not the hand-off). Every ``SAMPLE_S`` the table shows, per way:
 the iterator age (age of the oldest record written and not yet processed: end to end),
 records processed per second, and the engine's own iterator age of the mapping (oldest
@@ -51,6 +54,7 @@ import os
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -260,7 +264,24 @@ class Run:
     started: float
     produced_until: float
     drained_at: float | None  # when the fanout had processed every record
-    problems: list[str]
+    invocations: list[Any]  # the engine's invocation log
+
+    def outcomes(self) -> dict[str, Counter[str]]:
+        """Invocations per function and outcome (ok, partial, error, throttled)."""
+        counts: dict[str, Counter[str]] = {}
+        for entry in self.invocations:
+            counts.setdefault(entry.function.rsplit(":", 1)[-1], Counter())[entry.outcome] += 1
+        return counts
+
+    def problems(self) -> list[str]:
+        """Function errors: the bench's handlers and the dispatcher should have none."""
+        return [f"{function}: {count} invocations failed"
+                for function, outcome in self.outcomes().items()
+                if (count := outcome["error"])]
+
+    def worker_busy_s(self) -> float:
+        return sum(entry.duration_ms for entry in self.invocations
+                   if entry.function.endswith(f":{WORKER}")) / 1000
 
 
 def run_side_by_side(aws: EmbeddedAws, work_dir: Path, seconds: int, workers: int) -> Run:
@@ -291,13 +312,11 @@ def run_side_by_side(aws: EmbeddedAws, work_dir: Path, seconds: int, workers: in
             sample()
         collect(DIRECT, direct)
         collect(WORKER, fanout)
-        problems = [f"{entry.function.rsplit(':', 1)[-1]}: invocation {entry.outcome} "
-                    f"({entry.error_type})" for entry in list(harness.engine.invocation_log)
-                    if entry.outcome != "ok"]
+        invocations = list(harness.engine.invocation_log)
     finally:
         harness.close()
         reset_backends()
-    return Run(direct, fanout, samples, started, produced_until, drained_at, problems)
+    return Run(direct, fanout, samples, started, produced_until, drained_at, invocations)
 
 
 # -- the dispatcher's own throughput -----------------------------------------------------
@@ -381,6 +400,9 @@ def user_records_of(event: dict[str, Any]) -> int:
 
 # -- report ------------------------------------------------------------------------------
 def print_table(run: Run) -> None:
+    print("age_s: age of the oldest record written and not yet processed (end to end); "
+          "rec/s: records processed per second;\nengine_age_s, dispatcher_age_s: the "
+          "mapping's iterator age as the engine reports it (`shardline local status`)")
     print(f"{'t_s':>5} {'written':>8} | {'direct: age_s':>13} {'rec/s':>6} {'engine_age_s':>12} "
           f"| {'fanout: age_s':>13} {'rec/s':>6} {'dispatcher_age_s':>16}")
     previous = run.started
@@ -408,6 +430,7 @@ def figures(run: Run, seconds: int, workers: int,
     direct = run.direct.processed_between(half, end) / span
     fanout = run.fanout.processed_between(half, end) / span
     production = [s.at for s in run.samples if s.at <= end]
+    watched = run.samples[-1].at - run.started
     return {
         "bench": "fanout",
         "seconds": seconds, "workers": workers, "work_ms_per_record": WORK_S * 1000,
@@ -429,8 +452,11 @@ def figures(run: Run, seconds: int, workers: int,
         "fanout_keeps_up": fanout >= KEEPS_UP * written,
         "dispatcher_records_per_core_s_plain": dispatcher["plain"]["handler_per_cpu_s"],
         "dispatcher_records_per_core_s_kpl": dispatcher["kpl"]["handler_per_cpu_s"],
+        # Little's law: 1,000 records/s x 20 ms keep 20 workers busy
+        "worker_concurrency_mean": round(run.worker_busy_s() / watched, 1),
+        "invocations": {name: dict(counts) for name, counts in sorted(run.outcomes().items())},
         "dispatcher": dispatcher,
-        "problems": run.problems,
+        "problems": run.problems(),
     }
 
 
@@ -479,10 +505,10 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         aws.stop()
     print_table(run)
-    for problem in run.problems:
+    for problem in run.problems():
         print(f"FAILED: {problem}", file=sys.stderr)
     print(json.dumps(figures(run, args.seconds, args.workers, dispatcher)))
-    return 1 if run.problems else 0
+    return 1 if run.problems() else 0
 
 
 if __name__ == "__main__":

@@ -429,7 +429,7 @@ def figures(run: Run, seconds: int, workers: int,
     written = sum(1 for _, at in run.direct.written if half < at <= end) / span
     direct = run.direct.processed_between(half, end) / span
     fanout = run.fanout.processed_between(half, end) / span
-    production = [s.at for s in run.samples if s.at <= end]
+    production = [s.at for s in run.samples if s.at <= end] + [end]
     watched = run.samples[-1].at - run.started
     return {
         "bench": "fanout",
@@ -442,8 +442,7 @@ def figures(run: Run, seconds: int, workers: int,
         "baseline": "the same work inline in a direct consumer of the same shard",
         "direct_iterator_age_end_s": round(run.direct.age_at(end), 1),
         "fanout_iterator_age_end_s": round(run.fanout.age_at(end), 1),
-        "fanout_iterator_age_max_s": round(max((run.fanout.age_at(at) for at in production),
-                                               default=0.0), 1),
+        "fanout_iterator_age_max_s": round(max(run.fanout.age_at(at) for at in production), 1),
         "direct_records_behind_end": run.direct.behind_at(end),
         "fanout_records_behind_end": run.fanout.behind_at(end),
         "fanout_drained_s_after_producing": (None if run.drained_at is None

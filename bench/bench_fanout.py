@@ -372,6 +372,8 @@ def measure_dispatcher(aws: EmbeddedAws, work_dir: Path) -> dict[str, Any]:
         harness.function(WORKER, WORKER_HANDLER, environment={"WORK_S": str(WORK_S)})
         with open(os.devnull, "w") as devnull, function_output(devnull), \
                 function_environment(dispatcher_environment()):
+            # Imported once the output router is in place, so the module's Logger writes
+            # through it (to the null device here, to the function's log in the run).
             from lambdas.dispatcher import config, handler, repository
 
             config.get_config.cache_clear()

@@ -137,12 +137,16 @@ def _times(harness: Harness, function: str) -> list[tuple[float, int]]:
 
 def test_each_consumer_reads_2_mib_per_second_independently_of_shared_readers(
         harness: Harness) -> None:
-    # GIVEN an EFO mapping and two shared-throughput mappings on a one-shard stream
+    # GIVEN two EFO mappings (each on its own consumer) and two shared-throughput
+    # mappings on a one-shard stream
     stream = harness.stream("telemetry")
-    consumer_arn = _active_consumer(harness, stream, "fan-out")
-    for name in ("fanout", "shared-a", "shared-b"):
+    harness.clock.advance_to(T0 - CONSUMER_ACTIVATION_S)
+    consumers = [harness.stream_consumer(stream, name) for name in ("fan-out", "audit")]
+    harness.clock.advance_to(T0)
+    for name in ("fanout", "audit", "shared-a", "shared-b"):
         harness.function(name, RECORD)
-    harness.map(consumer_arn, "fanout", BatchSize=100)
+    harness.map(consumers[0], "fanout", BatchSize=100)
+    harness.map(consumers[1], "audit", BatchSize=100)
     harness.map(stream, "shared-a", BatchSize=100)
     harness.map(stream, "shared-b", BatchSize=100)
     harness.start()
@@ -158,6 +162,8 @@ def test_each_consumer_reads_2_mib_per_second_independently_of_shared_readers(
     assert efo[0] == (0.32, 4)
     assert sum(size for _, size in efo) == 12
     assert efo[-1][0] == round(0.32 + 8 * 512 * 1024 / READ_BYTES_PER_S, 3)
+    # AND the other consumer's mapping got the same, unaffected by the first
+    assert _times(harness, "audit") == efo
     # AND the shared mappings share the shard's 2 MiB/s: the first poll reads all 6 MiB
     # in one call (≤10 MiB per call), which overdraws the shard for two more seconds, so
     # the other mapping's polls are refused until then — the EFO reads took nothing
@@ -198,6 +204,10 @@ def test_a_subscription_is_renewed_every_5_minutes_without_loss_or_duplication(
     pushed_before = [r["kinesis"]["sequenceNumber"] for event in harness.seen("fanout")
                      for r in event["Records"]][13]
     assert reader.subscriptions[1].continued_after == pushed_before
+    # AND the last event's ContinuationSequenceNumber is the last record's, caught up
+    assert reader.continuation_sequence_number == harness.seen("fanout")[-1]["Records"][-1][
+        "kinesis"]["sequenceNumber"]
+    assert reader.millis_behind_latest == 0
     # AND every record reached the handler once, in order
     got = [decode(r) for event in harness.seen("fanout") for r in event["Records"]]
     assert got == sent

@@ -241,8 +241,9 @@ class AsyncInvoker:
 
     def _step_queue(self, queue: FunctionEventQueue, now: float) -> float:
         """Take the next due event off ``queue`` and attempt it: inline (virtual clock),
-        or on a worker while the function has concurrency left (real time), so a
-        function's events run side by side as Lambda runs them."""
+        or on a worker (real time), so a function's events run side by side as Lambda runs
+        them; over its reserved concurrency an attempt is throttled, while the machine's
+        own limit on environments only makes the queue wait."""
         with self._lock:
             if not queue._heap and not queue.in_flight:
                 # Drained: leave the driver; the next event brings a new component.
@@ -256,8 +257,9 @@ class AsyncInvoker:
             not_before, _, event = queue._heap[0]
             if not_before > now:
                 return not_before
-            if self.concurrent and queue.in_flight >= self._capacity(queue.function_arn):
-                return now + BUSY_RECHECK_S
+            if (self.concurrent and queue.in_flight >= self._capacity(queue.function_arn)
+                    and not self._reservation_used(queue)):
+                return now + BUSY_RECHECK_S  # the machine's environments, not a throttle
             heapq.heappop(queue._heap)
             self._running += 1
             queue.in_flight += 1
@@ -266,6 +268,12 @@ class AsyncInvoker:
         else:
             self._run_attempt(queue, event, now)
         return now
+
+    def _reservation_used(self, queue: FunctionEventQueue) -> bool:
+        """The queue's attempts in flight use the function's whole reserved concurrency:
+        the next attempt goes ahead and is throttled (AWS's backoff), as on AWS."""
+        reserved = self.reserved_concurrency(queue.function_arn)
+        return reserved is not None and queue.in_flight >= reserved
 
     def _run_attempt(self, queue: FunctionEventQueue, event: QueuedEvent, now: float) -> None:
         try:

@@ -7,17 +7,21 @@ MaximumRetryAttempts; an event that ages out goes to the on-failure destination 
 condition EventAgeExceeded.
 
 A function's concurrency is held for these tests by a synchronous invocation whose handler
-waits on ``GATE`` (in another thread, in real time) while virtual time moves on.
+waits on ``GATE`` (in another thread, in real time) while virtual time moves on. The last
+test runs the invoker in real time, as ``shardline local up`` does (about 1.5 s).
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from shardline.local.async_invoke import AsyncInvoker, FunctionInvocation
+from shardline.local.scheduling import RealClock, RealTimeDriver
 from tests.conformance.harness import Harness
 from tests.conformance.test_async_invoke import T0, at, configure_async, invoke_async, started
 
@@ -156,3 +160,43 @@ def test_a_throttled_event_older_than_its_maximum_age_goes_to_on_failure(
         "requestPayload": {"reading": 9},
     }
     assert record == expected
+
+
+SLOW = """
+import time
+
+def lambda_handler(event, context):
+    seen(event)
+    time.sleep(0.3)
+    return {"stored": event["reading"]}
+"""
+
+
+def test_in_real_time_an_event_over_the_reservation_is_throttled_not_held(
+        harness: Harness) -> None:
+    # GIVEN a function reserved to 1 whose handler takes 0.3 s, and the invoker as
+    # `local up` runs it (real clock, events on worker threads)
+    function_arn = harness.function("slow", SLOW)
+    _reserve(harness, "slow", 1)
+    log: list[FunctionInvocation] = []
+    driver = RealTimeDriver()
+    invoker = AsyncInvoker(harness.client, harness.runtime, RealClock(), driver,
+                           record_invocation=log.append, concurrent=True)
+
+    # WHEN two events are queued at once
+    try:
+        for reading in (1, 2):
+            invoker.submit(function_arn, {"reading": reading})
+        deadline = time.monotonic() + 20
+        while sum(i.outcome == "ok" for i in log) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        invoker.stop()
+        driver.stop()
+
+    # THEN the second was throttled while the first ran, and ran at its retry a second
+    # later — not as soon as the first had finished
+    outcomes = [i.outcome for i in log]
+    assert outcomes == ["throttled", "ok", "ok"] or outcomes == ["ok", "throttled", "ok"]
+    first_ok, second_ok = [i.at for i in log if i.outcome == "ok"]
+    assert second_ok - first_ok >= 0.9

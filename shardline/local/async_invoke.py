@@ -24,9 +24,8 @@
   the reservation and the others are throttled, as on AWS.
 * ``DryRun`` checks the request and runs nothing (204).
 
-Settings are read through the Lambda API — ``GetFunctionEventInvokeConfig`` and
-``GetFunctionConcurrency`` — for every attempt (or at most every ``config_ttl_s`` per
-function when that is set), so changes apply to the next attempt.
+Settings are read through the Lambda API for every attempt (``invoke_settings``), so
+changes apply to the next attempt.
 
 Destinations and the invocation record they get: ``async_destinations``.
 
@@ -68,6 +67,7 @@ from shardline.local.invoke_model import (
     api_error,
     decode_payload,
 )
+from shardline.local.invoke_settings import CONFIG_TTL_S, InvokeSettings
 from shardline.local.scheduling import Clock
 
 log = logging.getLogger("shardline.engine")
@@ -75,7 +75,6 @@ log = logging.getLogger("shardline.engine")
 RETRY_DELAYS_S = (60.0, 120.0)  # before the first and the second retry of a function error
 THROTTLE_BACKOFF_FIRST_S = 1.0
 THROTTLE_BACKOFF_MAX_S = 300.0
-CONFIG_TTL_S = 0.0  # read the settings for every attempt
 ASYNC_WORKERS = 32  # attempts in flight over all functions (real time)
 BUSY_RECHECK_S = 0.05  # a queue at its function's concurrency looks again this soon
 
@@ -114,12 +113,6 @@ class FunctionEventQueue:
 
 
 @dataclass
-class _Cached:
-    value: Any
-    read_at: float
-
-
-@dataclass
 class AsyncInvoker:
     """The Invoke API, the asynchronous event queues and their destinations."""
 
@@ -140,12 +133,11 @@ class AsyncInvoker:
     throttles: int = 0
     destinations: AsyncDestinations = field(init=False)
     concurrency: ConcurrencyLedger = field(init=False)
+    settings: InvokeSettings = field(init=False)
     _queues: dict[str, FunctionEventQueue] = field(default_factory=dict)
     _running: int = 0  # events taken off a queue for an attempt, not yet settled
     _stopped: bool = False
     _clients: dict[str, Any] = field(default_factory=dict)
-    _configs: dict[str, _Cached] = field(default_factory=dict)
-    _reserved: dict[str, _Cached] = field(default_factory=dict)
     _sequence: Iterator[int] = field(default_factory=itertools.count)
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _workers: concurrent.futures.ThreadPoolExecutor = field(
@@ -154,6 +146,7 @@ class AsyncInvoker:
 
     def __post_init__(self) -> None:
         self.concurrency = ConcurrencyLedger(self.clock, virtual=not self.concurrent)
+        self.settings = InvokeSettings(self._client, self.clock, self.config_ttl_s)
         self.destinations = AsyncDestinations(self._client, self.submit,
                                               self.send_to_destination, self.clock)
 
@@ -190,7 +183,7 @@ class AsyncInvoker:
     def invoke(self, function: str, event: Any, *, trigger: str = "api") -> InvocationResult:
         """A synchronous invocation; raises ``Throttled`` over the reserved concurrency."""
         function_arn = self._function_arn(function)
-        reserved = self.reserved_concurrency(function_arn)
+        reserved = self.settings.reserved_concurrency(function_arn)
         with self.concurrency.slot(function_arn, reserved) as admitted:
             if not admitted:
                 with self._lock:
@@ -272,7 +265,7 @@ class AsyncInvoker:
     def _reservation_used(self, queue: FunctionEventQueue) -> bool:
         """The queue's attempts in flight use the function's whole reserved concurrency:
         the next attempt goes ahead and is throttled (AWS's backoff), as on AWS."""
-        reserved = self.reserved_concurrency(queue.function_arn)
+        reserved = self.settings.reserved_concurrency(queue.function_arn)
         return reserved is not None and queue.in_flight >= reserved
 
     def _run_attempt(self, queue: FunctionEventQueue, event: QueuedEvent, now: float) -> None:
@@ -306,12 +299,12 @@ class AsyncInvoker:
 
     def _attempt(self, event: QueuedEvent, now: float) -> float | None:
         """Run one attempt of ``event``; return when to try again, or None when done."""
-        config = self.event_invoke_config(event.function_arn)
+        config = self.settings.event_invoke_config(event.function_arn)
         expires_at = event.enqueued_at + config.maximum_event_age_s
         if now >= expires_at:
             self._discard(event, config, EVENT_AGE_EXCEEDED, now)
             return None
-        reserved = self.reserved_concurrency(event.function_arn)
+        reserved = self.settings.reserved_concurrency(event.function_arn)
         if reserved == 0:
             # AWS: events go to the on-failure destination without retries.
             with self._lock:
@@ -357,34 +350,7 @@ class AsyncInvoker:
             self.destinations.deliver(config.on_failure,
                                       invocation_record(event, condition, now), success=False)
 
-    # -- settings, through the Lambda API ----------------------------------------------
-    def event_invoke_config(self, function_arn: str) -> EventInvokeConfig:
-        def read() -> EventInvokeConfig:
-            client = self._client("lambda")
-            try:
-                data = client.get_function_event_invoke_config(FunctionName=function_arn)
-            except client.exceptions.ResourceNotFoundException:
-                return EventInvokeConfig()
-            return EventInvokeConfig.from_api(data)
-
-        return self._cached(self._configs, function_arn, read)
-
-    def reserved_concurrency(self, function_arn: str) -> int | None:
-        def read() -> int | None:
-            data = self._client("lambda").get_function_concurrency(FunctionName=function_arn)
-            value = data.get("ReservedConcurrentExecutions")
-            return None if value is None else int(value)
-
-        return self._cached(self._reserved, function_arn, read)
-
-    def _cached(self, cache: dict[str, _Cached], key: str, read: Callable[[], Any]) -> Any:
-        now = self.clock.now()
-        entry = cache.get(key)
-        if entry is None or now - entry.read_at >= self.config_ttl_s or now < entry.read_at:
-            entry = _Cached(read(), now)
-            cache[key] = entry
-        return entry.value
-
+    # -- clients ---------------------------------------------------------------------
     def _client(self, service: str) -> Any:
         """One client per service, reused (boto3 clients are thread-safe)."""
         with self._lock:

@@ -39,7 +39,7 @@ _completed = False
 def _now() -> datetime:
     from moto.kinesis import models
 
-    return models.utcnow()  # type: ignore[no-any-return]
+    return models.utcnow()
 
 
 def _status(consumer: Any) -> str:

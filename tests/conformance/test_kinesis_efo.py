@@ -99,7 +99,7 @@ def _first_invocations(harness: Harness) -> dict[str, float]:
     return first
 
 
-def _efo_reader(harness: Harness, consumer_arn: str):  # type: ignore[no-untyped-def]
+def _efo_reader(harness: Harness, consumer_arn: str) -> Any:
     (consumer,) = [c for c in harness.engine.consumers()
                    if c.mapping.source_arn == consumer_arn]
     return consumer.reader

@@ -18,20 +18,16 @@
   destination. Throttled events stay queued and are retried 1 s, 2 s, 4 s ... up to 5
   minutes apart until they run or age out (retries of throttles do not count against
   MaximumRetryAttempts). With reserved concurrency 0, as AWS documents, events go to
-  the on-failure destination at once, without retries or invocations.
+  the on-failure destination at once, without retries or invocations. On the virtual
+  clock an event's invocation holds its unit of concurrency for as long as it really
+  ran (``function_concurrency``), so events due at one instant run side by side up to
+  the reservation and the others are throttled, as on AWS.
 * ``DryRun`` checks the request and runs nothing (204).
 
-Settings are read through the Lambda API — ``GetFunctionEventInvokeConfig`` and
-``GetFunctionConcurrency`` — for every attempt (or at most every ``config_ttl_s`` per
-function when that is set), so changes apply to the next attempt.
+Settings are read through the Lambda API for every attempt (``invoke_settings``), so
+changes apply to the next attempt.
 
-Destinations: SQS queue and SNS topic (the record is the message; when
-``requestPayload`` and ``responsePayload`` together pass 256 KB, an SNS record goes
-without them, as AWS drops them), S3 bucket on failure only (the record as a JSON object
-under ``aws/lambda/async/<function-name>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<UUID>``; see
-``destinations``), Lambda function (the record is the payload of an asynchronous
-invocation) and EventBridge bus (``PutEvents`` with source ``lambda`` and detail-type
-``Lambda Function Invocation Result - Success|Failure``).
+Destinations and the invocation record they get: ``async_destinations``.
 
 Every invocation, and every throttled attempt, goes to ``record_invocation`` as a
 ``FunctionInvocation``, which has the fields of the stream consumers' ``Invocation``
@@ -41,7 +37,6 @@ so one log serves both.
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
 import heapq
 import itertools
 import json
@@ -53,7 +48,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from shardline.local.destinations import async_object_key, iso_millis
+from shardline.local.async_destinations import (
+    EVENT_AGE_EXCEEDED,
+    RETRIES_EXHAUSTED,
+    SUCCESS,
+    AsyncDestinations,
+    invocation_record,
+)
+from shardline.local.function_concurrency import ConcurrencyLedger
 from shardline.local.functions import FunctionRuntime, InvocationResult
 from shardline.local.invoke_model import (
     ASYNC_PAYLOAD_LIMIT_BYTES,
@@ -65,6 +67,7 @@ from shardline.local.invoke_model import (
     api_error,
     decode_payload,
 )
+from shardline.local.invoke_settings import CONFIG_TTL_S, InvokeSettings
 from shardline.local.scheduling import Clock
 
 log = logging.getLogger("shardline.engine")
@@ -72,13 +75,11 @@ log = logging.getLogger("shardline.engine")
 RETRY_DELAYS_S = (60.0, 120.0)  # before the first and the second retry of a function error
 THROTTLE_BACKOFF_FIRST_S = 1.0
 THROTTLE_BACKOFF_MAX_S = 300.0
-CONFIG_TTL_S = 0.0  # read the settings for every attempt
 ASYNC_WORKERS = 32  # attempts in flight over all functions (real time)
 BUSY_RECHECK_S = 0.05  # a queue at its function's concurrency looks again this soon
 
-SUCCESS = "Success"
-RETRIES_EXHAUSTED = "RetriesExhausted"
-EVENT_AGE_EXCEEDED = "EventAgeExceeded"
+__all__ = ["EVENT_AGE_EXCEEDED", "RETRIES_EXHAUSTED", "SUCCESS", "AsyncInvoker",
+           "FunctionEventQueue", "FunctionInvocation"]
 
 
 class Driver(Protocol):
@@ -112,12 +113,6 @@ class FunctionEventQueue:
 
 
 @dataclass
-class _Cached:
-    value: Any
-    read_at: float
-
-
-@dataclass
 class AsyncInvoker:
     """The Invoke API, the asynchronous event queues and their destinations."""
 
@@ -136,19 +131,29 @@ class AsyncInvoker:
     invocations: int = 0
     errors: int = 0
     throttles: int = 0
-    destination_failures: int = 0
+    destinations: AsyncDestinations = field(init=False)
+    concurrency: ConcurrencyLedger = field(init=False)
+    settings: InvokeSettings = field(init=False)
     _queues: dict[str, FunctionEventQueue] = field(default_factory=dict)
     _running: int = 0  # events taken off a queue for an attempt, not yet settled
-    _in_flight: dict[str, int] = field(default_factory=dict)
     _stopped: bool = False
     _clients: dict[str, Any] = field(default_factory=dict)
-    _configs: dict[str, _Cached] = field(default_factory=dict)
-    _reserved: dict[str, _Cached] = field(default_factory=dict)
     _sequence: Iterator[int] = field(default_factory=itertools.count)
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _workers: concurrent.futures.ThreadPoolExecutor = field(
         default_factory=lambda: concurrent.futures.ThreadPoolExecutor(
             max_workers=ASYNC_WORKERS, thread_name_prefix="async-invoke"))
+
+    def __post_init__(self) -> None:
+        self.concurrency = ConcurrencyLedger(self.clock, virtual=not self.concurrent)
+        self.settings = InvokeSettings(self._client, self.clock, self.config_ttl_s)
+        self.destinations = AsyncDestinations(self._client, self.submit,
+                                              self.send_to_destination, self.clock)
+
+    @property
+    def destination_failures(self) -> int:
+        """Invocation records that could not be delivered."""
+        return self.destinations.failures
 
     # -- the Invoke API ----------------------------------------------------------------
     def invoke_api(self, function_arn: str, payload: bytes,
@@ -178,7 +183,8 @@ class AsyncInvoker:
     def invoke(self, function: str, event: Any, *, trigger: str = "api") -> InvocationResult:
         """A synchronous invocation; raises ``Throttled`` over the reserved concurrency."""
         function_arn = self._function_arn(function)
-        with self._slot(function_arn, self.reserved_concurrency(function_arn)) as admitted:
+        reserved = self.settings.reserved_concurrency(function_arn)
+        with self.concurrency.slot(function_arn, reserved) as admitted:
             if not admitted:
                 with self._lock:
                     self.throttles += 1
@@ -228,8 +234,9 @@ class AsyncInvoker:
 
     def _step_queue(self, queue: FunctionEventQueue, now: float) -> float:
         """Take the next due event off ``queue`` and attempt it: inline (virtual clock),
-        or on a worker while the function has concurrency left (real time), so a
-        function's events run side by side as Lambda runs them."""
+        or on a worker (real time), so a function's events run side by side as Lambda runs
+        them; over its reserved concurrency an attempt is throttled, while the machine's
+        own limit on environments only makes the queue wait."""
         with self._lock:
             if not queue._heap and not queue.in_flight:
                 # Drained: leave the driver; the next event brings a new component.
@@ -243,8 +250,9 @@ class AsyncInvoker:
             not_before, _, event = queue._heap[0]
             if not_before > now:
                 return not_before
-            if self.concurrent and queue.in_flight >= self._capacity(queue.function_arn):
-                return now + BUSY_RECHECK_S
+            if (self.concurrent and queue.in_flight >= self._capacity(queue.function_arn)
+                    and not self._reservation_used(queue)):
+                return now + BUSY_RECHECK_S  # the machine's environments, not a throttle
             heapq.heappop(queue._heap)
             self._running += 1
             queue.in_flight += 1
@@ -253,6 +261,12 @@ class AsyncInvoker:
         else:
             self._run_attempt(queue, event, now)
         return now
+
+    def _reservation_used(self, queue: FunctionEventQueue) -> bool:
+        """The queue's attempts in flight use the function's whole reserved concurrency:
+        the next attempt goes ahead and is throttled (AWS's backoff), as on AWS."""
+        reserved = self.settings.reserved_concurrency(queue.function_arn)
+        return reserved is not None and queue.in_flight >= reserved
 
     def _run_attempt(self, queue: FunctionEventQueue, event: QueuedEvent, now: float) -> None:
         try:
@@ -285,12 +299,12 @@ class AsyncInvoker:
 
     def _attempt(self, event: QueuedEvent, now: float) -> float | None:
         """Run one attempt of ``event``; return when to try again, or None when done."""
-        config = self.event_invoke_config(event.function_arn)
+        config = self.settings.event_invoke_config(event.function_arn)
         expires_at = event.enqueued_at + config.maximum_event_age_s
         if now >= expires_at:
             self._discard(event, config, EVENT_AGE_EXCEEDED, now)
             return None
-        reserved = self.reserved_concurrency(event.function_arn)
+        reserved = self.settings.reserved_concurrency(event.function_arn)
         if reserved == 0:
             # AWS: events go to the on-failure destination without retries.
             with self._lock:
@@ -299,7 +313,7 @@ class AsyncInvoker:
                          event.invocations + 1, event.trigger, None, now)
             self._discard(event, config, RETRIES_EXHAUSTED, now)
             return None
-        with self._slot(event.function_arn, reserved) as admitted:
+        with self.concurrency.slot(event.function_arn, reserved, asynchronous=True) as admitted:
             if not admitted:
                 event.throttles += 1
                 with self._lock:
@@ -318,8 +332,8 @@ class AsyncInvoker:
                      event.trigger, result, now)
         if result.ok:
             if config.on_success:
-                self._deliver(config.on_success, self._invocation_record(event, SUCCESS, now),
-                              success=True)
+                self.destinations.deliver(config.on_success,
+                                          invocation_record(event, SUCCESS, now), success=True)
             return None
         if event.invocations > config.maximum_retry_attempts:
             self._discard(event, config, RETRIES_EXHAUSTED, now)
@@ -333,91 +347,10 @@ class AsyncInvoker:
                     extra={"function": event.function_arn, "request_id": event.request_id,
                            "invocations": event.invocations})
         if config.on_failure:
-            self._deliver(config.on_failure, self._invocation_record(event, condition, now),
-                          success=False)
+            self.destinations.deliver(config.on_failure,
+                                      invocation_record(event, condition, now), success=False)
 
-    # -- destinations ------------------------------------------------------------------
-    def _invocation_record(self, event: QueuedEvent, condition: str, now: float) -> dict[str, Any]:
-        record: dict[str, Any] = {
-            "version": "1.0",
-            "timestamp": iso_millis(now),
-            "requestContext": {
-                "requestId": event.request_id,
-                "functionArn": f"{event.function_arn}:$LATEST",
-                "condition": condition,
-                "approximateInvokeCount": event.invocations,
-            },
-            "requestPayload": event.payload,
-        }
-        result = event.last_result
-        if result is not None:
-            response_context: dict[str, Any] = {"statusCode": 200,
-                                                "executedVersion": "$LATEST"}
-            if result.function_error:
-                response_context["functionError"] = result.function_error
-            record["responseContext"] = response_context
-            record["responsePayload"] = result.payload
-        return record
-
-    def _deliver(self, destination: str, record: dict[str, Any], *, success: bool) -> None:
-        service = destination.split(":")[2] if destination.count(":") >= 5 else ""
-        function_arn = record["requestContext"]["functionArn"]
-        try:
-            if service == "lambda":
-                self.submit(destination, record,
-                            trigger=f"destination:{function_arn.rsplit(':', 1)[0]}")
-            elif service == "events":
-                outcome = "Success" if success else "Failure"
-                response = self._client("events").put_events(Entries=[{
-                    "Source": "lambda",
-                    "DetailType": f"Lambda Function Invocation Result - {outcome}",
-                    "Detail": json.dumps(record),
-                    "Resources": [function_arn, destination],
-                    "EventBusName": destination,
-                }])
-                if response.get("FailedEntryCount"):
-                    raise RuntimeError(f"PutEvents rejected the record: {response['Entries']}")
-            elif service in ("sqs", "sns") and self.send_to_destination is not None:
-                self.send_to_destination(destination, record)
-            elif service == "s3" and not success and self.send_to_destination is not None:
-                name = function_arn.split(":")[6]
-                self.send_to_destination(destination, record, object_key=async_object_key(
-                    name, self.clock.now()))
-            else:
-                raise ValueError(f"unsupported destination type: {destination}")
-        except Exception:
-            with self._lock:
-                self.destination_failures += 1
-            log.exception("could not deliver an invocation record to %s", destination)
-
-    # -- settings, through the Lambda API ----------------------------------------------
-    def event_invoke_config(self, function_arn: str) -> EventInvokeConfig:
-        def read() -> EventInvokeConfig:
-            client = self._client("lambda")
-            try:
-                data = client.get_function_event_invoke_config(FunctionName=function_arn)
-            except client.exceptions.ResourceNotFoundException:
-                return EventInvokeConfig()
-            return EventInvokeConfig.from_api(data)
-
-        return self._cached(self._configs, function_arn, read)
-
-    def reserved_concurrency(self, function_arn: str) -> int | None:
-        def read() -> int | None:
-            data = self._client("lambda").get_function_concurrency(FunctionName=function_arn)
-            value = data.get("ReservedConcurrentExecutions")
-            return None if value is None else int(value)
-
-        return self._cached(self._reserved, function_arn, read)
-
-    def _cached(self, cache: dict[str, _Cached], key: str, read: Callable[[], Any]) -> Any:
-        now = self.clock.now()
-        entry = cache.get(key)
-        if entry is None or now - entry.read_at >= self.config_ttl_s or now < entry.read_at:
-            entry = _Cached(read(), now)
-            cache[key] = entry
-        return entry.value
-
+    # -- clients ---------------------------------------------------------------------
     def _client(self, service: str) -> Any:
         """One client per service, reused (boto3 clients are thread-safe)."""
         with self._lock:
@@ -425,23 +358,6 @@ class AsyncInvoker:
             if client is None:
                 client = self._clients[service] = self.clients(service)
             return client
-
-    @contextlib.contextmanager
-    def _slot(self, function_arn: str, reserved: int | None) -> Iterator[bool]:
-        """Hold one unit of the function's concurrency while the block runs, if any is left."""
-        with self._lock:
-            running = self._in_flight.get(function_arn, 0)
-            if reserved is not None and running >= reserved:
-                admitted = False
-            else:
-                admitted = True
-                self._in_flight[function_arn] = running + 1
-        try:
-            yield admitted
-        finally:
-            if admitted:
-                with self._lock:
-                    self._in_flight[function_arn] -= 1
 
     # -- bookkeeping -------------------------------------------------------------------
     @staticmethod

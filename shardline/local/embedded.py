@@ -26,6 +26,7 @@ from typing import Any
 
 from shardline.errors import ShardlineError
 from shardline.local.authorization import AuthorizationLayer
+from shardline.local.embedded_consumers import complete_moto_consumer_api
 from shardline.local.embedded_items import pack_items_at_rest
 from shardline.local.embedded_memory import (
     pack_dynamodb_stream_records,
@@ -124,6 +125,8 @@ def _install_patches() -> None:
         # EFO consumer ARNs as sources, StartingPositionTimestamp, and the
         # ParallelizationFactor/tumbling-window rule, as AWS's API has them.
         complete_moto_mapping_api()
+        # Stream consumers: CREATING before ACTIVE, 20 per stream, unique names.
+        complete_moto_consumer_api()
         # Reserved and malformed environment variables refused as AWS refuses them.
         complete_moto_function_api()
         # Belt and braces: even a mapping registered some other way delivers nothing.

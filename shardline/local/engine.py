@@ -24,6 +24,7 @@ from shardline.local.functions import FunctionRuntime, InvocationResult
 from shardline.local.kinesis_source import WINDOW_STATE_CAP_BYTES, ShardConsumer
 from shardline.local.mappings import StreamMapping
 from shardline.local.poller_access import AccessProblem, denial_reason, mark_mapping
+from shardline.local.read_budget import ReadBudgets
 from shardline.local.schedules import ScheduleRunner
 from shardline.local.scheduling import (
     Clock,
@@ -72,10 +73,13 @@ class Engine:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     async_invoker: AsyncInvoker = field(init=False)
     schedules: ScheduleRunner = field(init=False)
+    # Kinesis read throughput: shared per shard, dedicated per EFO consumer and shard.
+    read_budgets: ReadBudgets = field(init=False)
 
     def __post_init__(self) -> None:
         if self.driver is None:
             self.driver = RealTimeDriver(self.clock)
+        self.read_budgets = ReadBudgets(self.clock)
         self._discovery = _Discovery(self)
         self.async_invoker = AsyncInvoker(
             self.clients, self.runtime, self.clock, self.driver,
@@ -205,8 +209,8 @@ class Engine:
                 virtual_visibility=isinstance(self.driver, DeterministicDriver),
             )
         checkpoint = self._checkpoints.get((mapping.uuid, shard_id))
-        reader = open_reader(clients, mapping, shard_id, role=function.role,
-                             checkpoint=checkpoint)
+        reader = open_reader(clients, mapping, shard_id, self.read_budgets,
+                             role=function.role, checkpoint=checkpoint)
         self._checkpoints.pop((mapping.uuid, shard_id), None)
         return ShardConsumer(
             mapping=mapping, shard_id=shard_id, checkpoint=checkpoint,

@@ -1,13 +1,14 @@
-"""Reading a Kinesis shard for an event source mapping (shared throughput or EFO).
+"""Reading a Kinesis shard for an event source mapping with GetRecords.
 
-A mapping on a stream polls each shard once a second (GetRecords, ≤10,000 records). A
-mapping on a stream *consumer* (enhanced fan-out, EventSourceArn
-``…:stream/<name>/consumer/<consumer>:<timestamp>``) gets its records pushed by
-SubscribeToShard in AWS; moto has no SubscribeToShard, so shardline reads the parent
-stream with GetRecords for it too, every half second, with its own iterator and
-checkpoints — independent of every other mapping on the stream, as an EFO consumer is.
-Records and on-failure records name the parent stream (``eventSourceARN``,
-``streamArn``). moto's consumer ARNs lack AWS's ``:<timestamp>`` suffix; both forms work.
+A shared-throughput mapping polls each shard once a second (GetRecords, ≤10,000 records,
+≤10 MiB per call) within the shard's shared read budget (``read_budget``: 2 MiB/s and 5
+calls/s for every GetRecords reader of the shard): a call the shard would refuse
+(``ProvisionedThroughputExceededException``) reads nothing and the mapping polls again
+at its next second. A mapping on a stream *consumer* (enhanced fan-out, EventSourceArn
+``…:stream/<name>/consumer/<consumer>:<timestamp>``) is served by ``efo_subscription``,
+which uses this reader, without the shared budget, to fetch what its subscription
+pushes. Records and on-failure records name the parent stream (``eventSourceARN``,
+``streamArn``).
 
 The rules applied to what is read (batching, retries, windows, ...) live in
 ``stream_consumer``; ``ShardConsumer``, ``Invocation`` and ``WINDOW_STATE_CAP_BYTES`` are
@@ -18,10 +19,11 @@ from __future__ import annotations
 
 import base64
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from shardline.local.mappings import StreamMapping
+from shardline.local.read_budget import MAX_BYTES_PER_CALL, ReadBudget
 from shardline.local.stream_consumer import (
     WINDOW_STATE_CAP_BYTES,
     Invocation,
@@ -36,7 +38,6 @@ log = logging.getLogger("shardline.engine")
 
 GET_RECORDS_LIMIT = 10_000
 SHARED_POLL_INTERVAL_S = 1.0
-EFO_POLL_INTERVAL_S = 0.5
 
 
 def kinesis_shard_ids(kinesis: Any, stream_arn: str) -> list[str]:
@@ -65,13 +66,13 @@ class KinesisShardReader:
     position: str | None = None  # the last sequence number read (or the checkpoint)
     batch_info_key: str = "KinesisBatchInfo"
     limit: int = GET_RECORDS_LIMIT
-    poll_interval_s: float = field(init=False)
+    poll_interval_s: float = SHARED_POLL_INTERVAL_S
+    # The shard's shared read budget; None: not counted (an EFO subscription's fetches).
+    budget: ReadBudget | None = None
+    refused: int = 0  # calls the shard's shared budget refused
+    millis_behind_latest: int = 0
     _iterator: str | None = None
     _read: int = 0
-
-    def __post_init__(self) -> None:
-        self.poll_interval_s = (EFO_POLL_INTERVAL_S if self.mapping.consumer_arn
-                                else SHARED_POLL_INTERVAL_S)
 
     @property
     def stream_arn(self) -> str:
@@ -97,7 +98,15 @@ class KinesisShardReader:
             args.update(ShardIteratorType="LATEST" if position == "LATEST" else "TRIM_HORIZON")
         return str(self.kinesis.get_shard_iterator(**args)["ShardIterator"])
 
+    def restart_after(self, sequence_number: str | None) -> None:
+        """Continue after ``sequence_number`` (None: from the starting position)."""
+        self.position = sequence_number
+        self._iterator = None
+
     def read(self) -> tuple[list[StreamRecord], bool]:
+        if self.budget is not None and not self.budget.admits_call():
+            self.refused += 1
+            return [], False
         if self._iterator is None:
             self._iterator = self._new_iterator()
         try:
@@ -107,11 +116,18 @@ class KinesisShardReader:
             self._iterator = self._new_iterator()
             return [], False
         self._iterator = response.get("NextShardIterator")
-        raw_records = response.get("Records", [])
+        returned = response.get("Records", [])
+        raw_records = _within_call_limit(returned)
+        if len(raw_records) < len(returned):
+            self._iterator = None  # the rest comes next call, after the last one kept
+        if self.budget is not None:
+            self.budget.record_call(sum(_raw_bytes(raw) for raw in raw_records))
         records = [self._record(raw) for raw in raw_records]
         if records:
             self.position = records[-1].sequence_number
-        at_tip = response.get("MillisBehindLatest", 0) == 0 and len(raw_records) < self.limit
+        self.millis_behind_latest = int(response.get("MillisBehindLatest", 0))
+        at_tip = (self.millis_behind_latest == 0 and len(raw_records) == len(returned)
+                  and len(raw_records) < self.limit)
         return records, at_tip
 
     def _record(self, raw: dict[str, Any]) -> StreamRecord:
@@ -142,3 +158,17 @@ class KinesisShardReader:
             size=len(data) + len(raw["PartitionKey"]) + 2 * len(sequence_number)
             + len(self.role) + len(self.stream_arn) + 320,
         )
+
+
+def _raw_bytes(raw: dict[str, Any]) -> int:
+    return len(bytes(raw["Data"])) + len(str(raw["PartitionKey"]).encode())
+
+
+def _within_call_limit(raw_records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The leading records that fit in one GetRecords response (10 MiB; at least one)."""
+    total = 0
+    for index, raw in enumerate(raw_records):
+        total += _raw_bytes(raw)
+        if total > MAX_BYTES_PER_CALL and index > 0:
+            return raw_records[:index]
+    return raw_records

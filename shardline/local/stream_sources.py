@@ -1,5 +1,7 @@
-"""Which reader serves a stream mapping: Kinesis (shared throughput or EFO) or DynamoDB
-Streams. The engine asks here for a mapping's shards and for a reader per shard."""
+"""Which reader serves a stream mapping: Kinesis shared throughput (GetRecords within the
+shard's shared budget), Kinesis enhanced fan-out (a consumer's subscription, with its own
+budget) or DynamoDB Streams. The engine asks here for a mapping's shards and for a reader
+per shard."""
 
 from __future__ import annotations
 
@@ -7,8 +9,10 @@ from collections.abc import Callable
 from typing import Any
 
 from shardline.local.dynamodb_source import DynamoDBShardReader, dynamodb_shard_ids
+from shardline.local.efo_subscription import EfoShardReader
 from shardline.local.kinesis_source import KinesisShardReader, kinesis_shard_ids
 from shardline.local.mappings import StreamMapping
+from shardline.local.read_budget import ReadBudgets
 from shardline.local.stream_consumer import ShardReader
 
 Clients = Callable[[str], Any]  # service name -> boto3 client for the embedded AWS
@@ -21,12 +25,19 @@ def shard_ids(clients: Clients, mapping: StreamMapping) -> list[str]:
     return kinesis_shard_ids(clients("kinesis"), mapping.stream_arn)
 
 
-def open_reader(clients: Clients, mapping: StreamMapping, shard_id: str, *, role: str = "",
-                checkpoint: str | None = None) -> ShardReader:
+def open_reader(clients: Clients, mapping: StreamMapping, shard_id: str, budgets: ReadBudgets,
+                *, role: str = "", checkpoint: str | None = None) -> ShardReader:
     """A reader positioned at the mapping's starting position, or after ``checkpoint``
     (a mapping that was disabled resumes where it stopped)."""
     if mapping.service == "dynamodb":
         return DynamoDBShardReader(clients("dynamodbstreams"), mapping, shard_id,
                                    position=checkpoint).open()
-    return KinesisShardReader(clients("kinesis"), mapping, shard_id, role=role,
-                              position=checkpoint).open()
+    reader = KinesisShardReader(clients("kinesis"), mapping, shard_id, role=role,
+                                position=checkpoint)
+    consumer_arn = mapping.consumer_arn
+    if consumer_arn is None:
+        reader.budget = budgets.shared(mapping.stream_arn, shard_id)
+        return reader.open()
+    return EfoShardReader(reader.open(), mapping, budgets.clock,
+                          budgets.dedicated(consumer_arn, shard_id),
+                          continuation_sequence_number=checkpoint)

@@ -159,7 +159,8 @@ def test_real_time_lanes_invoke_concurrently(harness: Harness) -> None:
     log: list[Invocation] = []
     consumer = ShardConsumer(
         mapping=mapping, shard_id="shardId-000000000000",
-        reader=open_reader(harness.client, mapping, "shardId-000000000000"),
+        reader=open_reader(harness.client, mapping, "shardId-000000000000",
+                           harness.engine.read_budgets),
         invoke=harness.runtime.invoke, send_to_destination=harness.engine.send_to_destination,
         record_invocation=log.append, concurrent_lanes=True)
 

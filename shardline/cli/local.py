@@ -17,6 +17,7 @@ from shardline.cli.app import err_console, main
 from shardline.cli.render import render_rows
 from shardline.errors import ShardlineError
 from shardline.local.embedded import DEFAULT_PORT, ensure_port_free
+from shardline.local.functions import DEFAULT_MAX_CONCURRENCY
 
 
 @main.group()
@@ -30,7 +31,11 @@ def local() -> None:
 @click.option("--detach", is_flag=True, help="Run in the background; stop with `local down`.")
 @click.option("--iam/--no-iam", default=True, show_default=True,
               help="Enforce IAM and KMS permissions after terraform apply, as AWS does.")
-def local_up(port: int, detach: bool, iam: bool) -> None:
+@click.option("--max-concurrency", type=click.IntRange(1, 64), default=DEFAULT_MAX_CONCURRENCY,
+              show_default=True,
+              help="Execution environments per function at most (each is a process); a "
+                   "function's reserved concurrency applies under it.")
+def local_up(port: int, detach: bool, iam: bool, max_concurrency: int) -> None:
     """Start the embedded AWS, apply the Terraform to it, and run the mappings."""
     from shardline.local.stack import LocalStack, project_root, read_stack_file, state_dir
 
@@ -41,9 +46,9 @@ def local_up(port: int, detach: bool, iam: bool) -> None:
                              f"(pid {running['pid']}); `shardline local down` stops it")
     ensure_port_free("127.0.0.1", port)
     if detach:
-        _detach(root, port, state_dir(root), iam)
+        _detach(root, port, state_dir(root), iam, max_concurrency)
         return
-    stack = LocalStack(root=root, port=port, iam=iam)
+    stack = LocalStack(root=root, port=port, iam=iam, max_concurrency=max_concurrency)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     err_console.print(f"starting the embedded AWS on {stack.endpoint_url} "
@@ -72,7 +77,8 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _detach(root: Path, port: int, directory: Path, iam: bool = True) -> None:
+def _detach(root: Path, port: int, directory: Path, iam: bool,
+            max_concurrency: int) -> None:
     from shardline.local.stack import read_stack_file
 
     directory.mkdir(parents=True, exist_ok=True)
@@ -80,7 +86,7 @@ def _detach(root: Path, port: int, directory: Path, iam: bool = True) -> None:
     with open(log_path, "w") as log_file:
         process = subprocess.Popen(
             [sys.executable, "-m", "shardline", "local", "up", "--port", str(port),
-             "--iam" if iam else "--no-iam"],
+             "--iam" if iam else "--no-iam", "--max-concurrency", str(max_concurrency)],
             stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True, cwd=root,
         )

@@ -77,13 +77,16 @@ class _Function:
     checked_at: float
 
 
+DEFAULT_MAX_CONCURRENCY = 10  # environments per function unless told otherwise
+
+
 @dataclass
 class FunctionRuntime:
     """Loads and invokes functions by name or ARN; thread-safe."""
 
     lambda_client: Any
     code_dir: Path
-    max_concurrency: int = 10
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
     log_dir: Path | None = None
     refresh_interval_s: float = 1.0
     isolation: Isolation = "process"

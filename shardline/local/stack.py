@@ -30,7 +30,7 @@ from shardline.errors import ShardlineError
 from shardline.local.credentials import RoleSessions
 from shardline.local.embedded import DEFAULT_PORT, LOCAL_REGION, EmbeddedAws, attach_runtime
 from shardline.local.engine import Engine
-from shardline.local.functions import FunctionRuntime
+from shardline.local.functions import DEFAULT_MAX_CONCURRENCY, FunctionRuntime
 from shardline.local.status import STATUS_FILE, StatusWriter
 from shardline.terraform import Terraform
 
@@ -66,6 +66,9 @@ class LocalStack:
     host: str = "127.0.0.1"
     dir: Path | None = None  # default: state_dir(root)
     iam: bool = True  # enforce IAM and KMS after terraform apply (``local up --no-iam``)
+    # Execution environments per function at most (``local up --max-concurrency``): the
+    # local cap under any reserved concurrency; each environment is a process.
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
     aws: EmbeddedAws = field(init=False)
     engine: Engine | None = None
     outputs: dict[str, Any] = field(default_factory=dict)
@@ -104,6 +107,7 @@ class LocalStack:
             # the pollers read its sources with the same role, as Lambda's do.
             sessions = RoleSessions(self.client("sts"), self.endpoint_url, LOCAL_REGION)
             self._runtime = FunctionRuntime(self.client("lambda"), self.dir / "code",
+                                            max_concurrency=self.max_concurrency,
                                             log_dir=self.dir / "logs",
                                             endpoint_url=self.endpoint_url,
                                             credentials=sessions)

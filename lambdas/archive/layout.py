@@ -12,6 +12,17 @@ where first and last are the lowest and highest (sequence number, sub-sequence n
 the records in that object (a null sub-sequence number is written 0). The same payload
 therefore always names the same objects, and a re-invocation overwrites them.
 
+**Records already archived are not written again.** A payload is a contiguous run of the
+shard's records bound for the archive (the dispatcher packs them in stream order), so an
+object's key range holds every record of its hour that lies in the range. When the
+dispatcher re-sends records in other payloads (its batch retried whole, bisected, or
+from the lowest failed record on), the new payload overlaps objects already written. The
+handler lists the (hour, shard) prefix first; ``archive_objects`` drops every record whose
+position lies in an existing object's range and writes the rest under their own first and
+last positions. By induction every record in any object's range is archived in exactly
+one object. (Two *different* overlapping payloads archived at the very same moment can
+both miss each other's object; a re-delivered payload cannot, it names its own object.)
+
 **Bytes** are deterministic too: records are sorted by stream position (payloads come in
 any order; so may the records inside one), one line each, and gzipped with ``mtime=0``
 and no file name, so a re-invocation writes the very same bytes.
@@ -28,6 +39,7 @@ from __future__ import annotations
 
 import gzip
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -35,6 +47,10 @@ from lambdas.shared.worker_payload import DecodedRecord, WorkerRecord
 
 _ONE_LINE = bytes.maketrans(b"\r\n", b"  ")
 GZIP_LEVEL = 6
+KEY_SUFFIX = ".jsonl.gz"
+
+Position = tuple[int, int]  # (sequence number, sub-sequence number or 0)
+Range = tuple[Position, Position]  # first and last position of an object's records
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +74,31 @@ def json_line(data: bytes) -> bytes:
 def object_key(prefix: str, partition: str, shard_id: str,
                records: list[WorkerRecord]) -> str:
     first, last = records[0], records[-1]
-    return (f"{prefix}{partition}{shard_id}/"
+    return (f"{object_folder(prefix, partition, shard_id)}"
             f"{first.sequence_number}-{first.sub_sequence_number or 0}_"
-            f"{last.sequence_number}-{last.sub_sequence_number or 0}.jsonl.gz")
+            f"{last.sequence_number}-{last.sub_sequence_number or 0}{KEY_SUFFIX}")
+
+
+def object_folder(prefix: str, partition: str, shard_id: str) -> str:
+    """The folder of one (hour, shard): every object of it is listed to find ranges."""
+    return f"{prefix}{partition}{shard_id}/"
+
+
+def range_of(key: str) -> Range | None:
+    """The (first, last) positions an object key names; None for a key of another form."""
+    name = key.rsplit("/", 1)[-1]
+    if not name.endswith(KEY_SUFFIX):
+        return None
+    try:
+        first, last = name.removesuffix(KEY_SUFFIX).split("_")
+        (seq_a, sub_a), (seq_b, sub_b) = first.split("-"), last.split("-")
+        return (int(seq_a), int(sub_a)), (int(seq_b), int(sub_b))
+    except ValueError:
+        return None
+
+
+def _covered(position: Position, ranges: Sequence[Range]) -> bool:
+    return any(first <= position <= last for first, last in ranges)
 
 
 def gzip_lines(records: list[WorkerRecord]) -> bytes:
@@ -68,20 +106,30 @@ def gzip_lines(records: list[WorkerRecord]) -> bytes:
                          compresslevel=GZIP_LEVEL, mtime=0)
 
 
-def archive_objects(shard_id: str, decoded: list[DecodedRecord], *,
-                    prefix: str = "") -> list[ArchiveObject]:
-    """The objects of one payload: one per event hour, records in stream order. A record
-    handed over twice in one payload (same position) is written once."""
-    by_hour: dict[str, dict[tuple[int, int], WorkerRecord]] = defaultdict(dict)
+def partitions(decoded: list[DecodedRecord]) -> list[str]:
+    """The event-hour partitions of a payload's records, in order."""
+    return sorted({partition_of(item.telemetry.ts) for item in decoded})
+
+
+def archive_objects(shard_id: str, decoded: list[DecodedRecord], *, prefix: str = "",
+                    archived: Mapping[str, Sequence[Range]] | None = None,
+                    ) -> list[ArchiveObject]:
+    """The objects of one payload: one per event hour, records in stream order, less the
+    records within ``archived`` ranges (partition -> ranges of the objects already in its
+    folder for this shard). A record handed over twice in one payload is written once."""
+    by_hour: dict[str, dict[Position, WorkerRecord]] = defaultdict(dict)
     for item in decoded:
         by_hour[partition_of(item.telemetry.ts)].setdefault(item.record.position, item.record)
     objects = []
     for partition in sorted(by_hour):
-        records = [by_hour[partition][position] for position in sorted(by_hour[partition])]
-        objects.append(ArchiveObject(key=object_key(prefix, partition, shard_id, records),
-                                     body=gzip_lines(records), records=len(records)))
+        ranges = (archived or {}).get(partition, ())
+        records = [by_hour[partition][position] for position in sorted(by_hour[partition])
+                   if not _covered(position, ranges)]
+        if records:
+            objects.append(ArchiveObject(key=object_key(prefix, partition, shard_id, records),
+                                         body=gzip_lines(records), records=len(records)))
     return objects
 
 
-__all__ = ["ArchiveObject", "archive_objects", "gzip_lines", "json_line", "object_key",
-           "partition_of"]
+__all__ = ["ArchiveObject", "Range", "archive_objects", "gzip_lines", "json_line",
+           "object_folder", "object_key", "partition_of", "partitions", "range_of"]

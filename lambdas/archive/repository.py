@@ -1,4 +1,5 @@
-"""Data access of the archive worker: puts objects into S3.
+"""Data access of the archive worker: lists an (hour, shard) folder's object ranges and
+puts objects into S3.
 
 The client is created on first use and reused by later invocations of the execution
 environment; no endpoint is configured here (boto3 reads ``AWS_ENDPOINT_URL``).
@@ -12,7 +13,7 @@ from typing import Any
 import boto3
 
 from lambdas.archive.config import get_config
-from lambdas.archive.layout import ArchiveObject
+from lambdas.archive.layout import ArchiveObject, Range, range_of
 
 CONTENT_TYPE = "application/x-ndjson"
 
@@ -31,6 +32,15 @@ class ArchiveRepository:
         if self._client is None:
             self._client = boto3.client("s3")
         return self._client
+
+    def ranges(self, folder: str) -> list[Range]:
+        """The record ranges of the objects in one (hour, shard) folder (ListObjectsV2)."""
+        found = []
+        for page in self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=folder):
+            found.extend(r for r in (range_of(o["Key"]) for o in page.get("Contents", ()))
+                         if r is not None)
+        return found
 
     def put(self, obj: ArchiveObject) -> None:
         """Write (or overwrite, with the same bytes) one object. No Content-Encoding: the

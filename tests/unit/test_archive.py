@@ -13,7 +13,7 @@ from moto import mock_aws
 from lambdas.archive import config as archive_config
 from lambdas.archive import handler as archive_handler
 from lambdas.archive import repository
-from lambdas.archive.layout import archive_objects, json_line, partition_of
+from lambdas.archive.layout import archive_objects, json_line, partition_of, range_of
 from lambdas.shared.telemetry import decode, encode
 from lambdas.shared.worker_payload import InvalidPayload, WorkerPayload
 from tests.factories.kinesis import lambda_context
@@ -60,7 +60,7 @@ def test_records_land_in_the_hour_of_their_event_time(s3):
     result = invoke(worker_payload(records))
     # THEN one object per hour, each holding exactly that hour's records
     objects = stored(s3)
-    assert result == {"archived": 3, "skipped": 0, "objects": 2}
+    assert result == {"archived": 3, "already": 0, "skipped": 0, "objects": 2}
     by_partition = {key.rsplit("/", 2)[0]: body for key, body in objects.items()}
     assert sorted(by_partition) == ["dt=2025-11-23/hour=12", "dt=2025-11-23/hour=13"]
     assert [decode(line).seq for line in lines_of(by_partition["dt=2025-11-23/hour=12"])] \
@@ -96,6 +96,48 @@ def test_reinvocation_overwrites_the_same_objects_with_the_same_bytes(s3):
     assert len(first) == 2
 
 
+def _archived_seqs(client) -> list[int]:
+    return sorted(decode(line).seq for body in stored(client).values() for line in lines_of(body))
+
+
+@pytest.mark.parametrize("regrouping", [
+    [(0, 10)],                      # the batch retried whole
+    [(0, 5), (5, 10)],              # bisected: each half again
+    [(3, 10), (7, 14)],             # from the lowest failed record on, with newer records
+    [(2, 4), (0, 14), (9, 12)],     # any mix, including a superset
+])
+def test_records_re_sent_in_other_payloads_are_archived_once(s3, regrouping):
+    # GIVEN a shard's 14 records, of which the dispatcher first handed over 0-9 in two
+    # payloads (0-6, 7-9)
+    records = [worker_record(record, index=index)
+               for index, record in enumerate(device_series(count=14))]
+    for start, end in [(0, 7), (7, 10)]:
+        invoke(worker_payload(records[start:end]))
+    # WHEN its retried batches re-send them grouped otherwise
+    for start, end in regrouping:
+        invoke(worker_payload(records[start:end]))
+    # THEN every record sent is archived exactly once
+    sent = {index for start, end in [(0, 10), *regrouping] for index in range(start, end)}
+    assert _archived_seqs(s3) == sorted(sent)
+
+
+def test_a_re_sent_payload_writes_nothing(s3):
+    # GIVEN a payload archived WHEN it comes again THEN nothing is written the second time
+    payload = worker_payload(device_series(count=4))
+    assert invoke(payload)["objects"] == 1
+    assert invoke(payload) == {"archived": 0, "already": 4, "skipped": 0, "objects": 0}
+
+
+def test_key_ranges_read_back_and_other_keys_are_ignored():
+    # GIVEN keys as the archive writes them and keys of other forms
+    key = "p/dt=2025-11-23/hour=12/shardId-000000000000/4959-0_4961-7.jsonl.gz"
+    # THEN the range comes back as positions; anything else is not a range
+    assert range_of(key) == ((4959, 0), (4961, 7))
+    for other in ("p/dt=2025-11-23/hour=12/shardId-000000000000/notes.txt",
+                  "p/x/4959_4961.jsonl.gz", "p/x/a-0_b-1.jsonl.gz"):
+        assert range_of(other) is None
+
+
 def test_gzip_json_lines_round_trip_every_record_exactly(s3):
     # GIVEN records with exact decimals, a boot, and an unknown top-level field
     records = [encode(telemetry_record(seq=1, metrics={"temperature_c": 21.4})),
@@ -116,7 +158,7 @@ def test_invalid_records_are_logged_and_skipped(s3):
     # WHEN archived
     result = invoke(payload)
     # THEN the valid records are archived and the invocation succeeds
-    assert result == {"archived": 2, "skipped": 1, "objects": 1}
+    assert result == {"archived": 2, "already": 0, "skipped": 1, "objects": 1}
     (body,) = stored(s3).values()
     assert [decode(line).seq for line in lines_of(body)] == [0, 1]
 

@@ -142,7 +142,8 @@ class AuthorizationLayer:
             return self._authorize_key_api(identity, request, needed, base)
         resources = [check.resource for check in needed]
         for use in needed_key_uses(request.service, request.operation, resources,
-                                   request.region):
+                                   request.region, account=self.account,
+                                   params=request.params):
             context = {**base, "kms:viaservice": use.via_service,
                        "kms:calleraccount": identity.principal.account}
             decision = self.key_policies.decide(identity, use.action, use.key_arn, context)

@@ -20,7 +20,7 @@ the service use the key *as the caller* (``kms:ViaService`` is
 | DynamoDB | item reads/writes, Query, Scan, batches, transactions | kms:Decrypt |
 | DynamoDB Streams | GetRecords | kms:Decrypt (the table's key) |
 | S3 | PutObject | kms:GenerateDataKey |
-| S3 | CreateMultipartUpload | kms:GenerateDataKey, kms:Decrypt (S3 decrypts the parts to complete) |
+| S3 | CreateMultipartUpload | kms:GenerateDataKey, kms:Decrypt (parts are decrypted to complete) |
 | S3 | GetObject | kms:Decrypt (the object's key) |
 
 An S3 write uses the key its request names (``x-amz-server-side-encryption: aws:kms``
@@ -39,7 +39,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from shardline.local.iam_policy import Context, Decision, Policy, evaluate
+from shardline.local.iam_policy import Context, Decision, Policy, Principal, evaluate
 from shardline.local.identities import Identity
 
 _DDB_ITEM_OPERATIONS = frozenset({
@@ -181,6 +181,14 @@ def _resource_key(service: str, resource_arn: str) -> Any:
     return _key(str(key_id), account, region) if key_id else None
 
 
+def resource_key(service: str, resource_arn: str) -> Any:
+    """The customer managed key encrypting a table, stream, queue or topic, else None."""
+    key = _resource_key(service, resource_arn)
+    if key is None or getattr(key, "key_manager", "CUSTOMER") != "CUSTOMER":
+        return None
+    return key
+
+
 class KeyPolicies:
     """Compiled key policies, recompiled when a key's policy text changes."""
 
@@ -196,6 +204,17 @@ class KeyPolicies:
                 cached = (text, Policy(text))
                 self._compiled[key.arn] = cached
             return cached[1]
+
+    def decide_for_service(self, principal: Principal, action: str, key: Any,
+                           context: Context) -> Decision:
+        """May an AWS service principal use the key on its own behalf? Only the key
+        policy decides (no IAM policy applies to a service)."""
+        allowed = False
+        for statement in self._policy(key).matching(action, key.arn, context, principal):
+            if statement.deny:
+                return Decision.EXPLICIT_DENY
+            allowed = True
+        return Decision.ALLOW if allowed else Decision.IMPLICIT_DENY
 
     def decide(self, identity: Identity, action: str, key_arn_: str,
                context: Context) -> Decision:
@@ -223,4 +242,4 @@ class KeyPolicies:
         return Decision.IMPLICIT_DENY
 
 
-__all__ = ["KeyPolicies", "KeyUse", "key_arn", "needed_key_uses"]
+__all__ = ["KeyPolicies", "KeyUse", "key_arn", "needed_key_uses", "resource_key"]

@@ -1,8 +1,9 @@
-"""KMS enforcement for the archive's and the alerts' resources in the embedded AWS: an
-S3 object written or read with SSE-KMS under a customer managed key, and a publish to an
-SNS topic encrypted with one, need the caller to be allowed to use the key through that
-service (key policy + IAM), as on AWS. SNS's own delivery to a subscribed queue is not a
-caller's request and is never refused here.
+"""Enforcement for the archive's and the alerts' resources in the embedded AWS: an S3
+object written or read with SSE-KMS under a customer managed key, and a publish to an SNS
+topic encrypted with one, need the caller to be allowed to use the key through that
+service (key policy + IAM), as on AWS. SNS's own delivery to a subscribed queue is decided
+by the queue policy (principal sns.amazonaws.com, aws:SourceArn = the topic) and, for a
+queue under a customer managed key, by that key's policy; the topic's key plays no part.
 """
 
 from __future__ import annotations
@@ -86,23 +87,42 @@ def test_reading_an_sse_kms_object_needs_decrypt(aws: Aws) -> None:
     assert "kms:Decrypt" in _error(denied)[2]
 
 
-def test_publishing_to_a_cmk_topic_needs_the_key_and_delivery_to_a_queue_is_not_refused(
+def _topic(aws: Aws, key: str | None = None) -> str:
+    attributes = {"KmsMasterKeyId": key} if key else {}
+    return str(aws.admin("sns").create_topic(Name=f"t-{uuid.uuid4().hex[:8]}",
+                                             Attributes=attributes)["TopicArn"])
+
+
+def _subscribed_queue(aws: Aws, topic: str, *, admits: str | None,
+                      attributes: dict[str, str] | None = None) -> str:
+    """A queue subscribed to ``topic`` (raw delivery) whose policy lets SNS send on behalf
+    of the topic ``admits`` (None: no policy); returns its URL."""
+    name = f"q-{uuid.uuid4().hex[:8]}"
+    arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"
+    attributes = dict(attributes or {"SqsManagedSseEnabled": "true"})
+    if admits:
+        attributes["Policy"] = json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
+            "Action": "sqs:SendMessage", "Resource": arn,
+            "Condition": {"ArnEquals": {"aws:SourceArn": admits}}}]})
+    url = aws.admin("sqs").create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    aws.admin("sns").subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn,
+                               Attributes={"RawMessageDelivery": "true"})
+    return str(url)
+
+
+def _bodies(aws: Aws, url: str) -> list[str]:
+    messages = aws.admin("sqs").receive_message(QueueUrl=url, WaitTimeSeconds=1)
+    return [m["Body"] for m in messages.get("Messages", [])]
+
+
+def test_publishing_to_a_cmk_topic_needs_the_key_and_reaches_an_admitting_queue(
         aws: Aws) -> None:
-    # GIVEN a topic encrypted with a customer managed key, a queue subscribed to it with
-    # raw delivery, and the queue policy admitting the topic
+    # GIVEN a topic encrypted with a customer managed key, and a queue subscribed to it
+    # whose policy admits SNS on behalf of that topic
     key = aws.key("sns")
-    sns, sqs = aws.admin("sns"), aws.admin("sqs")
-    topic = sns.create_topic(Name=f"t-{uuid.uuid4().hex[:8]}",
-                             Attributes={"KmsMasterKeyId": key})["TopicArn"]
-    queue_name = f"q-{uuid.uuid4().hex[:8]}"
-    queue_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue_name}"
-    url = sqs.create_queue(QueueName=queue_name, Attributes={
-        "SqsManagedSseEnabled": "true", "Policy": json.dumps({"Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
-                       "Action": "sqs:SendMessage", "Resource": queue_arn,
-                       "Condition": {"ArnEquals": {"aws:SourceArn": topic}}}]})})["QueueUrl"]
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn,
-                  Attributes={"RawMessageDelivery": "true"})
+    topic = _topic(aws, key)
+    url = _subscribed_queue(aws, topic, admits=topic)
     publisher = aws.as_role(aws.role(_allow("sns:Publish", topic),
                                      _allow(["kms:GenerateDataKey*", "kms:Decrypt"], key)),
                             "sns")
@@ -113,5 +133,41 @@ def test_publishing_to_a_cmk_topic_needs_the_key_and_delivery_to_a_queue_is_not_
     assert _error(denied)[0] == "KMSAccessDenied"
     # AND WHEN the publisher allowed the key publishes THEN the message reaches the queue
     publisher.publish(TopicArn=topic, Message='{"event": "raised"}')
-    messages = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages", [])
-    assert [m["Body"] for m in messages] == ['{"event": "raised"}']
+    assert _bodies(aws, url) == ['{"event": "raised"}']
+
+
+def test_sns_delivers_only_where_the_queue_policy_admits_the_topic(aws: Aws) -> None:
+    # GIVEN a topic, a queue without a policy and a queue admitting another topic
+    topic = _topic(aws)
+    no_policy = _subscribed_queue(aws, topic, admits=None)
+    other_topic = _subscribed_queue(aws, topic, admits=_topic(aws))
+    # WHEN a message is published
+    aws.admin("sns").publish(TopicArn=topic, Message="m")
+    # THEN neither queue gets it, and the refusals are recorded with SNS as the caller
+    assert _bodies(aws, no_policy) == [] and _bodies(aws, other_topic) == []
+    layer = aws.aws.authorization
+    assert layer is not None
+    refused = [d for d in layer.denials() if d.caller == "sns.amazonaws.com"]
+    assert len(refused) == 2 and {d.action for d in refused} == {"sqs:SendMessage"}
+
+
+def test_a_cmk_queue_needs_its_key_policy_to_admit_sns(aws: Aws) -> None:
+    # GIVEN a queue admitting the topic but encrypted with a key whose policy only
+    # delegates to the account's IAM (no IAM policy applies to a service)
+    topic = _topic(aws)
+    url = _subscribed_queue(aws, topic, admits=topic,
+                            attributes={"KmsMasterKeyId": aws.key("sqs")})
+    # WHEN a message is published THEN SNS cannot deliver it
+    aws.admin("sns").publish(TopicArn=topic, Message="m")
+    assert _bodies(aws, url) == []
+    # AND WHEN the queue's key admits SNS THEN it can
+    root = f"arn:aws:iam::{ACCOUNT}:root"
+    admitting = aws.admin("kms").create_key(Policy=json.dumps({"Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": root}, "Action": "kms:*",
+                       "Resource": "*"},
+                      {"Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
+                       "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+                       "Resource": "*"}]}))["KeyMetadata"]["Arn"]
+    url = _subscribed_queue(aws, topic, admits=topic, attributes={"KmsMasterKeyId": admitting})
+    aws.admin("sns").publish(TopicArn=topic, Message="m")
+    assert _bodies(aws, url) == ["m"]

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from shardline.errors import ShardlineError
-from shardline.local import sns_delivery
+from shardline.local import s3_policies, sns_delivery
 from shardline.local.authorization import AuthorizationLayer
 from shardline.local.embedded_items import pack_items_at_rest
 from shardline.local.embedded_memory import (
@@ -142,8 +142,10 @@ def _install_patches() -> None:
         pack_kinesis_record_data()
         pack_items_at_rest()
         spill_dynamodb_stream_records()
-        # SNS → SQS deliveries pass the queue policy, as on AWS.
+        # SNS → SQS deliveries pass the queue policy, as on AWS; bucket policies are
+        # evaluated with their conditions.
         sns_delivery.install()
+        s3_policies.install()
         _patched = True
 
 

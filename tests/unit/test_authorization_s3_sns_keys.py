@@ -72,6 +72,28 @@ def test_a_put_naming_its_key_needs_that_key(aws: Aws) -> None:
     s3.put_object(Bucket=bucket, Key="d", Body=b"x", ServerSideEncryption="aws:kms")
 
 
+def test_a_tls_only_bucket_policy_lets_requests_through_and_a_plain_deny_does_not(
+        aws: Aws) -> None:
+    # GIVEN a bucket whose policy denies every request not made over TLS
+    bucket = _bucket(aws)
+    s3 = aws.admin("s3")
+    deny = {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*",
+            "Action": "s3:*", "Resource": [f"arn:aws:s3:::{bucket}", _objects(bucket)]}
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17",
+        "Statement": [{**deny, "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}))
+    writer = aws.as_role(aws.role(_allow(["s3:PutObject", "s3:GetObject"], _objects(bucket))),
+                         "s3")
+    # WHEN a role allowed to write does so (requests here stand for TLS ones)
+    writer.put_object(Bucket=bucket, Key="raw/a", Body=b"x")
+    # THEN it can, and so can its read
+    assert writer.get_object(Bucket=bucket, Key="raw/a")["Body"].read() == b"x"
+    # AND an unconditional deny for everyone still denies
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17",
+                                                           "Statement": [deny]}))
+    with pytest.raises(ClientError):
+        writer.put_object(Bucket=bucket, Key="raw/b", Body=b"x")
+
+
 def test_reading_an_sse_kms_object_needs_decrypt(aws: Aws) -> None:
     # GIVEN an object stored under a customer managed key
     key = aws.key("s3")

@@ -16,7 +16,7 @@ locals {
     metric    = rule.metric
     op        = rule.op
     threshold = rule.threshold
-    for       = rule.for_count
+    "for"     = rule.for_count
     severity  = rule.severity
   }]
 }

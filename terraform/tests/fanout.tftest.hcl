@@ -706,3 +706,21 @@ run "analysts_read_state_alerts_and_archive_without_consuming" {
     error_message = "The fanout adds exactly six analyst statements."
   }
 }
+
+run "topic_and_archive_keys_are_usable_only_through_their_service" {
+  command = plan
+
+  assert {
+    condition = alltrue([for name, service in { alerts_topic = "sns", archive = "s3" } : alltrue([
+      for statement in module.fanout[0].service_key_policy_statements[name] : (
+        jsonencode(statement.actions) == jsonencode(["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey*"]) &&
+        jsonencode([for principal in statement.principals : [principal.type, principal.identifiers]]) == jsonencode([["AWS", ["arn:aws:iam::123456789012:root"]]]) &&
+        toset([for condition in statement.condition : jsonencode([condition.test, condition.variable, condition.values])]) == toset([
+          jsonencode(["StringEquals", "kms:CallerAccount", ["123456789012"]]),
+          jsonencode(["StringEquals", "kms:ViaService", ["${service}.us-east-1.amazonaws.com"]]),
+        ])
+      ) if statement.sid == "UseThroughService"
+    ]) && length([for statement in module.fanout[0].service_key_policy_statements[name] : statement if statement.sid == "UseThroughService"]) == 1])
+    error_message = "The topic key is usable through SNS and the archive key through S3, by principals of the account whose IAM policies allow it (the alerts and archive roles)."
+  }
+}

@@ -133,3 +133,8 @@ output "archive_glue_table_parameters" {
   description = "Table parameters of the Glue table (the partition projection)."
   value       = aws_glue_catalog_table.raw_telemetry.parameters
 }
+
+output "service_key_policy_statements" {
+  description = "Statements of the alerts topic's and the archive's key policies (for assertions)."
+  value       = { for name, document in data.aws_iam_policy_document.service_key : name => document.statement }
+}

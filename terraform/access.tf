@@ -84,12 +84,13 @@ data "aws_iam_policy_document" "analyst" {
 # The fanout's readers, for analysts:
 # - `shardline devices` Scans the device-state table; the alert state is read by device
 #   and rule (GetItem, Query) or whole (Scan);
-# - the alerts queue: ReceiveMessage, and ChangeMessageVisibility to hand a message back
-#   at once (visibility 0) after showing it. No DeleteMessage: reading alerts must not
-#   consume them for the other readers (and there is no peek with VisibilityTimeout=0 on
-#   receive that would leave them untouched), so alerts leave the queue by its retention;
-#   GetQueueAttributes for the number waiting.
-#   The queue is SSE-SQS: no key permission is needed;
+# - the alerts queue: ReceiveMessage, and ChangeMessageVisibility to hand messages back
+#   (visibility 0) once shown. SQS has no peek: every receive hides what it returns, and
+#   receiving with VisibilityTimeout 0 would return the same messages to the reader's
+#   next receive, so `shardline alerts` hides them while it reads and then releases
+#   them. No DeleteMessage: reading alerts must not consume them for other readers;
+#   alerts leave the queue by its retention (`shardline alerts --ack`, which deletes,
+#   needs sqs:DeleteMessage besides). SSE-SQS: no key permission is needed;
 # - the archive: ListBucket (under the archive's prefix) and GetObject, with kms:Decrypt
 #   through S3 on the archive's key; Athena users need Glue and Athena permissions
 #   besides (not granted here).
@@ -111,7 +112,7 @@ locals {
     },
     {
       sid        = "ReadAlertsQueue"
-      actions    = ["sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"]
+      actions    = ["sqs:ChangeMessageVisibility", "sqs:ReceiveMessage"]
       resources  = [fanout.alerts_queue_arn]
       conditions = []
     },

@@ -693,7 +693,7 @@ run "analysts_read_state_alerts_and_archive_without_consuming" {
       } == {
       ReadDeviceAndAlertState           = [toset(["dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan"]), toset(["arn:aws:dynamodb:us-east-1:123456789012:table/shardline-device-state", "arn:aws:dynamodb:us-east-1:123456789012:table/shardline-alert-state"])]
       DecryptStateTablesThroughDynamoDB = [toset(["kms:Decrypt"]), toset(["arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-00000000000d", "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-00000000000e"])]
-      ReadAlertsQueue                   = [toset(["sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"]), toset(["arn:aws:sqs:us-east-1:123456789012:shardline-alerts"])]
+      ReadAlertsQueue                   = [toset(["sqs:ChangeMessageVisibility", "sqs:ReceiveMessage"]), toset(["arn:aws:sqs:us-east-1:123456789012:shardline-alerts"])]
       ListArchive                       = [toset(["s3:ListBucket"]), toset(["arn:aws:s3:::shardline-dev-archive-123456789012"])]
       ReadArchiveObjects                = [toset(["s3:GetObject"]), toset(["arn:aws:s3:::shardline-dev-archive-123456789012/raw/*"])]
       DecryptArchiveThroughS3           = [toset(["kms:Decrypt"]), toset(["arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000010"])]

@@ -33,6 +33,8 @@ FUNCTIONS: dict[str, tuple[str, ...]] = {
     "scheduled_rollup": ("lambdas/__init__.py", "lambdas/shared", "lambdas/scheduled_rollup"),
     "dispatcher": ("lambdas/__init__.py", "lambdas/shared", "lambdas/dispatcher"),
     "device_state": ("lambdas/__init__.py", "lambdas/shared", "lambdas/device_state"),
+    "alerts": ("lambdas/__init__.py", "lambdas/shared", "lambdas/alerts"),
+    "archive": ("lambdas/__init__.py", "lambdas/shared", "lambdas/archive"),
 }
 
 # What `shardline package` writes beside the zips for `terraform apply -var-file=...`.

@@ -1,10 +1,14 @@
 # Fanout: the telemetry stream's enhanced fan-out consumer feeds the dispatcher, which
 # routes records to worker functions by async Invoke (terraform/modules/fanout). Built
-# when fanout.enabled and both packages are given (dispatcher_package_path,
-# device_state_package_path).
+# when fanout.enabled and all its packages are given (dispatcher_package_path,
+# device_state_package_path, alerts_package_path, archive_package_path). The archive
+# bucket is emptied on destroy only in the local stack (its state is thrown away).
 
 locals {
-  fanout_enabled = var.fanout.enabled && var.dispatcher_package_path != null && var.device_state_package_path != null
+  fanout_enabled = var.fanout.enabled && alltrue([for path in [
+    var.dispatcher_package_path, var.device_state_package_path, var.alerts_package_path,
+    var.archive_package_path,
+  ] : path != null])
 }
 
 module "fanout" {
@@ -41,5 +45,15 @@ module "fanout" {
     package_path              = var.device_state_package_path
     package_base64sha256      = var.device_state_package_base64sha256
     table_deletion_protection = var.aggregates_table_deletion_protection
+  })
+  alerts = merge(var.fanout.alerts, {
+    package_path              = var.alerts_package_path
+    package_base64sha256      = var.alerts_package_base64sha256
+    table_deletion_protection = var.aggregates_table_deletion_protection
+  })
+  archive = merge(var.fanout.archive, {
+    force_destroy        = coalesce(var.fanout.archive.force_destroy, var.local_stack)
+    package_path         = var.archive_package_path
+    package_base64sha256 = var.archive_package_base64sha256
   })
 }

@@ -132,7 +132,7 @@ output "producer_policy_arn" {
 }
 
 output "analyst_policy_json" {
-  description = "Least-privilege IAM policy (JSON) for analysts: Query on the aggregates table and its by_hour index, Scan on the quarantine table, kms:Decrypt on both table keys through DynamoDB."
+  description = "Least-privilege IAM policy (JSON) for analysts: Query on the aggregates table and its by_hour index, Scan on the quarantine table, kms:Decrypt on both table keys through DynamoDB; with the fanout, reads of the device- and alert-state tables, the alerts queue (receive and release, no delete) and the archive (list, get, decrypt through S3)."
   value       = data.aws_iam_policy_document.analyst.json
 }
 
@@ -191,4 +191,54 @@ output "device_offline_after_seconds" {
 output "worker_failure_queues" {
   description = "Each fanout worker's async on-failure queue: logical name -> {name, url, arn}."
   value       = one(module.fanout[*].worker_failure_queues)
+}
+
+output "alerts_function_name" {
+  description = "Name of the alerts worker."
+  value       = one(module.fanout[*].alerts_function_name)
+}
+
+output "alerts_topic_arn" {
+  description = "SNS topic the alerts worker publishes raised and resolved alerts to (SSE-KMS); message attributes device, site, rule, severity, event."
+  value       = one(module.fanout[*].alerts_topic_arn)
+}
+
+output "alerts_queue_url" {
+  description = "SQS queue subscribed to the alerts topic with raw message delivery (bodies are the alerts' JSON, docs/alerts.md; attributes as SQS message attributes); `shardline alerts` reads it."
+  value       = one(module.fanout[*].alerts_queue_url)
+}
+
+output "alerts_queue_arn" {
+  description = "ARN of the alerts queue."
+  value       = one(module.fanout[*].alerts_queue_arn)
+}
+
+output "alert_state_table_name" {
+  description = "Name of the alerts worker's rule-state table."
+  value       = one(module.fanout[*].alert_state_table_name)
+}
+
+output "archive_function_name" {
+  description = "Name of the archive worker."
+  value       = one(module.fanout[*].archive_function_name)
+}
+
+output "archive_bucket_name" {
+  description = "S3 bucket of the raw telemetry archive (gzipped JSON Lines by event date and hour, docs/archive.md)."
+  value       = one(module.fanout[*].archive_bucket_name)
+}
+
+output "archive_prefix" {
+  description = "Key prefix of the archive's objects, before dt=YYYY-MM-DD/hour=HH/."
+  value       = one(module.fanout[*].archive_prefix)
+}
+
+output "archive_glue_database" {
+  description = "Glue catalog database of the archive (query it with Athena)."
+  value       = one(module.fanout[*].archive_glue_database)
+}
+
+output "archive_glue_table" {
+  description = "Glue table over the archive, with partition projection on dt and hour."
+  value       = one(module.fanout[*].archive_glue_table)
 }

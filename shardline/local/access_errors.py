@@ -77,6 +77,8 @@ def kms_access_denied(service: str, protocol: str, message: str) -> ErrorRespons
                     "400 Bad Request", message)
     if service == "sns":
         return _query_xml(service, "400 Bad Request", "KMSAccessDenied", message)
+    if service == "s3":  # S3 answers a refused key use as any other access denial
+        return access_denied(service, protocol, message)
     return _json(service, "400 Bad Request", "AccessDeniedException",
                  f"KMS key access denied error: {message}")
 

@@ -12,7 +12,9 @@ authorized here, as AWS does, before moto serves it:
 3. a call on a resource encrypted with a customer managed key also needs the caller to be
    allowed to use the key through the service (``kms_keys``: key policy + IAM policy);
 4. a denied call gets the service's own error (``access_errors``) and is logged and kept
-   in ``denials`` for tests and ``shardline local status``.
+   in ``denials`` for tests and ``shardline local status``;
+5. SNS's own deliveries to subscribed queues, which moto makes in-process, are decided by
+   the queue policy (and the queue key's policy) through ``sns_delivery``.
 
 Enforcement is off until ``enable()`` (the stack enables it after ``terraform apply``).
 Unsigned requests (moto's own ``/moto-api``) pass. Compiled policies are cached per access
@@ -41,6 +43,7 @@ from shardline.local.iam_policy import Decision, evaluate
 from shardline.local.identities import Identity, IdentityCache
 from shardline.local.kms_keys import KeyPolicies, needed_key_uses
 from shardline.local.resource_arns import Check, checks
+from shardline.local.sns_delivery import SNS, delivery_refusal
 
 log = logging.getLogger("shardline.authorization")
 
@@ -127,6 +130,18 @@ class AuthorizationLayer:
         finally:
             self.identities.invalidate()
 
+    def sns_delivery_refusal(self, topic_arn: str, queue_arn: str) -> str | None:
+        """Why SNS may not deliver from the topic to the queue (None: it may, or
+        enforcement is off); a refusal is recorded with SNS as the caller."""
+        if not self.enabled:
+            return None
+        refused = delivery_refusal(topic_arn, queue_arn, self.key_policies)
+        if refused is None:
+            return None
+        action, resource, reason = refused
+        self._record(SNS.arn, "SendMessage", action, resource, reason)
+        return f"{action} on {resource} ({reason})"
+
     # -- decisions ---------------------------------------------------------------------
     def authorize(self, identity: Identity,
                   request: aws_requests.AwsRequest) -> ErrorResponse | None:
@@ -142,14 +157,15 @@ class AuthorizationLayer:
             return self._authorize_key_api(identity, request, needed, base)
         resources = [check.resource for check in needed]
         for use in needed_key_uses(request.service, request.operation, resources,
-                                   request.region):
+                                   request.region, account=self.account,
+                                   params=request.params):
             context = {**base, "kms:viaservice": use.via_service,
                        "kms:calleraccount": identity.principal.account}
             decision = self.key_policies.decide(identity, use.action, use.key_arn, context)
             if decision is not Decision.ALLOW:
                 message = denial_message(identity.arn, use.action, use.key_arn,
                                          decision is Decision.EXPLICIT_DENY)
-                self._record(identity, request.operation, use.action, use.key_arn,
+                self._record(identity.arn, request.operation, use.action, use.key_arn,
                              f"kms: {decision.value} for {use.resource_arn}")
                 return kms_access_denied(request.service, request.protocol, message)
         return None
@@ -168,16 +184,16 @@ class AuthorizationLayer:
 
     def _deny_iam(self, identity: Identity, request: aws_requests.AwsRequest, check: Check,
                   decision: Decision) -> ErrorResponse:
-        self._record(identity, request.operation, check.action, check.resource,
+        self._record(identity.arn, request.operation, check.action, check.resource,
                      decision.value)
         message = denial_message(identity.arn, check.action, check.resource,
                                  decision is Decision.EXPLICIT_DENY)
         return access_denied(request.service, request.protocol, message)
 
-    def _record(self, identity: Identity, operation: str, action: str, resource: str,
+    def _record(self, caller: str, operation: str, action: str, resource: str,
                 reason: str) -> None:
-        denial = Denial(time.time(), identity.arn, action, resource, reason, operation)
-        key = (identity.arn, action, resource)
+        denial = Denial(time.time(), caller, action, resource, reason, operation)
+        key = (caller, action, resource)
         with self._lock:
             self._denials.append(denial)
             repeats = self._repeats.get(key, 0)

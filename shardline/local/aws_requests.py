@@ -7,7 +7,8 @@ Read from the request as each protocol carries it, before moto sees it:
 * query protocols (IAM, STS, SNS): ``Action=`` and the parameters from the form body or
   the query string;
 * REST protocols (Lambda, S3): the method and path matched against botocore's service
-  model (``requestUri`` templates, their labels and required query keys).
+  model (``requestUri`` templates, their labels and required query keys); parameters
+  the model binds to headers are read from the headers.
 
 The service is the signing name in the SigV4 credential scope (``Authorization`` header or
 the ``X-Amz-Credential`` query parameter of a presigned URL).
@@ -77,6 +78,7 @@ def parse(environ: dict[str, Any], body: bytes, signed: tuple[str, str, str]) ->
         if matched is None:
             return None
         operation, params = matched
+        params.update(_header_params(_REST_SERVICES[signing_name], operation, environ))
         protocol = "rest-xml" if signing_name == "s3" else "rest-json"
         if protocol == "rest-json" and body[:1] == b"{":
             with contextlib.suppress(ValueError):
@@ -146,6 +148,28 @@ def _required_headers(operation: Any) -> tuple[str, ...]:
                  for name, member in shape.members.items()
                  if name in shape.required_members
                  and member.serialization.get("location") == "header")
+
+
+@lru_cache(maxsize=256)
+def _header_members(service: str, operation: str) -> tuple[tuple[str, str], ...]:
+    """(parameter name, WSGI environ key) of the operation's header-bound members."""
+    import botocore.session
+
+    shape = botocore.session.get_session().get_service_model(service) \
+        .operation_model(operation).input_shape
+    if shape is None:
+        return ()
+    return tuple((name, "HTTP_" + str(member.serialization["name"]).upper().replace("-", "_"))
+                 for name, member in shape.members.items()
+                 if member.serialization.get("location") == "header"
+                 and "name" in member.serialization)
+
+
+def _header_params(service: str, operation: str, environ: dict[str, Any]) -> dict[str, str]:
+    """The request's header-bound parameters by model name (S3's ServerSideEncryption and
+    SSEKMSKeyId decide which KMS key a PutObject uses)."""
+    return {name: str(environ[key]) for name, key in _header_members(service, operation)
+            if key in environ}
 
 
 def match_rest(service: str, method: str, path: str, query_string: str,

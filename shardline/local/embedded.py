@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from shardline.errors import ShardlineError
+from shardline.local import s3_policies, sns_delivery
 from shardline.local.authorization import AuthorizationLayer
 from shardline.local.embedded_consumers import complete_moto_consumer_api
 from shardline.local.embedded_items import pack_items_at_rest
@@ -144,6 +145,10 @@ def _install_patches() -> None:
         pack_kinesis_record_data()
         pack_items_at_rest()
         spill_dynamodb_stream_records()
+        # SNS → SQS deliveries pass the queue policy, as on AWS; bucket policies are
+        # evaluated with their conditions.
+        sns_delivery.install()
+        s3_policies.install()
         _patched = True
 
 
@@ -242,6 +247,7 @@ class EmbeddedAws:
         # authorization layer in front of both (AWS authorizes before it throttles).
         self.faults = FaultLayer(DomainDispatcherApplication(create_backend_app))
         self.authorization = AuthorizationLayer(self.faults, LOCAL_ACCOUNT_ID)
+        sns_delivery.set_gate(self.authorization.sns_delivery_refusal)
         self._server = make_server(self.host, self.port, self.authorization, threaded=True,
                                    request_handler=MotoRequestHandler)
         self.port = self._server.server_address[1]
@@ -261,6 +267,7 @@ class EmbeddedAws:
         if self.authorization is not None:
             self.authorization.disable()
             self.authorization.reset()
+        sns_delivery.set_gate(None)
         reset_backends()
 
     def client_environment(self) -> dict[str, str]:

@@ -59,8 +59,16 @@ class Principal:
     account: str
     role_arn: str | None = None  # the role an assumed-role session belongs to
 
+    @classmethod
+    def service(cls, name: str) -> Principal:
+        """An AWS service acting on its own behalf (``sns.amazonaws.com`` delivering)."""
+        return cls(arn=name, account="")
+
     def names(self) -> tuple[str, ...]:
-        """Every value a key/resource policy's ``AWS`` principal may use to name it."""
+        """Every value a key/resource policy's ``AWS`` (or, for a service, ``Service``)
+        principal may use to name it."""
+        if not self.account:  # a service principal is named only by its service name
+            return (self.arn,)
         # The account root names every principal of the account (key policies: delegation).
         found = [self.arn, self.account, f"arn:aws:iam::{self.account}:root"]
         if self.role_arn:
@@ -192,7 +200,8 @@ def _principal_patterns(raw: Any) -> list[re.Pattern[str]] | None:
         return None
     if raw == "*":
         return [wildcard("*")]
-    names = [str(name) for name in _as_list(raw.get("AWS")) if isinstance(raw, dict)]
+    names = [str(name) for kind in ("AWS", "Service") if isinstance(raw, dict)
+             for name in _as_list(raw.get(kind))]
     return [wildcard("*") if name == "*" else re.compile(f"^{re.escape(name)}$")
             for name in names]
 

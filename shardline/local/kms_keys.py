@@ -19,6 +19,14 @@ the service use the key *as the caller* (``kms:ViaService`` is
 | SNS | Publish(Batch) | kms:GenerateDataKey, kms:Decrypt |
 | DynamoDB | item reads/writes, Query, Scan, batches, transactions | kms:Decrypt |
 | DynamoDB Streams | GetRecords | kms:Decrypt (the table's key) |
+| S3 | PutObject | kms:GenerateDataKey |
+| S3 | CreateMultipartUpload | kms:GenerateDataKey, kms:Decrypt (parts are decrypted to complete) |
+| S3 | GetObject | kms:Decrypt (the object's key) |
+
+An S3 write uses the key its request names (``x-amz-server-side-encryption: aws:kms``
+with ``…-aws-kms-key-id``), else the bucket's default encryption; a read uses the key
+the object was stored with. ``aws:kms`` without a key id means the AWS managed
+``aws/s3`` key. A bucket key changes how often S3 calls KMS, not who must be allowed.
 
 AWS managed keys (``aws/sqs`` …) allow every principal of the account through their
 service, so only customer managed keys are checked.
@@ -27,10 +35,11 @@ service, so only customer managed keys are checked.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from shardline.local.iam_policy import Context, Decision, Policy, evaluate
+from shardline.local.iam_policy import Context, Decision, Policy, Principal, evaluate
 from shardline.local.identities import Identity
 
 _DDB_ITEM_OPERATIONS = frozenset({
@@ -50,7 +59,11 @@ _NEEDS: dict[tuple[str, str], tuple[str, ...]] = {
     ("sns", "PublishBatch"): ("kms:GenerateDataKey", "kms:Decrypt"),
     ("dynamodbstreams", "GetRecords"): ("kms:Decrypt",),
     **{("dynamodb", op): ("kms:Decrypt",) for op in _DDB_ITEM_OPERATIONS},
+    ("s3", "PutObject"): ("kms:GenerateDataKey",),
+    ("s3", "CreateMultipartUpload"): ("kms:GenerateDataKey", "kms:Decrypt"),
+    ("s3", "GetObject"): ("kms:Decrypt",),
 }
+_S3_ARN_PREFIX = "arn:aws:s3:::"
 _VIA = {"dynamodbstreams": "dynamodb"}
 
 
@@ -86,19 +99,57 @@ def key_arn(key_id: str, account: str, region: str) -> str | None:
 
 
 def needed_key_uses(service: str, operation: str, resource_arns: list[str],
-                    region: str) -> list[KeyUse]:
-    """The KMS actions the request makes its service perform with customer managed keys."""
+                    region: str, *, account: str = "",
+                    params: Mapping[str, Any] | None = None) -> list[KeyUse]:
+    """The KMS actions the request makes its service perform with customer managed keys.
+    ``account`` and ``params`` are needed for S3 (its ARNs carry no account; a write may
+    name its key in headers)."""
     actions = _NEEDS.get((service, operation))
     if not actions:
         return []
     uses = []
     via = f"{_VIA.get(service, service)}.{region}.amazonaws.com"
     for resource in dict.fromkeys(resource_arns):
-        key = _resource_key(service, resource)
+        if service == "s3":
+            key = _s3_key(operation, resource, account, region, params or {})
+        else:
+            key = _resource_key(service, resource)
         if key is None or getattr(key, "key_manager", "CUSTOMER") != "CUSTOMER":
             continue
         uses += [KeyUse(action, key.arn, resource, via) for action in actions]
     return uses
+
+
+def _s3_key(operation: str, resource_arn: str, account: str, region: str,
+            params: Mapping[str, Any]) -> Any:
+    """The customer managed key an S3 object request uses, else None."""
+    if not resource_arn.startswith(_S3_ARN_PREFIX) or not account:
+        return None
+    bucket_name, _, object_key = resource_arn[len(_S3_ARN_PREFIX):].partition("/")
+    from moto.s3.models import s3_backends
+    bucket = s3_backends[account]["aws"].buckets.get(bucket_name)
+    if bucket is None or not object_key:
+        return None
+    if operation == "GetObject":
+        stored = bucket.keys.get(object_key)
+        key_id = getattr(stored, "kms_key_id", None) \
+            if getattr(stored, "encryption", None) == "aws:kms" else None
+    elif "ServerSideEncryption" in params:
+        key_id = params.get("SSEKMSKeyId") if str(params["ServerSideEncryption"]).startswith(
+            "aws:kms") else None
+    else:
+        key_id = _bucket_default_key(bucket)
+    return _key(str(key_id), account, region) if key_id else None
+
+
+def _bucket_default_key(bucket: Any) -> str | None:
+    """KMSMasterKeyID of the bucket's default encryption when it is SSE-KMS."""
+    rules = (getattr(bucket, "encryption", None) or {}).get("Rule") or []
+    for rule in rules if isinstance(rules, list) else [rules]:
+        default = rule.get("ApplyServerSideEncryptionByDefault") or {}
+        if str(default.get("SSEAlgorithm", "")).startswith("aws:kms"):
+            return default.get("KMSMasterKeyID")
+    return None
 
 
 def _resource_key(service: str, resource_arn: str) -> Any:
@@ -130,6 +181,14 @@ def _resource_key(service: str, resource_arn: str) -> Any:
     return _key(str(key_id), account, region) if key_id else None
 
 
+def resource_key(service: str, resource_arn: str) -> Any:
+    """The customer managed key encrypting a table, stream, queue or topic, else None."""
+    key = _resource_key(service, resource_arn)
+    if key is None or getattr(key, "key_manager", "CUSTOMER") != "CUSTOMER":
+        return None
+    return key
+
+
 class KeyPolicies:
     """Compiled key policies, recompiled when a key's policy text changes."""
 
@@ -145,6 +204,17 @@ class KeyPolicies:
                 cached = (text, Policy(text))
                 self._compiled[key.arn] = cached
             return cached[1]
+
+    def decide_for_service(self, principal: Principal, action: str, key: Any,
+                           context: Context) -> Decision:
+        """May an AWS service principal use the key on its own behalf? Only the key
+        policy decides (no IAM policy applies to a service)."""
+        allowed = False
+        for statement in self._policy(key).matching(action, key.arn, context, principal):
+            if statement.deny:
+                return Decision.EXPLICIT_DENY
+            allowed = True
+        return Decision.ALLOW if allowed else Decision.IMPLICIT_DENY
 
     def decide(self, identity: Identity, action: str, key_arn_: str,
                context: Context) -> Decision:
@@ -172,4 +242,4 @@ class KeyPolicies:
         return Decision.IMPLICIT_DENY
 
 
-__all__ = ["KeyPolicies", "KeyUse", "key_arn", "needed_key_uses"]
+__all__ = ["KeyPolicies", "KeyUse", "key_arn", "needed_key_uses", "resource_key"]

@@ -45,9 +45,11 @@ scheduled_rollup_settle_seconds = 0
 quarantine_table_deletion_protection = false
 quarantine_retention_days            = 14
 
-# -- fanout: EFO consumer -> dispatcher -> device-state worker --
+# -- fanout: EFO consumer -> dispatcher -> device-state, alerts and archive workers --
 dispatcher_package_path   = "../dist/lambda/dispatcher.zip"
 device_state_package_path = "../dist/lambda/device_state.zip"
+alerts_package_path       = "../dist/lambda/alerts.zip"
+archive_package_path      = "../dist/lambda/archive.zip"
 fanout = {
   enabled = true
   dispatcher = {
@@ -56,10 +58,13 @@ fanout = {
     maximum_retry_attempts             = 3
     maximum_record_age_in_seconds      = 3600
   }
-  routes = [{ worker = "device_state" }]
+  routes = [{ worker = "device_state" }, { worker = "alerts" }, { worker = "archive" }]
   device_state = {
     maximum_retry_attempts       = 2
     maximum_event_age_in_seconds = 3600
     offline_after_seconds        = 300
+  }
+  archive = {
+    retention_days = 7
   }
 }

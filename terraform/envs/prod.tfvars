@@ -54,9 +54,11 @@ scheduled_rollup_timeout             = 240
 quarantine_table_deletion_protection = true
 quarantine_retention_days            = 14
 
-# -- fanout: EFO consumer -> dispatcher -> device-state worker --
+# -- fanout: EFO consumer -> dispatcher -> device-state, alerts and archive workers --
 dispatcher_package_path   = "../dist/lambda/dispatcher.zip"
 device_state_package_path = "../dist/lambda/device_state.zip"
+alerts_package_path       = "../dist/lambda/alerts.zip"
+archive_package_path      = "../dist/lambda/archive.zip"
 fanout = {
   enabled = true
   dispatcher = {
@@ -65,10 +67,13 @@ fanout = {
     maximum_retry_attempts             = 10
     maximum_record_age_in_seconds      = 21600
   }
-  routes = [{ worker = "device_state" }]
+  routes = [{ worker = "device_state" }, { worker = "alerts" }, { worker = "archive" }]
   device_state = {
     maximum_retry_attempts       = 2
     maximum_event_age_in_seconds = 21600
     offline_after_seconds        = 300
+  }
+  archive = {
+    retention_days = 400
   }
 }

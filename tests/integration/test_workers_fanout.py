@@ -1,11 +1,14 @@
 """The fanout path on the embedded stack: Kinesis → EFO consumer → dispatcher → async
 Invoke → device-state worker → DynamoDB, compared exactly with what the producer sent;
 a re-delivered payload changes nothing; a worker that errors sends its event to its own
-failure queue; a dispatcher without lambda:InvokeFunction hands nothing off."""
+failure queue; a dispatcher without lambda:InvokeFunction hands nothing off; readings
+over a threshold raise an alert on the alerts queue (through the SSE-KMS topic) and are
+archived in the SSE-KMS bucket."""
 
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import time
 from collections.abc import Iterable
@@ -15,7 +18,7 @@ import msgspec
 from click.testing import CliRunner
 
 from lambdas.shared.dynamo import read_items
-from lambdas.shared.telemetry import TelemetryV1, encode
+from lambdas.shared.telemetry import TelemetryV1, encode, new_v1
 from producers.fleet import FleetConfig, generate
 from producers.publisher import KinesisPublisher, PutEntry
 from shardline.cli import main
@@ -172,3 +175,53 @@ def test_a_dispatcher_without_invoke_permission_hands_nothing_off(stack: LocalSt
         assert _state(stack, "iam-") == {}
     # AND once it may invoke again, the retried records arrive
     assert until(lambda: _state(stack, "iam-") == _expected(records), SETTLES_S)
+
+
+def _alerts(stack: LocalStack) -> list[dict[str, Any]]:
+    """Alerts on the alerts queue (raw delivery: each body is the alert's JSON), deleted."""
+    sqs, url = stack.client("sqs"), str(stack.outputs["alerts_queue_url"])
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                                   MessageAttributeNames=["All"]).get("Messages", [])
+    for message in messages:
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return [{**json.loads(m["Body"]), "attributes": {
+        name: value["StringValue"] for name, value in m.get("MessageAttributes", {}).items()}}
+        for m in messages]
+
+
+def _archived_lines(stack: LocalStack) -> list[dict[str, Any]]:
+    s3, bucket = stack.client("s3"), str(stack.outputs["archive_bucket_name"])
+    lines: list[dict[str, Any]] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for entry in page.get("Contents", []):
+            body = s3.get_object(Bucket=bucket, Key=entry["Key"])["Body"].read()
+            lines += [json.loads(line) for line in gzip.decompress(body).splitlines()]
+    return lines
+
+
+def test_readings_over_a_threshold_raise_an_alert_and_are_archived(stack: LocalStack) -> None:
+    # GIVEN three consecutive readings of one device over the default overheat rule
+    # (temperature_c > 80 for 3)
+    start = int(time.time() * 1000) - 5_000
+    readings = [new_v1("hot-dev-00001", "plant-a", start + i * 1000, i + 1,
+                       {"temperature_c": 85 + i, "battery_v": 3.7}) for i in range(3)]
+    # WHEN they go through the stream, the dispatcher and the workers
+    _publish(stack, readings)
+    alerts: list[dict[str, Any]] = []
+
+    def raised() -> bool:
+        alerts.extend(_alerts(stack))
+        return any(a["device"] == "hot-dev-00001" for a in alerts)
+
+    # THEN one overheat alert is raised on the alerts queue, with its attributes
+    assert until(raised, SETTLES_S), stack.denials()
+    alert = next(a for a in alerts if a["device"] == "hot-dev-00001")
+    assert (alert["event"], alert["rule"], alert["severity"]) == ("raised", "overheat",
+                                                                  "critical")
+    assert alert["attributes"]["device"] == "hot-dev-00001"
+    # AND the readings are archived, each once
+    assert until(lambda: sum(line["device_id"] == "hot-dev-00001"
+                             for line in _archived_lines(stack)) == 3, SETTLES_S), \
+        (_archived_lines(stack), stack.denials())
+    # AND no call of the workers was refused
+    assert not [d for d in stack.denials() if "alerts" in d.caller or "archive" in d.caller]

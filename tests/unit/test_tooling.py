@@ -59,10 +59,12 @@ def test_the_var_file_deploys_every_package_the_terraform_declares(tmp_path: Pat
         assert variables[f"{package.name}_package_base64sha256"] == package.base64sha256
     assert variables["dependencies_layer_path"] == str(layer.path.resolve())
     # AND each is a variable of the root module (so `terraform apply` accepts the file)
-    declared = set(re.findall(r'^variable "([a-z0-9_]+)"', (ROOT / "terraform" / "variables.tf")
-                              .read_text(), flags=re.MULTILINE))
+    declared = {name for tf in (ROOT / "terraform").glob("*.tf")
+                for name in re.findall(r'^variable "([a-z0-9_]+)"', tf.read_text(),
+                                       flags=re.MULTILINE)}
     assert set(variables) <= declared
-    assert {"scheduled_rollup_package_path", "rollup_package_path"} <= set(variables)
+    assert {"scheduled_rollup_package_path", "rollup_package_path", "alerts_package_path",
+            "archive_package_path"} <= set(variables)
 
 
 def test_the_layer_is_installed_from_the_lock_with_hashes_for_the_functions_platform(

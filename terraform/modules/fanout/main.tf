@@ -1,7 +1,8 @@
 # Fanout: an enhanced fan-out consumer on the telemetry stream, the dispatcher mapped to
 # it (lambdas/dispatcher), and the worker functions it invokes asynchronously, each with
-# its event-invoke config and its own failure queue. Workers today: device_state
-# (latest readings per device, lambdas/device_state).
+# its event-invoke config and its own failure queue. Workers: device_state (latest
+# readings per device, lambdas/device_state, below), alerts (alerts.tf) and archive
+# (archive.tf).
 
 locals {
   dispatcher_name   = "${var.name_prefix}-dispatcher"
@@ -10,9 +11,13 @@ locals {
   # Logical worker name -> function (the dispatcher's WORKERS; the routes name these).
   workers = {
     device_state = module.device_state.function_name
+    alerts       = module.alerts.function_name
+    archive      = module.archive.function_name
   }
   worker_arns = {
     device_state = module.device_state.function_arn
+    alerts       = module.alerts.function_arn
+    archive      = module.archive.function_arn
   }
 }
 

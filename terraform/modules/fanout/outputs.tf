@@ -74,11 +74,13 @@ output "worker_failure_queues" {
 
 output "worker_event_invoke_configs" {
   description = "Each worker's async invoke settings as applied."
-  value = {
-    device_state = {
-      maximum_retry_attempts       = aws_lambda_function_event_invoke_config.device_state.maximum_retry_attempts
-      maximum_event_age_in_seconds = aws_lambda_function_event_invoke_config.device_state.maximum_event_age_in_seconds
-      on_failure_destination       = one(aws_lambda_function_event_invoke_config.device_state.destination_config[0].on_failure[*].destination)
-    }
-  }
+  value = { for name, config in {
+    device_state = aws_lambda_function_event_invoke_config.device_state
+    alerts       = aws_lambda_function_event_invoke_config.alerts
+    archive      = aws_lambda_function_event_invoke_config.archive
+    } : name => {
+    maximum_retry_attempts       = config.maximum_retry_attempts
+    maximum_event_age_in_seconds = config.maximum_event_age_in_seconds
+    on_failure_destination       = one(config.destination_config[0].on_failure[*].destination)
+  } }
 }

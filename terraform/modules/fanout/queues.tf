@@ -7,7 +7,7 @@
 data "aws_caller_identity" "current" {}
 
 locals {
-  worker_names = toset(["device_state"])
+  worker_names = toset(["device_state", "alerts", "archive"])
   # The policy is set when the queue is created, so its ARN is built from the name.
   worker_failure_queue_names = { for name in local.worker_names : name => "${var.name_prefix}-${replace(name, "_", "-")}-failures" }
 }

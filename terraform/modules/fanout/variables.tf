@@ -3,7 +3,7 @@
 # ---------------------------------------------------------------------------
 
 variable "name_prefix" {
-  description = "Prefix of regional resource names: <name_prefix>-dispatcher, <name_prefix>-device-state (function and table), <name_prefix>-device-state-failures."
+  description = "Prefix of regional resource names: <name_prefix>-dispatcher, <name_prefix>-<worker> (function, table, topic, queue), <name_prefix>-<worker>-failures, <name_prefix>_archive (Glue database)."
   type        = string
 
   validation {
@@ -13,7 +13,7 @@ variable "name_prefix" {
 }
 
 variable "global_name_prefix" {
-  description = "Prefix of account-global names (IAM roles), carrying the environment: <prefix>-<environment>."
+  description = "Prefix of account-global names (IAM roles, the archive bucket <prefix>-archive-<account id>), carrying the environment: <prefix>-<environment>."
   type        = string
 
   validation {
@@ -63,7 +63,7 @@ variable "log_retention_in_days" {
 }
 
 variable "kms_deletion_window_in_days" {
-  description = "Waiting period before the device-state table key is deleted (7 to 30 days)."
+  description = "Waiting period before the module's KMS keys (tables, alerts topic, archive bucket) are deleted (7 to 30 days)."
   type        = number
   default     = 30
 
@@ -198,11 +198,13 @@ variable "routes" {
     sites   = optional(list(string), ["*"])
     devices = optional(list(string), ["*"])
   }))
-  default = [{ worker = "device_state" }]
+  # Every worker gets every record: the archive keeps all of them, device state tracks
+  # every metric, and alert rules can name any metric (the worker ignores the others).
+  default = [{ worker = "device_state" }, { worker = "alerts" }, { worker = "archive" }]
 
   validation {
-    condition     = length(var.routes) > 0 && alltrue([for route in var.routes : contains(["device_state"], route.worker)])
-    error_message = "routes must name known workers: device_state."
+    condition     = length(var.routes) > 0 && alltrue([for route in var.routes : contains(["device_state", "alerts", "archive"], route.worker)])
+    error_message = "routes must name known workers: device_state, alerts, archive."
   }
 
   validation {

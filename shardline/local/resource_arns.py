@@ -237,6 +237,13 @@ def _s3(request: AwsRequest, scope: Scope) -> list[Any]:
     bucket, key = request.params.get("Bucket"), request.params.get("Key")
     if not bucket:
         return ["*"]
+    if request.operation in ("ListObjectsV2", "ListObjects"):
+        # s3:ListBucket's condition keys, from the query string (its wire names); a key
+        # the request does not set is absent, so a condition on it does not hold.
+        context = {f"s3:{name}": str(request.params[name])
+                   for name in ("prefix", "delimiter", "max-keys")
+                   if request.params.get(name) is not None}
+        return [Check("s3:ListBucket", f"arn:aws:s3:::{bucket}", context)]
     return [f"arn:aws:s3:::{bucket}/{key}" if key else f"arn:aws:s3:::{bucket}"]
 
 

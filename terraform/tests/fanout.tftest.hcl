@@ -555,6 +555,11 @@ run "archive_worker_is_least_privilege" {
         resources  = toset(["arn:aws:s3:::shardline-dev-archive-123456789012/raw/*"])
         conditions = jsonencode([])
       }
+      ListArchiveFolders = {
+        actions    = toset(["s3:ListBucket"])
+        resources  = toset(["arn:aws:s3:::shardline-dev-archive-123456789012"])
+        conditions = jsonencode([["StringLike", "s3:prefix", ["raw/dt=*"]]])
+      }
       EncryptArchiveThroughS3 = {
         actions    = toset(["kms:GenerateDataKey"])
         resources  = toset(["arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000010"])
@@ -566,7 +571,7 @@ run "archive_worker_is_least_privilege" {
         conditions = jsonencode([])
       }
     }
-    error_message = "The archive worker only puts objects under its prefix (a data key through S3) and sends to its own failure queue."
+    error_message = "The archive worker only puts objects under its prefix (a data key through S3), lists its partition folders, and sends to its own failure queue."
   }
 }
 

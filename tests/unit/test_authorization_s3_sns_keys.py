@@ -193,3 +193,19 @@ def test_a_cmk_queue_needs_its_key_policy_to_admit_sns(aws: Aws) -> None:
     url = _subscribed_queue(aws, topic, admits=topic, attributes={"KmsMasterKeyId": admitting})
     aws.admin("sns").publish(TopicArn=topic, Message="m")
     assert _bodies(aws, url) == ["m"]
+
+
+def test_a_listing_is_allowed_by_its_prefix_condition(aws: Aws) -> None:
+    # GIVEN a role allowed s3:ListBucket only for prefixes like raw/dt=*
+    bucket = _bucket(aws)
+    s3 = aws.as_role(aws.role(_allow(
+        "s3:ListBucket", f"arn:aws:s3:::{bucket}",
+        Condition={"StringLike": {"s3:prefix": ["raw/dt=*"]}})), "s3")
+    # WHEN it lists a folder under that prefix THEN it may
+    s3.list_objects_v2(Bucket=bucket, Prefix="raw/dt=2026-11-30/hour=01/shardId-0/")
+    # AND listing elsewhere, or the whole bucket (no s3:prefix at all), is denied
+    for prefix in ("other/", None):
+        with pytest.raises(ClientError) as denied:
+            s3.list_objects_v2(Bucket=bucket, **({"Prefix": prefix} if prefix else {}))
+        code, status, message = _error(denied)
+        assert (code, status) == ("AccessDenied", 403) and "s3:ListBucket" in message

@@ -91,12 +91,24 @@ locals {
 
   archive_statements = [
     {
-      # lambdas/archive/repository.py: PutObject only (it never reads, lists or deletes),
-      # under its prefix.
+      # lambdas/archive/repository.py puts objects under its prefix (it never reads or
+      # deletes them) ...
       sid        = "PutArchiveObjects"
       actions    = ["s3:PutObject"]
       resources  = ["${aws_s3_bucket.archive.arn}/${var.archive.prefix}*"]
       conditions = []
+    },
+    {
+      # ... and lists its (hour, shard) folders first, so that records already archived
+      # in another payload are not written again (lambdas/archive/layout.py).
+      sid       = "ListArchiveFolders"
+      actions   = ["s3:ListBucket"]
+      resources = [aws_s3_bucket.archive.arn]
+      conditions = [{
+        test     = "StringLike"
+        variable = "s3:prefix"
+        values   = ["${var.archive.prefix}dt=*"]
+      }]
     },
     {
       # A PutObject with SSE-KMS makes S3 ask KMS for a data key as the caller:

@@ -99,7 +99,7 @@ override_resource {
 }
 
 override_resource {
-  target          = module.fanout[0].module.device_state.aws_lambda_function.this
+  target          = module.fanout[0].module.worker["device_state"].aws_lambda_function.this
   override_during = plan
   values = {
     arn = "arn:aws:lambda:us-east-1:123456789012:function:shardline-device-state"
@@ -132,7 +132,7 @@ override_resource {
 }
 
 override_resource {
-  target          = module.fanout[0].module.alerts.aws_lambda_function.this
+  target          = module.fanout[0].module.worker["alerts"].aws_lambda_function.this
   override_during = plan
   values = {
     arn = "arn:aws:lambda:us-east-1:123456789012:function:shardline-alerts"
@@ -140,7 +140,7 @@ override_resource {
 }
 
 override_resource {
-  target          = module.fanout[0].module.archive.aws_lambda_function.this
+  target          = module.fanout[0].module.worker["archive"].aws_lambda_function.this
   override_during = plan
   values = {
     arn = "arn:aws:lambda:us-east-1:123456789012:function:shardline-archive"

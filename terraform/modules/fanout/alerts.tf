@@ -33,50 +33,6 @@ module "alert_state_storage" {
   tags                        = var.tags
 }
 
-module "alerts" {
-  #checkov:skip=CKV_AWS_338:Retention is a per-environment variable.
-  #checkov:skip=CKV_AWS_117:Reaches only DynamoDB, SNS and SQS over their public endpoints; no VPC resources to protect.
-  #checkov:skip=CKV_AWS_116:Async failures go to the on-failure destination of its event-invoke config (an SQS queue), which supersedes a DLQ and carries the payload.
-  source = "../function"
-
-  function_name                  = local.alerts_name
-  role_name                      = "${var.global_name_prefix}-alerts"
-  description                    = "Evaluates threshold rules per device and publishes raised and resolved alerts"
-  package_path                   = var.alerts.package_path
-  package_base64sha256           = var.alerts.package_base64sha256
-  handler                        = "lambdas.alerts.handler.lambda_handler"
-  runtime                        = var.runtime
-  architecture                   = var.architecture
-  memory_size                    = var.alerts.memory_size
-  timeout                        = var.alerts.timeout
-  reserved_concurrent_executions = var.alerts.reserved_concurrent_executions
-  layers                         = var.layers
-  log_retention_in_days          = var.log_retention_in_days
-  tags                           = var.tags
-  policy_statements              = local.alerts_statements
-
-  environment_variables = {
-    ALERT_RULES                  = jsonencode(local.alert_rules)
-    ALERT_STATE_TABLE            = module.alert_state_storage.table_name
-    ALERTS_TOPIC_ARN             = aws_sns_topic.alerts.arn
-    POWERTOOLS_SERVICE_NAME      = "alerts"
-    POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace
-    LOG_LEVEL                    = var.log_level
-  }
-}
-
-resource "aws_lambda_function_event_invoke_config" "alerts" {
-  function_name                = module.alerts.function_name
-  maximum_retry_attempts       = var.alerts.maximum_retry_attempts
-  maximum_event_age_in_seconds = var.alerts.maximum_event_age_in_seconds
-
-  destination_config {
-    on_failure {
-      destination = aws_sqs_queue.worker_failures["alerts"].arn
-    }
-  }
-}
-
 resource "aws_sns_topic" "alerts" {
   name              = local.alerts_name
   kms_master_key_id = aws_kms_key.service["alerts_topic"].arn

@@ -9,16 +9,8 @@ locals {
   device_state_name = "${var.name_prefix}-device-state"
 
   # Logical worker name -> function (the dispatcher's WORKERS; the routes name these).
-  workers = {
-    device_state = module.device_state.function_name
-    alerts       = module.alerts.function_name
-    archive      = module.archive.function_name
-  }
-  worker_arns = {
-    device_state = module.device_state.function_arn
-    alerts       = module.alerts.function_arn
-    archive      = module.archive.function_arn
-  }
+  workers     = { for name, worker in module.worker : name => worker.function_name }
+  worker_arns = { for name, worker in module.worker : name => worker.function_arn }
 }
 
 module "dispatcher" {
@@ -88,46 +80,4 @@ module "device_state_storage" {
   deletion_protection_enabled = var.device_state.table_deletion_protection
   kms_deletion_window_in_days = var.kms_deletion_window_in_days
   tags                        = var.tags
-}
-
-module "device_state" {
-  #checkov:skip=CKV_AWS_338:Retention is a per-environment variable.
-  #checkov:skip=CKV_AWS_117:Reaches only DynamoDB and SQS over their public endpoints; no VPC resources to protect.
-  #checkov:skip=CKV_AWS_116:Async failures go to the on-failure destination of its event-invoke config (an SQS queue), which supersedes a DLQ and carries the payload.
-  source = "../function"
-
-  function_name                  = local.device_state_name
-  role_name                      = "${var.global_name_prefix}-device-state"
-  description                    = "Keeps the latest reading per metric and the last-seen time of every device"
-  package_path                   = var.device_state.package_path
-  package_base64sha256           = var.device_state.package_base64sha256
-  handler                        = "lambdas.device_state.handler.lambda_handler"
-  runtime                        = var.runtime
-  architecture                   = var.architecture
-  memory_size                    = var.device_state.memory_size
-  timeout                        = var.device_state.timeout
-  reserved_concurrent_executions = var.device_state.reserved_concurrent_executions
-  layers                         = var.layers
-  log_retention_in_days          = var.log_retention_in_days
-  tags                           = var.tags
-  policy_statements              = local.device_state_statements
-
-  environment_variables = {
-    DEVICE_STATE_TABLE           = module.device_state_storage.table_name
-    POWERTOOLS_SERVICE_NAME      = "device-state"
-    POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace
-    LOG_LEVEL                    = var.log_level
-  }
-}
-
-resource "aws_lambda_function_event_invoke_config" "device_state" {
-  function_name                = module.device_state.function_name
-  maximum_retry_attempts       = var.device_state.maximum_retry_attempts
-  maximum_event_age_in_seconds = var.device_state.maximum_event_age_in_seconds
-
-  destination_config {
-    on_failure {
-      destination = aws_sqs_queue.worker_failures["device_state"].arn
-    }
-  }
 }

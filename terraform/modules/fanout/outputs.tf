@@ -30,17 +30,17 @@ output "dispatcher_environment" {
 
 output "device_state_function_name" {
   description = "Name of the device-state worker."
-  value       = module.device_state.function_name
+  value       = module.worker["device_state"].function_name
 }
 
 output "device_state_function_arn" {
   description = "ARN of the device-state worker."
-  value       = module.device_state.function_arn
+  value       = module.worker["device_state"].function_arn
 }
 
 output "device_state_policy_statements" {
   description = "Statements of the device-state worker's access policy."
-  value       = module.device_state.policy_statements
+  value       = module.worker["device_state"].policy_statements
 }
 
 output "device_state_table_name" {
@@ -74,11 +74,7 @@ output "worker_failure_queues" {
 
 output "worker_event_invoke_configs" {
   description = "Each worker's async invoke settings as applied."
-  value = { for name, config in {
-    device_state = aws_lambda_function_event_invoke_config.device_state
-    alerts       = aws_lambda_function_event_invoke_config.alerts
-    archive      = aws_lambda_function_event_invoke_config.archive
-    } : name => {
+  value = { for name, config in aws_lambda_function_event_invoke_config.worker : name => {
     maximum_retry_attempts       = config.maximum_retry_attempts
     maximum_event_age_in_seconds = config.maximum_event_age_in_seconds
     on_failure_destination       = one(config.destination_config[0].on_failure[*].destination)

@@ -2,22 +2,22 @@
 
 output "alerts_function_name" {
   description = "Name of the alerts worker."
-  value       = module.alerts.function_name
+  value       = module.worker["alerts"].function_name
 }
 
 output "alerts_function_arn" {
   description = "ARN of the alerts worker."
-  value       = module.alerts.function_arn
+  value       = module.worker["alerts"].function_arn
 }
 
 output "alerts_policy_statements" {
   description = "Statements of the alerts worker's access policy."
-  value       = module.alerts.policy_statements
+  value       = module.worker["alerts"].policy_statements
 }
 
 output "alerts_environment" {
   description = "The alerts worker's environment (ALERT_RULES as JSON, table and topic)."
-  value       = module.alerts.settings.environment_variables
+  value       = module.worker["alerts"].settings.environment_variables
 }
 
 output "alert_state_table_name" {
@@ -74,17 +74,17 @@ output "alerts_subscription" {
 
 output "archive_function_name" {
   description = "Name of the archive worker."
-  value       = module.archive.function_name
+  value       = module.worker["archive"].function_name
 }
 
 output "archive_function_arn" {
   description = "ARN of the archive worker."
-  value       = module.archive.function_arn
+  value       = module.worker["archive"].function_arn
 }
 
 output "archive_policy_statements" {
   description = "Statements of the archive worker's access policy."
-  value       = module.archive.policy_statements
+  value       = module.worker["archive"].policy_statements
 }
 
 output "archive_bucket_name" {

@@ -247,7 +247,7 @@ class EmbeddedAws:
         # authorization layer in front of both (AWS authorizes before it throttles).
         self.faults = FaultLayer(DomainDispatcherApplication(create_backend_app))
         self.authorization = AuthorizationLayer(self.faults, LOCAL_ACCOUNT_ID)
-        sns_delivery.set_gate(self.authorization.sns_delivery_refusal)
+        sns_delivery.add_gate(self.authorization.sns_delivery_refusal)
         self._server = make_server(self.host, self.port, self.authorization, threaded=True,
                                    request_handler=MotoRequestHandler)
         self.port = self._server.server_address[1]
@@ -267,7 +267,7 @@ class EmbeddedAws:
         if self.authorization is not None:
             self.authorization.disable()
             self.authorization.reset()
-        sns_delivery.set_gate(None)
+            sns_delivery.remove_gate(self.authorization.sns_delivery_refusal)
         reset_backends()
 
     def client_environment(self) -> dict[str, str]:

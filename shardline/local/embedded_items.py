@@ -12,9 +12,12 @@ is unpacked when a request first reads it:
   its cache, and an item created or changed by the request is packed first. An item used
   outside any request (a test reading moto directly) keeps its cache;
 * moto changes a stored item in place only in UpdateItem (a transaction's updates go
-  through it too); it runs under ``_mutation_lock``, marks the item changed, and no
-  request drops caches while an update runs, so an update never writes to a cache that
-  is being dropped;
+  through it too), and it first stores a new item with its keys only, then sets its
+  attributes. On AWS a read sees an item before or after a write, never in between. So
+  the backend's writes (PutItem, UpdateItem, DeleteItem, TransactWriteItems) hold
+  ``_table_lock`` exclusively and its reads (GetItem, Query, Scan) share it: a Scan
+  never returns a half-written item, and no request drops caches while an update runs,
+  so an update never writes to a cache that is being dropped;
 * a deep copy of an item at rest shares its bytes (moto copies an item on every update).
 
 ``item_may_hold`` lets a walk over the whole table (an index Query) skip an item at rest
@@ -35,8 +38,55 @@ from typing import Any
 # Items whose attributes the current DynamoDB request unpacked or set (None: no request).
 _request_items: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar(
     "shardline_request_items", default=None)
-# Held by UpdateItem (which changes an item in place) and by a request dropping caches.
-_mutation_lock = threading.RLock()
+
+
+class _SharedLock:
+    """Many readers or one writer; a thread holding it may take it again either way."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers: dict[int, int] = {}  # thread -> depth
+        self._writer: int | None = None
+        self._writes = 0  # the writer's depth
+
+    def acquire_read(self) -> None:
+        me = threading.get_ident()
+        with self._cond:
+            while self._writer not in (None, me):
+                self._cond.wait()
+            self._readers[me] = self._readers.get(me, 0) + 1
+
+    def release_read(self) -> None:
+        me = threading.get_ident()
+        with self._cond:
+            self._readers[me] -= 1
+            if not self._readers[me]:
+                del self._readers[me]
+                self._cond.notify_all()
+
+    def acquire_write(self) -> None:
+        me = threading.get_ident()
+        with self._cond:
+            while self._writer not in (None, me) or any(t != me for t in self._readers):
+                self._cond.wait()
+            self._writer, self._writes = me, self._writes + 1
+
+    def release_write(self) -> None:
+        with self._cond:
+            self._writes -= 1
+            if not self._writes:
+                self._writer = None
+                self._cond.notify_all()
+
+    def __enter__(self) -> None:  # ``with _table_lock``: the exclusive side
+        self.acquire_write()
+
+    def __exit__(self, *_: Any) -> None:
+        self.release_write()
+
+
+# Writes to tables and requests dropping caches hold it exclusively; reads share it.
+_table_lock = _SharedLock()
 
 
 def _packed_value(value: Any) -> tuple[str, Any]:
@@ -105,7 +155,7 @@ def _set_attrs(item: Any, attrs: Any) -> None:
 
 def settle(items: list[Any]) -> None:
     """Pack the items a request created or changed, and drop every unpacked cache."""
-    with _mutation_lock:
+    with _table_lock:
         for item in items:
             attrs = item.__dict__.get("_attrs")
             if attrs is None:
@@ -135,6 +185,10 @@ def pack_items_at_rest() -> None:
     Item.attrs = property(_get_attrs, _set_attrs)
     Item.__deepcopy__ = _sharing_deepcopy(Item.__deepcopy__)
     DynamoDBBackend.update_item = _locked_update(DynamoDBBackend.update_item)
+    for name in ("put_item", "delete_item", "transact_write_items"):
+        setattr(DynamoDBBackend, name, _exclusive(getattr(DynamoDBBackend, name)))
+    for name in ("get_item", "query", "scan"):
+        setattr(DynamoDBBackend, name, _shared(getattr(DynamoDBBackend, name)))
     DynamoHandler.call_action = _request_scope(DynamoHandler.call_action)
 
 
@@ -151,9 +205,28 @@ def _sharing_deepcopy(original: Callable[..., Any]) -> Callable[..., Any]:
     return __deepcopy__
 
 
+def _exclusive(original: Callable[..., Any]) -> Callable[..., Any]:
+    def write(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with _table_lock:
+            return original(self, *args, **kwargs)
+
+    return write
+
+
+def _shared(original: Callable[..., Any]) -> Callable[..., Any]:
+    def read(self: Any, *args: Any, **kwargs: Any) -> Any:
+        _table_lock.acquire_read()
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            _table_lock.release_read()
+
+    return read
+
+
 def _locked_update(original: Callable[..., Any]) -> Callable[..., Any]:
     def update_item(self: Any, *args: Any, **kwargs: Any) -> Any:
-        with _mutation_lock:
+        with _table_lock:
             item = original(self, *args, **kwargs)
             if item is not None:
                 _set_attrs(item, item.attrs)  # changed in place: pack it again
@@ -162,13 +235,22 @@ def _locked_update(original: Callable[..., Any]) -> Callable[..., Any]:
     return update_item
 
 
+# Requests that read items: they hold the shared side until their response is built.
+_READS = frozenset(("GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"))
+
+
 def _request_scope(original: Callable[..., Any]) -> Callable[..., Any]:
     def call_action(self: Any) -> Any:
         used: list[Any] = []
         token = _request_items.set(used)
+        reads = str(self.headers.get("X-Amz-Target", "")).rsplit(".", 1)[-1] in _READS
+        if reads:
+            _table_lock.acquire_read()
         try:
             return original(self)
         finally:
+            if reads:
+                _table_lock.release_read()
             _request_items.reset(token)
             settle(used)
 

@@ -33,15 +33,30 @@ log = logging.getLogger("shardline.sns_delivery")
 # (topic ARN, queue ARN) -> None when SNS may deliver, else the reason it may not.
 DeliveryGate = Callable[[str, str], str | None]
 
-_gate: DeliveryGate | None = None
+# The gates of the embedded AWS instances running in this process, newest last: moto's
+# backends are shared by the process, so the newest instance's gate decides, and stopping
+# one instance removes only its own gate.
+_gates: list[DeliveryGate] = []
 _lock = threading.Lock()
 _installed = False
 
 
-def set_gate(gate: DeliveryGate | None) -> None:
-    """Route every SNS → SQS delivery through ``gate`` (None: deliver everything)."""
-    global _gate
-    _gate = gate
+def add_gate(gate: DeliveryGate) -> None:
+    """Route every SNS → SQS delivery through ``gate`` until it is removed."""
+    with _lock:
+        _gates.append(gate)
+
+
+def remove_gate(gate: DeliveryGate) -> None:
+    """Stop routing deliveries through ``gate`` (the previous gate, if any, applies)."""
+    with _lock:
+        if gate in _gates:
+            _gates.remove(gate)
+
+
+def _current_gate() -> DeliveryGate | None:
+    with _lock:
+        return _gates[-1] if _gates else None
 
 
 def install() -> None:
@@ -56,7 +71,7 @@ def install() -> None:
 
         def publish(self: Any, message: str, message_id: str, *args: Any,
                     **kwargs: Any) -> Any:
-            gate = _gate
+            gate = _current_gate()
             if self.protocol == "sqs" and gate is not None:
                 refused = gate(self.topic.arn, self.endpoint)
                 if refused is not None:
@@ -110,4 +125,4 @@ def _queue_policy_decision(policy: Any, queue_arn: str, context: dict[str, Any])
     return Decision.ALLOW if allowed else Decision.IMPLICIT_DENY
 
 
-__all__ = ["DeliveryGate", "delivery_refusal", "install", "set_gate"]
+__all__ = ["DeliveryGate", "add_gate", "delivery_refusal", "install", "remove_gate"]

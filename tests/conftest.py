@@ -33,3 +33,15 @@ def embedded_aws() -> Iterator[EmbeddedAws]:
     aws.start()
     yield aws
     aws.stop()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    from tests.terraform.background import start_if_selected
+
+    start_if_selected(session)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    from tests.terraform.background import finish
+
+    finish(session)

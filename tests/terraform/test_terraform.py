@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from shardline.terraform import Terraform
+from tests.terraform.background import SUITE
 
 ROOT = Path(__file__).resolve().parents[2] / "terraform"
 
@@ -34,10 +35,11 @@ def test_terraform_validates(terraform: Terraform) -> None:
     assert "Success" in out
 
 
-def test_terraform_test_suite_passes(terraform: Terraform) -> None:
+def test_terraform_test_suite_passes(request: pytest.FixtureRequest) -> None:
     # GIVEN the .tftest.hcl runs (mock provider, plan-only assertions and validations)
-    # WHEN `terraform test` runs THEN every run passes
-    out = terraform.run(["test", "-no-color"])
+    # WHEN `terraform test` runs (started with the session: tests/terraform/background.py)
+    # THEN every run passes
+    out = request.config.stash[SUITE].output()
     assert " 0 failed" in out or "Success!" in out, out
 
 

@@ -1,0 +1,70 @@
+"""`terraform test` over every .tftest.hcl, started when the session has collected its
+tests and run beside them: it takes about three minutes of mostly provider start-ups,
+while the integration tests before it spend most of theirs waiting for windows to close.
+`test_terraform_test_suite_passes` then only collects its output."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+
+import pytest
+
+from shardline.terraform import Terraform
+
+ROOT = Path(__file__).resolve().parents[2] / "terraform"
+SUITE_TIMEOUT_S = 900
+
+
+class BackgroundSuite:
+    """`terraform init` then `terraform test` in a thread, in a work folder of its own."""
+
+    def __init__(self) -> None:
+        self.work_dir = Path(tempfile.mkdtemp(prefix="shardline-tftest-"))
+        self._output: str | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="terraform-test", daemon=True)
+
+    def start(self) -> BackgroundSuite:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        try:
+            terraform = Terraform(ROOT, self.work_dir)
+            terraform.init()
+            self._output = terraform.run(["test", "-no-color"])
+        except BaseException as exc:  # reported by output(), in the test that reads it
+            self._error = exc
+
+    def output(self) -> str:
+        """What `terraform test` printed; raises what stopped it."""
+        self._thread.join(SUITE_TIMEOUT_S)
+        if self._thread.is_alive():
+            raise TimeoutError(f"terraform test still running after {SUITE_TIMEOUT_S} s")
+        if self._error is not None:
+            raise self._error
+        assert self._output is not None
+        return self._output
+
+    def close(self) -> None:
+        self._thread.join(SUITE_TIMEOUT_S)
+        shutil.rmtree(self.work_dir, ignore_errors=True)
+
+
+SUITE = pytest.StashKey[BackgroundSuite]()
+
+
+def start_if_selected(session: pytest.Session) -> None:
+    """Start the suite when the session runs the test that reads it."""
+    wanted = any(item.name == "test_terraform_test_suite_passes" for item in session.items)
+    if wanted and shutil.which("terraform") is not None:
+        session.config.stash[SUITE] = BackgroundSuite().start()
+
+
+def finish(session: pytest.Session) -> None:
+    suite = session.config.stash.get(SUITE, None)
+    if suite is not None:
+        suite.close()

@@ -36,6 +36,9 @@ module "storage" {
   table_name                  = local.aggregates_table
   deletion_protection_enabled = var.aggregates_table_deletion_protection
   kms_deletion_window_in_days = var.kms_deletion_window_in_days
+  # The stream's only consumer, the rollup, reads new images (the NewImage of partials,
+  # which its filter also matches on); old images would only make every record larger.
+  stream_view_type = "NEW_IMAGE"
 
   # Minute totals by hour, for the scheduled rollup (lambdas/shared/aggregates.py: only
   # totals carry GSI1PK/GSI1SK, so the index is sparse). It projects what a roll-up

@@ -53,6 +53,18 @@ module "rollup" {
     resources = [module.storage.table_arn]
   }]
 
+  # Only partials are the rollup's input: the totals and pending-hour markers it writes
+  # back, the scheduled rollup's roll-ups and every REMOVE (TTL expiry included, whose
+  # userIdentity is the DynamoDB service) are dropped by Lambda and never invoke it. The
+  # handler still ignores them (lambdas/rollup/logic.py touched_minute): defence in depth.
+  filter_patterns = [jsonencode({
+    eventName = ["INSERT", "MODIFY"]
+    dynamodb = {
+      Keys     = { SK = { S = [{ prefix = "P#" }] } }
+      NewImage = { kind = { S = ["partial"] } }
+    }
+  })]
+
   starting_position                  = "TRIM_HORIZON"
   batch_size                         = var.rollup_batch_size
   maximum_batching_window_in_seconds = var.rollup_maximum_batching_window_in_seconds

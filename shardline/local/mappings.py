@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from shardline.local.event_filter import FilterPatternError, criteria_patterns
+
 STREAM_SERVICES = ("kinesis", "dynamodb")
 
 
@@ -47,6 +49,7 @@ class StreamMapping(SourceArnParts):
     maximum_retry_attempts: int
     maximum_record_age_s: int
     on_failure_arn: str | None
+    filter_patterns: tuple[str, ...] = ()  # FilterCriteria; none: every record is sent
 
     @property
     def is_stream(self) -> bool:
@@ -89,7 +92,14 @@ class StreamMapping(SourceArnParts):
             maximum_retry_attempts=_int_or(data.get("MaximumRetryAttempts"), -1),
             maximum_record_age_s=_int_or(data.get("MaximumRecordAgeInSeconds"), -1),
             on_failure_arn=destination.get("Destination"),
+            filter_patterns=api_filter_patterns(data),
         )
+
+
+def api_filter_patterns(data: dict[str, Any]) -> tuple[str, ...]:
+    """The patterns of a mapping's FilterCriteria as the Lambda API returns it."""
+    filters = (data.get("FilterCriteria") or {}).get("Filters") or []
+    return tuple(str(entry.get("Pattern", "")) for entry in filters)
 
 
 def _int_or(value: Any, default: int) -> int:
@@ -107,9 +117,10 @@ def complete_moto_mapping_api() -> None:
     """Make moto's event-source-mapping API behave as AWS's does where shardline needs it.
 
     moto (5.2) rejects a Kinesis stream consumer ARN as EventSourceArn (enhanced
-    fan-out), never returns StartingPositionTimestamp, and accepts a
-    ParallelizationFactor above 1 with a tumbling window. Idempotent; patches moto's
-    backend classes in this process.
+    fan-out), never returns StartingPositionTimestamp, accepts a ParallelizationFactor
+    above 1 with a tumbling window, and accepts any FilterCriteria (Lambda refuses
+    malformed patterns and more than five filters, on create and on update).
+    Idempotent; patches moto's backend classes in this process.
     """
     global _api_completed
     with _api_lock:
@@ -119,6 +130,7 @@ def complete_moto_mapping_api() -> None:
 
         backend_cls = models.LambdaBackend
         create = backend_cls.create_event_source_mapping
+        update = backend_cls.update_event_source_mapping
         configuration = models.EventSourceMapping.get_configuration
 
         def create_event_source_mapping(self: Any, spec: dict[str, Any]) -> Any:
@@ -127,9 +139,17 @@ def complete_moto_mapping_api() -> None:
                 from moto.awslambda.exceptions import InvalidParameterValueException
 
                 raise InvalidParameterValueException(PARALLELIZATION_WITH_WINDOW)
+            _check_filter_criteria(spec.get("FilterCriteria"),
+                                   str(spec.get("EventSourceArn", "")))
             if "/consumer/" in str(spec.get("EventSourceArn", "")):
                 return _create_consumer_mapping(self, models, spec)
             return create(self, spec)
+
+        def update_event_source_mapping(self: Any, uuid: str, spec: dict[str, Any]) -> Any:
+            esm = self.get_event_source_mapping(uuid)
+            if esm is not None and "FilterCriteria" in spec:
+                _check_filter_criteria(spec["FilterCriteria"], esm.event_source_arn)
+            return update(self, uuid, spec)
 
         def get_configuration(self: Any) -> dict[str, Any]:
             data: dict[str, Any] = configuration(self)
@@ -141,8 +161,20 @@ def complete_moto_mapping_api() -> None:
             return data
 
         backend_cls.create_event_source_mapping = create_event_source_mapping
+        backend_cls.update_event_source_mapping = update_event_source_mapping
         models.EventSourceMapping.get_configuration = get_configuration
         _api_completed = True
+
+
+def _check_filter_criteria(criteria: dict[str, Any] | None, source_arn: str) -> None:
+    """Refuse a FilterCriteria as Lambda does (InvalidParameterValueException)."""
+    from moto.awslambda.exceptions import InvalidParameterValueException
+
+    service = source_arn.split(":")[2] if source_arn.count(":") >= 2 else ""
+    try:
+        criteria_patterns(criteria, service)
+    except FilterPatternError as exc:
+        raise InvalidParameterValueException(str(exc)) from exc
 
 
 def _create_consumer_mapping(backend: Any, models: Any, spec: dict[str, Any]) -> Any:

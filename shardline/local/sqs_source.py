@@ -49,8 +49,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shardline.local.destinations import queue_url
+from shardline.local.event_filter import kept
 from shardline.local.functions import InvocationResult
-from shardline.local.mappings import SourceArnParts
+from shardline.local.mappings import SourceArnParts, api_filter_patterns
 from shardline.local.poller_access import (
     DENIED_RETRY_S,
     AccessProblem,
@@ -84,6 +85,7 @@ class SqsMapping(SourceArnParts):
     batching_window_s: float
     report_batch_item_failures: bool
     maximum_concurrency: int | None
+    filter_patterns: tuple[str, ...] = ()  # FilterCriteria; none: every message is sent
 
     @property
     def queue_name(self) -> str:
@@ -116,6 +118,7 @@ class SqsMapping(SourceArnParts):
             report_batch_item_failures="ReportBatchItemFailures"
             in (data.get("FunctionResponseTypes") or []),
             maximum_concurrency=int(concurrency) if concurrency is not None else None,
+            filter_patterns=api_filter_patterns(data),
         )
 
 
@@ -374,15 +377,23 @@ class SqsConsumer:
                     self._gathering_since = now
                 timeout = visibility_timeout + (0 if self.virtual_visibility
                                                 else REAL_VISIBILITY_MARGIN_S)
-                for data in raw:
-                    message = QueueMessage.from_api(data, now, timeout)
-                    self._gathered.append(message)
-                    self._gathered_bytes += _record_bytes(message)
+                self._gather([QueueMessage.from_api(data, now, timeout) for data in raw])
                 received += len(raw)
             if len(raw) < want:
                 break
         self.last_poll_at = now
         self.last_poll_count = received
+
+    def _gather(self, messages: list[QueueMessage]) -> None:
+        """Add the messages the mapping's filters let through; delete the others, as
+        Lambda does (a message no filter matches is removed from the queue)."""
+        keep = kept(self.mapping.filter_patterns, "sqs",
+                    (m.event_record(self.mapping) for m in messages))
+        for message, wanted in zip(messages, keep, strict=True):
+            if wanted:
+                self._gathered.append(message)
+                self._gathered_bytes += _record_bytes(message)
+        self._delete([m for m, wanted in zip(messages, keep, strict=True) if not wanted])
 
     def _receive(self, count: int) -> list[dict[str, Any]]:
         arguments: dict[str, Any] = {

@@ -58,6 +58,7 @@ from shardline.local.destinations import (
     stream_failure_record,
     with_payload,
 )
+from shardline.local.event_filter import kept
 from shardline.local.functions import InvocationResult
 from shardline.local.mappings import StreamMapping
 from shardline.local.poller_access import AccessProblem, denial_reason, mark_mapping
@@ -275,8 +276,13 @@ class ShardConsumer:
             mark_mapping(self.mapping.uuid, self.mapping.account, self.mapping.region,
                          self.access)
         count = len(self.lanes)
-        for record in records:
+        keep = kept(self.mapping.filter_patterns, self.mapping.service,
+                    (r.event for r in records))
+        for record, wanted in zip(records, keep, strict=True):
             self._unfinished.append(record)
+            if not wanted:
+                self._finish([record])  # filtered out: done, the checkpoint moves past it
+                continue
             lane = self.lanes[partition_lane(record.partition_key, count)]
             lane.buffer.append(record)
             if lane.buffered_since is None:

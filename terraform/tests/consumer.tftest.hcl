@@ -361,3 +361,61 @@ run "rejects_unknown_response_type" {
 
   expect_failures = [var.function_response_types]
 }
+
+run "no_filter_criteria_by_default" {
+  command = plan
+
+  module {
+    source = "./modules/consumer"
+  }
+
+  assert {
+    condition     = length(aws_lambda_event_source_mapping.this.filter_criteria) == 0
+    error_message = "Without filter_patterns the mapping sends every record."
+  }
+}
+
+run "filter_patterns_become_filter_criteria" {
+  command = plan
+
+  module {
+    source = "./modules/consumer"
+  }
+
+  variables {
+    filter_patterns = [jsonencode({ data = { kind = ["reading"] } }), jsonencode({ data = { kind = ["alert"] } })]
+  }
+
+  assert {
+    condition     = toset([for filter in one(aws_lambda_event_source_mapping.this.filter_criteria).filter : filter.pattern]) == toset([jsonencode({ data = { kind = ["reading"] } }), jsonencode({ data = { kind = ["alert"] } })])
+    error_message = "Each pattern must be one filter of the mapping's FilterCriteria."
+  }
+}
+
+run "rejects_six_filter_patterns" {
+  command = plan
+
+  module {
+    source = "./modules/consumer"
+  }
+
+  variables {
+    filter_patterns = [for n in range(6) : jsonencode({ data = { n = [n] } })]
+  }
+
+  expect_failures = [var.filter_patterns]
+}
+
+run "rejects_a_filter_pattern_that_is_not_a_json_object" {
+  command = plan
+
+  module {
+    source = "./modules/consumer"
+  }
+
+  variables {
+    filter_patterns = ["[\"INSERT\"]"]
+  }
+
+  expect_failures = [var.filter_patterns]
+}

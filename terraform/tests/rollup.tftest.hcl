@@ -139,6 +139,22 @@ run "rollup_reads_the_aggregates_table_stream" {
   }
 
   assert {
+    condition = module.rollup[0].event_source_mapping.filter_patterns == [jsonencode({
+      eventName = ["INSERT", "MODIFY"]
+      dynamodb = {
+        Keys     = { SK = { S = [{ prefix = "P#" }] } }
+        NewImage = { kind = { S = ["partial"] } }
+      }
+    })]
+    error_message = "The rollup must be invoked only by inserted or modified partials, never by its own totals, markers, roll-ups or REMOVEs (TTL expiry)."
+  }
+
+  assert {
+    condition     = module.storage.stream_view_type == "NEW_IMAGE"
+    error_message = "The aggregates table's stream carries new images only: nothing reads old images."
+  }
+
+  assert {
     condition     = module.rollup[0].event_source_mapping.batch_size == 500 && module.rollup[0].event_source_mapping.maximum_batching_window_in_seconds == 1 && module.rollup[0].event_source_mapping.maximum_retry_attempts == 3
     error_message = "Rollup mapping settings must be passed through."
   }

@@ -62,6 +62,20 @@ resource "aws_lambda_event_source_mapping" "this" {
     }
   }
 
+  # Records no pattern matches are dropped by Lambda (their checkpoint moves on) and
+  # never invoke the function.
+  dynamic "filter_criteria" {
+    for_each = length(var.filter_patterns) > 0 ? [var.filter_patterns] : []
+    content {
+      dynamic "filter" {
+        for_each = filter_criteria.value
+        content {
+          pattern = filter.value
+        }
+      }
+    }
+  }
+
   # CreateEventSourceMapping checks that the role can read the source and write to
   # the destination: the function (whose creation waits for its access policy) and
   # everything else of the module must be in place first.

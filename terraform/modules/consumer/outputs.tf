@@ -43,6 +43,7 @@ output "event_source_mapping" {
     maximum_retry_attempts             = aws_lambda_event_source_mapping.this.maximum_retry_attempts
     maximum_record_age_in_seconds      = aws_lambda_event_source_mapping.this.maximum_record_age_in_seconds
     on_failure_destination_arn         = one(aws_lambda_event_source_mapping.this.destination_config[0].on_failure[*].destination_arn)
+    filter_patterns                    = flatten([for criteria in aws_lambda_event_source_mapping.this.filter_criteria : [for filter in criteria.filter : filter.pattern]])
   }
 }
 

@@ -325,3 +325,24 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "filter_patterns" {
+  description = "Event filtering: up to 5 FilterCriteria patterns (JSON objects, each at most 4096 characters, ORed); a record no pattern matches is dropped and never invokes the function. [] sends every record."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = length(var.filter_patterns) <= 5
+    error_message = "filter_patterns takes at most 5 patterns (Lambda's default quota per event source mapping)."
+  }
+
+  validation {
+    condition     = alltrue([for pattern in var.filter_patterns : length(pattern) >= 1 && length(pattern) <= 4096])
+    error_message = "Each filter pattern must be 1-4096 characters."
+  }
+
+  validation {
+    condition     = alltrue([for pattern in var.filter_patterns : can(keys(jsondecode(pattern)))])
+    error_message = "Each filter pattern must be a JSON object, e.g. jsonencode({ eventName = [\"INSERT\"] })."
+  }
+}

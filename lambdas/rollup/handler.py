@@ -1,8 +1,9 @@
 """Rollup Lambda: the aggregates table's stream → per-minute totals in the same table.
 
-Event source mapping: the aggregates table's DynamoDB stream, BisectBatchOnFunctionError
-and FunctionResponseTypes=ReportBatchItemFailures. Handler string:
-``lambdas.rollup.handler.lambda_handler``.
+Event source mapping: the aggregates table's DynamoDB stream (NEW_IMAGE),
+BisectBatchOnFunctionError, FunctionResponseTypes=ReportBatchItemFailures and a
+FilterCriteria that passes only inserted or modified partials (terraform/rollup.tf).
+Handler string: ``lambdas.rollup.handler.lambda_handler``.
 
 For every partial inserted or modified in the batch, the device-minute it belongs to is
 merged from *all* of its partials (every reading counted once, ``minute_merge.py``) and
@@ -10,8 +11,10 @@ its per-metric totals are written whole, once per device-minute however many of 
 partials the batch holds. Recomputing (never incrementing) makes a re-delivered record
 harmless. Items that are not partials (the totals written here, the pending-hour markers
 and the scheduled rollup's roll-ups included) are ignored, so writes of the platform's
-own do not trigger more work. The losing versions of conflicting readings go to the
-quarantine table (``lambdas/shared/conflicts.py``).
+own do not trigger more work; the mapping's filter already keeps them (and every REMOVE,
+TTL expiry included) from invoking the function at all, this guard is defence in depth.
+The losing versions of conflicting readings go to the quarantine table
+(``lambdas/shared/conflicts.py``).
 
 Once the totals are written, each hour they belong to is marked pending for the scheduled
 rollup (lambdas/scheduled_rollup): one marker per (hour, shard of its devices),

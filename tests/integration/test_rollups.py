@@ -4,6 +4,7 @@ engine), which keeps each minute's total equal to the sum of its partials."""
 
 from __future__ import annotations
 
+import json
 import time
 from decimal import Decimal
 
@@ -44,6 +45,9 @@ def test_terraform_created_the_rollup_mapping_on_the_table_stream(stack: LocalSt
     assert mapping.parallelization_factor == 1
     assert mapping.tumbling_window_s == 0
     assert mapping.on_failure_arn == stack.outputs["failure_queue_arn"]
+    # AND its one filter, which passes inserted or modified partials only
+    (pattern,) = mapping.filter_patterns
+    assert json.loads(pattern)["eventName"] == ["INSERT", "MODIFY"]
 
 
 def test_a_new_partial_recomputes_its_minute_total(stack: LocalStack) -> None:
@@ -95,3 +99,23 @@ def test_the_rollup_does_not_feed_on_its_own_totals(stack: LocalStack) -> None:
     assert invocations and len(invocations) == before
     assert {(r.device_id, r.metric, r.minute): r.stats
             for r in _reader(stack).all_minutes()} == totals
+
+
+def test_the_rollups_own_writes_never_invoke_it(stack: LocalStack) -> None:
+    """Its totals and pending-hour markers land on the stream it reads; the mapping's
+    FilterCriteria drops them, so only the partial invokes it."""
+    # GIVEN a drained stack
+    stack.wait_until_idle(timeout_s=60)
+    before = len(_rollup_invocations(stack))
+    table = str(stack.outputs["aggregates_table_name"])
+    minute = int(time.time()) // 60 * 60 - 7200
+    key = BucketKey(DEVICE, "site-own-writes", METRIC, minute)
+
+    # WHEN one partial is written, and the rollup writes its total and the hour's marker
+    batch_write(stack.client("dynamodb"), table, [partial_of(key, ["3.5"], "shard-own", minute)])
+    stack.wait_until_idle(timeout_s=60)
+    total = minute_total(stack, key)
+    assert total is not None and total["sum"] == Decimal("3.5")
+
+    # THEN the rollup ran once, for the partial alone: none of its writes invoked it
+    assert [inv.batch_size for inv in _rollup_invocations(stack)[before:]] == [1]

@@ -270,6 +270,29 @@ variable "log_retention_in_days" {
   }
 }
 
+variable "aggregates_retention_days" {
+  description = "Days the aggregates table keeps each item, counted from the event time it describes (DynamoDB TTL on expires_at): minute = partials and minute totals, rollup = 5-minute and hourly roll-ups (longer: they outlive the minutes they summarise). Whole numbers from 1 to 3650."
+  type = object({
+    minute = optional(number, 30)
+    rollup = optional(number, 365)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition = alltrue([
+      for days in [var.aggregates_retention_days.minute, var.aggregates_retention_days.rollup] :
+      days >= 1 && days <= 3650 && floor(days) == days
+    ])
+    error_message = "aggregates_retention_days.minute and .rollup must be whole numbers of days from 1 to 3650."
+  }
+
+  validation {
+    condition     = var.aggregates_retention_days.rollup > var.aggregates_retention_days.minute
+    error_message = "aggregates_retention_days.rollup must be longer than aggregates_retention_days.minute: roll-ups are kept after the minutes they summarise expire."
+  }
+}
+
 # ---------------------------------------------------------------------------
 # Aggregator event source mapping (ranges from the Lambda API reference)
 # ---------------------------------------------------------------------------

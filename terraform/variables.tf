@@ -259,6 +259,18 @@ variable "log_level" {
   }
 }
 
+variable "allowed_account_ids" {
+  description = "AWS account ids (12 digits) the AWS provider may plan and apply against; any other account fails before a change is made. Empty = any account. Ignored on the local stack."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for id in var.allowed_account_ids : can(regex("^[0-9]{12}$", id))])
+    error_message = "allowed_account_ids must be 12-digit AWS account ids."
+  }
+}
+
 variable "log_retention_in_days" {
   description = "Retention of the Lambda log groups in days (a value CloudWatch Logs accepts)."
   type        = number

@@ -109,6 +109,10 @@ class DynamoDBShardReader:
             "dynamodb": body,
             "eventSourceARN": self.stream_arn,
         }
+        identity = raw.get("userIdentity")
+        if identity:  # a TTL deletion: Lambda's event spells the fields in camel case
+            event["userIdentity"] = {"type": identity.get("Type"),
+                                     "principalId": identity.get("PrincipalId")}
         self._read += 1
         return StreamRecord(
             position=self._read - 1, sequence_number=change["SequenceNumber"],

@@ -10,8 +10,10 @@ from typing import Any
 import boto3
 
 from lambdas.shared.dynamo import batch_write, read_items
+from shardline.local.dynamodb_source import DynamoDBShardReader
 from shardline.local.embedded import EmbeddedAws
 from shardline.local.embedded_ttl import IGNORED_AFTER_S, TtlSweeper, sweep_expired_items
+from shardline.local.mappings import StreamMapping
 from tests.factories.dynamodb import create_aggregates_table, scan_items
 
 NOW = int(time.time())
@@ -87,3 +89,21 @@ def test_a_table_without_ttl_keeps_its_expired_looking_items(embedded_aws: Embed
 def test_the_sweeper_component_runs_again_after_its_interval() -> None:
     # GIVEN the sweeper as a driver component WHEN it steps THEN it asks to run again later
     assert TtlSweeper(interval_s=30).step(1000.0) == 1030.0
+
+
+def test_a_mapping_delivers_the_ttl_identity_as_lambda_spells_it(
+        embedded_aws: EmbeddedAws) -> None:
+    # GIVEN an item deleted by the TTL sweep, and a mapping's reader of the table's stream
+    client, streams, name, stream_arn = _table(embedded_aws, ttl=True)
+    batch_write(client, name, [{"PK": "a", "SK": "expired", "expires_at": NOW - 60}])
+    sweep_expired_items(NOW)
+    mapping = StreamMapping.from_api({
+        "UUID": "ttl-reader", "EventSourceArn": stream_arn, "State": "Enabled",
+        "FunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:rollup",
+        "StartingPosition": "TRIM_HORIZON", "BatchSize": 100})
+    shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]
+    # WHEN the reader reads the shard
+    records, _ = DynamoDBShardReader(streams, mapping, shard["ShardId"]).read()
+    # THEN the REMOVE event carries userIdentity as Lambda's DynamoDB event has it
+    [remove] = [r.event for r in records if r.event["eventName"] == "REMOVE"]
+    assert remove["userIdentity"] == {"type": "Service", "principalId": "dynamodb.amazonaws.com"}

@@ -10,6 +10,9 @@ time one is written: exact (Decimal), each reading counted once, and independent
 batches were split. A total lags its newest partial by one stream delivery (about a
 second). ``from_partials=True`` merges the partials instead, as the rollup does, for
 checking totals or for a deployment without the rollup function.
+
+Items past their retention (``expires_at``, ``lambdas/shared/retention.py``) are filtered
+out of every read: DynamoDB deletes them only eventually.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from lambdas.shared import aggregates
 from lambdas.shared.aggregates import Stats
 from lambdas.shared.dynamo import read_items
 from lambdas.shared.partials import device_partition_key, totals_from_partials
+from lambdas.shared.retention import live_filter
 from shardline.errors import ShardlineError
 
 _DURATION = re.compile(r"^(\d+)([smhd])$")
@@ -143,7 +147,9 @@ class AggregateReader:
         return self._pages("query", **kwargs)
 
     def _pages(self, operation: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
-        return read_items(self.client, operation, TableName=self.table_name, **kwargs)
+        # Expired items may linger for days before TTL deletes them: never show them.
+        request = live_filter(kwargs, time.time())
+        return read_items(self.client, operation, TableName=self.table_name, **request)
 
 
 RESOLUTIONS = {"5m": aggregates.FIVE_MINUTES, "1h": aggregates.ONE_HOUR}

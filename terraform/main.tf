@@ -43,13 +43,13 @@ module "storage" {
   # Minute totals by hour, for the scheduled rollup (lambdas/shared/aggregates.py: only
   # totals carry GSI1PK/GSI1SK, so the index is sparse). It projects what a roll-up
   # reads, not whole items (``sites``: the per-site shares of a minute whose readings came
-  # from more than one site).
+  # from more than one site; ``expires_at``, so that an expired total is filtered out).
   global_secondary_indexes = [{
     name               = local.hour_index_name
     hash_key           = "GSI1PK"
     range_key          = "GSI1SK"
     projection_type    = "INCLUDE"
-    non_key_attributes = ["kind", "device_id", "site", "sites", "metric", "bucket", "count", "sum", "min", "max", "sumsq"]
+    non_key_attributes = ["kind", "device_id", "site", "sites", "metric", "bucket", "count", "sum", "min", "max", "sumsq", "expires_at"]
   }]
 }
 
@@ -72,6 +72,7 @@ module "aggregator" {
 
   environment_variables = merge({
     AGGREGATES_TABLE             = module.storage.table_name
+    MINUTE_RETENTION_DAYS        = tostring(var.aggregates_retention_days.minute)
     POWERTOOLS_SERVICE_NAME      = "aggregator"
     POWERTOOLS_METRICS_NAMESPACE = local.metrics_namespace
     LOG_LEVEL                    = var.log_level

@@ -29,6 +29,7 @@ module "rollup" {
 
   environment_variables = merge({
     AGGREGATES_TABLE             = module.storage.table_name
+    MINUTE_RETENTION_DAYS        = tostring(var.aggregates_retention_days.minute)
     POWERTOOLS_SERVICE_NAME      = "rollup"
     POWERTOOLS_METRICS_NAMESPACE = local.metrics_namespace
     LOG_LEVEL                    = var.log_level

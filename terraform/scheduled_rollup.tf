@@ -35,6 +35,8 @@ module "scheduled_rollup" {
     AGGREGATES_TABLE             = module.storage.table_name
     SETTLE_SECONDS               = tostring(var.scheduled_rollup_settle_seconds)
     MAX_HOURS_PER_RUN            = tostring(var.scheduled_rollup_max_hours_per_run)
+    MINUTE_RETENTION_DAYS        = tostring(var.aggregates_retention_days.minute)
+    ROLLUP_RETENTION_DAYS        = tostring(var.aggregates_retention_days.rollup)
     POWERTOOLS_SERVICE_NAME      = "scheduled-rollup"
     POWERTOOLS_METRICS_NAMESPACE = local.metrics_namespace
     LOG_LEVEL                    = var.log_level

@@ -259,6 +259,18 @@ variable "log_level" {
   }
 }
 
+variable "allowed_account_ids" {
+  description = "AWS account ids (12 digits) the AWS provider may plan and apply against; any other account fails before a change is made. Empty = any account. Ignored on the local stack."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for id in var.allowed_account_ids : can(regex("^[0-9]{12}$", id))])
+    error_message = "allowed_account_ids must be 12-digit AWS account ids."
+  }
+}
+
 variable "log_retention_in_days" {
   description = "Retention of the Lambda log groups in days (a value CloudWatch Logs accepts)."
   type        = number
@@ -267,6 +279,29 @@ variable "log_retention_in_days" {
   validation {
     condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_in_days)
     error_message = "log_retention_in_days must be one of the values CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ... 3653)."
+  }
+}
+
+variable "aggregates_retention_days" {
+  description = "Days the aggregates table keeps each item, counted from the event time it describes (DynamoDB TTL on expires_at): minute = partials and minute totals, rollup = 5-minute and hourly roll-ups (longer: they outlive the minutes they summarise). Whole numbers from 1 to 3650."
+  type = object({
+    minute = optional(number, 30)
+    rollup = optional(number, 365)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition = alltrue([
+      for days in [var.aggregates_retention_days.minute, var.aggregates_retention_days.rollup] :
+      days >= 1 && days <= 3650 && floor(days) == days
+    ])
+    error_message = "aggregates_retention_days.minute and .rollup must be whole numbers of days from 1 to 3650."
+  }
+
+  validation {
+    condition     = var.aggregates_retention_days.rollup > var.aggregates_retention_days.minute
+    error_message = "aggregates_retention_days.rollup must be longer than aggregates_retention_days.minute: roll-ups are kept after the minutes they summarise expire."
   }
 }
 

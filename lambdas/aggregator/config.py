@@ -6,6 +6,8 @@ Environment variables:
 * ``QUARANTINE_TABLE`` (optional): DynamoDB table receiving every quarantined user record;
   unset, quarantined records are only counted and logged.
 * ``QUARANTINE_RETENTION_DAYS`` (default 14): days before a quarantine item expires (TTL).
+* ``MINUTE_RETENTION_DAYS`` (1 to 3650; unset, none expire): days, counted from a partial's
+  event-time minute, before it expires (TTL, ``lambdas/shared/retention.py``).
 * ``WINDOW_SEAL_BYTES`` (default 600000, 1000 to 700000): a window's state is written as a
   piece, and restarted, before it would pass this size (``window_state.py``). The upper
   bound leaves room for one more record: a 1 MB Kinesis record adds well under 300 KB of
@@ -28,7 +30,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from lambdas.aggregator.window_state import DEFAULT_SEAL_BYTES
-from lambdas.shared.settings import ConfigError, optional, required, whole_number
+from lambdas.shared.settings import (
+    ConfigError,
+    optional,
+    required,
+    retention_days,
+    whole_number,
+)
 
 MAX_SEAL_BYTES = 700_000
 
@@ -53,6 +61,7 @@ class AggregatorConfig:
     quarantine_table: str | None = None
     quarantine_retention_days: int = DEFAULT_QUARANTINE_RETENTION_DAYS
     seal_bytes: int = DEFAULT_SEAL_BYTES
+    minute_retention_days: int | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> AggregatorConfig:
@@ -70,8 +79,10 @@ class AggregatorConfig:
                                   DEFAULT_QUARANTINE_RETENTION_DAYS)
         seal_bytes = whole_number(environ, "WINDOW_SEAL_BYTES", DEFAULT_SEAL_BYTES,
                                   low=1_000, high=MAX_SEAL_BYTES)
+        minute_retention = retention_days(environ, "MINUTE_RETENTION_DAYS")
         return cls(aggregates_table=table, write=write, quarantine_table=quarantine_table,
-                   quarantine_retention_days=retention, seal_bytes=seal_bytes)
+                   quarantine_retention_days=retention, seal_bytes=seal_bytes,
+                   minute_retention_days=minute_retention)
 
 
 def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:

@@ -13,6 +13,7 @@ from typing import Any
 
 from lambdas.aggregator.config import WriteTuning, get_config
 from lambdas.shared.dynamo import BatchWriteReport, TableAccess, batch_write
+from lambdas.shared.retention import with_expiry
 
 
 class TableWriter(TableAccess):
@@ -45,10 +46,16 @@ class TableWriter(TableAccess):
 
 
 class AggregatesRepository(TableWriter):
-    """Partial aggregates (idempotent: a replayed window rewrites the same keys)."""
+    """Partial aggregates (idempotent: a replayed window rewrites the same keys), each
+    expiring ``minute_retention_days`` after its event-time minute (``retention.py``)."""
+
+    def __init__(self, table_name: str, write: WriteTuning | None = None, client: Any = None,
+                 *, minute_retention_days: int | None = None) -> None:
+        super().__init__(table_name, write, client)
+        self.minute_retention_days = minute_retention_days
 
     def write_partials(self, items: Iterable[Mapping[str, Any]]) -> BatchWriteReport:
-        return self.put(items)
+        return self.put(with_expiry(items, self.minute_retention_days, "bucket"))
 
 
 class QuarantineRepository(TableWriter):
@@ -76,7 +83,8 @@ def default_quarantine_repository() -> QuarantineRepository | None:
 def default_repository() -> AggregatesRepository:
     """The repository of this process, configured from the environment on first use."""
     config = get_config()
-    return AggregatesRepository(config.aggregates_table, config.write)
+    return AggregatesRepository(config.aggregates_table, config.write,
+                                minute_retention_days=config.minute_retention_days)
 
 
 def write_partials(items: Iterable[Mapping[str, Any]]) -> BatchWriteReport:

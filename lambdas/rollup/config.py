@@ -7,6 +7,9 @@ Environment variables:
 * ``QUARANTINE_TABLE`` (optional): the quarantine table, which receives the losing versions
   of conflicting readings; unset, they are only counted and logged.
 * ``QUARANTINE_RETENTION_DAYS`` (default 14): days before such an item expires (TTL).
+* ``MINUTE_RETENTION_DAYS`` (1 to 3650; unset, none expire): days, counted from a total's
+  event-time minute, before it expires (TTL, ``lambdas/shared/retention.py``); the
+  aggregator's partials use the same setting.
 
 Powertools reads its own settings (``POWERTOOLS_SERVICE_NAME``,
 ``POWERTOOLS_METRICS_NAMESPACE``, ``POWERTOOLS_TRACE_DISABLED``, ``LOG_LEVEL``); Terraform
@@ -20,7 +23,13 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from lambdas.shared.settings import ConfigError, optional, required, whole_number
+from lambdas.shared.settings import (
+    ConfigError,
+    optional,
+    required,
+    retention_days,
+    whole_number,
+)
 
 DEFAULT_QUARANTINE_RETENTION_DAYS = 14
 
@@ -30,6 +39,7 @@ class RollupConfig:
     aggregates_table: str
     quarantine_table: str | None = None
     quarantine_retention_days: int = DEFAULT_QUARANTINE_RETENTION_DAYS
+    minute_retention_days: int | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> RollupConfig:
@@ -40,6 +50,7 @@ class RollupConfig:
             quarantine_retention_days=whole_number(
                 environ, "QUARANTINE_RETENTION_DAYS", DEFAULT_QUARANTINE_RETENTION_DAYS,
                 low=1, high=365),
+            minute_retention_days=retention_days(environ, "MINUTE_RETENTION_DAYS"),
         )
 
 

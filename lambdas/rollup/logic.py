@@ -3,6 +3,9 @@
 No AWS here. A stream record matters only when it inserts or modifies a *partial*; every
 other item (the totals and pending-hour markers this function writes itself, the
 scheduled rollup's roll-ups) is ignored, so no write of the platform's own feeds back.
+REMOVE records are ignored too: in particular the ones DynamoDB's TTL emits (``userIdentity``
+``{"type": "Service", "principalId": "dynamodb.amazonaws.com"}``) when a minute's partials
+and totals expire, which must not recompute, let alone resurrect, anything.
 
 A touched device-minute is merged from *all* of its partials (``minute_merge.py``): each
 reading counts once however many copies the partials hold, and the losing versions of a

@@ -20,6 +20,7 @@ from lambdas.shared.aggregates import minute_partials_prefix
 from lambdas.shared.dynamo import BatchWriteReport, TableAccess, batch_write, read_items
 from lambdas.shared.markers import pending_marker_item
 from lambdas.shared.partials import device_partition_key
+from lambdas.shared.retention import live_filter, with_expiry
 
 
 class RollupRepository(TableAccess):
@@ -27,29 +28,33 @@ class RollupRepository(TableAccess):
     losers to the quarantine table when one is configured."""
 
     def __init__(self, table_name: str, client: Any = None, *,
-                 quarantine_table: str | None = None) -> None:
+                 quarantine_table: str | None = None,
+                 minute_retention_days: int | None = None) -> None:
         super().__init__(table_name, client)
         self.quarantine_table = quarantine_table
+        self.minute_retention_days = minute_retention_days
 
     def minute_partials(self, minute: DeviceMinute) -> Iterator[dict[str, Any]]:
-        """Every partial of one device-minute, strongly consistent: the partial whose
-        stream record triggered the read is always among them."""
-        return read_items(
-            self.client, "query",
-            TableName=self.table_name,
-            KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
-            ExpressionAttributeValues={
+        """Every live partial of one device-minute, strongly consistent: the partial
+        whose stream record triggered the read is among them unless it was born expired
+        (a late reading of a minute past its retention, ``retention.py``)."""
+        request = live_filter({
+            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
+            "ExpressionAttributeValues": {
                 ":pk": {"S": device_partition_key(minute.device_id)},
                 ":prefix": {"S": minute_partials_prefix(minute.bucket)},
             },
-            ConsistentRead=True,
-        )
+        }, time.time())
+        return read_items(self.client, "query", TableName=self.table_name,
+                          ConsistentRead=True, **request)
 
     def write_totals(self, items: Iterable[Mapping[str, Any]],
                      stale_keys: Iterable[Mapping[str, str]] = ()) -> BatchWriteReport:
-        """Put the total items (whole-item puts: rewriting a total is idempotent) and
-        delete the totals of metrics left with no reading."""
-        items, stale_keys = list(items), list(stale_keys)
+        """Put the total items (whole-item puts: rewriting a total is idempotent), each
+        expiring ``minute_retention_days`` after its minute, and delete the totals of
+        metrics left with no reading."""
+        items = with_expiry(items, self.minute_retention_days, "bucket")
+        stale_keys = list(stale_keys)
         if not items and not stale_keys:
             return BatchWriteReport()
         return batch_write(self.client, self.table_name, items, delete_keys=stale_keys)
@@ -84,7 +89,8 @@ class RollupRepository(TableAccess):
 def default_repository() -> RollupRepository:
     """The repository of this process, configured from the environment on first use."""
     config = get_config()
-    return RollupRepository(config.aggregates_table, quarantine_table=config.quarantine_table)
+    return RollupRepository(config.aggregates_table, quarantine_table=config.quarantine_table,
+                            minute_retention_days=config.minute_retention_days)
 
 
 __all__ = ["RollupRepository", "default_repository"]

@@ -49,6 +49,7 @@ from lambdas.scheduled_rollup.config import ScheduledRollupConfig, get_config
 from lambdas.scheduled_rollup.logic import (
     PendingMarker,
     hour_rollups,
+    minutes_expiring,
     pending_hours,
     plan_run,
     requested_hours,
@@ -120,12 +121,16 @@ def run_rollup(event: dict[str, Any] | None, repository: ScheduledRollupReposito
     run = plan(event, repository, config, now=now)
     processed: list[str] = []
     remarked: list[str] = []
+    expired: list[str] = []
     failed: dict[str, str] = {}
     written = 0
     for hour, markers in run.hours:
         try:
-            items = hour_rollups(repository.hour_totals(hour))
-            written += repository.write_rollups(items).items
+            if minutes_expiring(hour, config.minute_retention_days, now=now):
+                expired.append(hour)  # its roll-ups stay; its markers go
+            else:
+                items = hour_rollups(repository.hour_totals(hour))
+                written += repository.write_rollups(items).items
             processed.append(hour)
             kept = [m for m in markers
                     if not repository.delete_marker(m.partition, hour, m.token)]
@@ -140,6 +145,7 @@ def run_rollup(event: dict[str, Any] | None, repository: ScheduledRollupReposito
         "hours_processed": processed,
         "hours_deferred": run.deferred,
         "hours_remarked": remarked,
+        "hours_expired": expired,
         "hours_failed": sorted(failed),
         "hours_left": len(run.left),
         "items_written": written,

@@ -29,6 +29,7 @@ from lambdas.shared.aggregates import (
     stats_from_item,
 )
 from lambdas.shared.markers import PENDING_KIND
+from lambdas.shared.retention import expires_at
 
 RESOLUTIONS = (FIVE_MINUTES, ONE_HOUR)
 
@@ -150,6 +151,15 @@ def _merge_into(groups: dict[GroupKey, _Group], key: GroupKey, stats: Stats,
         group.devices.add(device_id)
 
 
+def minutes_expiring(hour: str, minute_retention_days: int | None, *, now: float) -> bool:
+    """True once the first minute totals of ``hour`` are past their retention: the hour
+    can no longer be recomputed whole, so its roll-ups (kept longer) must stay as they
+    are rather than be rewritten from the minutes that remain."""
+    if minute_retention_days is None:
+        return False
+    return expires_at(parse_hour_label(hour), minute_retention_days) <= now
+
+
 def hour_rollups(totals: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Every roll-up item of the hour whose minute totals are ``totals``.
 
@@ -198,6 +208,7 @@ __all__ = [
     "PendingMarker",
     "RunPlan",
     "hour_rollups",
+    "minutes_expiring",
     "pending_hours",
     "plan_run",
     "requested_hours",

@@ -8,6 +8,7 @@ environment; no endpoint is configured here (boto3 reads ``AWS_ENDPOINT_URL``).
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -33,10 +34,16 @@ from lambdas.shared.markers import (
     lease_item,
     pending_partition_keys,
 )
+from lambdas.shared.retention import live_filter, with_expiry
 
 
 class ScheduledRollupRepository(TableAccess):
     """Reads markers and totals from, and writes roll-ups to, the aggregates table."""
+
+    def __init__(self, table_name: str, client: Any = None, *,
+                 rollup_retention_days: int | None = None) -> None:
+        super().__init__(table_name, client)
+        self.rollup_retention_days = rollup_retention_days
 
     def take_lease(self, holder: str, *, now: int, duration_s: int) -> bool:
         """Take the run lease for ``duration_s`` seconds if nobody holds it (no lease item,
@@ -86,21 +93,22 @@ class ScheduledRollupRepository(TableAccess):
             )
 
     def hour_totals(self, hour: str) -> Iterator[dict[str, Any]]:
-        """Every minute total of ``hour``, from all shards of the ``by_hour`` index
+        """Every live minute total of ``hour``, from all shards of the ``by_hour`` index
         (eventually consistent: indexes offer no consistent reads)."""
+        now = time.time()
         for shard in range(HOUR_INDEX_SHARDS):
-            yield from read_items(
-                self.client, "query",
-                TableName=self.table_name,
-                IndexName=HOUR_INDEX_NAME,
-                KeyConditionExpression="#pk = :pk",
-                ExpressionAttributeNames={"#pk": HOUR_INDEX_PK},
-                ExpressionAttributeValues={":pk": {"S": hour_index_key(hour, shard)}},
-            )
+            request = live_filter({
+                "KeyConditionExpression": "#pk = :pk",
+                "ExpressionAttributeNames": {"#pk": HOUR_INDEX_PK},
+                "ExpressionAttributeValues": {":pk": {"S": hour_index_key(hour, shard)}},
+            }, now)
+            yield from read_items(self.client, "query", TableName=self.table_name,
+                                  IndexName=HOUR_INDEX_NAME, **request)
 
     def write_rollups(self, items: Iterable[Mapping[str, Any]]) -> BatchWriteReport:
-        """Put the roll-up items (whole-item puts of deterministic keys: idempotent)."""
-        items = list(items)
+        """Put the roll-up items (whole-item puts of deterministic keys: idempotent), each
+        expiring ``rollup_retention_days`` after the start of its period."""
+        items = with_expiry(items, self.rollup_retention_days, "period")
         if not items:
             return BatchWriteReport()
         return batch_write(self.client, self.table_name, items)
@@ -127,7 +135,9 @@ class ScheduledRollupRepository(TableAccess):
 @functools.cache
 def default_repository() -> ScheduledRollupRepository:
     """The repository of this process, configured from the environment on first use."""
-    return ScheduledRollupRepository(get_config().aggregates_table)
+    config = get_config()
+    return ScheduledRollupRepository(config.aggregates_table,
+                                     rollup_retention_days=config.rollup_retention_days)
 
 
 __all__ = ["ScheduledRollupRepository", "default_repository"]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from lambdas.shared.retention import MAX_RETENTION_DAYS, MIN_RETENTION_DAYS
+
 
 class ConfigError(RuntimeError):
     """The function's environment is missing or has an invalid setting."""
@@ -42,4 +44,13 @@ def whole_number(environ: Mapping[str, str], name: str, default: int, *, low: in
     return value
 
 
-__all__ = ["ConfigError", "optional", "required", "whole_number"]
+def retention_days(environ: Mapping[str, str], name: str) -> int | None:
+    """Days an item is kept (DynamoDB TTL), within the bounds the Terraform variables
+    enforce (``lambdas/shared/retention.py``); None (never expires) when unset."""
+    if optional(environ, name) is None:
+        return None
+    return whole_number(environ, name, MIN_RETENTION_DAYS, low=MIN_RETENTION_DAYS,
+                        high=MAX_RETENTION_DAYS)
+
+
+__all__ = ["ConfigError", "optional", "required", "retention_days", "whole_number"]

@@ -110,7 +110,7 @@ class DynamoDBShardReader:
             "eventSourceARN": self.stream_arn,
         }
         identity = raw.get("userIdentity")
-        if identity:  # a TTL deletion: the DynamoDB service removed the item
+        if identity:  # a TTL deletion: Lambda's event spells the fields in camel case
             event["userIdentity"] = {"type": identity.get("Type"),
                                      "principalId": identity.get("PrincipalId")}
         self._read += 1

@@ -41,6 +41,7 @@ from shardline.local.embedded_streams import (
     query_reads_its_partition,
     trim_dynamodb_stream_records,
 )
+from shardline.local.embedded_ttl import record_service_deletions
 from shardline.local.fault_layer import FaultLayer
 from shardline.local.function_api import complete_moto_function_api
 from shardline.local.mappings import complete_moto_mapping_api
@@ -141,6 +142,8 @@ def _install_patches() -> None:
         trim_dynamodb_stream_records()
         # What moto holds per object, cut to what a long-lived stack needs.
         track_model_instances_weakly()
+        # Before packing: a TTL deletion's stream record is marked as it is built.
+        record_service_deletions()
         pack_dynamodb_stream_records()
         pack_kinesis_record_data()
         pack_items_at_rest()

@@ -176,6 +176,21 @@ def item_may_hold(item: Any, name: str, value: Any) -> bool:
     return value.value.encode("utf-8") in item._packed  # type: ignore[no-any-return]
 
 
+def peek_attribute(item: Any, name: str) -> Any:
+    """One attribute of ``item`` (moto ``DynamoType`` or None), read without caching the
+    unpacked item: what a walk over every item at rest (the TTL sweep) needs."""
+    held = item.__dict__
+    if held.get("_attrs") is not None or held.get("_packed") is None:
+        return item.attrs.get(name)
+    packed = marshal.loads(held["_packed"]).get(name)
+    return None if packed is None else _unpacked_value(packed)
+
+
+def exclusive_table_access() -> _SharedLock:
+    """The lock a table write holds (``with exclusive_table_access():``)."""
+    return _table_lock
+
+
 def pack_items_at_rest() -> None:
     """Install the property, the request scope, the update lock and the cheap deep copy."""
     from moto.dynamodb.models import DynamoDBBackend

@@ -29,6 +29,7 @@ from shardline import packaging
 from shardline.errors import ShardlineError
 from shardline.local.credentials import RoleSessions
 from shardline.local.embedded import DEFAULT_PORT, LOCAL_REGION, EmbeddedAws, attach_runtime
+from shardline.local.embedded_ttl import TtlSweeper
 from shardline.local.engine import Engine
 from shardline.local.functions import DEFAULT_MAX_CONCURRENCY, FunctionRuntime
 from shardline.local.status import STATUS_FILE, StatusWriter
@@ -117,6 +118,8 @@ class LocalStack:
             self.engine.start()
             assert self.engine.driver is not None
             self.engine.driver.add(StatusWriter(self.engine, self.dir))
+            # DynamoDB's TTL deletions, as AWS makes them (moto makes none).
+            self.engine.driver.add(TtlSweeper())
             self._write_stack_file()
         except BaseException:
             self.down()

@@ -20,6 +20,13 @@ aggregator_package_path = "../dist/lambda/aggregator.zip"
 log_level               = "DEBUG"
 log_retention_in_days   = 1
 
+# The tests and their fixtures replay fixed event times (late 2025): with a short
+# retention their items would be born expired. `shardline local up` data is current.
+aggregates_retention_days = {
+  minute = 1825
+  rollup = 3650
+}
+
 aggregator_starting_position                  = "TRIM_HORIZON"
 aggregator_batch_size                         = 500
 aggregator_maximum_batching_window_in_seconds = 1

@@ -6,6 +6,10 @@ tags = {
   CostCenter = "iot-platform"
 }
 
+# Refuse to plan or apply against any account but the production one: set its id
+# (empty or unset = any account).
+# allowed_account_ids = ["123456789012"]
+
 stream_mode            = "ON_DEMAND"
 stream_retention_hours = 168 # a week to replay failed batches
 
@@ -16,7 +20,13 @@ aggregator_package_path = "../dist/lambda/aggregator.zip"
 aggregator_memory_size  = 1024
 aggregator_timeout      = 120
 log_level               = "INFO"
-log_retention_in_days   = 90
+log_retention_in_days   = 365 # a year of function logs for incident review
+
+# Minute data (partials, totals) for a month; roll-ups for two years.
+aggregates_retention_days = {
+  minute = 35
+  rollup = 731
+}
 
 # Every function and the dependencies layer. `make deploy` builds the layer for these
 # (shardline package --with-dependencies --var-file envs/prod.tfvars) and passes it with

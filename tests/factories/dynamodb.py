@@ -12,7 +12,7 @@ from lambdas.shared.dynamo import read_items
 AGGREGATES_TABLE = "aggregates"
 # What the by_hour index projects (terraform/main.tf, module "storage").
 HOUR_INDEX_ATTRIBUTES = ["kind", "device_id", "site", "sites", "metric", "bucket",
-                         "count", "sum", "min", "max", "sumsq"]
+                         "count", "sum", "min", "max", "sumsq", "expires_at"]
 
 
 def create_aggregates_table(client: Any, table_name: str = AGGREGATES_TABLE) -> str:

@@ -52,6 +52,13 @@ def stream_record(
     }
 
 
+def ttl_removal(old_image: Mapping[str, Any]) -> dict[str, Any]:
+    """The REMOVE record of an item DynamoDB's TTL deleted, as Lambda delivers it."""
+    record = stream_record(None, event_name="REMOVE", old_image=old_image)
+    record["userIdentity"] = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+    return record
+
+
 def inserts(items: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """INSERT records for ``items``, in order."""
     return [stream_record(item) for item in items]
@@ -65,4 +72,5 @@ def sequence_numbers(event: Mapping[str, Any]) -> list[str]:
     return [record["dynamodb"]["SequenceNumber"] for record in event["Records"]]
 
 
-__all__ = ["STREAM_ARN", "inserts", "sequence_numbers", "stream_event", "stream_record"]
+__all__ = ["STREAM_ARN", "inserts", "sequence_numbers", "stream_event", "stream_record",
+           "ttl_removal"]

@@ -43,13 +43,13 @@ def test_terraform_test_suite_passes(request: pytest.FixtureRequest) -> None:
     assert " 0 failed" in out or "Success!" in out, out
 
 
-@pytest.mark.parametrize("environment", ["prod", "local"])
+@pytest.mark.parametrize("environment", ["prod", "dev", "local"])
 def test_each_environments_tfvars_plans_as_its_tests_say(terraform: Terraform,
                                                          environment: str) -> None:
     # GIVEN envs/<environment>.tfvars as `make deploy` / `shardline local up` pass it
     # WHEN tests/envs/<environment>.tftest.hcl plans it (mock provider)
-    # THEN every run passes: prod fails at plan without the dependencies layer and plans
-    # with it; the local stack, whose runtime provides the dependencies, plans without
+    # THEN every run passes: prod and dev fail at plan without the dependencies layer and
+    # plan with it; the local stack, whose runtime provides the dependencies, plans without
     out = terraform.run(["test", "-no-color", "-test-directory=tests/envs",
                          f"-filter=tests/envs/{environment}.tftest.hcl",
                          f"-var-file=envs/{environment}.tfvars"])

@@ -33,6 +33,7 @@ from tests.factories.dynamodb_streams import (
     sequence_numbers,
     stream_event,
     stream_record,
+    ttl_removal,
 )
 from tests.factories.kinesis import lambda_context
 from tests.factories.partials import partial_from_entries, partial_of, reading
@@ -187,6 +188,19 @@ def test_totals_written_by_the_rollup_do_not_trigger_more_writes(dynamodb):
     # THEN nothing is written and nothing fails
     assert response == {"batchItemFailures": []}
     assert totals_in(dynamodb) == {}
+
+
+def test_a_partial_deleted_by_ttl_changes_no_total(dynamodb):
+    # GIVEN a minute's total, and the TTL deletion of one of its two partials
+    expired, kept = partial_of(KEY, ["1"], "shard-0", MINUTE), partial_of(KEY, ["3"], "shard-1",
+                                                                          MINUTE)
+    put(dynamodb, kept, total_item(KEY, stats("1", "3"), 2))
+    # WHEN the REMOVE record made by the DynamoDB service is delivered
+    response = invoke(stream_event([ttl_removal(expired)]))
+    # THEN nothing fails and the total is not recomputed from what is left
+    assert response == {"batchItemFailures": []}
+    [total] = totals_in(dynamodb).values()
+    assert stats_from_item(total) == stats("1", "3")
 
 
 def test_a_failed_write_reports_every_record_of_the_batch(dynamodb, monkeypatch):

@@ -113,4 +113,14 @@ run "with_the_layer_make_deploy_builds_prod_plans" {
     condition     = aws_iam_policy.producer.name == "shardline-prod-producer" && output.metrics_namespace == "shardline/prod"
     error_message = "prod's IAM policies and metrics namespace must carry the environment."
   }
+
+  assert {
+    condition     = module.aggregator.settings.log_retention_in_days == 365 && module.rollup[0].settings.log_retention_in_days == 365
+    error_message = "prod keeps function logs a year."
+  }
+
+  assert {
+    condition     = module.rollup[0].settings.environment_variables["MINUTE_RETENTION_DAYS"] == "35" && module.scheduled_rollup[0].settings.environment_variables["ROLLUP_RETENTION_DAYS"] == "731"
+    error_message = "prod keeps minute data 35 days and roll-ups two years."
+  }
 }

@@ -1,0 +1,91 @@
+# A development account on real AWS: `make deploy ENV=dev`. Smaller and cheaper than prod:
+# short retention everywhere, no deletion protection, provisioned single shard.
+region      = "eu-west-1"
+environment = "dev"
+
+tags = {
+  CostCenter = "iot-platform"
+}
+
+# Refuse to plan or apply against any account but the development one: set its id
+# (empty or unset = any account).
+# allowed_account_ids = ["210987654321"]
+
+stream_mode            = "PROVISIONED"
+shard_count            = 1
+stream_retention_hours = 24
+
+aggregates_table_deletion_protection = false
+kms_deletion_window_in_days          = 7
+
+aggregator_package_path = "../dist/lambda/aggregator.zip"
+aggregator_memory_size  = 512
+aggregator_timeout      = 120
+log_level               = "DEBUG"
+log_retention_in_days   = 7 # a week: dev logs are for debugging, not audit
+
+# Minute data (partials, totals) for a week; roll-ups for a quarter.
+aggregates_retention_days = {
+  minute = 7
+  rollup = 90
+}
+
+# Every function and the dependencies layer. `make deploy` builds the layer for these
+# (shardline package --with-dependencies --var-file envs/dev.tfvars) and passes it with
+# dist/lambda/packages.tfvars.json; plan fails without a layer. A layer built elsewhere:
+# dependencies_layer_arns = ["arn:aws:lambda:eu-west-1:123456789012:layer:shardline-deps:1"]
+lambda_runtime      = "python3.12"
+lambda_architecture = "x86_64"
+
+aggregator_starting_position                  = "TRIM_HORIZON"
+aggregator_batch_size                         = 1000
+aggregator_maximum_batching_window_in_seconds = 5
+aggregator_tumbling_window_in_seconds         = 60
+aggregator_parallelization_factor             = 1 # must stay 1 with a tumbling window
+aggregator_bisect_batch_on_function_error     = true
+aggregator_maximum_retry_attempts             = 5
+aggregator_maximum_record_age_in_seconds      = 21600
+
+# -- rollups --
+rollup_package_path                       = "../dist/lambda/rollup.zip"
+rollup_memory_size                        = 256
+rollup_batch_size                         = 1000
+rollup_maximum_batching_window_in_seconds = 5
+rollup_maximum_retry_attempts             = 10
+rollup_maximum_record_age_in_seconds      = 21600
+
+# -- scheduled rollup --
+scheduled_rollup_package_path        = "../dist/lambda/scheduled_rollup.zip"
+scheduled_rollup_schedule_expression = "rate(5 minutes)"
+scheduled_rollup_settle_seconds      = 60
+scheduled_rollup_max_hours_per_run   = 24
+scheduled_rollup_memory_size         = 1024
+scheduled_rollup_timeout             = 240
+
+# -- quarantine --
+quarantine_table_deletion_protection = false
+quarantine_retention_days            = 7
+
+# -- fanout: EFO consumer -> dispatcher -> device-state, alerts and archive workers --
+dispatcher_package_path   = "../dist/lambda/dispatcher.zip"
+device_state_package_path = "../dist/lambda/device_state.zip"
+alerts_package_path       = "../dist/lambda/alerts.zip"
+archive_package_path      = "../dist/lambda/archive.zip"
+fanout = {
+  enabled = true
+  dispatcher = {
+    batch_size                         = 1000
+    maximum_batching_window_in_seconds = 1
+    maximum_retry_attempts             = 10
+    maximum_record_age_in_seconds      = 21600
+  }
+  routes = [{ worker = "device_state" }, { worker = "alerts" }, { worker = "archive" }]
+  device_state = {
+    maximum_retry_attempts       = 2
+    maximum_event_age_in_seconds = 21600
+    offline_after_seconds        = 300
+  }
+  archive = {
+    retention_days = 30
+  }
+}

@@ -1,0 +1,126 @@
+# Plan-only tests of envs/dev.tfvars as `make deploy` applies it, run by
+# tests/terraform/test_terraform.py with -var-file=envs/dev.tfvars (not by a plain
+# `terraform test`, whose test directory is tests/). Mocked AWS provider.
+
+mock_provider "aws" {
+  # Mocked data sources return random strings; these must be JSON or real-looking.
+  mock_data "aws_iam_policy_document" {
+    defaults = {
+      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
+    }
+  }
+
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "123456789012"
+    }
+  }
+
+  mock_data "aws_partition" {
+    defaults = {
+      partition  = "aws"
+      dns_suffix = "amazonaws.com"
+    }
+  }
+
+  mock_data "aws_region" {
+    defaults = {
+      name = "us-east-1"
+    }
+  }
+}
+
+# ARNs are computed by AWS; some get values at plan time so wiring can be compared. The
+# KMS keys' ARNs stay unknown, as on a first apply: the plan must not depend on them
+# (e.g. for how many policy statements there are).
+override_resource {
+  target          = module.stream.aws_kinesis_stream.this
+  override_during = plan
+  values = {
+    arn = "arn:aws:kinesis:us-east-1:123456789012:stream/shardline-telemetry"
+  }
+}
+
+override_resource {
+  target          = module.stream.aws_sqs_queue.failures
+  override_during = plan
+  values = {
+    arn = "arn:aws:sqs:us-east-1:123456789012:shardline-stream-failures"
+    url = "https://sqs.us-east-1.amazonaws.com/123456789012/shardline-stream-failures"
+  }
+}
+
+override_resource {
+  target          = module.storage.aws_dynamodb_table.this
+  override_during = plan
+  values = {
+    arn        = "arn:aws:dynamodb:us-east-1:123456789012:table/shardline-aggregates"
+    stream_arn = "arn:aws:dynamodb:us-east-1:123456789012:table/shardline-aggregates/stream/2026-01-01T00:00:00.000"
+  }
+}
+
+override_resource {
+  target          = module.quarantine_storage.aws_dynamodb_table.this
+  override_during = plan
+  values = {
+    arn = "arn:aws:dynamodb:us-east-1:123456789012:table/shardline-quarantine"
+  }
+}
+
+# The zips `make package` builds are not needed to plan: their hashes are given.
+variables {
+  aggregator_package_base64sha256       = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+  rollup_package_base64sha256           = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+  scheduled_rollup_package_base64sha256 = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+  dispatcher_package_base64sha256       = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+  device_state_package_base64sha256     = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+  alerts_package_base64sha256           = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+  archive_package_base64sha256          = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+}
+
+run "a_plain_apply_without_the_layer_fails_at_plan" {
+  command = plan
+
+  expect_failures = [terraform_data.dependencies]
+}
+
+run "with_the_layer_make_deploy_builds_dev_plans" {
+  command = plan
+
+  # What `shardline package --with-dependencies --var-file envs/dev.tfvars` writes.
+  variables {
+    dependencies_layer_path         = "tests/fixtures/layer.zip"
+    dependencies_layer_runtime      = "python3.12"
+    dependencies_layer_architecture = "x86_64"
+  }
+
+  assert {
+    condition     = aws_lambda_layer_version.dependencies[0].compatible_architectures == toset(["x86_64"]) && module.aggregator.settings.architectures == tolist(["x86_64"])
+    error_message = "dev's layer and functions must share lambda_architecture."
+  }
+
+  assert {
+    condition     = module.scheduled_rollup[0].settings.reserved_concurrent_executions == -1
+    error_message = "dev must not reserve concurrency for the scheduled rollup (the lease serialises its runs)."
+  }
+
+  assert {
+    condition     = module.aggregator.role_name == "shardline-dev-aggregator" && module.rollup[0].role_name == "shardline-dev-rollup" && module.scheduled_rollup[0].role_name == "shardline-dev-scheduled-rollup"
+    error_message = "dev's IAM roles must carry the environment."
+  }
+
+  assert {
+    condition     = aws_iam_policy.producer.name == "shardline-dev-producer" && output.metrics_namespace == "shardline/dev"
+    error_message = "dev's IAM policies and metrics namespace must carry the environment."
+  }
+
+  assert {
+    condition     = module.aggregator.settings.log_retention_in_days == 7 && module.scheduled_rollup[0].settings.log_retention_in_days == 7
+    error_message = "dev keeps function logs a week."
+  }
+
+  assert {
+    condition     = module.aggregator.settings.environment_variables["MINUTE_RETENTION_DAYS"] == "7" && module.scheduled_rollup[0].settings.environment_variables["ROLLUP_RETENTION_DAYS"] == "90"
+    error_message = "dev keeps minute data a week and roll-ups a quarter."
+  }
+}

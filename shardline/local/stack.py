@@ -27,10 +27,12 @@ from botocore.config import Config
 
 from shardline import packaging
 from shardline.errors import ShardlineError
+from shardline.local.alarm_evaluator import AlarmEvaluator
 from shardline.local.credentials import RoleSessions
 from shardline.local.embedded import DEFAULT_PORT, LOCAL_REGION, EmbeddedAws, attach_runtime
 from shardline.local.engine import Engine
 from shardline.local.functions import DEFAULT_MAX_CONCURRENCY, FunctionRuntime
+from shardline.local.metrics_publisher import MetricsPublisher
 from shardline.local.status import STATUS_FILE, StatusWriter
 from shardline.terraform import Terraform
 
@@ -117,6 +119,10 @@ class LocalStack:
             self.engine.start()
             assert self.engine.driver is not None
             self.engine.driver.add(StatusWriter(self.engine, self.dir))
+            # CloudWatch's part: the metrics AWS publishes, then the alarms on them.
+            self.engine.driver.add(MetricsPublisher(self.client, self.engine.invocation_log,
+                                                    log_dir=self.dir / "logs"))
+            self.engine.driver.add(AlarmEvaluator(self.client, region=LOCAL_REGION))
             self._write_stack_file()
         except BaseException:
             self.down()

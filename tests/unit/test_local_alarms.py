@@ -1,0 +1,100 @@
+"""On the embedded AWS, the metrics publisher and the alarm evaluator together make an
+alarm on a queue's depth go to ALARM, notify its topic, and return to OK."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+import pytest
+
+from shardline.local.alarm_evaluator import AlarmEvaluator
+from shardline.local.embedded import EmbeddedAws
+from shardline.local.metrics_publisher import MetricsPublisher
+from tests.factories.alarms import invocation
+
+
+@pytest.fixture
+def clients(embedded_aws: EmbeddedAws) -> Callable[[str], Any]:
+    return lambda service: boto3.client(service, endpoint_url=embedded_aws.endpoint_url,
+                                        region_name="us-east-1")
+
+
+def _queue(clients: Callable[[str], Any], name: str) -> tuple[str, str]:
+    sqs = clients("sqs")
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+    return url, arn["Attributes"]["QueueArn"]
+
+
+def _notifications(clients: Callable[[str], Any], inbox: str) -> list[dict[str, Any]]:
+    messages = clients("sqs").receive_message(QueueUrl=inbox, MaxNumberOfMessages=10)
+    return [json.loads(json.loads(m["Body"])["Message"])
+            for m in messages.get("Messages", [])]
+
+
+def test_a_queue_depth_alarm_fires_notifies_and_clears(
+        clients: Callable[[str], Any]) -> None:
+    # GIVEN a failure queue holding two messages, an alarm topic with a subscribed inbox,
+    # and an alarm on the queue's depth notifying the topic on ALARM and OK
+    suffix = uuid.uuid4().hex[:8]
+    failures, _ = _queue(clients, f"failures-{suffix}")
+    inbox, inbox_arn = _queue(clients, f"inbox-{suffix}")
+    topic = clients("sns").create_topic(Name=f"alarms-{suffix}")["TopicArn"]
+    clients("sns").subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn)
+    for body in ("a", "b"):
+        clients("sqs").send_message(QueueUrl=failures, MessageBody=body)
+    alarm = f"failures-depth-{suffix}"
+    clients("cloudwatch").put_metric_alarm(
+        AlarmName=alarm, Namespace="AWS/SQS", MetricName="ApproximateNumberOfMessagesVisible",
+        Dimensions=[{"Name": "QueueName", "Value": f"failures-{suffix}"}],
+        Statistic="Maximum", Period=60, EvaluationPeriods=1, Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold", TreatMissingData="notBreaching",
+        AlarmActions=[topic], OKActions=[topic])
+    publisher = MetricsPublisher(clients, deque())
+    evaluator = AlarmEvaluator(clients)
+    now = math.floor(time.time() / 60) * 60 + 1.0
+
+    # WHEN a minute's metrics are published and the alarms evaluated
+    publisher.step(now)
+    evaluator.step(now)
+
+    # THEN the alarm is in ALARM and CloudWatch's notification reached the topic
+    described = clients("cloudwatch").describe_alarms(AlarmNames=[alarm])["MetricAlarms"][0]
+    assert described["StateValue"] == "ALARM"
+    [fired] = _notifications(clients, inbox)
+    assert (fired["AlarmName"], fired["OldStateValue"], fired["NewStateValue"]) == (
+        alarm, "INSUFFICIENT_DATA", "ALARM")
+    assert fired["Trigger"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+
+    # WHEN the queue is emptied and the next minute is published and evaluated
+    clients("sqs").purge_queue(QueueUrl=failures)
+    publisher.step(now + 60)
+    evaluator.step(now + 60)
+
+    # THEN the alarm is OK again and the topic heard of it
+    described = clients("cloudwatch").describe_alarms(AlarmNames=[alarm])["MetricAlarms"][0]
+    assert described["StateValue"] == "OK"
+    assert [m["NewStateValue"] for m in _notifications(clients, inbox)] == ["OK"]
+
+
+def test_lambda_metrics_of_the_minute_that_ended_are_published(
+        clients: Callable[[str], Any]) -> None:
+    # GIVEN an invocation log with a function error in the previous minute
+    function = f"arn:aws:lambda:us-east-1:123456789012:function:fn-{uuid.uuid4().hex[:8]}"
+    minute = math.floor(time.time() / 60) * 60 - 60
+    log = deque([invocation(minute + 5, outcome="error", function=function)])
+    # WHEN the publisher steps in the current minute
+    MetricsPublisher(clients, log).step(minute + 61)
+    # THEN Errors for the function's name reads 1 for that minute
+    stats = clients("cloudwatch").get_metric_statistics(
+        Namespace="AWS/Lambda", MetricName="Errors",
+        Dimensions=[{"Name": "FunctionName", "Value": function.rsplit(":", 1)[-1]}],
+        StartTime=minute, EndTime=minute + 60, Period=60, Statistics=["Sum"])
+    assert [p["Sum"] for p in stats["Datapoints"]] == [1.0]

@@ -181,3 +181,17 @@ def _iso_value(value: Any) -> str | None:
     if isinstance(value, datetime):
         return _iso(value.timestamp())
     return None if value is None else str(value)
+
+
+def alarm_states(cloudwatch: Any) -> list[dict[str, Any]]:
+    """Every metric alarm's name, state, reason and last update (``local alarms``)."""
+    rows = []
+    for page in cloudwatch.get_paginator("describe_alarms").paginate():
+        for data in page.get("MetricAlarms", []):
+            updated = data.get("StateUpdatedTimestamp")
+            rows.append({
+                "name": data["AlarmName"], "state": current_state(data),
+                "reason": data.get("StateReason", ""),
+                "updated": _iso_value(updated) or "-",
+            })
+    return sorted(rows, key=lambda row: row["name"])

@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 import pytest
 
-from shardline.local.alarm_evaluator import AlarmEvaluator
+from shardline.local.alarm_evaluator import AlarmEvaluator, alarm_states
 from shardline.local.embedded import EmbeddedAws
 from shardline.local.metrics_publisher import MetricsPublisher
 from tests.factories.alarms import invocation
@@ -98,3 +98,18 @@ def test_lambda_metrics_of_the_minute_that_ended_are_published(
         Dimensions=[{"Name": "FunctionName", "Value": function.rsplit(":", 1)[-1]}],
         StartTime=minute, EndTime=minute + 60, Period=60, Statistics=["Sum"])
     assert [p["Sum"] for p in stats["Datapoints"]] == [1.0]
+
+
+def test_alarm_states_show_a_new_alarm_as_insufficient_data_until_evaluated(
+        clients: Callable[[str], Any]) -> None:
+    # GIVEN an alarm just created (moto stores OK; AWS starts at INSUFFICIENT_DATA)
+    alarm = f"new-{uuid.uuid4().hex[:8]}"
+    clients("cloudwatch").put_metric_alarm(
+        AlarmName=alarm, Namespace="shardline", MetricName="BatchHeadFailed",
+        Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold")
+    # WHEN the states are listed
+    rows = {row["name"]: row for row in alarm_states(clients("cloudwatch"))}
+    # THEN it is INSUFFICIENT_DATA, with CloudWatch's initial reason
+    assert rows[alarm]["state"] == "INSUFFICIENT_DATA"
+    assert rows[alarm]["reason"] == "Unchecked: Initial alarm creation"

@@ -11,7 +11,9 @@ says:
   range is missing the alarm goes to INSUFFICIENT_DATA;
 * ``ignore``: as ``missing``, but a range with no data keeps the current state.
 
-When some datapoints exist but fewer than M breach, the alarm is OK. (CloudWatch also
+Alarms on AWS/DynamoDB metrics always ignore missing data, whatever is set (the
+PutMetricAlarm reference). When some datapoints exist but fewer than M breach, the
+alarm is OK. (CloudWatch also
 looks a little further back than the range when datapoints are missing; this evaluator
 uses the range only.)
 """
@@ -59,6 +61,8 @@ class AlarmRule:
     def from_api(cls, data: dict[str, Any]) -> AlarmRule:
         evaluation_periods = int(data["EvaluationPeriods"])
         treatment = data.get("TreatMissingData") or "missing"
+        if data.get("Namespace") == "AWS/DynamoDB":
+            treatment = "ignore"
         if data["ComparisonOperator"] not in _COMPARISONS or treatment not in TREATMENTS:
             raise ValueError(f"alarm {data['AlarmName']}: unsupported comparison "
                              f"{data['ComparisonOperator']} or missing-data treatment")

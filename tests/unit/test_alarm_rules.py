@@ -63,3 +63,12 @@ def test_missing_periods_beside_datapoints_within_the_threshold_are_ok() -> None
 def test_unsupported_comparisons_are_refused() -> None:
     with pytest.raises(ValueError):
         alarm_rule(ComparisonOperator="LessThanLowerOrGreaterThanUpperThreshold")
+
+
+def test_dynamodb_alarms_always_ignore_missing_data() -> None:
+    # GIVEN an alarm on a DynamoDB metric that asks for notBreaching
+    rule = alarm_rule(Namespace="AWS/DynamoDB", MetricName="WriteThrottleEvents",
+                      TreatMissingData="notBreaching")
+    # WHEN its range has no data while it is in ALARM
+    # THEN it stays in ALARM, as CloudWatch does for AWS/DynamoDB
+    assert evaluate(rule, [None], ALARM).state == ALARM

@@ -46,6 +46,9 @@ class AlarmEvaluator:
 
     clients: Callable[[str], Any]  # the administrator's clients of the embedded AWS
     region: str = "us-east-1"
+    # (topic ARN, alarm ARN) -> why CloudWatch may not publish there (None: it may); the
+    # stack passes ``alarm_actions.publish_refusal`` while IAM and KMS are enforced.
+    publish_refusal: Callable[[str, str], str | None] | None = None
     name: str = "alarm-evaluator"
     _unsupported: set[str] = field(default_factory=set)
 
@@ -111,9 +114,14 @@ class AlarmEvaluator:
         message = notification(rule, data, decision, now, self.region)
         subject = f'{decision.state}: "{rule.name}" in {_region_name(self.region)}'
         for arn in actions:
-            if arn.startswith("arn:aws:sns:"):
-                self.clients("sns").publish(TopicArn=arn, Subject=subject[:100],
-                                            Message=json.dumps(message))
+            if not arn.startswith("arn:aws:sns:"):
+                continue
+            refused = self.publish_refusal and self.publish_refusal(arn, rule_arn(data))
+            if refused:
+                log.error("alarm %s: CloudWatch may not notify %s: %s", rule.name, arn, refused)
+                continue
+            self.clients("sns").publish(TopicArn=arn, Subject=subject[:100],
+                                        Message=json.dumps(message))
 
     def _set_state(self, rule: AlarmRule, decision: Decision, range_start: float,
                    now: float) -> None:
@@ -126,6 +134,11 @@ class AlarmEvaluator:
         self.clients("cloudwatch").set_alarm_state(
             AlarmName=rule.name, StateValue=decision.state,
             StateReason=decision.reason[:1023], StateReasonData=reason_data)
+
+
+def rule_arn(data: dict[str, Any]) -> str:
+    return str(data.get("AlarmArn") or f"arn:aws:cloudwatch:us-east-1:000000000000:alarm:"
+               f"{data.get('AlarmName')}")
 
 
 def current_state(data: dict[str, Any]) -> str:

@@ -27,6 +27,7 @@ from botocore.config import Config
 
 from shardline import packaging
 from shardline.errors import ShardlineError
+from shardline.local.alarm_actions import publish_refusal
 from shardline.local.alarm_evaluator import AlarmEvaluator
 from shardline.local.credentials import RoleSessions
 from shardline.local.embedded import DEFAULT_PORT, LOCAL_REGION, EmbeddedAws, attach_runtime
@@ -122,7 +123,8 @@ class LocalStack:
             # CloudWatch's part: the metrics AWS publishes, then the alarms on them.
             self.engine.driver.add(MetricsPublisher(self.client, self.engine.invocation_log,
                                                     log_dir=self.dir / "logs"))
-            self.engine.driver.add(AlarmEvaluator(self.client, region=LOCAL_REGION))
+            self.engine.driver.add(AlarmEvaluator(self.client, region=LOCAL_REGION,
+                                                  publish_refusal=self._alarm_publish_refusal))
             self._write_stack_file()
         except BaseException:
             self.down()
@@ -160,6 +162,13 @@ class LocalStack:
         return layer.denials() if layer is not None else []
 
     # -- internals ---------------------------------------------------------------------
+    def _alarm_publish_refusal(self, topic_arn: str, alarm_arn: str) -> str | None:
+        """Why CloudWatch may not notify the topic, while IAM and KMS are enforced."""
+        layer = self.aws.authorization
+        if layer is None or not layer.enabled:
+            return None
+        return publish_refusal(topic_arn, alarm_arn, layer.key_policies)
+
     def _enforce_iam(self) -> None:
         """From now on every call is authorized by its caller's policies (AWS's rules);
         Terraform ran before, with the administrator's credentials."""

@@ -72,13 +72,15 @@ def _wait_for_state(stack: LocalStack, alarm: str, wanted: str) -> dict[str, Any
 
 
 def _notifications(stack: LocalStack, inbox: str, alarm: str) -> list[dict[str, Any]]:
-    found = []
+    """The alarm's notifications received since the last call (taken off the inbox)."""
+    sqs, found = stack.client("sqs"), []
     while True:
-        response = stack.client("sqs").receive_message(QueueUrl=inbox, MaxNumberOfMessages=10)
-        messages = response.get("Messages", [])
+        messages = sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10).get("Messages", [])
         if not messages:
             return [m for m in found if m["AlarmName"] == alarm]
         found += [json.loads(json.loads(m["Body"])["Message"]) for m in messages]
+        sqs.delete_message_batch(QueueUrl=inbox, Entries=[
+            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
 
 
 def test_a_poison_record_fires_the_failure_queue_alarm_and_replay_clears_it(

@@ -59,7 +59,10 @@ class AlarmEvaluator:
             except (KeyError, ValueError) as exc:
                 self._skip(data.get("AlarmName", "?"), str(exc))
                 continue
-            self.evaluate(rule, data, now)
+            try:
+                self.evaluate(rule, data, now)
+            except Exception:  # one alarm's failure must not stop the others
+                log.exception("alarm %s could not be evaluated", rule.name)
         boundary = math.floor(now / EVALUATION_INTERVAL_S) * EVALUATION_INTERVAL_S
         return boundary + EVALUATION_INTERVAL_S + EVALUATION_DELAY_S
 

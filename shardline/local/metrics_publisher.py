@@ -45,12 +45,22 @@ class EmfTail:
     directory: Path | None
     _offsets: dict[Path, int] = field(default_factory=dict)
 
-    def new_lines(self) -> list[str]:
+    def skip_existing(self) -> None:
+        """Start after what the files hold now (logs of an earlier stack)."""
+        for path in self._paths():
+            self._offsets[path] = path.stat().st_size
+
+    def _paths(self) -> list[Path]:
         if self.directory is None or not self.directory.is_dir():
             return []
+        return sorted(self.directory.glob("*.log"))
+
+    def new_lines(self) -> list[str]:
         lines: list[str] = []
-        for path in sorted(self.directory.glob("*.log")):
+        for path in self._paths():
             offset = self._offsets.get(path, 0)
+            if path.stat().st_size < offset:  # truncated: read it again from the start
+                offset = 0
             with path.open("rb") as handle:
                 handle.seek(offset)
                 chunk = handle.read()
@@ -74,6 +84,7 @@ class MetricsPublisher:
 
     def __post_init__(self) -> None:
         self._emf = EmfTail(self.log_dir)
+        self._emf.skip_existing()
 
     def step(self, now: float) -> float:
         boundary = math.floor(now / self.period_s) * self.period_s

@@ -113,3 +113,31 @@ def test_alarm_states_show_a_new_alarm_as_insufficient_data_until_evaluated(
     # THEN it is INSUFFICIENT_DATA, with CloudWatch's initial reason
     assert rows[alarm]["state"] == "INSUFFICIENT_DATA"
     assert rows[alarm]["reason"] == "Unchecked: Initial alarm creation"
+
+
+def test_emf_lines_written_after_the_publisher_started_become_metrics(
+        clients: Callable[[str], Any], tmp_path) -> None:
+    # GIVEN a function log holding an earlier stack's EMF line, and a publisher over it
+    service = f"svc-{uuid.uuid4().hex[:8]}"
+    minute = math.floor(time.time() / 60) * 60 - 60
+
+    def emf(value: float) -> str:
+        return json.dumps({
+            "_aws": {"Timestamp": int((minute + 5) * 1000), "CloudWatchMetrics": [{
+                "Namespace": "shardline/test", "Dimensions": [["service"]],
+                "Metrics": [{"Name": "RecordsQuarantined", "Unit": "Count"}]}]},
+            "service": service, "RecordsQuarantined": value}) + "\n"
+
+    log_file = tmp_path / "aggregator.log"
+    log_file.write_text(emf(100.0))
+    publisher = MetricsPublisher(clients, deque(), log_dir=tmp_path)
+    # WHEN the function prints another EMF line and the publisher steps
+    with log_file.open("a") as handle:
+        handle.write('{"level": "INFO", "message": "not a metric"}\n' + emf(3.0))
+    publisher.step(minute + 61)
+    # THEN only the new line's value is in the embedded CloudWatch
+    stats = clients("cloudwatch").get_metric_statistics(
+        Namespace="shardline/test", MetricName="RecordsQuarantined",
+        Dimensions=[{"Name": "service", "Value": service}],
+        StartTime=minute, EndTime=minute + 60, Period=60, Statistics=["Sum"])
+    assert [p["Sum"] for p in stats["Datapoints"]] == [3.0]

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 LAMBDA_NAMESPACE = "AWS/Lambda"
+DYNAMODB_NAMESPACE = "AWS/DynamoDB"
 SQS_NAMESPACE = "AWS/SQS"
 # Outcomes of the invocation log (stream, SQS and direct invocations alike).
 FUNCTION_ERROR_OUTCOMES = frozenset({"error", "invalid_response"})
@@ -77,6 +78,20 @@ def lambda_metric_data(invocations: Iterable[Any], start: float,
         if ages:
             data.append(_datum("IteratorAge", function, ages, "Milliseconds", at))
     return data
+
+
+def dynamodb_throttle_data(events: Iterable[tuple[float, str, str]], start: float,
+                           end: float) -> list[dict[str, Any]]:
+    """AWS/DynamoDB ``ReadThrottleEvents`` / ``WriteThrottleEvents`` per ``TableName``
+    for the throttled requests (epoch s, table, Read | Write) of one period."""
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for at, table, kind in events:
+        if start <= at < end:
+            counts[(table, kind)] += 1
+    return [{"MetricName": f"{kind}ThrottleEvents",
+             "Dimensions": [{"Name": "TableName", "Value": table}],
+             "Timestamp": timestamp(start), "Value": float(count), "Unit": "Count"}
+            for (table, kind), count in sorted(counts.items())]
 
 
 def queue_depth_datum(queue_name: str, visible: int, at: float) -> dict[str, Any]:

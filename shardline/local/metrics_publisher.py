@@ -7,6 +7,8 @@ metrics) it puts, through the administrator's client:
   per ``FunctionName`` for the minute that just ended, from the engine's invocation log
   (``metric_data.lambda_metric_data``);
 * AWS/SQS ``ApproximateNumberOfMessagesVisible`` per ``QueueName``, for every queue;
+* AWS/DynamoDB ``ReadThrottleEvents`` / ``WriteThrottleEvents`` per ``TableName`` for
+  the requests the embedded DynamoDB throttled (its fault layer), when given;
 * the functions' embedded-metric-format lines, read from their log files since the last
   step (what CloudWatch Logs extracts on AWS).
 
@@ -25,8 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from shardline.local.metric_data import (
+    DYNAMODB_NAMESPACE,
     LAMBDA_NAMESPACE,
     SQS_NAMESPACE,
+    dynamodb_throttle_data,
     emf_metric_data,
     lambda_metric_data,
     queue_depth_datum,
@@ -77,6 +81,8 @@ class MetricsPublisher:
     clients: Callable[[str], Any]  # the administrator's clients of the embedded AWS
     invocation_log: Any  # the engine's invocation log (entries with ``at``)
     log_dir: Path | None = None
+    # since -> DynamoDB requests throttled from then on (the fault layer's record).
+    throttle_events: Callable[[float], list[tuple[float, str, str]]] | None = None
     period_s: int = PERIOD_S
     name: str = "metrics-publisher"
     _published_until: float | None = None
@@ -94,6 +100,9 @@ class MetricsPublisher:
             start = self._published_until
             self._put(LAMBDA_NAMESPACE, lambda_metric_data(
                 list(self.invocation_log), start, start + self.period_s))
+            if self.throttle_events is not None:
+                self._put(DYNAMODB_NAMESPACE, dynamodb_throttle_data(
+                    self.throttle_events(start), start, start + self.period_s))
             self._published_until = start + self.period_s
         # The depth now is the state at the end of the minute that just ended.
         self._put(SQS_NAMESPACE, self._queue_depths(boundary - self.period_s))

@@ -121,8 +121,10 @@ class LocalStack:
             assert self.engine.driver is not None
             self.engine.driver.add(StatusWriter(self.engine, self.dir))
             # CloudWatch's part: the metrics AWS publishes, then the alarms on them.
-            self.engine.driver.add(MetricsPublisher(self.client, self.engine.invocation_log,
-                                                    log_dir=self.dir / "logs"))
+            faults = self.aws.faults
+            self.engine.driver.add(MetricsPublisher(
+                self.client, self.engine.invocation_log, log_dir=self.dir / "logs",
+                throttle_events=faults.throttle_events if faults is not None else None))
             self.engine.driver.add(AlarmEvaluator(self.client, region=LOCAL_REGION,
                                                   publish_refusal=self._alarm_publish_refusal))
             self._write_stack_file()

@@ -16,8 +16,10 @@ import pytest
 
 from shardline.local.alarm_evaluator import AlarmEvaluator, alarm_states
 from shardline.local.embedded import EmbeddedAws
+from shardline.local.fault_layer import DynamoDBFault
 from shardline.local.metrics_publisher import MetricsPublisher
 from tests.factories.alarms import invocation
+from tests.factories.dynamodb import create_aggregates_table
 
 
 @pytest.fixture
@@ -141,3 +143,29 @@ def test_emf_lines_written_after_the_publisher_started_become_metrics(
         Dimensions=[{"Name": "service", "Value": service}],
         StartTime=minute, EndTime=minute + 60, Period=60, Statistics=["Sum"])
     assert [p["Sum"] for p in stats["Datapoints"]] == [3.0]
+
+
+def test_requests_the_embedded_dynamodb_throttled_become_write_throttle_events(
+        clients: Callable[[str], Any], embedded_aws: EmbeddedAws) -> None:
+    # GIVEN a table whose next PutItem DynamoDB throttles (the fault layer)
+    assert embedded_aws.faults is not None
+    table = create_aggregates_table(clients("dynamodb"), f"throttled-{uuid.uuid4().hex[:8]}")
+    rule = embedded_aws.faults.inject(DynamoDBFault("throttle", operation="PutItem",
+                                                    table=table, times=1))
+    minute = math.floor(time.time() / 60) * 60
+    try:
+        # WHEN a write is throttled (the client's retry then succeeds) and the minute is
+        # published
+        clients("dynamodb").put_item(TableName=table, Item={
+            "PK": {"S": "D#dev-1"}, "SK": {"S": "P#1"}})
+        publisher = MetricsPublisher(clients, deque(),
+                                     throttle_events=embedded_aws.faults.throttle_events)
+        publisher.step(minute + 61)
+    finally:
+        embedded_aws.faults.remove(rule)
+    # THEN WriteThrottleEvents of the table reads 1 for that minute
+    stats = clients("cloudwatch").get_metric_statistics(
+        Namespace="AWS/DynamoDB", MetricName="WriteThrottleEvents",
+        Dimensions=[{"Name": "TableName", "Value": table}],
+        StartTime=minute, EndTime=minute + 60, Period=60, Statistics=["Sum"])
+    assert [p["Sum"] for p in stats["Datapoints"]] == [1.0]

@@ -242,3 +242,18 @@ output "archive_glue_table" {
   description = "Glue table over the archive, with partition projection on dt and hour."
   value       = one(module.fanout[*].archive_glue_table)
 }
+
+output "alarm_topic_arn" {
+  description = "SNS topic every alarm notifies on ALARM and OK (subscribe on-call here)."
+  value       = module.alarms.topic_arn
+}
+
+output "alarm_names" {
+  description = "CloudWatch alarm names by concern and resource (e.g. depth-stream_failures)."
+  value       = module.alarms.alarm_names
+}
+
+output "dashboard_name" {
+  description = "CloudWatch dashboard of the pipeline's health."
+  value       = module.alarms.dashboard_name
+}

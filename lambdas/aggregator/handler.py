@@ -127,6 +127,8 @@ def fail_if_head_failed(event: dict[str, Any], response: PartialItemFailureRespo
         logger.error("the batch's first record failed; failing the invocation so Lambda "
                      "bisects the batch", extra={"sequence_number": head,
                                                  "records": len(records)})
+        # Flushed with the invocation's other metrics even though it fails (log_metrics).
+        metrics.add_metric(name="BatchHeadFailed", unit=MetricUnit.Count, value=1)
         raise BatchHeadFailed(f"record {head} failed at the head of a batch of {len(records)}")
 
 

@@ -1,4 +1,4 @@
-"""``shardline local up|status|down``: the embedded local stack's lifecycle."""
+"""``shardline local up|status|alarms|down``: the embedded local stack's lifecycle."""
 
 from __future__ import annotations
 
@@ -131,6 +131,25 @@ def local_status(fmt: str) -> None:
         click.echo(f"access denied: {denial}")
     outcomes = ", ".join(f"{k} {v}" for k, v in sorted(status["invocations_by_outcome"].items()))
     click.echo(f"invocations: {outcomes or 'none yet'}")
+
+
+@local.command("alarms")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+def local_alarms(fmt: str) -> None:
+    """The CloudWatch alarms of the running stack: name, state, reason, updated."""
+    from shardline.cli.app import aws_client
+    from shardline.local.alarm_evaluator import alarm_states
+    from shardline.local.stack import project_root, read_stack_file
+
+    running = read_stack_file(project_root())
+    if running is None:
+        raise ShardlineError("no local stack is up (`shardline local up --detach`)")
+    rows = alarm_states(aws_client("cloudwatch", running["endpoint_url"]))
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    click.echo(render_rows(rows, "table", title="alarms"), nl=False)
 
 
 @local.command("down")

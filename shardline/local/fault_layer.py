@@ -102,6 +102,9 @@ class FaultLayer:
         self._random = random.Random(seed)
         self._writes: Counter[str] = Counter()
         self._write_units: Counter[str] = Counter()
+        # (epoch s, table, "Read" | "Write") per throttled request: DynamoDB's
+        # ReadThrottleEvents / WriteThrottleEvents, for the local CloudWatch.
+        self._throttles: list[tuple[float, str, str]] = []
 
     # -- API for tests, benchmarks and users of `local up` -------------------------------
 
@@ -130,6 +133,11 @@ class FaultLayer:
         with self._lock:
             return Counter(self._write_units)
 
+    def throttle_events(self, since: float) -> list[tuple[float, str, str]]:
+        """Requests throttled at or after ``since``: (epoch s, table, Read | Write)."""
+        with self._lock:
+            return [event for event in self._throttles if event[0] >= since]
+
     # -- WSGI ------------------------------------------------------------------------------
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -150,6 +158,10 @@ class FaultLayer:
                 time.sleep(rule.delay_s)
             return self._applied(operation, request, environ, body, start_response)
         if rule.kind == "throttle":
+            kind = "Write" if operation in _WRITE_OPERATIONS else "Read"
+            with self._lock:
+                self._throttles.extend((time.time(), table, kind)
+                                       for table in _tables(operation, request))
             return _error(start_response, "ProvisionedThroughputExceededException",
                           "The level of configured provisioned throughput for the table was "
                           "exceeded (injected fault).")
@@ -251,6 +263,10 @@ class FaultLayer:
 def _units(entry: dict[str, Any]) -> int:
     put = entry.get("PutRequest")
     return write_units(put["Item"]) if put else 1
+
+
+_WRITE_OPERATIONS = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem",
+                               "TransactWriteItems"})
 
 
 def _tables(operation: str, request: dict[str, Any]) -> set[str]:

@@ -27,11 +27,14 @@ from botocore.config import Config
 
 from shardline import packaging
 from shardline.errors import ShardlineError
+from shardline.local.alarm_actions import publish_refusal
+from shardline.local.alarm_evaluator import AlarmEvaluator
 from shardline.local.credentials import RoleSessions
 from shardline.local.embedded import DEFAULT_PORT, LOCAL_REGION, EmbeddedAws, attach_runtime
 from shardline.local.embedded_ttl import TtlSweeper
 from shardline.local.engine import Engine
 from shardline.local.functions import DEFAULT_MAX_CONCURRENCY, FunctionRuntime
+from shardline.local.metrics_publisher import MetricsPublisher
 from shardline.local.status import STATUS_FILE, StatusWriter
 from shardline.terraform import Terraform
 
@@ -120,6 +123,13 @@ class LocalStack:
             self.engine.driver.add(StatusWriter(self.engine, self.dir))
             # DynamoDB's TTL deletions, as AWS makes them (moto makes none).
             self.engine.driver.add(TtlSweeper())
+            # CloudWatch's part: the metrics AWS publishes, then the alarms on them.
+            faults = self.aws.faults
+            self.engine.driver.add(MetricsPublisher(
+                self.client, self.engine.invocation_log, log_dir=self.dir / "logs",
+                throttle_events=faults.throttle_events if faults is not None else None))
+            self.engine.driver.add(AlarmEvaluator(self.client, region=LOCAL_REGION,
+                                                  publish_refusal=self._alarm_publish_refusal))
             self._write_stack_file()
         except BaseException:
             self.down()
@@ -157,6 +167,13 @@ class LocalStack:
         return layer.denials() if layer is not None else []
 
     # -- internals ---------------------------------------------------------------------
+    def _alarm_publish_refusal(self, topic_arn: str, alarm_arn: str) -> str | None:
+        """Why CloudWatch may not notify the topic, while IAM and KMS are enforced."""
+        layer = self.aws.authorization
+        if layer is None or not layer.enabled:
+            return None
+        return publish_refusal(topic_arn, alarm_arn, layer.key_policies)
+
     def _enforce_iam(self) -> None:
         """From now on every call is authorized by its caller's policies (AWS's rules);
         Terraform ran before, with the administrator's credentials."""

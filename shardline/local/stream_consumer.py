@@ -114,6 +114,8 @@ class Invocation:
     final_for_window: bool
     window_start: int | None
     at: float
+    # Lambda's IteratorAge: how old the batch's last record was when it was sent.
+    iterator_age_ms: float | None = None
 
 
 def window_iso(epoch_s: int) -> str:
@@ -499,6 +501,8 @@ class ShardConsumer:
             batch_size=len(records), duration_ms=result.duration_ms, outcome=outcome,
             error_type=result.error_type, final_for_window=final,
             window_start=lane.window_start, at=now,
+            iterator_age_ms=max(0.0, (now - records[-1].arrival) * 1000 - result.duration_ms)
+            if records else None,
         ))
 
     def _retry_or_skip(self, lane: _Lane, attempt: _Attempt, verdict: Verdict,

@@ -135,6 +135,10 @@ def test_local_status_without_a_stack_is_a_one_line_error() -> None:
     assert_one_line_error(run("local", "status"), 2, "no local stack status")
 
 
+def test_local_alarms_without_a_stack_is_a_one_line_error() -> None:
+    assert_one_line_error(run("local", "alarms"), 2, "no local stack is up")
+
+
 def test_local_status_renders_a_fresh_snapshot_and_refuses_a_stale_one(tmp_path) -> None:
     import time
 

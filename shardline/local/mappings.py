@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from shardline.local.versions import as_invoked
+
 STREAM_SERVICES = ("kinesis", "dynamodb")
 
 
@@ -129,7 +131,11 @@ def complete_moto_mapping_api() -> None:
                 raise InvalidParameterValueException(PARALLELIZATION_WITH_WINDOW)
             if "/consumer/" in str(spec.get("EventSourceArn", "")):
                 return _create_consumer_mapping(self, models, spec)
-            return create(self, spec)
+            esm = create(self, spec)
+            # A mapping on an alias invokes the alias (it follows alias updates);
+            # moto would store the version the alias points to at creation.
+            esm.function_arn = as_invoked(esm.function_arn, str(spec.get("FunctionName")))
+            return esm
 
         def get_configuration(self: Any) -> dict[str, Any]:
             data: dict[str, Any] = configuration(self)
@@ -157,7 +163,7 @@ def _create_consumer_mapping(backend: Any, models: Any, spec: dict[str, Any]) ->
     function = backend._lambdas.get_function_by_name_or_arn_with_qualifier(
         spec.get("FunctionName", ""))
     spec.update(RegionName=backend.region_name, AccountId=backend.account_id,
-                FunctionArn=function.function_arn)
+                FunctionArn=as_invoked(function.function_arn, str(spec["FunctionName"])))
     esm = models.EventSourceMapping(spec)
     backend._event_source_mappings[esm.uuid] = esm
     return esm

@@ -41,6 +41,7 @@ from shardline.local.embedded_streams import (
     query_reads_its_partition,
     trim_dynamodb_stream_records,
 )
+from shardline.local.event_invoke_configs import complete_moto_event_invoke_configs
 from shardline.local.fault_layer import FaultLayer
 from shardline.local.function_api import complete_moto_function_api
 from shardline.local.mappings import complete_moto_mapping_api
@@ -108,25 +109,11 @@ def _install_patches() -> None:
             response_headers["Content-Length"] = str(len(payload))
             return payload
 
-        original_put_config = backend_cls.put_function_event_invoke_config
-
-        def put_function_event_invoke_config(self: Any, name: str, config: Any) -> Any:
-            # moto appends and GetFunctionEventInvokeConfig returns the first config;
-            # AWS replaces the function's config.
-            self.get_function(name).event_invoke_config = []
-            return original_put_config(self, name, config)
-
-        def update_function_event_invoke_config(self: Any, name: str, config: Any) -> Any:
-            function = self.get_function(name)
-            current = (function.event_invoke_config[0].config
-                       if function.event_invoke_config else {})
-            return put_function_event_invoke_config(self, name, {**current, **config})
-
-        backend_cls.put_function_event_invoke_config = put_function_event_invoke_config
-        backend_cls.update_function_event_invoke_config = update_function_event_invoke_config
         backend_cls.create_event_source_mapping = create_event_source_mapping
         lambda_models.LambdaFunction.invoke = invoke
         backend_cls.invoke = backend_invoke
+        # Asynchronous invocation settings per version and alias, replaced by Put.
+        complete_moto_event_invoke_configs()
         # EFO consumer ARNs as sources, StartingPositionTimestamp, and the
         # ParallelizationFactor/tumbling-window rule, as AWS's API has them.
         complete_moto_mapping_api()

@@ -35,7 +35,7 @@ from shardline.local.credentials import RoleSessions
 from shardline.local.environments import EnvironmentPool, EnvironmentSpec, Outcome
 from shardline.local.inprocess import InProcessFunctions
 from shardline.local.results import InvocationResult, error_result, runtime_error
-from shardline.local.versions import LATEST, VersionRouter
+from shardline.local.versions import LATEST, VersionRouter, split_qualifier
 
 Isolation = Literal["process", "thread"]
 # The PATH Lambda's Python runtimes set; nothing else of the host's is passed on.
@@ -215,7 +215,8 @@ class FunctionRuntime:
 
     def _capacity(self, function: str) -> int:
         """Reserved concurrency when set (at most the local cap), else the local cap."""
-        data = self.lambda_client.get_function_concurrency(FunctionName=function)
+        data = self.lambda_client.get_function_concurrency(
+            FunctionName=split_qualifier(function)[0])  # shared by all its versions
         reserved = data.get("ReservedConcurrentExecutions")
         return self.max_concurrency if reserved is None else min(int(reserved),
                                                                  self.max_concurrency)

@@ -242,3 +242,13 @@ output "archive_glue_table" {
   description = "Glue table over the archive, with partition projection on dt and hour."
   value       = one(module.fanout[*].archive_glue_table)
 }
+
+output "function_alias_arns" {
+  description = "ARN of every function's `live` alias, by logical name: what mappings, schedules and the dispatcher invoke, and what a deploy or rollback moves (docs/deploys.md)."
+  value = merge(
+    { aggregator = module.aggregator.alias_arn },
+    { for m in module.rollup : "rollup" => m.alias_arn },
+    { for m in module.scheduled_rollup : "scheduled_rollup" => m.alias_arn },
+    one(module.fanout[*].alias_arns) == null ? {} : one(module.fanout[*].alias_arns),
+  )
+}

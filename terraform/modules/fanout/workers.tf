@@ -76,7 +76,9 @@ module "worker" {
 resource "aws_lambda_function_event_invoke_config" "worker" {
   for_each = local.worker_names
 
+  # Settings apply per qualifier, and the dispatcher invokes the alias.
   function_name                = module.worker[each.key].function_name
+  qualifier                    = module.worker[each.key].alias_name
   maximum_retry_attempts       = local.worker_settings[each.key].maximum_retry_attempts
   maximum_event_age_in_seconds = local.worker_settings[each.key].maximum_event_age_in_seconds
 

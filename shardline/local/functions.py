@@ -25,7 +25,7 @@ import threading
 import time
 import uuid
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal
@@ -133,8 +133,15 @@ class FunctionRuntime:
         """
         request_id = request_id or str(uuid.uuid4())
         target = self.versions.resolve(function)
+        version = split_qualifier(target)[1] or LATEST
         if self._in_process is not None:
-            return self._in_process.invoke(target, event, request_id, invoked=function)
+            result = self._in_process.invoke(target, event, request_id, invoked=function)
+        else:
+            result = self._invoke_in_environment(target, function, event, request_id)
+        return replace(result, executed_version=version)
+
+    def _invoke_in_environment(self, target: str, function: str, event: Any,
+                               request_id: str) -> InvocationResult:
         loaded = self._load(target)
         config = loaded.config
         started = time.monotonic()

@@ -146,3 +146,40 @@ def test_a_weighted_alias_aws_refuses_is_refused(harness: Harness, version: str,
             FunctionName="refused", Name="live", FunctionVersion=version,
             RoutingConfig={"AdditionalVersionWeights": weights})
     assert refused.value.response["Error"]["Code"] == "InvalidParameterValueException"
+
+
+FAILING = """
+def lambda_handler(event, context):
+    seen({"version": context.function_version})
+    raise RuntimeError("release 1 is broken")
+"""
+
+
+def test_async_settings_are_the_alias_s_and_its_failures_name_the_version(
+        harness: Harness) -> None:
+    # GIVEN a failing version 1 behind `live`; async settings on the alias (no retries,
+    # an on-failure queue) and none on $LATEST (whose default is two retries)
+    harness.clock.current = T0
+    queue_url, queue_arn = harness.queue("alias-failures")
+    function_arn = harness.function("broken", FAILING)
+    lambda_client = harness.client("lambda")
+    lambda_client.publish_version(FunctionName="broken")
+    lambda_client.create_alias(FunctionName="broken", Name="live", FunctionVersion="1")
+    lambda_client.put_function_event_invoke_config(
+        FunctionName="broken", Qualifier="live", MaximumRetryAttempts=0,
+        DestinationConfig={"OnFailure": {"Destination": queue_arn}})
+    harness.start()
+
+    # WHEN an event is invoked asynchronously through the alias and ten minutes pass
+    lambda_client.invoke(FunctionName="broken:live", InvocationType="Event", Payload=b"{}")
+    harness.advance(600)
+
+    # THEN it ran once, as version 1, and its failure record names the alias and version
+    assert harness.seen("broken") == [{"version": "1"}]
+    (record,) = harness.messages(queue_url)
+    assert record["requestContext"]["functionArn"] == f"{function_arn}:live"
+    assert record["responseContext"]["executedVersion"] == "1"
+    assert lambda_client.get_function_event_invoke_config(
+        FunctionName="broken", Qualifier="live")["MaximumRetryAttempts"] == 0
+    with pytest.raises(ClientError):
+        lambda_client.get_function_event_invoke_config(FunctionName="broken")

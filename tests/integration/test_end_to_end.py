@@ -121,7 +121,7 @@ def test_aggregates_equal_the_producers_ground_truth(stack: LocalStack) -> None:
         cell: partials[(cell[0], cell[2])] for cell in counts if cell[2] in buckets}
 
     # AND the engine invoked the aggregator with final invokes that closed the windows
-    aggregator_arn = str(stack.outputs["aggregator_function_arn"])
+    aggregator_arn = str(stack.outputs["function_alias_arns"]["aggregator"])
     log = [inv for inv in list(stack.engine.invocation_log)[mark:]
            if inv.function == aggregator_arn]
     assert all(inv.outcome == "ok" for inv in log)

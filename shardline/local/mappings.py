@@ -137,6 +137,14 @@ def complete_moto_mapping_api() -> None:
             esm.function_arn = as_invoked(esm.function_arn, str(spec.get("FunctionName")))
             return esm
 
+        update = backend_cls.update_event_source_mapping
+
+        def update_event_source_mapping(self: Any, uuid: str, spec: dict[str, Any]) -> Any:
+            esm = update(self, uuid, spec)
+            if esm is not None and "FunctionName" in spec:  # onto an alias: as at creation
+                esm.function_arn = as_invoked(esm.function_arn, str(spec["FunctionName"]))
+            return esm
+
         def get_configuration(self: Any) -> dict[str, Any]:
             data: dict[str, Any] = configuration(self)
             if self.starting_position_timestamp is not None:
@@ -147,6 +155,7 @@ def complete_moto_mapping_api() -> None:
             return data
 
         backend_cls.create_event_source_mapping = create_event_source_mapping
+        backend_cls.update_event_source_mapping = update_event_source_mapping
         models.EventSourceMapping.get_configuration = get_configuration
         _api_completed = True
 

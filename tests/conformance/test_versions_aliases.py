@@ -183,3 +183,20 @@ def test_async_settings_are_the_alias_s_and_its_failures_name_the_version(
         FunctionName="broken", Qualifier="live")["MaximumRetryAttempts"] == 0
     with pytest.raises(ClientError):
         lambda_client.get_function_event_invoke_config(FunctionName="broken")
+
+
+def test_a_mapping_moved_onto_the_alias_names_it(harness: Harness) -> None:
+    # GIVEN a mapping created on the unqualified function (as before the alias existed)
+    harness.clock.advance_to(T0)
+    stream = harness.stream("moved")
+    _two_versions(harness, "moved")
+    lambda_client = harness.client("lambda")
+    alias_arn = lambda_client.create_alias(FunctionName="moved", Name="live",
+                                           FunctionVersion="2")["AliasArn"]
+    uuid = harness.map(stream, "moved")
+
+    # WHEN it is updated onto the alias (what `terraform apply` of this change does)
+    lambda_client.update_event_source_mapping(UUID=uuid, FunctionName="moved:live")
+
+    # THEN it names the alias, not the version the alias points to today
+    assert lambda_client.get_event_source_mapping(UUID=uuid)["FunctionArn"] == alias_arn

@@ -63,13 +63,14 @@ def test_terraform_created_the_mapping_the_engine_drives(stack: LocalStack) -> N
     # GIVEN the stack applied from envs/local.tfvars
     # WHEN the engine discovers mappings through the Lambda API
     assert stack.engine is not None
-    aggregator = f":function:{stack.outputs['aggregator_function_name']}"
+    aggregator = str(stack.outputs["function_alias_arns"]["aggregator"])  # its live alias
     mappings = [m for m in stack.engine.mappings()
-                if m.service == "kinesis" and m.function_arn.endswith(aggregator)]
+                if m.service == "kinesis" and m.function_arn == aggregator]
     # THEN it sees the aggregator's mapping with every setting Terraform gave it
     assert len(mappings) == 1
     mapping = mappings[0]
-    assert mapping.function_arn.endswith(f":function:{stack.outputs['aggregator_function_name']}")
+    name = stack.outputs["aggregator_function_name"]
+    assert mapping.function_arn.endswith(f":function:{name}:live")
     assert mapping.source_arn == stack.outputs["stream_arn"]
     assert mapping.tumbling_window_s > 0
     assert mapping.parallelization_factor == 1

@@ -19,6 +19,7 @@ module "dispatcher" {
 
   function_name                  = local.dispatcher_name
   role_name                      = "${var.global_name_prefix}-dispatcher"
+  live_alias                     = try(var.live_aliases["dispatcher"], {})
   description                    = "Routes telemetry from the EFO consumer to worker functions by async Invoke"
   package_path                   = var.dispatcher.package_path
   package_base64sha256           = var.dispatcher.package_base64sha256

@@ -52,6 +52,7 @@ module "worker" {
 
   function_name                  = "${var.name_prefix}-${local.worker_services[each.key]}"
   role_name                      = "${var.global_name_prefix}-${local.worker_services[each.key]}"
+  live_alias                     = try(var.live_aliases[each.key], {})
   description                    = local.worker_descriptions[each.key]
   package_path                   = local.worker_settings[each.key].package_path
   package_base64sha256           = local.worker_settings[each.key].package_base64sha256

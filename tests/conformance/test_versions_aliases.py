@@ -200,3 +200,35 @@ def test_a_mapping_moved_onto_the_alias_names_it(harness: Harness) -> None:
 
     # THEN it names the alias, not the version the alias points to today
     assert lambda_client.get_event_source_mapping(UUID=uuid)["FunctionArn"] == alias_arn
+
+
+POISON = """
+def lambda_handler(event, context):
+    seen({"version": context.function_version})
+    raise RuntimeError("release 1 cannot read this")
+"""
+
+
+def test_a_stream_failure_record_names_the_alias_and_the_version_that_ran(
+        harness: Harness) -> None:
+    # GIVEN a failing version 1 behind `live`, mapped with no retries to an on-failure queue
+    harness.clock.advance_to(T0)
+    stream = harness.stream("poisoned")
+    queue_url, queue_arn = harness.queue("stream-failures")
+    harness.function("poisoned", POISON)
+    lambda_client = harness.client("lambda")
+    lambda_client.publish_version(FunctionName="poisoned")
+    alias_arn = lambda_client.create_alias(FunctionName="poisoned", Name="live",
+                                           FunctionVersion="1")["AliasArn"]
+    harness.map(stream, "poisoned:live", MaximumRetryAttempts=0,
+                DestinationConfig={"OnFailure": {"Destination": queue_arn}})
+    harness.start()
+
+    # WHEN a record arrives
+    harness.put(stream, ["bad"])
+    harness.advance(2)
+
+    # THEN its batch is skipped with a record naming the alias and the version that failed
+    (record,) = harness.messages(queue_url)
+    assert record["requestContext"]["functionArn"] == alias_arn
+    assert record["responseContext"]["executedVersion"] == "1"

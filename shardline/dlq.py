@@ -74,7 +74,8 @@ class FailedBatch:
             "batch_size": self.batch_size,
             "condition": self.condition,
             "invoke_count": self.invoke_count,
-            "function": self.function_arn.rsplit(":", 1)[-1],
+            # arn:aws:lambda:<region>:<account>:function:<name>[:<alias or version>]
+            "function": ":".join(self.function_arn.split(":")[6:]),
         }
 
 

@@ -24,6 +24,7 @@ module "fanout" {
   log_level                   = var.log_level
   log_retention_in_days       = var.log_retention_in_days
   kms_deletion_window_in_days = var.kms_deletion_window_in_days
+  live_aliases                = var.live_aliases
 
   stream_arn               = module.stream.stream_arn
   stream_kms_key_arn       = module.stream.kms_key_arn

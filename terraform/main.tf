@@ -58,6 +58,7 @@ module "aggregator" {
 
   function_name                  = local.aggregator_name
   role_name                      = "${local.global_name_prefix}-aggregator"
+  live_alias                     = try(var.live_aliases["aggregator"], {})
   description                    = "Aggregates telemetry into per-device tumbling-window partials"
   package_path                   = var.aggregator_package_path
   package_base64sha256           = var.aggregator_package_base64sha256

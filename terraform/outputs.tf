@@ -257,3 +257,13 @@ output "dashboard_name" {
   description = "CloudWatch dashboard of the pipeline's health."
   value       = module.alarms.dashboard_name
 }
+
+output "function_alias_arns" {
+  description = "ARN of every function's `live` alias, by logical name: what mappings, schedules and the dispatcher invoke, and what a deploy or rollback moves (docs/deploys.md)."
+  value = merge(
+    { aggregator = module.aggregator.alias_arn },
+    { for m in module.rollup : "rollup" => m.alias_arn },
+    { for m in module.scheduled_rollup : "scheduled_rollup" => m.alias_arn },
+    one(module.fanout[*].alias_arns) == null ? {} : one(module.fanout[*].alias_arns),
+  )
+}

@@ -15,6 +15,7 @@ module "rollup" {
 
   function_name                  = local.rollup_name
   role_name                      = "${local.global_name_prefix}-rollup"
+  live_alias                     = try(var.live_aliases["rollup"], {})
   description                    = "Recomputes per-minute totals from the partial aggregates on the table's stream"
   package_path                   = var.rollup_package_path
   package_base64sha256           = var.rollup_package_base64sha256

@@ -18,6 +18,7 @@ module "scheduled_rollup" {
   count  = local.scheduled_rollup_enabled ? 1 : 0
 
   function_name                  = local.scheduled_rollup_name
+  live_alias                     = try(var.live_aliases["scheduled_rollup"], {})
   role_name                      = "${local.global_name_prefix}-scheduled-rollup"
   description                    = "Recomputes 5-minute and hourly device, site and fleet roll-ups of the hours marked pending"
   package_path                   = var.scheduled_rollup_package_path

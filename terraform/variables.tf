@@ -623,3 +623,22 @@ variable "quarantine_retention_days" {
     error_message = "quarantine_retention_days must be a whole number from 1 to 365."
   }
 }
+
+variable "live_aliases" {
+  description = "Per function (aggregator, rollup, scheduled_rollup, dispatcher, device_state, alerts, archive): its `live` alias. version pins it to a published version (a rollback kept across applies; absent: the version the apply publishes); canary_weight routes that share of invocations (0-1) to the version the apply publishes while version stays live (docs/deploys.md)."
+  type = map(object({
+    version       = optional(string)
+    canary_weight = optional(number, 0)
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for name in keys(var.live_aliases) : contains(["aggregator", "rollup", "scheduled_rollup", "dispatcher", "device_state", "alerts", "archive"], name)])
+    error_message = "live_aliases keys must be function names: aggregator, rollup, scheduled_rollup, dispatcher, device_state, alerts, archive."
+  }
+
+  validation {
+    condition     = alltrue([for alias in values(var.live_aliases) : (alias.version == null ? true : can(regex("^[0-9]+$", alias.version))) && alias.canary_weight >= 0 && alias.canary_weight <= 1])
+    error_message = "live_aliases: version must be a published version number and canary_weight between 0.0 and 1.0."
+  }
+}

@@ -28,6 +28,7 @@ from typing import Any
 from shardline.local.destinations import async_object_key, iso_millis
 from shardline.local.invoke_model import QueuedEvent
 from shardline.local.scheduling import Clock
+from shardline.local.versions import split_qualifier
 
 log = logging.getLogger("shardline.engine")
 
@@ -43,7 +44,7 @@ def invocation_record(event: QueuedEvent, condition: str, now: float) -> dict[st
         "timestamp": iso_millis(now),
         "requestContext": {
             "requestId": event.request_id,
-            "functionArn": f"{event.function_arn}:$LATEST",
+            "functionArn": _qualified(event.function_arn),
             "condition": condition,
             "approximateInvokeCount": event.invocations,
         },
@@ -51,7 +52,8 @@ def invocation_record(event: QueuedEvent, condition: str, now: float) -> dict[st
     }
     result = event.last_result
     if result is not None:
-        response_context: dict[str, Any] = {"statusCode": 200, "executedVersion": "$LATEST"}
+        response_context: dict[str, Any] = {"statusCode": 200,
+                                            "executedVersion": result.executed_version}
         if result.function_error:
             response_context["functionError"] = result.function_error
         record["responseContext"] = response_context
@@ -106,3 +108,8 @@ class AsyncDestinations:
         }])
         if response.get("FailedEntryCount"):
             raise RuntimeError(f"PutEvents rejected the record: {response['Entries']}")
+
+
+def _qualified(function_arn: str) -> str:
+    """The invoked ARN with its qualifier: an alias or version as invoked, else $LATEST."""
+    return function_arn if split_qualifier(function_arn)[1] else f"{function_arn}:$LATEST"

@@ -72,8 +72,8 @@ def batch_info(key: str, *, shard_id: str, stream_arn: str,
 
 def stream_failure_record(*, request_id: str, function_arn: str, condition: str,
                           invoke_count: int, function_error: str | None, invoked: bool,
-                          now: float, batch_info_key: str,
-                          info: dict[str, Any]) -> dict[str, Any]:
+                          now: float, batch_info_key: str, info: dict[str, Any],
+                          executed_version: str = "$LATEST") -> dict[str, Any]:
     """The on-failure record of a stream mapping, fields in AWS's order."""
     document: dict[str, Any] = {"requestContext": {
         "requestId": request_id,
@@ -82,7 +82,7 @@ def stream_failure_record(*, request_id: str, function_arn: str, condition: str,
         "approximateInvokeCount": invoke_count,
     }}
     if invoked:
-        document["responseContext"] = {"statusCode": 200, "executedVersion": "$LATEST",
+        document["responseContext"] = {"statusCode": 200, "executedVersion": executed_version,
                                        "functionError": function_error}
     document.update({"version": "1.0", "timestamp": iso_millis(now), batch_info_key: info})
     return document

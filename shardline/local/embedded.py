@@ -42,9 +42,11 @@ from shardline.local.embedded_streams import (
     trim_dynamodb_stream_records,
 )
 from shardline.local.embedded_ttl import record_service_deletions
+from shardline.local.event_invoke_configs import complete_moto_event_invoke_configs
 from shardline.local.fault_layer import FaultLayer
 from shardline.local.function_api import complete_moto_function_api
 from shardline.local.mappings import complete_moto_mapping_api
+from shardline.local.versions import as_invoked
 
 DEFAULT_PORT = 4566
 LOCAL_ACCOUNT_ID = "123456789012"
@@ -96,34 +98,23 @@ def _install_patches() -> None:
             return esm
 
         def invoke(self: Any, body: Any, request_headers: Any, response_headers: Any) -> Any:
-            hook = _invoke_hook
-            if hook is None:
-                raise RuntimeError("no shardline runtime is attached to the embedded AWS")
-            payload = body if isinstance(body, bytes) else (body or "").encode()
-            invocation_type = request_headers.get("x-amz-invocation-type", "RequestResponse")
-            result, function_error = hook(self.function_arn, payload, invocation_type)
-            if function_error:
-                response_headers["x-amz-function-error"] = "Unhandled"
-            return result if invocation_type == "RequestResponse" else b""
+            return _run_hook(self.function_arn, body, request_headers, response_headers)
 
-        original_put_config = backend_cls.put_function_event_invoke_config
+        def backend_invoke(self: Any, function_name: str, qualifier: str | None, body: Any,
+                           request_headers: Any, response_headers: Any) -> Any:
+            # The runtime gets what was invoked (an alias stays an alias, for its
+            # weighted routing); moto would hand it the version the alias points to.
+            function = self.get_function(function_name, qualifier)
+            invoked = as_invoked(function.function_arn, function_name, qualifier)
+            payload = _run_hook(invoked, body, request_headers, response_headers)
+            response_headers["Content-Length"] = str(len(payload))
+            return payload
 
-        def put_function_event_invoke_config(self: Any, name: str, config: Any) -> Any:
-            # moto appends and GetFunctionEventInvokeConfig returns the first config;
-            # AWS replaces the function's config.
-            self.get_function(name).event_invoke_config = []
-            return original_put_config(self, name, config)
-
-        def update_function_event_invoke_config(self: Any, name: str, config: Any) -> Any:
-            function = self.get_function(name)
-            current = (function.event_invoke_config[0].config
-                       if function.event_invoke_config else {})
-            return put_function_event_invoke_config(self, name, {**current, **config})
-
-        backend_cls.put_function_event_invoke_config = put_function_event_invoke_config
-        backend_cls.update_function_event_invoke_config = update_function_event_invoke_config
         backend_cls.create_event_source_mapping = create_event_source_mapping
         lambda_models.LambdaFunction.invoke = invoke
+        backend_cls.invoke = backend_invoke
+        # Asynchronous invocation settings per version and alias, replaced by Put.
+        complete_moto_event_invoke_configs()
         # EFO consumer ARNs as sources, StartingPositionTimestamp, and the
         # ParallelizationFactor/tumbling-window rule, as AWS's API has them.
         complete_moto_mapping_api()
@@ -196,6 +187,19 @@ def _unregister_from_source(esm: Any) -> None:
             queue.lambda_event_source_mappings.pop(esm.function_arn, None)
 
 
+def _run_hook(function_arn: str, body: Any, request_headers: Any,
+              response_headers: Any) -> bytes:
+    hook = _invoke_hook
+    if hook is None:
+        raise RuntimeError("no shardline runtime is attached to the embedded AWS")
+    payload = body if isinstance(body, bytes) else (body or "").encode()
+    invocation_type = request_headers.get("x-amz-invocation-type", "RequestResponse")
+    result, function_error = hook(function_arn, payload, invocation_type)
+    if function_error:
+        response_headers["x-amz-function-error"] = "Unhandled"
+    return result if invocation_type == "RequestResponse" else b""
+
+
 def attach_runtime(hook: InvokeHook | None) -> None:
     """Route the Invoke API to ``hook`` (``None`` detaches)."""
     global _invoke_hook
@@ -204,12 +208,13 @@ def attach_runtime(hook: InvokeHook | None) -> None:
 
 
 def function_code(function_arn: str) -> bytes:
-    """The zip that was deployed for a function (what Terraform uploaded)."""
+    """The zip that was deployed for a function (what Terraform uploaded); for a
+    qualified ARN, the code of that version."""
     from moto.awslambda.models import lambda_backends
 
     parts = function_arn.split(":")
-    account, region, name = parts[4], parts[3], parts[6]
-    function = lambda_backends[account][region].get_function(name, None)
+    account, region = parts[4], parts[3]
+    function = lambda_backends[account][region].get_function(function_arn, None)
     return bytes(function.code_bytes)
 
 

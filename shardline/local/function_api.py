@@ -1,4 +1,4 @@
-"""Lambda's function-configuration rules that moto does not check.
+"""Lambda's function-configuration and alias rules that moto does not check.
 
 AWS refuses a function whose environment sets a key the Lambda runtime reserves (the
 variables it sets itself: credentials, ``AWS_REGION``, ``_HANDLER`` ...), a key that
@@ -26,6 +26,8 @@ RESERVED_KEYS = frozenset({
 KEY_PATTERN = re.compile(r"[a-zA-Z]([a-zA-Z0-9_])+")
 ENVIRONMENT_LIMIT_BYTES = 4096
 
+MAX_ADDITIONAL_VERSIONS = 1  # an alias points to at most two versions
+
 _lock = threading.Lock()
 _completed = False
 
@@ -49,6 +51,31 @@ def environment_error(variables: dict[str, str]) -> str | None:
         return ("Lambda was unable to configure your environment variables because the "
                 "environment variables you have provided exceeded the 4KB limit. "
                 f"String measured: {measured}")
+    return None
+
+
+def routing_error(version: str, routing: dict[str, Any] | None) -> str | None:
+    """Why AWS would refuse this alias routing ("Implement Lambda canary deployments using
+    a weighted alias", "AliasRoutingConfiguration"), or None."""
+    weights = (routing or {}).get("AdditionalVersionWeights") or {}
+    if not weights:
+        return None
+    if len(weights) > MAX_ADDITIONAL_VERSIONS:
+        return "An alias can point to a maximum of two function versions."
+    if version == "$LATEST":
+        return ("$LATEST is not supported for an alias pointing to more than 1 version: "
+                "both versions must be published.")
+    for additional, weight in weights.items():
+        if not str(additional).isdigit():
+            return (f"Invalid function version {additional} in AdditionalVersionWeights: "
+                    "it must be a published version number.")
+        if additional == version:
+            return ("Invalid function version in AdditionalVersionWeights: it must differ "
+                    "from the alias's primary version.")
+        if not 0.0 <= float(weight) <= 1.0:
+            return (f"1 validation error detected: Value '{weight}' at "
+                    "'routingConfig.additionalVersionWeights' failed to satisfy constraint: "
+                    "Member must have value between 0.0 and 1.0")
     return None
 
 
@@ -83,4 +110,31 @@ def complete_moto_function_api() -> None:
 
         backend_cls.create_function = create_function
         backend_cls.update_function_configuration = update_function_configuration
+        _refuse_alias_routing(backend_cls, InvalidParameterValueException)
         _completed = True
+
+
+def _refuse_alias_routing(backend_cls: Any, invalid: Any) -> None:
+    """CreateAlias and UpdateAlias refuse the routing AWS refuses (moto stores it)."""
+    create, update = backend_cls.create_alias, backend_cls.update_alias
+
+    def create_alias(self: Any, name: str, function_name: str, function_version: str,
+                     description: str, routing_config: Any) -> Any:
+        problem = routing_error(function_version, routing_config)
+        if problem:
+            raise invalid(problem)
+        return create(self, name, function_name, function_version, description,
+                      routing_config)
+
+    def update_alias(self: Any, name: str, function_name: str, function_version: str,
+                     description: str, routing_config: Any) -> Any:
+        version = function_version or self.get_alias(name, function_name).function_version
+        current = self.get_alias(name, function_name).routing_config
+        problem = routing_error(version, current if routing_config is None else routing_config)
+        if problem:
+            raise invalid(problem)
+        return update(self, name, function_name, function_version, description,
+                      routing_config)
+
+    backend_cls.create_alias = create_alias
+    backend_cls.update_alias = update_alias

@@ -25,7 +25,7 @@ import threading
 import time
 import uuid
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal
@@ -35,6 +35,7 @@ from shardline.local.credentials import RoleSessions
 from shardline.local.environments import EnvironmentPool, EnvironmentSpec, Outcome
 from shardline.local.inprocess import InProcessFunctions
 from shardline.local.results import InvocationResult, error_result, runtime_error
+from shardline.local.versions import LATEST, VersionRouter, split_qualifier
 
 Isolation = Literal["process", "thread"]
 # The PATH Lambda's Python runtimes set; nothing else of the host's is passed on.
@@ -53,6 +54,7 @@ class FunctionConfig:
     role: str
     runtime: str = "python3.12"
     tracing_mode: str = "PassThrough"
+    version: str = LATEST
 
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> FunctionConfig:
@@ -67,7 +69,16 @@ class FunctionConfig:
             role=data.get("Role", ""),
             runtime=data.get("Runtime") or "python3.12",
             tracing_mode=(data.get("TracingConfig") or {}).get("Mode") or "PassThrough",
+            version=str(data.get("Version") or LATEST),
         )
+
+    @property
+    def keys(self) -> set[str]:
+        """What names this version: its qualified ARN, and for ``$LATEST`` the bare name
+        and unqualified ARN too."""
+        if self.version != LATEST:
+            return {self.arn}
+        return {self.name, self.arn, f"{self.arn}:{LATEST}", f"{self.name}:{LATEST}"}
 
 
 @dataclass
@@ -95,11 +106,15 @@ class FunctionRuntime:
     endpoint_url: str | None = None
     region: str = embedded.LOCAL_REGION
     credentials: RoleSessions | None = None
+    # Seeds the weighted alias routing (versions.py); None: unseeded, as on AWS.
+    routing_seed: int | None = None
+    versions: VersionRouter = field(init=False)
     _functions: dict[str, _Function] = field(default_factory=dict)
     _in_process: InProcessFunctions | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
+        self.versions = VersionRouter(self.lambda_client, self.routing_seed)
         if self.isolation == "thread":
             self._in_process = InProcessFunctions(self)
 
@@ -113,12 +128,21 @@ class FunctionRuntime:
 
         ``request_id`` is the invocation's ID as the handler's context sees it; Lambda
         keeps one ID across the retries of an asynchronous event, so callers pass it.
-        Waits for a free environment when the function is at its concurrency.
+        Waits for a free environment when the function is at its concurrency. A
+        qualified name or ARN runs that version, an alias the version it points to.
         """
         request_id = request_id or str(uuid.uuid4())
+        target = self.versions.resolve(function)
+        version = split_qualifier(target)[1] or LATEST
         if self._in_process is not None:
-            return self._in_process.invoke(function, event, request_id)
-        loaded = self._load(function)
+            result = self._in_process.invoke(target, event, request_id, invoked=function)
+        else:
+            result = self._invoke_in_environment(target, function, event, request_id)
+        return replace(result, executed_version=version)
+
+    def _invoke_in_environment(self, target: str, function: str, event: Any,
+                               request_id: str) -> InvocationResult:
+        loaded = self._load(target)
         config = loaded.config
         started = time.monotonic()
         environment = loaded.pool.acquire(partial(self._spec, config), timeout_s=None)
@@ -139,9 +163,9 @@ class FunctionRuntime:
     def unpack(self, config: FunctionConfig) -> Path:
         """The deployed zip, unpacked once per code hash."""
         safe_hash = config.code_sha256.replace("/", "_").replace("+", "-").rstrip("=")
-        target = self.code_dir / f"{config.name}-{safe_hash[:16]}"
+        target = self.code_dir / f"{config.name}-{config.version.strip('$')}-{safe_hash[:16]}"
         if not target.is_dir():
-            code = embedded.function_code(config.arn)
+            code = embedded.function_code(config.arn)  # qualified: that version's code
             staging = target.with_name(f"{target.name}.{uuid.uuid4().hex[:8]}.tmp")
             with zipfile.ZipFile(io.BytesIO(code)) as archive:
                 archive.extractall(staging)
@@ -182,7 +206,7 @@ class FunctionRuntime:
             config = self.describe(function)
             loaded = _Function(config, EnvironmentPool(self._capacity(config.arn)),
                                time.monotonic())
-            for key in {function, config.name, config.arn}:
+            for key in {function} | config.keys:
                 self._functions[key] = loaded
             return loaded
 
@@ -198,7 +222,8 @@ class FunctionRuntime:
 
     def _capacity(self, function: str) -> int:
         """Reserved concurrency when set (at most the local cap), else the local cap."""
-        data = self.lambda_client.get_function_concurrency(FunctionName=function)
+        data = self.lambda_client.get_function_concurrency(
+            FunctionName=split_qualifier(function)[0])  # shared by all its versions
         reserved = data.get("ReservedConcurrentExecutions")
         return self.max_concurrency if reserved is None else min(int(reserved),
                                                                  self.max_concurrency)
@@ -215,14 +240,14 @@ class FunctionRuntime:
     def _variables(self, config: FunctionConfig, code_root: Path) -> dict[str, str]:
         """Exactly what Lambda puts in an environment: the function's variables, the
         runtime's, and the execution role's credentials (plus the local endpoint)."""
-        log_stream = f"{time.strftime('%Y/%m/%d')}/[$LATEST]{secrets.token_hex(16)}"
+        log_stream = f"{time.strftime('%Y/%m/%d')}/[{config.version}]{secrets.token_hex(16)}"
         variables = {
             **config.environment,
             "_HANDLER": config.handler,
             "AWS_EXECUTION_ENV": f"AWS_Lambda_{config.runtime}",
             "AWS_LAMBDA_FUNCTION_NAME": config.name,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.memory_mb),
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_VERSION": config.version,
             "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{config.name}",
             "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,

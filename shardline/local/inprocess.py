@@ -43,10 +43,11 @@ if TYPE_CHECKING:
 class LambdaContext:
     """The context object handlers receive (the attributes Powertools reads)."""
 
-    def __init__(self, config: FunctionConfig, request_id: str, deadline: float) -> None:
+    def __init__(self, config: FunctionConfig, request_id: str, deadline: float,
+                 invoked_arn: str) -> None:
         self.function_name = config.name
-        self.function_version = "$LATEST"
-        self.invoked_function_arn = config.arn
+        self.function_version = config.version
+        self.invoked_function_arn = invoked_arn
         self.memory_limit_in_mb = config.memory_mb
         self.aws_request_id = request_id
         self.log_group_name = f"/aws/lambda/{config.name}"
@@ -74,14 +75,19 @@ class InProcessFunctions:
         self._loaded: dict[str, _Loaded] = {}
         self._lock = threading.Lock()
 
-    def invoke(self, function: str, event: Any, request_id: str) -> InvocationResult:
+    def invoke(self, function: str, event: Any, request_id: str, *,
+               invoked: str | None = None) -> InvocationResult:
+        """Run ``function`` (a resolved version); ``invoked`` is what the caller named."""
         loaded = self._load(function)
         config = loaded.config
         # The event crosses a JSON boundary, as it does in Lambda.
         event_copy = json.loads(json.dumps(event))
-        context = LambdaContext(config, request_id, time.monotonic() + config.timeout_s)
+        invoked_arn = invoked if invoked and invoked.startswith("arn:") else config.arn
+        context = LambdaContext(config, request_id, time.monotonic() + config.timeout_s,
+                                invoked_arn)
         environment = {**config.environment, "AWS_LAMBDA_FUNCTION_NAME": config.name,
-                       "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.memory_mb)}
+                       "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.memory_mb),
+                       "AWS_LAMBDA_FUNCTION_VERSION": config.version}
 
         def run() -> Any:
             with function_environment(environment), function_output(loaded.log):
@@ -125,6 +131,7 @@ class InProcessFunctions:
                 return loaded
             config = runtime.describe(function)
             log_file = self._open_log(config)
+            self._forget_other_versions(config)
             with function_output(log_file):
                 handler = self._import_handler(config)
             loaded = _Loaded(
@@ -134,9 +141,16 @@ class InProcessFunctions:
                 ),
                 log_file, time.monotonic(),
             )
-            for key in {function, config.name, config.arn}:
+            for key in {function} | config.keys:
                 self._loaded[key] = loaded
             return loaded
+
+    def _forget_other_versions(self, config: FunctionConfig) -> None:
+        """Another version of the function shares its module names: drop that version's
+        modules so this one's are imported (its loaded handler keeps its own)."""
+        for other in {id(v): v for v in self._loaded.values()}.values():
+            if other.config.name == config.name and other.config != config:
+                _forget_code(self.runtime.unpack(other.config))
 
     def _refresh(self, loaded: _Loaded) -> None:
         """Apply configuration or code updated through the Lambda API since the last look."""

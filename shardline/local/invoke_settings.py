@@ -11,6 +11,7 @@ from typing import Any
 
 from shardline.local.invoke_model import EventInvokeConfig
 from shardline.local.scheduling import Clock
+from shardline.local.versions import split_qualifier
 
 CONFIG_TTL_S = 0.0  # read the settings for every attempt
 
@@ -45,7 +46,9 @@ class InvokeSettings:
     def reserved_concurrency(self, function_arn: str) -> int | None:
         """The function's reserved concurrency; None: none reserved."""
         def read() -> int | None:
-            data = self.client("lambda").get_function_concurrency(FunctionName=function_arn)
+            # Reserved concurrency is the function's, shared by all its versions.
+            data = self.client("lambda").get_function_concurrency(
+                FunctionName=split_qualifier(function_arn)[0])
             value = data.get("ReservedConcurrentExecutions")
             return None if value is None else int(value)
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from shardline.local.event_filter import FilterPatternError, criteria_patterns
+from shardline.local.versions import as_invoked
 
 STREAM_SERVICES = ("kinesis", "dynamodb")
 
@@ -143,13 +144,20 @@ def complete_moto_mapping_api() -> None:
                                    str(spec.get("EventSourceArn", "")))
             if "/consumer/" in str(spec.get("EventSourceArn", "")):
                 return _create_consumer_mapping(self, models, spec)
-            return create(self, spec)
+            esm = create(self, spec)
+            # A mapping on an alias invokes the alias (it follows alias updates);
+            # moto would store the version the alias points to at creation.
+            esm.function_arn = as_invoked(esm.function_arn, str(spec.get("FunctionName")))
+            return esm
 
         def update_event_source_mapping(self: Any, uuid: str, spec: dict[str, Any]) -> Any:
-            esm = self.get_event_source_mapping(uuid)
-            if esm is not None and "FilterCriteria" in spec:
-                _check_filter_criteria(spec["FilterCriteria"], esm.event_source_arn)
-            return update(self, uuid, spec)
+            current = self.get_event_source_mapping(uuid)
+            if current is not None and "FilterCriteria" in spec:
+                _check_filter_criteria(spec["FilterCriteria"], current.event_source_arn)
+            esm = update(self, uuid, spec)
+            if esm is not None and "FunctionName" in spec:  # onto an alias: as at creation
+                esm.function_arn = as_invoked(esm.function_arn, str(spec["FunctionName"]))
+            return esm
 
         def get_configuration(self: Any) -> dict[str, Any]:
             data: dict[str, Any] = configuration(self)
@@ -189,7 +197,7 @@ def _create_consumer_mapping(backend: Any, models: Any, spec: dict[str, Any]) ->
     function = backend._lambdas.get_function_by_name_or_arn_with_qualifier(
         spec.get("FunctionName", ""))
     spec.update(RegionName=backend.region_name, AccountId=backend.account_id,
-                FunctionArn=function.function_arn)
+                FunctionArn=as_invoked(function.function_arn, str(spec["FunctionName"])))
     esm = models.EventSourceMapping(spec)
     backend._event_source_mappings[esm.uuid] = esm
     return esm

@@ -17,6 +17,7 @@ class InvocationResult:
     error_type: str | None
     duration_ms: float
     request_id: str
+    executed_version: str = "$LATEST"  # the version that ran (an alias resolves to one)
 
     @property
     def ok(self) -> bool:

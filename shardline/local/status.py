@@ -30,7 +30,7 @@ def consumer_status(consumer: Any, now: float) -> dict[str, Any]:
     mapping = consumer.mapping
     return {
         "mapping": mapping.uuid,
-        "function": mapping.function_arn.rsplit(":", 1)[-1],
+        "function": ":".join(mapping.function_arn.split(":")[6:]),  # name[:alias]
         "source": mapping.source_arn,
         "shard": getattr(consumer, "shard_id", ""),
         "checkpoint": getattr(consumer, "checkpoint", None),

@@ -574,7 +574,8 @@ class ShardConsumer:
                             stream_arn=self.reader.stream_arn,
                             first=(records[0].sequence_number, records[0].arrival),
                             last=(records[-1].sequence_number, records[-1].arrival),
-                            size=len(records)))
+                            size=len(records)),
+            executed_version=result.executed_version if result else "$LATEST")
         try:
             if service_of(destination) == "s3":
                 lane = self.lanes[partition_lane(records[0].partition_key, len(self.lanes))]

@@ -32,6 +32,14 @@ override_resource {
 }
 
 override_resource {
+  target          = module.function.aws_lambda_alias.live
+  override_during = plan
+  values = {
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:shardline-aggregator:live"
+  }
+}
+
+override_resource {
   target          = module.function.aws_lambda_function.this
   override_during = plan
   values = {
@@ -99,8 +107,8 @@ run "function_defaults" {
   }
 
   assert {
-    condition     = aws_lambda_event_source_mapping.this.function_name == module.function.function_arn
-    error_message = "The mapping must invoke the consumer's function."
+    condition     = aws_lambda_event_source_mapping.this.function_name == "arn:aws:lambda:us-east-1:123456789012:function:shardline-aggregator:live"
+    error_message = "The mapping must invoke the consumer function's live alias (deploys and rollbacks move the alias, not the mapping)."
   }
 
   assert {

@@ -99,6 +99,15 @@ override_resource {
 }
 
 override_resource {
+  target          = module.fanout[0].module.worker["device_state"].aws_lambda_alias.live
+  override_during = plan
+  values = {
+    arn  = "arn:aws:lambda:us-east-1:123456789012:function:shardline-device-state:live"
+    name = "live"
+  }
+}
+
+override_resource {
   target          = module.fanout[0].module.worker["device_state"].aws_lambda_function.this
   override_during = plan
   values = {
@@ -132,10 +141,28 @@ override_resource {
 }
 
 override_resource {
+  target          = module.fanout[0].module.worker["alerts"].aws_lambda_alias.live
+  override_during = plan
+  values = {
+    arn  = "arn:aws:lambda:us-east-1:123456789012:function:shardline-alerts:live"
+    name = "live"
+  }
+}
+
+override_resource {
   target          = module.fanout[0].module.worker["alerts"].aws_lambda_function.this
   override_during = plan
   values = {
     arn = "arn:aws:lambda:us-east-1:123456789012:function:shardline-alerts"
+  }
+}
+
+override_resource {
+  target          = module.fanout[0].module.worker["archive"].aws_lambda_alias.live
+  override_during = plan
+  values = {
+    arn  = "arn:aws:lambda:us-east-1:123456789012:function:shardline-archive:live"
+    name = "live"
   }
 }
 
@@ -283,8 +310,8 @@ run "dispatcher_reads_through_an_efo_consumer_with_the_stream_settings" {
   }
 
   assert {
-    condition     = jsondecode(module.fanout[0].dispatcher_environment.workers) == { device_state = "shardline-device-state", alerts = "shardline-alerts", archive = "shardline-archive" } && jsondecode(module.fanout[0].dispatcher_environment.routes)[0].metrics == ["temperature_*"] && jsondecode(module.fanout[0].dispatcher_environment.routes)[0].sites == ["*"]
-    error_message = "WORKERS names every worker function; ROUTES carries the routes with their defaults."
+    condition     = jsondecode(module.fanout[0].dispatcher_environment.workers) == { device_state = "shardline-device-state:live", alerts = "shardline-alerts:live", archive = "shardline-archive:live" } && jsondecode(module.fanout[0].dispatcher_environment.routes)[0].metrics == ["temperature_*"] && jsondecode(module.fanout[0].dispatcher_environment.routes)[0].sites == ["*"]
+    error_message = "WORKERS names every worker function's live alias; ROUTES carries the routes with their defaults."
   }
 
   assert {
@@ -356,7 +383,7 @@ run "dispatcher_may_invoke_only_its_workers" {
       }
       InvokeWorkers = {
         actions   = toset(["lambda:InvokeFunction"])
-        resources = toset(["arn:aws:lambda:us-east-1:123456789012:function:shardline-device-state", "arn:aws:lambda:us-east-1:123456789012:function:shardline-alerts", "arn:aws:lambda:us-east-1:123456789012:function:shardline-archive"])
+        resources = toset(["arn:aws:lambda:us-east-1:123456789012:function:shardline-device-state:live", "arn:aws:lambda:us-east-1:123456789012:function:shardline-alerts:live", "arn:aws:lambda:us-east-1:123456789012:function:shardline-archive:live"])
       }
     }
     error_message = "The dispatcher reads the stream through its consumer, writes quarantine items and invokes exactly its workers."

@@ -239,3 +239,78 @@ run "rejects_wildcard_actions_and_long_role_names" {
 
   expect_failures = [var.role_name, var.policy_statements]
 }
+
+run "function_live_alias_follows_the_published_version" {
+  command = plan
+
+  module {
+    source = "./modules/function"
+  }
+
+  override_resource {
+    target          = aws_lambda_function.this
+    override_during = plan
+    values = {
+      version = "4"
+    }
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.publish == true
+    error_message = "Every change must publish a version for the live alias."
+  }
+
+  assert {
+    condition     = aws_lambda_alias.live.name == "live" && aws_lambda_alias.live.function_version == "4"
+    error_message = "The live alias must point to the version this apply publishes by default."
+  }
+
+  assert {
+    condition     = length(aws_lambda_alias.live.routing_config) == 0
+    error_message = "No weighted routing unless a canary is asked for."
+  }
+}
+
+run "function_live_alias_pinned_with_a_canary" {
+  command = plan
+
+  module {
+    source = "./modules/function"
+  }
+
+  variables {
+    live_alias = { version = "3", canary_weight = 0.1 }
+  }
+
+  override_resource {
+    target          = aws_lambda_function.this
+    override_during = plan
+    values = {
+      version = "4"
+    }
+  }
+
+  assert {
+    condition     = aws_lambda_alias.live.function_version == "3"
+    error_message = "A pinned live alias must stay on the pinned version (a rollback)."
+  }
+
+  assert {
+    condition     = aws_lambda_alias.live.routing_config[0].additional_version_weights == tomap({ "4" = 0.1 })
+    error_message = "The canary weight must route to the version this apply publishes."
+  }
+}
+
+run "function_live_alias_refuses_latest_and_bad_weights" {
+  command = plan
+
+  module {
+    source = "./modules/function"
+  }
+
+  variables {
+    live_alias = { version = "$LATEST", canary_weight = 1.5 }
+  }
+
+  expect_failures = [var.live_alias]
+}

@@ -365,3 +365,35 @@ run "rejects_prefix_with_uppercase" {
 
   expect_failures = [var.prefix]
 }
+
+run "live_aliases_pin_a_rollback_and_route_a_canary" {
+  command = plan
+
+  variables {
+    live_aliases = { aggregator = { version = "3", canary_weight = 0.05 } }
+  }
+
+  override_resource {
+    target          = module.aggregator.module.function.aws_lambda_function.this
+    override_during = plan
+    values = {
+      arn     = "arn:aws:lambda:us-east-1:123456789012:function:shardline-aggregator"
+      version = "4"
+    }
+  }
+
+  assert {
+    condition     = module.aggregator.live_version == "3"
+    error_message = "live_aliases.aggregator.version must pin the aggregator's live alias."
+  }
+}
+
+run "rejects_live_aliases_of_unknown_functions" {
+  command = plan
+
+  variables {
+    live_aliases = { aggregatr = { version = "3" } }
+  }
+
+  expect_failures = [var.live_aliases]
+}

@@ -19,6 +19,14 @@ override_resource {
 }
 
 override_resource {
+  target          = module.function.aws_lambda_alias.live
+  override_during = plan
+  values = {
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:shardline-scheduled-rollup:live"
+  }
+}
+
+override_resource {
   target          = module.function.aws_lambda_function.this
   override_during = plan
   values = {
@@ -60,13 +68,18 @@ run "the_rule_runs_the_function_on_its_schedule" {
   }
 
   assert {
-    condition     = aws_cloudwatch_event_target.this.rule == "shardline-scheduled-rollup" && aws_cloudwatch_event_target.this.arn == "arn:aws:lambda:us-east-1:123456789012:function:shardline-scheduled-rollup"
+    condition     = aws_cloudwatch_event_target.this.rule == "shardline-scheduled-rollup" && aws_cloudwatch_event_target.this.arn == "arn:aws:lambda:us-east-1:123456789012:function:shardline-scheduled-rollup:live"
     error_message = "The rule's target must be the function."
   }
 
   assert {
     condition     = aws_lambda_permission.schedule.principal == "events.amazonaws.com" && aws_lambda_permission.schedule.source_arn == "arn:aws:events:us-east-1:123456789012:rule/shardline-scheduled-rollup" && aws_lambda_permission.schedule.action == "lambda:InvokeFunction"
     error_message = "Only this rule may invoke the function through EventBridge."
+  }
+
+  assert {
+    condition     = aws_lambda_permission.schedule.qualifier == "live" && aws_lambda_function_event_invoke_config.this.qualifier == "live"
+    error_message = "The schedule invokes the live alias: its permission and its async settings are the alias's (both apply per qualifier)."
   }
 
   assert {

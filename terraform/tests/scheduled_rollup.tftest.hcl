@@ -58,6 +58,14 @@ override_resource {
 }
 
 override_resource {
+  target          = module.scheduled_rollup[0].module.function.aws_lambda_alias.live
+  override_during = plan
+  values = {
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:shardline-scheduled-rollup:live"
+  }
+}
+
+override_resource {
   target          = module.scheduled_rollup[0].module.function.aws_lambda_function.this
   override_during = plan
   values = {
@@ -125,8 +133,8 @@ run "the_schedule_runs_the_scheduled_rollup_every_5_minutes" {
   }
 
   assert {
-    condition     = module.scheduled_rollup[0].schedule.target_arn == output.scheduled_rollup_function_arn
-    error_message = "The rule's target must be the scheduled-rollup function."
+    condition     = module.scheduled_rollup[0].schedule.target_arn == "${output.scheduled_rollup_function_arn}:live"
+    error_message = "The rule's target must be the scheduled-rollup function's live alias."
   }
 
   assert {

@@ -75,7 +75,7 @@ class Harness:
         self.runtime = FunctionRuntime(
             self.client("lambda"), self.work_dir / "code", isolation=self.isolation,  # type: ignore[arg-type]
             log_dir=self.work_dir / "logs", endpoint_url=self.aws.endpoint_url,
-            credentials=sessions)
+            credentials=sessions, routing_seed=1)
         kwargs: dict[str, Any] = {}
         if self.state_cap_bytes is not None:
             kwargs["state_cap_bytes"] = self.state_cap_bytes

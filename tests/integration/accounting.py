@@ -157,9 +157,9 @@ def account(stack: LocalStack, expected: Manifest, *, since_s: float,
 
 def aggregator_invocations(stack: LocalStack, *, since_index: int = 0) -> list[Any]:
     assert stack.engine is not None
-    arn_suffix = f":function:{stack.outputs['aggregator_function_name']}"
+    alias_arn = stack.outputs["function_alias_arns"]["aggregator"]  # what the mapping invokes
     return [inv for inv in list(stack.engine.invocation_log)[since_index:]
-            if inv.function.endswith(arn_suffix)]
+            if inv.function == alias_arn]
 
 
 def log_position(stack: LocalStack) -> int:

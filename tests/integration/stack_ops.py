@@ -113,9 +113,10 @@ def paused_mappings(stack: LocalStack, function_output: str,
     assert stack.engine is not None
     client = stack.client("lambda")
     function_arn = str(stack.outputs[function_output])
-    # Not FunctionName=: moto compares it with the mapping's function as created (an ARN).
+    # Not FunctionName=: moto compares it with the mapping's function as created (an ARN,
+    # the function's `live` alias).
     uuids = [m["UUID"] for m in client.list_event_source_mappings()["EventSourceMappings"]
-             if m["FunctionArn"] == function_arn]
+             if m["FunctionArn"].rpartition(":")[0] == function_arn]
     assert uuids, f"{function_arn} has no event source mapping"
     for uuid in uuids:
         client.update_event_source_mapping(UUID=uuid, Enabled=False)

@@ -63,13 +63,14 @@ def test_terraform_created_the_mapping_the_engine_drives(stack: LocalStack) -> N
     # GIVEN the stack applied from envs/local.tfvars
     # WHEN the engine discovers mappings through the Lambda API
     assert stack.engine is not None
-    aggregator = f":function:{stack.outputs['aggregator_function_name']}"
+    aggregator = str(stack.outputs["function_alias_arns"]["aggregator"])  # its live alias
     mappings = [m for m in stack.engine.mappings()
-                if m.service == "kinesis" and m.function_arn.endswith(aggregator)]
+                if m.service == "kinesis" and m.function_arn == aggregator]
     # THEN it sees the aggregator's mapping with every setting Terraform gave it
     assert len(mappings) == 1
     mapping = mappings[0]
-    assert mapping.function_arn.endswith(f":function:{stack.outputs['aggregator_function_name']}")
+    name = stack.outputs["aggregator_function_name"]
+    assert mapping.function_arn.endswith(f":function:{name}:live")
     assert mapping.source_arn == stack.outputs["stream_arn"]
     assert mapping.tumbling_window_s > 0
     assert mapping.parallelization_factor == 1
@@ -121,7 +122,7 @@ def test_aggregates_equal_the_producers_ground_truth(stack: LocalStack) -> None:
         cell: partials[(cell[0], cell[2])] for cell in counts if cell[2] in buckets}
 
     # AND the engine invoked the aggregator with final invokes that closed the windows
-    aggregator_arn = str(stack.outputs["aggregator_function_arn"])
+    aggregator_arn = str(stack.outputs["function_alias_arns"]["aggregator"])
     log = [inv for inv in list(stack.engine.invocation_log)[mark:]
            if inv.function == aggregator_arn]
     assert all(inv.outcome == "ok" for inv in log)

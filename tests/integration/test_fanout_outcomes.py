@@ -121,10 +121,11 @@ def test_a_failing_workers_events_are_replayed_from_its_failure_queue(
     # GIVEN the archive worker failing (no s3:PutObject) with no async retries
     client = stack.client("lambda")
     worker = str(stack.outputs["archive_function_name"])
+    live = f"{worker}:live"  # the dispatcher invokes the alias: its async settings apply
     before = {key: value for key, value in
-              client.get_function_event_invoke_config(FunctionName=worker).items()
+              client.get_function_event_invoke_config(FunctionName=live).items()
               if key in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig")}
-    client.put_function_event_invoke_config(FunctionName=worker,
+    client.put_function_event_invoke_config(FunctionName=live,
                                             **{**before, "MaximumRetryAttempts": 0})
     records = fleet("rpl", devices=2, seed=73, duration_s=3)
     queue_url = stack.outputs["worker_failure_queues"]["archive"]["url"]
@@ -136,7 +137,7 @@ def test_a_failing_workers_events_are_replayed_from_its_failure_queue(
             assert until(lambda: _queue_depth(stack, queue_url) > 0, SETTLES_S)
             assert archived_lines(stack, "rpl") == []
     finally:
-        client.put_function_event_invoke_config(FunctionName=worker, **before)
+        client.put_function_event_invoke_config(FunctionName=live, **before)
     time.sleep(2)  # later failures of the same batch still on their way
     # WHEN the operator replays the worker's failure queue
     result = CliRunner().invoke(main, ["dlq", "replay", "--worker", "archive", "--yes",

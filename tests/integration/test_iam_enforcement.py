@@ -105,7 +105,7 @@ def test_a_poller_denied_its_stream_makes_no_progress_and_says_why(stack: LocalS
     # GIVEN the aggregator's role without kinesis:GetRecords
     assert stack.engine is not None
     role = _role_arn(stack, "aggregator_function_name")
-    aggregator = f":function:{stack.outputs['aggregator_function_name']}"
+    aggregator = str(stack.outputs["function_alias_arns"]["aggregator"])
     consumers = [c for c in stack.engine.consumers()
                  if isinstance(c, ShardConsumer) and c.mapping.service == "kinesis"
                  and c.mapping.function_arn.endswith(aggregator)]
@@ -133,7 +133,7 @@ def test_the_deployed_rollup_without_dynamodb_query_fails_until_it_is_granted(
     mapping = next(m for m in stack.engine.mappings() if m.service == "dynamodb")
     table = str(stack.outputs["aggregates_table_name"])
     role = _role_arn(stack, "rollup_function_name")
-    rollup_arn = str(stack.outputs["rollup_function_arn"])
+    rollup_arn = str(stack.outputs["function_alias_arns"]["rollup"])  # the mapping's
     log = stack.dir / "logs" / f"{stack.outputs['rollup_function_name']}.log"
     minute = int(time.time()) // 60 * 60 - 7200
     key = BucketKey("dev-iam-probe", "site-iam-probe", "temperature_c", minute)

@@ -25,7 +25,7 @@ def _reader(stack: LocalStack) -> AggregateReader:
 
 def _rollup_invocations(stack: LocalStack) -> list:
     assert stack.engine is not None
-    arn = str(stack.outputs["rollup_function_arn"])
+    arn = str(stack.outputs["function_alias_arns"]["rollup"])  # what the mapping invokes
     return [inv for inv in stack.engine.invocation_log if inv.function == arn]
 
 
@@ -37,7 +37,7 @@ def test_terraform_created_the_rollup_mapping_on_the_table_stream(stack: LocalSt
     # THEN it sees the rollup's mapping on the aggregates table's stream, as configured
     assert len(mappings) == 1
     mapping = mappings[0]
-    assert mapping.function_arn == stack.outputs["rollup_function_arn"]
+    assert mapping.function_arn == stack.outputs["function_alias_arns"]["rollup"]
     assert mapping.source_arn == stack.outputs["aggregates_stream_arn"]
     assert mapping.starting_position == "TRIM_HORIZON"
     assert mapping.bisect is True

@@ -117,7 +117,7 @@ def test_terraform_created_the_five_minute_schedule(stack: LocalStack) -> None:
     assert rule["ScheduleExpression"] == "rate(5 minutes)"
     assert rule["State"] == "ENABLED"
     assert [target["Arn"] for target in targets] == [
-        stack.outputs["scheduled_rollup_function_arn"]]
+        stack.outputs["function_alias_arns"]["scheduled_rollup"]]
     # AND the engine drives that rule
     assert stack.engine is not None
     stack.engine.schedules.discover(time.time())

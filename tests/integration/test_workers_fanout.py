@@ -132,12 +132,13 @@ def test_a_record_for_a_worker_that_errors_ends_in_its_failure_queue(stack: Loca
     # for this drill, no async retries (they would wait 1 and 2 minutes)
     client = stack.client("lambda")
     worker = str(stack.outputs["device_state_function_name"])
+    live = f"{worker}:live"  # the dispatcher invokes the alias: its async settings apply
     before = {key: value for key, value in
-              client.get_function_event_invoke_config(FunctionName=worker).items()
+              client.get_function_event_invoke_config(FunctionName=live).items()
               if key in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig")}
     assert before["DestinationConfig"]["OnFailure"]["Destination"] == \
         stack.outputs["worker_failure_queues"]["device_state"]["arn"]
-    client.put_function_event_invoke_config(FunctionName=worker,
+    client.put_function_event_invoke_config(FunctionName=live,
                                             **{**before, "MaximumRetryAttempts": 0})
     failed: list[dict[str, Any]] = []
     try:
@@ -154,7 +155,7 @@ def test_a_record_for_a_worker_that_errors_ends_in_its_failure_queue(stack: Loca
             # THEN the event lands in the worker's own failure queue, payload included
             assert until(arrived, SETTLES_S)
     finally:
-        client.put_function_event_invoke_config(FunctionName=worker, **before)
+        client.put_function_event_invoke_config(FunctionName=live, **before)
     record = next(r for r in failed if reading.device_id in _devices_in(r))
     assert record["requestContext"]["condition"] == "RetriesExhausted"
     assert record["requestContext"]["functionArn"].startswith(

@@ -25,6 +25,7 @@ module "function" {
   log_retention_in_days          = var.log_retention_in_days
   log_group_kms_key_arn          = var.log_group_kms_key_arn
   tags                           = var.tags
+  live_alias                     = var.live_alias
   policy_statements              = local.policy_statements
 }
 
@@ -41,7 +42,8 @@ resource "aws_kinesis_stream_consumer" "this" {
 }
 
 resource "aws_lambda_event_source_mapping" "this" {
-  function_name = module.function.function_arn
+  # The alias: a deploy or rollback moves it and the next batch runs that version.
+  function_name = module.function.alias_arn
   # Enhanced fan-out: the mapping names the stream's consumer, not the stream.
   event_source_arn                   = local.enhanced_fan_out ? aws_kinesis_stream_consumer.this[0].arn : var.event_source_arn
   enabled                            = var.event_source_mapping_enabled

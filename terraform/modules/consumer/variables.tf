@@ -346,3 +346,12 @@ variable "filter_patterns" {
     error_message = "Each filter pattern must be a JSON object, e.g. jsonencode({ eventName = [\"INSERT\"] })."
   }
 }
+
+variable "live_alias" {
+  description = "The `live` alias the mapping invokes: version pins it to a published version (null: the version this apply publishes); canary_weight routes that share to the newly published version (see modules/function)."
+  type = object({
+    version       = optional(string)
+    canary_weight = optional(number, 0)
+  })
+  default = {}
+}

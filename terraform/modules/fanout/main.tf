@@ -8,9 +8,10 @@ locals {
   dispatcher_name   = "${var.name_prefix}-dispatcher"
   device_state_name = "${var.name_prefix}-device-state"
 
-  # Logical worker name -> function (the dispatcher's WORKERS; the routes name these).
-  workers     = { for name, worker in module.worker : name => worker.function_name }
-  worker_arns = { for name, worker in module.worker : name => worker.function_arn }
+  # Logical worker name -> the worker's `live` alias (the dispatcher's WORKERS; the routes
+  # name these): a deploy or rollback of a worker moves its alias, not this list.
+  workers     = { for name, worker in module.worker : name => "${worker.function_name}:${worker.alias_name}" }
+  worker_arns = { for name, worker in module.worker : name => worker.alias_arn }
 }
 
 module "dispatcher" {
@@ -18,6 +19,7 @@ module "dispatcher" {
 
   function_name                  = local.dispatcher_name
   role_name                      = "${var.global_name_prefix}-dispatcher"
+  live_alias                     = try(var.live_aliases["dispatcher"], {})
   description                    = "Routes telemetry from the EFO consumer to worker functions by async Invoke"
   package_path                   = var.dispatcher.package_path
   package_base64sha256           = var.dispatcher.package_base64sha256
@@ -51,8 +53,9 @@ module "dispatcher" {
   dynamodb_table_kms_key_arns = [var.quarantine.kms_key_arn]
   on_failure_queue_arn        = var.stream_failure_queue_arn
 
-  # It may invoke its workers and nothing else. It invokes them by name, unqualified
-  # ($LATEST), which IAM authorizes against the unqualified function ARN.
+  # It may invoke its workers' `live` aliases and nothing else: IAM authorizes an Invoke
+  # of a qualified name against the qualified ARN (the alias ARN), which the unqualified
+  # function ARN does not match.
   extra_policy_statements = [{
     sid       = "InvokeWorkers"
     actions   = ["lambda:InvokeFunction"]

@@ -138,3 +138,11 @@ output "service_key_policy_statements" {
   description = "Statements of the alerts topic's and the archive's key policies (for assertions)."
   value       = { for name, document in data.aws_iam_policy_document.service_key : name => document.statement }
 }
+
+output "alias_arns" {
+  description = "ARN of the `live` alias of the dispatcher and of each worker, by logical name (what the mapping and the dispatcher invoke)."
+  value = merge(
+    { dispatcher = module.dispatcher.alias_arn },
+    { for name, worker in module.worker : name => worker.alias_arn },
+  )
+}

@@ -106,3 +106,12 @@ variable "archive" {
     error_message = "archive.noncurrent_retention_days must be a whole number from 1 to 365."
   }
 }
+
+variable "live_aliases" {
+  description = "The `live` alias of the dispatcher and of each worker, by logical name (dispatcher, device_state, alerts, archive); see modules/function's live_alias. Absent: the version the apply publishes."
+  type = map(object({
+    version       = optional(string)
+    canary_weight = optional(number, 0)
+  }))
+  default = {}
+}

@@ -52,6 +52,7 @@ module "worker" {
 
   function_name                  = "${var.name_prefix}-${local.worker_services[each.key]}"
   role_name                      = "${var.global_name_prefix}-${local.worker_services[each.key]}"
+  live_alias                     = try(var.live_aliases[each.key], {})
   description                    = local.worker_descriptions[each.key]
   package_path                   = local.worker_settings[each.key].package_path
   package_base64sha256           = local.worker_settings[each.key].package_base64sha256
@@ -76,7 +77,9 @@ module "worker" {
 resource "aws_lambda_function_event_invoke_config" "worker" {
   for_each = local.worker_names
 
+  # Settings apply per qualifier, and the dispatcher invokes the alias.
   function_name                = module.worker[each.key].function_name
+  qualifier                    = module.worker[each.key].alias_name
   maximum_retry_attempts       = local.worker_settings[each.key].maximum_retry_attempts
   maximum_event_age_in_seconds = local.worker_settings[each.key].maximum_event_age_in_seconds
 

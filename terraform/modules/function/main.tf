@@ -41,6 +41,8 @@ resource "aws_lambda_function" "this" {
   memory_size      = var.memory_size
   timeout          = var.timeout
   layers           = var.layers
+  # Each change publishes a version for the `live` alias (alias.tf).
+  publish = true
   # -1 leaves the function on the account's unreserved concurrency.
   reserved_concurrent_executions = var.reserved_concurrent_executions == null ? -1 : var.reserved_concurrent_executions
 

@@ -8,6 +8,26 @@ output "function_arn" {
   value       = aws_lambda_function.this.arn
 }
 
+output "alias_arn" {
+  description = "ARN of the function's `live` alias: what mappings, schedules and callers invoke."
+  value       = aws_lambda_alias.live.arn
+}
+
+output "alias_name" {
+  description = "Name of the alias callers invoke (function_name:alias_name)."
+  value       = aws_lambda_alias.live.name
+}
+
+output "version" {
+  description = "The latest published version (the one the alias points to unless pinned)."
+  value       = aws_lambda_function.this.version
+}
+
+output "live_version" {
+  description = "The published version the `live` alias points to."
+  value       = aws_lambda_alias.live.function_version
+}
+
 output "role_name" {
   description = "Name of the function's execution role (attach extra policies to it)."
   value       = aws_iam_role.this.name

@@ -231,3 +231,22 @@ variable "tags" {
     error_message = "Tag keys must be at most 128 characters and not start with aws:, values at most 256."
   }
 }
+
+variable "live_alias" {
+  description = "The `live` alias everything invokes. version: the published version it points to (null: the version this apply publishes, so an apply is a deploy; a number pins it, which is how a rollback is kept). canary_weight: with version pinned to the previous version, the share of invocations (0-1) routed to the version this apply publishes (a weighted alias; 0: none)."
+  type = object({
+    version       = optional(string)
+    canary_weight = optional(number, 0)
+  })
+  default = {}
+
+  validation {
+    condition     = var.live_alias.version == null ? true : can(regex("^[0-9]+$", var.live_alias.version))
+    error_message = "live_alias.version must be null or a published version number ($LATEST cannot be weighted, and versions are what a rollback returns to)."
+  }
+
+  validation {
+    condition     = var.live_alias.canary_weight >= 0 && var.live_alias.canary_weight <= 1
+    error_message = "live_alias.canary_weight must be between 0.0 and 1.0 (AliasRoutingConfiguration)."
+  }
+}

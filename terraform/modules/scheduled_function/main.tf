@@ -27,13 +27,16 @@ module "function" {
   log_retention_in_days          = var.log_retention_in_days
   log_group_kms_key_arn          = var.log_group_kms_key_arn
   tags                           = var.tags
+  live_alias                     = var.live_alias
   policy_statements              = var.policy_statements
 }
 
 # EventBridge invokes its Lambda targets asynchronously: these are that invocation's
 # retries and maximum event age.
 resource "aws_lambda_function_event_invoke_config" "this" {
+  # Settings apply per qualifier: the schedule invokes the alias, so they are the alias's.
   function_name                = module.function.function_name
+  qualifier                    = module.function.alias_name
   maximum_retry_attempts       = var.maximum_retry_attempts
   maximum_event_age_in_seconds = var.maximum_event_age_in_seconds
 }
@@ -49,7 +52,7 @@ resource "aws_cloudwatch_event_rule" "this" {
 resource "aws_cloudwatch_event_target" "this" {
   rule      = aws_cloudwatch_event_rule.this.name
   target_id = "lambda"
-  arn       = module.function.function_arn
+  arn       = module.function.alias_arn
 }
 
 # Only this rule may invoke the function through EventBridge.
@@ -57,6 +60,7 @@ resource "aws_lambda_permission" "schedule" {
   statement_id  = "AllowEventBridgeSchedule"
   action        = "lambda:InvokeFunction"
   function_name = module.function.function_name
+  qualifier     = module.function.alias_name
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.this.arn
 }

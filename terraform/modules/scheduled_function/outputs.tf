@@ -8,6 +8,16 @@ output "function_arn" {
   value       = module.function.function_arn
 }
 
+output "alias_arn" {
+  description = "ARN of the function's `live` alias (what the schedule invokes)."
+  value       = module.function.alias_arn
+}
+
+output "live_version" {
+  description = "The published version the `live` alias points to."
+  value       = module.function.live_version
+}
+
 output "role_name" {
   description = "Name of the function's execution role."
   value       = module.function.role_name

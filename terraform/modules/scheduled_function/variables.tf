@@ -169,3 +169,12 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "live_alias" {
+  description = "The `live` alias the schedule invokes: version pins it to a published version (null: the version this apply publishes); canary_weight routes that share to the newly published version (see modules/function)."
+  type = object({
+    version       = optional(string)
+    canary_weight = optional(number, 0)
+  })
+  default = {}
+}

@@ -11,16 +11,19 @@ from contextlib import contextmanager
 from typing import Any
 
 from shardline.local.stack import LocalStack
+from tests.support.deploy import release
 
 CONFIG_APPLIES_S = 2.5  # the runtime re-reads a function's configuration once a second
 
 
 def update_aggregator(stack: LocalStack, **settings: Any) -> dict[str, Any]:
-    """Change the aggregator's configuration; return what it was (to restore it)."""
+    """Change the aggregator's configuration and release it through the live alias;
+    return what it was (to restore it)."""
     client = stack.client("lambda")
     name = str(stack.outputs["aggregator_function_name"])
     before = client.get_function_configuration(FunctionName=name)
     client.update_function_configuration(FunctionName=name, **settings)
+    release(client, name)  # its mappings invoke the live alias
     time.sleep(CONFIG_APPLIES_S)
     return {key: before[key] for key in settings}
 

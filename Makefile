@@ -8,6 +8,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ENV    ?= prod
 PYTEST_ARGS ?=
+# `make test` runs the tests that share the local stack on one worker, the rest beside it.
+TEST_WORKERS ?= 2
 
 .PHONY: help install demo test unit tftest lint package lock bench soak deploy clean
 
@@ -28,8 +30,8 @@ install: $(STAMP) ## Create .venv and install shardline with its dependencies
 demo: install ## Local stack up, simulate a fleet, show aggregates, tear down
 	$(BIN)/shardline demo
 
-test: install ## Run every test: unit, Terraform (fmt/validate/test), end to end
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+test: install ## Run every test: unit, Terraform (fmt/validate/test), end to end (2 workers)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 unit: install ## Run the fast tests only: unit and conformance (no embedded stack, no terraform)
 	$(BIN)/python -m pytest -m "not integration and not terraform" $(PYTEST_ARGS)

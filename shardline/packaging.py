@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -74,7 +75,7 @@ def _files(project_root: Path, includes: tuple[str, ...]) -> list[Path]:
 def build_zip(project_root: Path, includes: tuple[str, ...], destination: Path) -> str:
     """Write a deterministic zip of ``includes``; return its base64 SHA-256 (Terraform's)."""
     destination.parent.mkdir(parents=True, exist_ok=True)
-    temporary = destination.with_suffix(".zip.tmp")
+    temporary = destination.with_suffix(f".zip.{os.getpid()}.tmp")  # builds may run at once
     with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for path in _files(project_root, includes):
             info = zipfile.ZipInfo(path.relative_to(project_root).as_posix(), _FIXED_DATE)

@@ -20,3 +20,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/integration" in str(item.fspath):
             item.add_marker(pytest.mark.integration)
+            # Under `pytest -n` (`make test`), the tests sharing the stack run on one
+            # worker, in order, while the others take the remaining tests.
+            item.add_marker(pytest.mark.xdist_group("stack"))

@@ -5,6 +5,7 @@ while the integration tests before it spend most of theirs waiting for windows t
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import threading
@@ -58,10 +59,20 @@ SUITE = pytest.StashKey[BackgroundSuite]()
 
 
 def start_if_selected(session: pytest.Session) -> None:
-    """Start the suite when the session runs the test that reads it."""
+    """Start the suite when the session runs the test that reads it. Under `pytest -n`
+    every worker collects every test, so there the test starts it when it runs."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return
     wanted = any(item.name == "test_terraform_test_suite_passes" for item in session.items)
     if wanted and shutil.which("terraform") is not None:
         session.config.stash[SUITE] = BackgroundSuite().start()
+
+
+def suite_of(config: pytest.Config) -> BackgroundSuite:
+    """The session's suite, started now if the session did not start it."""
+    if SUITE not in config.stash:
+        config.stash[SUITE] = BackgroundSuite().start()
+    return config.stash[SUITE]
 
 
 def finish(session: pytest.Session) -> None:

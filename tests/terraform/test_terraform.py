@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from shardline.terraform import Terraform
-from tests.terraform.background import SUITE
+from tests.terraform.background import suite_of
 
 ROOT = Path(__file__).resolve().parents[2] / "terraform"
 
@@ -39,7 +39,7 @@ def test_terraform_test_suite_passes(request: pytest.FixtureRequest) -> None:
     # GIVEN the .tftest.hcl runs (mock provider, plan-only assertions and validations)
     # WHEN `terraform test` runs (started with the session: tests/terraform/background.py)
     # THEN every run passes
-    out = request.config.stash[SUITE].output()
+    out = suite_of(request.config).output()
     assert " 0 failed" in out or "Success!" in out, out
 
 

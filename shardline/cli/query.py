@@ -52,16 +52,16 @@ def query(device: str | None, site: str | None, fleet: bool, metrics: tuple[str,
     shardline query --fleet --metric battery_v --range 2026-01-01T00:00Z/2026-01-02T00:00Z \\
         --resolution 1h --plot battery.png
     """
-    from shardline.query import query as run_query
+    from shardline.query import AggregateReader, QuerySpec
 
     if fmt is not None and fmt not in FORMATS:
         raise ShardlineError(f"invalid --format {fmt!r}: use {', '.join(FORMATS)}")
     if not metrics:
         raise ShardlineError("name at least one --metric, e.g. --metric temperature_c")
+    spec = QuerySpec.parse(device=device, site=site, fleet=fleet, metrics=metrics,
+                           since=since, until=until, interval=interval, resolution=resolution)
     table_name = resolve(table_name, "aggregates_table_name", flag="--table")
-    result = run_query(device=device, site=site, fleet=fleet, metrics=list(metrics),
-                       since=since, until=until, interval=interval, resolution=resolution,
-                       table=table_name, client=aws_client("dynamodb", endpoint))
+    result = spec.run(AggregateReader(table_name, aws_client("dynamodb", endpoint)))
     if plot_path is not None:
         click.echo(result.plot(plot_path))
         if fmt is None:

@@ -41,12 +41,14 @@ since), ``MissingExtraError`` (``to_pandas`` without pandas), and malformed inpu
 
 The table is the stack's ``aggregates_table_name`` Terraform output unless ``table=``
 names one; the client is ``boto3.client("dynamodb")`` unless ``client=`` is given.
-``AggregateReader`` reads single partitions (a device's minutes, one roll-up series).
+``QuerySpec.parse(...)`` checks a request without reading anything and ``.run(reader)``
+answers it (the CLI validates every flag before it resolves a table); ``AggregateReader``
+reads single partitions (a device's minutes, one roll-up series).
 """
 
 from __future__ import annotations
 
-from shardline.query.api import query
+from shardline.query.api import QuerySpec, query
 from shardline.query.errors import (
     EmptyRangeError,
     MissingExtraError,
@@ -76,6 +78,7 @@ __all__ = [
     "MissingExtraError",
     "QueryError",
     "QueryResult",
+    "QuerySpec",
     "RollupAggregate",
     "Row",
     "TimeRange",

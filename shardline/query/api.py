@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +36,49 @@ MAX_PERIODS = 7 * 24 * 60
 TABLE_OUTPUT = "aggregates_table_name"
 
 
+@dataclass(frozen=True)
+class QuerySpec:
+    """A query's request, checked: what ``query()`` reads, before any read."""
+
+    scope: str  # device, site or fleet
+    name: str  # the device id or site; "" for the fleet
+    metrics: tuple[str, ...]
+    resolution: str
+    span: TimeRange
+
+    @classmethod
+    def parse(cls, *, device: str | None = None, site: str | None = None,
+              fleet: bool = False, metrics: str | Sequence[str] = (),
+              since: str | datetime | None = None, until: str | datetime | None = None,
+              interval: str | None = None, resolution: str = "1m",
+              now: float | None = None) -> QuerySpec:
+        """The request of ``query()``'s arguments; a one-line QueryError if any is wrong."""
+        scope, name = _selection(device, site, fleet)
+        names = _metric_names(metrics)
+        resolution_s = _resolution(resolution, scope)
+        now_s = time.time() if now is None else now
+        if interval is None and since is None:
+            since = DEFAULT_SINCE
+        span = TimeRange.parse(since, until, now_s, interval=interval)
+        periods = span.periods(resolution_s)
+        if periods > MAX_PERIODS:
+            raise QueryError(f"the range spans {periods} periods of {resolution} (at most "
+                             f"{MAX_PERIODS}): use a coarser resolution or a shorter range")
+        return cls(scope, name, tuple(names), resolution, span)
+
+    def run(self, reader: AggregateReader) -> QueryResult:
+        """Read the rows of every metric; an Unknown*Error when a series has none at all."""
+        resolution_s = RESOLUTION_SECONDS[self.resolution]
+        rows: list[Row] = []
+        for metric in self.metrics:
+            found = _rows(reader, self.scope, self.name, metric, resolution_s, self.span)
+            if not found:
+                _explain_nothing(reader, self.scope, self.name, metric)
+            rows.extend(found)
+        return QueryResult(self.scope, self.name, self.metrics, self.resolution,
+                           self.span.since, self.span.until, tuple(rows))
+
+
 def query(*, device: str | None = None, site: str | None = None, fleet: bool = False,
           metrics: str | Sequence[str], since: str | datetime | None = None,
           until: str | datetime | None = None, interval: str | None = None,
@@ -45,26 +89,10 @@ def query(*, device: str | None = None, site: str | None = None, fleet: bool = F
     ``interval`` (``<since>/<until>``); see the package docstring. ``table`` defaults to
     the stack's ``aggregates_table_name`` output, ``client`` to ``boto3.client("dynamodb")``
     (which honours ``AWS_ENDPOINT_URL``). A QueryError says what is wrong."""
-    scope, name = _selection(device, site, fleet)
-    names = _metric_names(metrics)
-    resolution_s = _resolution(resolution, scope)
-    now_s = time.time() if now is None else now
-    if interval is None and since is None:
-        since = DEFAULT_SINCE
-    span = TimeRange.parse(since, until, now_s, interval=interval)
-    periods = span.periods(resolution_s)
-    if periods > MAX_PERIODS:
-        raise QueryError(f"the range spans {periods} periods of {resolution} (at most "
-                         f"{MAX_PERIODS}): use a coarser resolution or a shorter range")
-    reader = AggregateReader(_table_name(table), client or _default_client())
-    rows: list[Row] = []
-    for metric in names:
-        found = _rows(reader, scope, name, metric, resolution_s, span)
-        if not found:
-            _explain_nothing(reader, scope, name, metric)
-        rows.extend(found)
-    return QueryResult(scope, name, tuple(names), resolution, span.since, span.until,
-                       tuple(rows))
+    spec = QuerySpec.parse(device=device, site=site, fleet=fleet, metrics=metrics,
+                           since=since, until=until, interval=interval,
+                           resolution=resolution, now=now)
+    return spec.run(AggregateReader(_table_name(table), client or _default_client()))
 
 
 def _selection(device: str | None, site: str | None, fleet: bool) -> tuple[str, str]:
@@ -174,4 +202,4 @@ def _explain_nothing(reader: AggregateReader, scope: str, name: str, metric: str
                              "(or the scheduled rollup has not run yet)")
 
 
-__all__ = ["DEFAULT_SINCE", "MAX_PERIODS", "query"]
+__all__ = ["DEFAULT_SINCE", "MAX_PERIODS", "QuerySpec", "query"]

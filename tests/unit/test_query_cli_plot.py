@@ -62,6 +62,18 @@ def test_several_metrics_as_csv_and_as_a_table(query_table):
     assert "device dev-00001" in as_table.output and "stddev" in as_table.output
 
 
+def test_a_range_without_data_says_so_and_succeeds(query_table):
+    # WHEN a known device's minutes are asked for a day before its data, as a table and JSON
+    args = ("--device", "dev-00001", "--metric", TEMPERATURE, "--since", "1d", "--until",
+            "23h")
+    table = run(query_table, *args)
+    as_json = run(query_table, *args, "--format", "json")
+    # THEN the table says there is no data, JSON is an empty list, and both succeed
+    assert table.exit_code == 0, table.output
+    assert table.output.startswith("no temperature_c data for device dev-00001 from ")
+    assert (as_json.exit_code, json.loads(as_json.output)) == (0, [])
+
+
 def test_plot_writes_the_png_and_prints_its_path(query_table, tmp_path):
     # WHEN the CLI plots two metrics of a device
     target = tmp_path / "dev.png"

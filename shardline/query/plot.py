@@ -1,14 +1,16 @@
 """A query's result as a chart: one panel per metric, the mean as a line over a min-max
-band, on a shared UTC time axis with concise date labels. matplotlib draws off-screen
-(the Agg backend), so it works on a server or in CI without a display."""
+band (one bar per period, so a gap stays a gap), on a shared UTC time axis with concise
+date labels. matplotlib draws off-screen (the Agg backend), so it works on a server or in
+CI without a display."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from shardline.query.errors import QueryError
-from shardline.query.model import QueryResult
+from shardline.query.model import RESOLUTION_SECONDS, QueryResult, Row
 
 PANEL_HEIGHT_IN = 2.6
 FIGURE_WIDTH_IN = 10.0
@@ -16,8 +18,9 @@ IMAGE_SUFFIXES = (".png", ".svg", ".pdf")
 
 
 def figure_of(result: QueryResult) -> Any:
-    """The matplotlib Figure of ``result``: panel ``i`` is ``result.metrics[i]``, its first
-    line the means, its band the min-max range. QueryError when there is nothing to draw."""
+    """The matplotlib Figure of ``result``: panel ``i`` is ``result.metrics[i]``, its line
+    the means (at each period's middle), its bars each period's min-max. QueryError when
+    there is nothing to draw."""
     if not result.rows:
         raise QueryError(f"nothing to plot: no {', '.join(result.metrics)} data for "
                          f"{result.selection} in the range")
@@ -28,23 +31,33 @@ def figure_of(result: QueryResult) -> Any:
     figure = Figure(figsize=(FIGURE_WIDTH_IN, PANEL_HEIGHT_IN * len(result.metrics) + 0.8),
                     layout="constrained")
     axes = figure.subplots(len(result.metrics), 1, sharex=True, squeeze=False)[:, 0]
+    width = timedelta(seconds=RESOLUTION_SECONDS[result.resolution])
     for panel, metric in zip(axes, result.metrics, strict=True):
-        rows = result.series(metric)
-        times = [row.time for row in rows]
-        panel.fill_between(times, [row.min for row in rows], [row.max for row in rows],
-                           alpha=0.25, linewidth=0, label="min-max")
-        panel.plot(times, [row.mean for row in rows], marker="." if len(rows) < 60 else None,
-                   label="mean")
+        _draw_metric(panel, result.series(metric), width)
         panel.set_ylabel(metric)
-        panel.grid(True, alpha=0.3)
-        panel.legend(loc="upper left", fontsize="small")
+    # The whole range asked for, from the start of its first period (one period alone
+    # would otherwise get an axis of years).
+    starts = [row.time for row in result.rows]
+    axes[-1].set_xlim(min(*starts, result.since), max(result.until, max(starts) + width))
     locator = dates.AutoDateLocator()
     axes[-1].xaxis.set_major_locator(locator)
     axes[-1].xaxis.set_major_formatter(dates.ConciseDateFormatter(locator))
     axes[-1].set_xlabel("time (UTC)")
     figure.suptitle(f"{result.selection} · {result.resolution} · "
-                    f"{result.since:%Y-%m-%d %H:%M} - {result.until:%Y-%m-%d %H:%M} UTC")
+                    f"{result.since:%Y-%m-%d %H:%M} to {result.until:%Y-%m-%d %H:%M} UTC")
     return figure
+
+
+def _draw_metric(panel: Any, rows: list[Row], width: timedelta) -> None:
+    """Each period's min-max as a bar spanning the period, its mean as a point at the
+    period's middle, joined by a line."""
+    panel.bar([row.time for row in rows], [row.max - row.min for row in rows],
+              bottom=[row.min for row in rows], width=width, align="edge", alpha=0.25,
+              linewidth=0, label="min-max")
+    panel.plot([row.time + width / 2 for row in rows], [row.mean for row in rows],
+               marker="." if len(rows) < 60 else None, label="mean")
+    panel.grid(True, alpha=0.3)
+    panel.legend(loc="upper left", fontsize="small")
 
 
 def save_plot(result: QueryResult, path: str | Path) -> Path:

@@ -100,14 +100,20 @@ def test_the_figure_has_a_panel_per_metric_with_the_means_over_a_min_max_band(qu
     for panel, metric in zip(panels, result.metrics, strict=True):
         rows = result.series(metric)
         (line,) = panel.get_lines()
-        # AND its line is the query's means at the periods' start times
+        # AND its line is the query's means at the periods' middles
         assert list(line.get_ydata()) == [row.mean for row in rows]
-        assert list(line.get_xdata()) == [START + timedelta(minutes=5 * i) for i in range(3)]
-        # AND its band spans each period's min to max
-        (band,) = panel.collections
-        vertices = band.get_paths()[0].vertices
-        assert vertices[:, 1].min() == min(row.min for row in rows)
-        assert vertices[:, 1].max() == max(row.max for row in rows)
+        assert list(line.get_xdata()) == [START + timedelta(minutes=5 * i + 2.5)
+                                          for i in range(3)]
+        # AND its band is one bar per period, spanning the period from min to max
+        bars = panel.patches
+        assert [(bar.get_y(), bar.get_y() + bar.get_height()) for bar in bars] == [
+            pytest.approx((row.min, row.max)) for row in rows]
+        assert [bar.get_x() for bar in bars] == [
+            dates.date2num(START + timedelta(minutes=5 * i)) for i in range(3)]
+        assert {round(bar.get_width() * 24 * 60, 6) for bar in bars} == {5}
+    # AND the axis shows the range asked for, not more
+    assert panels[-1].get_xlim() == (dates.date2num(START),
+                                     dates.date2num(START + timedelta(minutes=15)))
 
 
 def test_save_plot_refuses_what_it_cannot_write(query_table, tmp_path):

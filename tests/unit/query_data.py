@@ -85,9 +85,10 @@ def _items() -> list[dict[str, Any]]:
     return totals + hour_rollups(rolled_up) + newest
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def query_table(embedded_aws: EmbeddedAws) -> Iterator[tuple[Any, str]]:
-    """(client, table name) of a fresh table holding the data above."""
+    """(client, table name) of a table holding the data above, shared by a module's tests
+    (none writes to it)."""
     name = f"aggregates-{uuid.uuid4().hex[:8]}"
     client = boto3.client("dynamodb", endpoint_url=embedded_aws.endpoint_url,
                           region_name="us-east-1", aws_access_key_id="test",

@@ -115,13 +115,14 @@ def _metric_names(metrics: str | Sequence[str]) -> list[str]:
     if not names:
         raise QueryError("name at least one metric, e.g. temperature_c")
     for metric in names:
-        _check("metric name", metric, METRIC_NAME_PATTERN)
+        _check("metric name", metric, METRIC_NAME_PATTERN,
+               "lowercase letters, digits and _, starting with a letter")
     return list(dict.fromkeys(names))  # each once, in the order given
 
 
-def _check(what: str, value: str, pattern: str) -> None:
+def _check(what: str, value: str, pattern: str, rule: str = "") -> None:
     if not isinstance(value, str) or not re.search(pattern, value):
-        raise QueryError(f"invalid {what} {value!r}")
+        raise QueryError(f"invalid {what} {value!r}" + (f": {rule}" if rule else ""))
 
 
 def _resolution(resolution: str, scope: str) -> int:

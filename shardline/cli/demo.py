@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -46,6 +47,7 @@ def demo(devices: int, rate: float, duration: float, port: int,
               lambda: stack.wait_until_idle(timeout_s=180))
         _show_aggregates(stack, result.manifest)
         _show_fanout(stack)
+        _plot(stack, config.anomalies[0].device, result.manifest)
     finally:
         _step("tearing down", stack.down)
 
@@ -108,6 +110,19 @@ def _show_fanout(stack: Any) -> None:
     click.echo(render_rows([a.as_row() for a in alerts], "table",
                            title=f"alerts ({len(alerts)})"), nl=False)
     queue.delete(m["ReceiptHandle"] for m in messages)
+
+
+def _plot(stack: Any, device: str, manifest: Any) -> None:
+    """The overheating device's metrics per minute as a PNG beside the manifest."""
+    from producers.fleet import METRICS
+    from shardline.query import query
+
+    since = datetime.fromtimestamp((manifest.first_ts_ms or 0) // 1000, UTC)
+    result = query(device=device, metrics=list(METRICS), since=since,
+                   table=str(stack.outputs["aggregates_table_name"]),
+                   client=stack.client("dynamodb"))
+    console.print(f"plot of {device}: {result.plot(stack.dir / 'demo-plot.png')}",
+                  highlight=False)
 
 
 def _step(label: str, action: Callable[[], Any]) -> Any:

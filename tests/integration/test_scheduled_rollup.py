@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -25,7 +26,7 @@ from producers.publisher import KinesisPublisher
 from producers.simulate import run_simulation
 from shardline.cli import main
 from shardline.local.stack import LocalStack
-from shardline.query import AggregateReader
+from shardline.query import query
 from tests.factories.telemetry import telemetry_record
 from tests.integration.accounting import hours_back_s
 
@@ -38,6 +39,10 @@ Rollups = dict[tuple[str, str], tuple[Any, ...]]
 
 def _start_s() -> int:
     return hours_back_s(HOURS_BACK) + 55 * 60
+
+
+def _utc(epoch_s: int) -> datetime:
+    return datetime.fromtimestamp(epoch_s, UTC)
 
 
 def _run(stack: LocalStack, *hours: str) -> dict[str, Any]:
@@ -170,14 +175,21 @@ def test_rollups_equal_the_ground_truth_and_follow_late_data(
     assert not set(labels) & pending_hours(stack)
     # AND every device, site and fleet roll-up equals the ground truth exactly
     assert rollups_of(stack, hours) == expected
-    # AND the query API reads them back
-    reader = AggregateReader(str(stack.outputs["aggregates_table_name"]),
-                             stack.client("dynamodb"))
-    fleet_hours = reader.rollups("fleet", "temperature_c", resolution_s=3600,
-                                 since_s=hours[0], until_s=hours[1])
-    assert [(r.period, r.devices, r.stats.count) for r in fleet_hours] == [
-        (hours[0], 6, expected[("FM#temperature_c", f"R60#{labels[0]}")][1]),
-        (hours[1], 6, expected[("FM#temperature_c", f"R60#{labels[1]}")][1])]
+    # AND the query API reads them back: the fleet per hour, plant-a per 5 minutes
+    table, dynamodb = str(stack.outputs["aggregates_table_name"]), stack.client("dynamodb")
+    fleet_hours = query(fleet=True, metrics="temperature_c", resolution="1h",
+                        since=_utc(hours[0]), until=_utc(hours[1] + 3600), table=table,
+                        client=dynamodb)
+    assert [(row.time, row.devices, row.count, row.source) for row in fleet_hours] == [
+        (_utc(hour), 6, expected[("FM#temperature_c", f"R60#{label}")][1], "rollup")
+        for hour, label in zip(hours, labels, strict=True)]
+    plant_a = query(site="plant-a", metrics="temperature_c", resolution="5m",
+                    since=_utc(start_s), until=_utc(start_s + DURATION_S), table=table,
+                    client=dynamodb)
+    assert [(row.time.strftime("R5#%Y-%m-%dT%H:%M"), row.count, row.sum) for row in plant_a] == [
+        (sort_key, value[1], value[2]) for (partition, sort_key), value in sorted(expected.items())
+        if partition == "SM#plant-a#temperature_c" and sort_key.startswith("R5#")]
+    assert len(plant_a) == 3
 
     # WHEN it runs again, on schedule and as a backfill of the same hours
     again = _run(stack)

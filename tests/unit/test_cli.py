@@ -50,7 +50,7 @@ def test_help_lists_every_command() -> None:
 def test_bad_duration_is_a_one_line_error() -> None:
     result = run("query", "--device", "dev-00001", "--metric", "temperature_c",
                  "--since", "fifteen", "--endpoint", "http://127.0.0.1:9")
-    assert_one_line_error(result, 2, "invalid duration 'fifteen'")
+    assert_one_line_error(result, 2, "invalid since 'fifteen'")
 
 
 def test_malformed_endpoint_is_a_one_line_error() -> None:
@@ -61,7 +61,7 @@ def test_malformed_endpoint_is_a_one_line_error() -> None:
 def test_unreachable_endpoint_is_a_one_line_error() -> None:
     port = _free_port()  # nothing listens there
     result = run("query", "--device", "dev-00001", "--metric", "temperature_c",
-                 "--endpoint", f"http://127.0.0.1:{port}")
+                 "--table", "aggregates", "--endpoint", f"http://127.0.0.1:{port}")
     assert_one_line_error(result, 3, f"cannot reach http://127.0.0.1:{port}")
 
 

@@ -1,4 +1,5 @@
-"""Reading aggregates back: the Python API behind ``shardline query``.
+"""The aggregates table's items as read: minute totals, partials and roll-ups of one
+partition at a time (the layer under ``shardline.query.query``).
 
 >>> reader = AggregateReader("shardline-aggregates", boto3.client("dynamodb"))
 >>> for row in reader.series("dev-00001", "temperature_c", since_s=time.time() - 900):
@@ -17,7 +18,6 @@ out of every read: DynamoDB deletes them only eventually.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -28,20 +28,9 @@ from lambdas.shared import aggregates
 from lambdas.shared.aggregates import Stats
 from lambdas.shared.dynamo import read_items
 from lambdas.shared.partials import device_partition_key, totals_from_partials
+from lambdas.shared.readings import LIST_SEPARATOR
 from lambdas.shared.retention import live_filter
 from shardline.errors import ShardlineError
-
-_DURATION = re.compile(r"^(\d+)([smhd])$")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_duration(text: str) -> int:
-    """``90s``, ``15m``, ``2h``, ``7d`` → seconds."""
-    match = _DURATION.match(text.strip())
-    if not match:
-        raise ShardlineError(f"invalid duration {text!r}: use a number and s, m, h or d "
-                             "(e.g. 15m)")
-    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
 @dataclass(frozen=True)
@@ -130,6 +119,29 @@ class AggregateReader:
             for item in items if item.get("kind") == aggregates.ROLLUP_KIND
         ]
         return sorted(rows, key=lambda row: row.period)
+
+    def has_items(self, partition_key: str) -> bool:
+        """Whether any item of ``partition_key`` is stored (live or not yet deleted): one
+        read of at most one item, to tell "no such series" from "nothing in this range"."""
+        response = self.client.query(
+            TableName=self.table_name, KeyConditionExpression="PK = :pk",
+            ExpressionAttributeValues={":pk": {"S": partition_key}}, Limit=1,
+            ProjectionExpression="PK")
+        return bool(response.get("Items"))
+
+    def device_metrics(self, device_id: str) -> list[str] | None:
+        """The metrics of the device's newest partial (its latest reported minute), or
+        None when the table holds no partial of the device."""
+        response = self.client.query(
+            TableName=self.table_name, KeyConditionExpression="PK = :pk",
+            ExpressionAttributeValues={":pk": {"S": device_partition_key(device_id)}},
+            ScanIndexForward=False, Limit=1, ProjectionExpression="#metrics",
+            ExpressionAttributeNames={"#metrics": "metrics"})  # a reserved word
+        items = response.get("Items") or []
+        if not items:
+            return None
+        names = items[0].get("metrics", {}).get("S", "")
+        return sorted(name for name in names.split(LIST_SEPARATOR) if name)
 
     def all_minutes(self) -> list[MinuteAggregate]:
         """Every minute of every device and metric (a full scan: small tables only)."""

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.conformance.harness import Harness, decode
+from tests.conformance.test_kinesis_windows import COUNT
 
 T0 = 1_893_456_000.0  # 2030-01-01T00:00:00Z
 KEYS = [f"dev-{n:03d}" for n in range(12)]  # spread over both halves of the hash range
@@ -23,17 +24,6 @@ RECORD = """
 def lambda_handler(event, context):
     seen(event)
 """
-
-COUNT = """
-def lambda_handler(event, context):
-    seen(event)
-    if event["isFinalInvokeForWindow"]:
-        return {"state": {}}
-    state = dict(event["state"])
-    state["count"] = state.get("count", 0) + len(event["Records"])
-    return {"state": state}
-"""
-
 
 def _put_round(harness: Harness, stream: str, label: str) -> list[str]:
     """One record per key, ``<label>:<key>``; return the payloads."""
@@ -63,25 +53,37 @@ def _shards(harness: Harness, stream: str) -> dict[str, dict[str, Any]]:
         StreamARN=stream)["Shards"]}
 
 
-def _setup(harness: Harness, shards: int, **settings: Any) -> str:
-    harness.clock.advance_to(T0)
+def _setup(harness: Harness, shards: int, *, efo: bool = False, **settings: Any) -> str:
+    """A stream read by the ``reader`` function (through an ACTIVE stream consumer when
+    ``efo``); return the stream's ARN."""
+    harness.clock.advance_to(T0 - CONSUMER_ACTIVATION_S)
     stream = harness.stream("telemetry", shards=shards)
+    source = harness.stream_consumer(stream, "fan-out") if efo else stream
+    harness.clock.advance_to(T0)
     harness.function("reader", RECORD)
-    harness.map(stream, "reader", **settings)
+    harness.map(source, "reader", **settings)
     return stream
 
 
-def test_a_split_parent_is_read_to_its_end_before_its_children(harness: Harness) -> None:
-    # GIVEN one shard holding 12 records, read 2 per batch (six batches to drain it)
-    stream = _setup(harness, 1, BatchSize=2)
+def _split(harness: Harness, stream: str) -> None:
+    """Split the first shard in two halves of its hash key range."""
+    harness.client("kinesis").split_shard(
+        StreamARN=stream, ShardToSplit="shardId-000000000000",
+        NewStartingHashKey=str(2**127))
+
+
+@pytest.mark.parametrize("efo", [False, True], ids=["shared", "efo"])
+def test_a_split_parent_is_read_to_its_end_before_its_children(harness: Harness,
+                                                                efo: bool) -> None:
+    # GIVEN one shard holding 12 records, read 2 per batch (six batches to drain it), by
+    # a shared-throughput or an enhanced fan-out mapping
+    stream = _setup(harness, 1, efo=efo, BatchSize=2)
     before = _put_round(harness, stream, "before")
     harness.start()
     harness.advance(1)
 
     # WHEN the shard is split while the mapping is still draining it, and records follow
-    harness.client("kinesis").split_shard(
-        StreamARN=stream, ShardToSplit="shardId-000000000000",
-        NewStartingHashKey=str(2**127))
+    _split(harness, stream)
     after = _put_round(harness, stream, "after")
     harness.advance(30)
 
@@ -169,9 +171,7 @@ def test_a_window_ends_with_its_shard_and_children_start_a_fresh_state(
     harness.advance(5)
 
     # WHEN the shard is split mid-window and 12 more records arrive in the same window
-    harness.client("kinesis").split_shard(
-        StreamARN=stream, ShardToSplit="shardId-000000000000",
-        NewStartingHashKey=str(2**127))
+    _split(harness, stream)
     _put_round(harness, stream, "after")
     harness.advance(90)
 
@@ -197,41 +197,13 @@ def test_a_window_ends_with_its_shard_and_children_start_a_fresh_state(
     assert 12 + sum(child_counts) == 24
 
 
-def test_an_efo_mapping_reads_the_parent_before_the_children(harness: Harness) -> None:
-    # GIVEN an enhanced fan-out mapping on a one-shard stream holding 12 records
-    harness.clock.advance_to(T0 - CONSUMER_ACTIVATION_S)
-    stream = harness.stream("telemetry")
-    consumer = harness.stream_consumer(stream, "fan-out")
-    harness.clock.advance_to(T0)
-    harness.function("reader", RECORD)
-    harness.map(consumer, "reader", BatchSize=2)
-    before = _put_round(harness, stream, "before")
-    harness.start()
-    harness.advance(0.5)
-
-    # WHEN the shard is split and records follow
-    harness.client("kinesis").split_shard(
-        StreamARN=stream, ShardToSplit="shardId-000000000000",
-        NewStartingHashKey=str(2**127))
-    after = _put_round(harness, stream, "after")
-    harness.advance(30)
-
-    # THEN every record was pushed once, the parent's first, each key in order
-    deliveries = _deliveries(harness, "reader")
-    assert sorted(p for _, p in deliveries) == sorted(before + after)
-    assert [s for s, _ in deliveries][:12] == ["shardId-000000000000"] * 12
-    assert all(labels == ["before", "after"] for labels in _per_key(deliveries).values())
-
-
 def test_a_latest_mapping_created_after_a_reshard_reads_only_the_open_shards(
         harness: Harness) -> None:
     # GIVEN a stream split before any mapping existed, records in parent and children
     harness.clock.advance_to(T0)
     stream = harness.stream("telemetry")
     _put_round(harness, stream, "old")
-    harness.client("kinesis").split_shard(
-        StreamARN=stream, ShardToSplit="shardId-000000000000",
-        NewStartingHashKey=str(2**127))
+    _split(harness, stream)
     _put_round(harness, stream, "older")
 
     # WHEN a LATEST mapping starts, and records follow

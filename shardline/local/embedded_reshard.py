@@ -20,6 +20,8 @@ UpdateShardCount, GetRecords) document:
   (``ChildShards`` in the response is not modelled);
 * merging or splitting a closed shard is refused (``InvalidArgumentException``), as are
   shards that are not adjacent;
+* a split or merge and the records written meanwhile take turns (one lock per process):
+  a record lands in the parent before it closes or in a child after, never in between;
 * UpdateShardCount refuses, with ``LimitExceededException``, a target above double or
   below half the open shard count, and an eleventh scaling within a rolling 24 hours
   (the API's default limits; AWS can raise them on request, the local stack cannot).
@@ -30,6 +32,7 @@ Installed once per process by ``shardline.local.embedded``.
 from __future__ import annotations
 
 import math
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -40,6 +43,8 @@ from shardline.local import embedded_streams
 SCALINGS_PER_DAY = 10
 DAY_S = 24 * 3600.0
 HASH_KEYS = 2**128
+# Held while a stream's shards change and while a record is routed and appended.
+_RESHARD_LOCK = threading.RLock()
 
 
 def reshard_as_aws() -> None:
@@ -50,10 +55,19 @@ def reshard_as_aws() -> None:
         return
     Stream._shardline_reshard = True
     _keep_parent_records(Stream)
+    Stream.put_record = _locked(Stream.put_record)
     Stream.get_shard_for_key = _open_shard_for_key
     KinesisBackend.get_records = _ending_get_records(KinesisBackend.get_records)
     KinesisBackend.update_shard_count = _limited_update_shard_count(
         KinesisBackend.update_shard_count)
+
+
+def _locked(original: Callable[..., Any]) -> Callable[..., Any]:
+    def locked(*args: Any, **kwargs: Any) -> Any:
+        with _RESHARD_LOCK:
+            return original(*args, **kwargs)
+
+    return locked
 
 
 @contextmanager
@@ -116,8 +130,8 @@ def _keep_parent_records(stream_cls: Any) -> None:
             original_merge(self, first.shard_id, second.shard_id)
         _new_children(self, before, [first, second])
 
-    stream_cls.split_shard = split_shard
-    stream_cls.merge_shards = merge_shards
+    stream_cls.split_shard = _locked(split_shard)
+    stream_cls.merge_shards = _locked(merge_shards)
 
 
 def _open_shard_for_key(self: Any, partition_key: str, explicit_hash_key: str) -> Any:
@@ -177,7 +191,8 @@ def _limited_update_shard_count(original: Callable[..., Any]) -> Callable[..., A
             raise _limit_exceeded(
                 f"UpdateShardCount cannot scale stream {stream.stream_name} more than "
                 f"{SCALINGS_PER_DAY} times in a rolling 24-hour period.")
-        result = original(self, stream_arn, stream_name, target_shard_count)
+        with _RESHARD_LOCK:  # its splits and merges as one change
+            result = original(self, stream_arn, stream_name, target_shard_count)
         if target_shard_count != current:
             stream._shardline_scalings = [*recent, now]
         return int(result)

@@ -15,8 +15,8 @@ UpdateShardCount, GetRecords) document:
   follow its parents' (moto numbers each shard's records one apart);
 * records are routed to the open shard whose hash key range holds the key;
 * GetRecords on a closed shard returns no ``NextShardIterator`` once the iterator has
-  passed its last record ("the shard has been closed and the requested iterator does
-  not return any more data"); the child shards are found with ListShards
+  passed its last record (a null next iterator is how the API says a shard ended); the
+  child shards are found with ListShards
   (``ChildShards`` in the response is not modelled);
 * merging or splitting a closed shard is refused (``InvalidArgumentException``), as are
   shards that are not adjacent;

@@ -14,6 +14,7 @@ from shardline.cli import (  # noqa: F401  (each module registers its commands)
     query,
     rollup,
     simulate,
+    streams,
 )
 from shardline.cli.app import aws_client, main
 from shardline.cli.render import render_rows

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shardline.local.mappings import StreamMapping
+from shardline.local.shard_lineage import ShardInfo
 from shardline.local.stream_consumer import StreamRecord
 
 log = logging.getLogger("shardline.engine")
@@ -25,13 +26,15 @@ GET_RECORDS_LIMIT = 1_000
 POLL_INTERVAL_S = 0.25
 
 
-def dynamodb_shard_ids(streams: Any, stream_arn: str) -> list[str]:
-    """The stream's open shards (those without an ending sequence number)."""
-    shards: list[str] = []
+def dynamodb_shards(streams: Any, stream_arn: str) -> list[ShardInfo]:
+    """The stream's open shards (those without an ending sequence number): DynamoDB
+    stream shard lineage is not followed (moto's stream has one shard that never
+    closes)."""
+    shards: list[ShardInfo] = []
     kwargs: dict[str, Any] = {"StreamArn": stream_arn}
     while True:
         description = streams.describe_stream(**kwargs)["StreamDescription"]
-        shards.extend(s["ShardId"] for s in description.get("Shards", [])
+        shards.extend(ShardInfo(s["ShardId"]) for s in description.get("Shards", [])
                       if "EndingSequenceNumber" not in s.get("SequenceNumberRange", {}))
         last = description.get("LastEvaluatedShardId")
         if not last:
@@ -48,6 +51,7 @@ class DynamoDBShardReader:
     batch_info_key: str = "DDBStreamBatchInfo"
     limit: int = GET_RECORDS_LIMIT
     poll_interval_s: float = POLL_INTERVAL_S
+    ended: bool = False  # closed shards are not read (``dynamodb_shards``)
     _iterator: str | None = None
     _read: int = 0
 

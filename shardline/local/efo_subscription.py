@@ -30,8 +30,10 @@ engine models each rule, per (mapping, shard):
   its continuation sequence number if a consumer of that ARN comes back.
 
 Each subscription event's ``ContinuationSequenceNumber`` and ``MillisBehindLatest`` are
-kept (``continuation_sequence_number``, ``millis_behind_latest``). ChildShards are not
-modelled: after a reshard the engine finds the child shards by listing the stream.
+kept (``continuation_sequence_number``, ``millis_behind_latest``). A closed shard (a
+reshard's parent) ends once its last record was pushed (``ended``: on AWS the last event
+has no ContinuationSequenceNumber and names the ChildShards); the engine then finds the
+children by listing the stream (``shard_lineage``) and subscribes to them.
 """
 
 from __future__ import annotations
@@ -117,6 +119,11 @@ class EfoShardReader:
         """Until the next push, renewal or subscription attempt (asked after ``read``)."""
         return max(0.0, self._next_at - self.clock.now())
 
+    @property
+    def ended(self) -> bool:
+        """A closed shard whose every record was pushed."""
+        return self.fetcher.ended and not self._in_transit
+
     def read(self) -> tuple[list[StreamRecord], bool]:
         """The records the subscription has pushed by now, and whether it is caught up."""
         now = self.clock.now()
@@ -181,8 +188,9 @@ class EfoShardReader:
     # -- pushing --------------------------------------------------------------------
     def _fetch(self) -> None:
         """Take what arrived on the shard since the last look (moto has no push)."""
-        tip = shard_tip(self.stream_arn, self.shard_id)
-        if tip == self._fetched_tip or len(self._in_transit) >= self.limit:
+        tip, closed = shard_tip(self.stream_arn, self.shard_id)
+        if ((tip == self._fetched_tip and not closed) or self.fetcher.ended
+                or len(self._in_transit) >= self.limit):
             return
         records, at_tip = self.fetcher.read()
         if at_tip:

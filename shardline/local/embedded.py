@@ -34,6 +34,7 @@ from shardline.local.embedded_memory import (
     pack_kinesis_record_data,
     track_model_instances_weakly,
 )
+from shardline.local.embedded_reshard import reshard_as_aws
 from shardline.local.embedded_spill import spill_dynamodb_stream_records, spill_to
 from shardline.local.embedded_streams import (
     bound_kinesis_shards,
@@ -129,6 +130,8 @@ def _install_patches() -> None:
         _serialize_stream_appends()
         expire_dynamodb_shard_iterators()
         bound_kinesis_shards()
+        # Splits and merges keep the parents' records; closed shards end; scaling limits.
+        reshard_as_aws()
         query_reads_its_partition()
         trim_dynamodb_stream_records()
         # What moto holds per object, cut to what a long-lived stack needs.

@@ -113,12 +113,14 @@ def consumer_status(consumer_arn: str) -> str | None:
     return None
 
 
-def shard_tip(stream_arn: str, shard_id: str) -> int:
-    """The newest sequence number the shard holds (0: none, or no such shard)."""
+def shard_tip(stream_arn: str, shard_id: str) -> tuple[int, bool]:
+    """The newest sequence number the shard holds (0: none, or no such shard), and
+    whether the shard is closed (a reshard made it a parent: a subscription to it ends
+    once its last record was pushed)."""
     try:
         name = stream_arn.split("/", 1)[1]
         shard = _backend(stream_arn).streams[name].shards[shard_id]
         records = shard.records
-        return int(next(reversed(records))) if records else 0
+        return (int(next(reversed(records))) if records else 0), not shard.is_open
     except (KeyError, ValueError, IndexError, RuntimeError):
-        return 0
+        return 0, False

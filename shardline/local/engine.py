@@ -2,7 +2,8 @@
 
 Everything comes from the embedded AWS, never from a second configuration: mappings
 (``ListEventSourceMappings``), shards (``ListShards``, DynamoDB Streams'
-``DescribeStream``), functions
+``DescribeStream``; after a reshard, parents are read to their end before their
+children, ``shard_lineage``), functions
 (``GetFunctionConfiguration``). Mappings created, changed, disabled or deleted while the
 engine runs are picked up at the next discovery pass. In real-time mode each
 (mapping, shard) pair has its own thread running ``ShardConsumer.step``.
@@ -32,8 +33,9 @@ from shardline.local.scheduling import (
     RealClock,
     RealTimeDriver,
 )
+from shardline.local.shard_lineage import Lineage, ShardInfo
 from shardline.local.sqs_source import SqsConsumer, SqsMapping
-from shardline.local.stream_sources import open_reader, shard_ids
+from shardline.local.stream_sources import open_reader, stream_shards
 
 log = logging.getLogger("shardline.engine")
 
@@ -68,6 +70,10 @@ class Engine:
     # Mappings whose role was denied before a consumer could start (listing shards,
     # opening an iterator): retried at every discovery pass.
     blocked: dict[tuple[str, str], AccessProblem] = field(default_factory=dict)
+    # Shards done with per mapping (closed and read to their end), across reshards.
+    lineage: Lineage = field(default_factory=Lineage)
+    # Child shards that start at their first record (their parents were read).
+    _from_first_record: set[tuple[str, str]] = field(default_factory=set)
     _discoveries: int = 0
     _last_invocation_at: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -137,7 +143,7 @@ class Engine:
             if not mapping.is_stream or not mapping.enabled:
                 continue
             shards = self._guarded(mapping, "*", lambda m=mapping: self._shards(m))
-            for shard_id in shards or []:
+            for shard_id in self._readable(mapping, shards or []):
                 wanted[(mapping.uuid, shard_id)] = mapping
         assert self.driver is not None
         with self._lock:
@@ -161,11 +167,28 @@ class Engine:
                     consumer.mapping = mapping  # type: ignore[assignment]  # next batch on
             self._discoveries += 1
 
-    def _shards(self, mapping: StreamMapping) -> list[str]:
-        """Open shards of a Kinesis stream (an EFO consumer's parent) or DynamoDB stream."""
+    def _shards(self, mapping: StreamMapping) -> list[ShardInfo]:
+        """Shards of a Kinesis stream (an EFO consumer's parent) or DynamoDB stream."""
         if self.role_clients is None:
-            return shard_ids(self.clients, mapping)
-        return shard_ids(self.clients_for(self._role(mapping.function_arn)), mapping)
+            return stream_shards(self.clients, mapping)
+        return stream_shards(self.clients_for(self._role(mapping.function_arn)), mapping)
+
+    def _readable(self, mapping: StreamMapping, listed: list[ShardInfo]) -> list[str]:
+        """The shards the mapping reads now (``shard_lineage``): a closed shard read to
+        its end is done with, and its children become readable."""
+        with self._lock:
+            for shard in listed:
+                consumer = self._consumers.get((mapping.uuid, shard.shard_id))
+                if (shard.closed and isinstance(consumer, ShardConsumer)
+                        and consumer.reader.ended and consumer.idle):
+                    self.lineage.finished(mapping.uuid, shard.shard_id)
+                    log.info("mapping %s finished closed shard %s", mapping.uuid,
+                             shard.shard_id)
+        ready = self.lineage.to_read(mapping.uuid, mapping.starting_position, listed)
+        for shard_id, from_first_record in ready.items():
+            if from_first_record:
+                self._from_first_record.add((mapping.uuid, shard_id))
+        return list(ready)
 
     def _guarded(self, mapping: StreamMapping | SqsMapping, shard: str,
                  start: Callable[[], Any]) -> Any:
@@ -210,7 +233,8 @@ class Engine:
             )
         checkpoint = self._checkpoints.get((mapping.uuid, shard_id))
         reader = open_reader(clients, mapping, shard_id, self.read_budgets,
-                             role=function.role, checkpoint=checkpoint)
+                             role=function.role, checkpoint=checkpoint,
+                             from_first_record=(mapping.uuid, shard_id) in self._from_first_record)
         self._checkpoints.pop((mapping.uuid, shard_id), None)
         return ShardConsumer(
             mapping=mapping, shard_id=shard_id, checkpoint=checkpoint,

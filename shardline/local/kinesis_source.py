@@ -24,6 +24,7 @@ from typing import Any
 
 from shardline.local.mappings import StreamMapping
 from shardline.local.read_budget import MAX_BYTES_PER_CALL, ReadBudget
+from shardline.local.shard_lineage import ShardInfo
 from shardline.local.stream_consumer import (
     WINDOW_STATE_CAP_BYTES,
     Invocation,
@@ -32,7 +33,7 @@ from shardline.local.stream_consumer import (
 )
 
 __all__ = ["WINDOW_STATE_CAP_BYTES", "Invocation", "KinesisShardReader", "ShardConsumer",
-           "kinesis_shard_ids"]
+           "kinesis_shards"]
 
 log = logging.getLogger("shardline.engine")
 
@@ -40,14 +41,14 @@ GET_RECORDS_LIMIT = 10_000
 SHARED_POLL_INTERVAL_S = 1.0
 
 
-def kinesis_shard_ids(kinesis: Any, stream_arn: str) -> list[str]:
-    """The stream's open shards."""
-    shards: list[str] = []
+def kinesis_shards(kinesis: Any, stream_arn: str) -> list[ShardInfo]:
+    """Every shard ListShards lists: open ones, and closed ones (after a reshard) whose
+    records have not expired yet, with their parents."""
+    shards: list[ShardInfo] = []
     kwargs: dict[str, Any] = {"StreamARN": stream_arn}
     while True:
         page = kinesis.list_shards(**kwargs)
-        shards.extend(s["ShardId"] for s in page["Shards"]
-                      if "EndingSequenceNumber" not in s["SequenceNumberRange"])
+        shards.extend(ShardInfo.from_api(shard) for shard in page["Shards"])
         token = page.get("NextToken")
         if not token:
             return shards
@@ -57,13 +58,16 @@ def kinesis_shard_ids(kinesis: Any, stream_arn: str) -> list[str]:
 @dataclass
 class KinesisShardReader:
     """GetRecords on one shard; the iterator is taken when the reader opens, so LATEST
-    means "after what the shard held when the mapping started"."""
+    means "after what the shard held when the mapping started". A closed shard (after a
+    reshard) ends when GetRecords returns no next iterator: ``ended``."""
 
     kinesis: Any
     mapping: StreamMapping
     shard_id: str
     role: str = ""
     position: str | None = None  # the last sequence number read (or the checkpoint)
+    # Where to start without a position (None: the mapping's StartingPosition).
+    starting_position: str | None = None
     batch_info_key: str = "KinesisBatchInfo"
     limit: int = GET_RECORDS_LIMIT
     poll_interval_s: float = SHARED_POLL_INTERVAL_S
@@ -71,6 +75,7 @@ class KinesisShardReader:
     budget: ReadBudget | None = None
     refused: int = 0  # calls the shard's shared budget refused
     millis_behind_latest: int = 0
+    ended: bool = False  # a closed shard read to its end
     _iterator: str | None = None
     _read: int = 0
 
@@ -84,7 +89,7 @@ class KinesisShardReader:
 
     def _new_iterator(self) -> str:
         args: dict[str, Any] = {"StreamARN": self.stream_arn, "ShardId": self.shard_id}
-        position = self.mapping.starting_position
+        position = self.starting_position or self.mapping.starting_position
         if self.position is not None:
             args.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER",
                         StartingSequenceNumber=self.position)
@@ -104,6 +109,8 @@ class KinesisShardReader:
         self._iterator = None
 
     def read(self) -> tuple[list[StreamRecord], bool]:
+        if self.ended:
+            return [], True
         if self.budget is not None and not self.budget.admits_call():
             self.refused += 1
             return [], False
@@ -116,10 +123,12 @@ class KinesisShardReader:
             self._iterator = self._new_iterator()
             return [], False
         self._iterator = response.get("NextShardIterator")
+        self.ended = self._iterator is None
         returned = response.get("Records", [])
         raw_records = _within_call_limit(returned)
         if len(raw_records) < len(returned):
             self._iterator = None  # the rest comes next call, after the last one kept
+            self.ended = False
         if self.budget is not None:
             self.budget.record_call(sum(_raw_bytes(raw) for raw in raw_records))
         records = [self._record(raw) for raw in raw_records]

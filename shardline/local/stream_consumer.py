@@ -48,7 +48,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from shardline.local.batch_response import Verdict, has_state, judge
 from shardline.local.destinations import (
@@ -62,6 +62,10 @@ from shardline.local.event_filter import kept
 from shardline.local.functions import InvocationResult
 from shardline.local.mappings import StreamMapping
 from shardline.local.poller_access import AccessProblem, denial_reason, mark_mapping
+from shardline.local.stream_records import Invocation, ShardReader, StreamRecord
+
+__all__ = ["MAX_PAYLOAD_BYTES", "WINDOW_STATE_CAP_BYTES", "Invocation", "ShardConsumer",
+           "ShardReader", "StreamRecord", "partition_lane", "window_iso"]
 
 log = logging.getLogger("shardline.engine")
 
@@ -70,52 +74,6 @@ MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
 WINDOW_STATE_CAP_BYTES = 1024 * 1024
 RETRY_BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0)
 MAX_PARALLELIZATION = 10
-
-
-@dataclass(frozen=True, slots=True)
-class StreamRecord:
-    """One record read from a shard, already shaped as the handler receives it."""
-
-    position: int  # read order within the shard (0, 1, 2, ...)
-    sequence_number: str
-    partition_key: str  # what ParallelizationFactor keeps in order
-    arrival: float  # epoch seconds (ApproximateArrivalTimestamp / ApproximateCreationDateTime)
-    event: dict[str, Any]
-    size: int  # bytes the record adds to the invocation payload
-
-
-class ShardReader(Protocol):
-    """Reads one shard of one source, in order, from a starting position or a checkpoint."""
-
-    shard_id: str
-    stream_arn: str  # eventSourceARN of windows, streamArn of on-failure records
-    batch_info_key: str  # "KinesisBatchInfo" | "DDBStreamBatchInfo"
-    poll_interval_s: float
-    limit: int  # records per read
-
-    def read(self) -> tuple[list[StreamRecord], bool]:
-        """The next records and whether this read reached the shard's newest record."""
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class Invocation:
-    """One entry of the invocation log (observability and tests)."""
-
-    function: str
-    mapping_uuid: str
-    shard_id: str
-    first_sequence: str | None
-    last_sequence: str | None
-    batch_size: int
-    duration_ms: float
-    outcome: str  # ok | partial | error
-    error_type: str | None
-    final_for_window: bool
-    window_start: int | None
-    at: float
-    # Lambda's IteratorAge: how old the batch's last record was when it was sent.
-    iterator_age_ms: float | None = None
 
 
 def window_iso(epoch_s: int) -> str:
@@ -325,8 +283,10 @@ class ShardConsumer:
         if lane.buffer:
             # Records of a later window wait behind this window's final invoke.
             return self._window_of(lane.buffer[0]) != lane.window_start
-        # Only a poll that started after the window ended has seen all of its records.
-        return self.caught_up_at >= lane.window_start + self.mapping.tumbling_window_s
+        # Only a poll that started after the window ended has seen all of its records;
+        # a shard that ended (resharded) closes its window: its children start afresh.
+        return (self.reader.ended
+                or self.caught_up_at >= lane.window_start + self.mapping.tumbling_window_s)
 
     def _prepare(self, lane: _Lane, now: float) -> _Work | float:
         """The invocation this lane wants at ``now``, or the time it next wants one."""

@@ -136,10 +136,9 @@ class KinesisWriteLimits:
         self._puts: deque[PutOutcome] = deque(maxlen=_LOG_LIMIT)
 
     def enable(self, clock: Clock | None = None) -> None:
-        """Meter from now on (on ``clock`` if given); budgets start full."""
+        """Meter from now on, on ``clock`` (default: the wall clock); budgets start full."""
         with self._lock:
-            if clock is not None:
-                self.clock = clock
+            self.clock = clock or RealClock()
             self._budgets.clear()
             self.enabled = True
 

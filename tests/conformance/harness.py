@@ -63,8 +63,6 @@ class Harness:
     isolation: str = "thread"
     # Enforce IAM/KMS (off unless a test asks): pollers then read with the function's role.
     iam: bool = False
-    # Enforce Kinesis write limits per shard on the virtual clock (off unless a test asks).
-    write_limits: bool = False
     engine: Engine = field(init=False)
     runtime: FunctionRuntime = field(init=False)
     invoker: AsyncInvoker = field(init=False)
@@ -94,9 +92,6 @@ class Harness:
         if self.iam:
             assert self.aws.authorization is not None
             self.aws.authorization.enable()
-        if self.write_limits:
-            assert self.aws.kinesis_writes is not None
-            self.aws.kinesis_writes.enable(self.clock)
         recorder.reset()
 
     def _invoke_api(self, function_arn: str, payload: bytes,
@@ -209,8 +204,6 @@ class Harness:
     def close(self) -> None:
         if self.iam and self.aws.authorization is not None:
             self.aws.authorization.disable()
-        if self.write_limits and self.aws.kinesis_writes is not None:
-            self.aws.kinesis_writes.disable()
         self._unstamp()
         self.engine.stop()
         attach_runtime(None)

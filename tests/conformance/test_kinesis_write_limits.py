@@ -9,26 +9,25 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from shardline.local.embedded import EmbeddedAws, reset_backends
 from tests.conformance.harness import Harness
 
 ACCOUNT = "123456789012"
 THROTTLED = "ProvisionedThroughputExceededException"
 
 
-@pytest.fixture
-def harness(embedded_aws: EmbeddedAws, tmp_path: Path) -> Iterator[Harness]:
-    reset_backends()
-    running = Harness(embedded_aws, tmp_path, write_limits=True)
-    yield running
-    running.close()
-    reset_backends()
+@pytest.fixture(autouse=True)
+def write_limits(harness: Harness) -> Iterator[None]:
+    """The embedded AWS's write limits, on the harness's virtual clock, for this test."""
+    limits = harness.aws.kinesis_writes
+    assert limits is not None
+    limits.enable(harness.clock)
+    yield
+    limits.disable()
 
 
 def _put_records(harness: Harness, stream: str, records: list[tuple[str, bytes]],

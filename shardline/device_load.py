@@ -84,7 +84,7 @@ def rows(loads: list[DeviceLoad], *, window_s: float, top: int) -> list[dict[str
     for load in loads:
         per_shard[load.shard_id] += load.readings
     return [{"device": load.device_id, "site": load.site, "shard": load.shard_id,
-             "readings": load.readings, "per_s": round(load.readings / window_s, 1),
+             "readings": load.readings, "per_s": round(load.readings / window_s, 2),
              "shard_pct": round(100 * load.readings / per_shard[load.shard_id], 1)}
             for load in loads[:top]]
 

@@ -8,17 +8,17 @@ flood that takes seconds on AWS takes milliseconds here, and the run is repeatab
 
 from __future__ import annotations
 
+import functools
 import random
-import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 from lambdas.shared.telemetry import encode
+from producers import publisher as publisher_module
 from producers.aggregation import AggregatingPublisher
 from producers.fleet import FleetConfig, generate
 from producers.floods import Flood
@@ -80,24 +80,17 @@ def test_a_flooding_device_is_throttled_and_nothing_is_lost_or_reordered(
     assert_device_order(stored)
 
 
-@dataclass
-class QuarterSpeedClock:
-    """Wall-clock time at a quarter of its speed: the shard's 1 MiB/s becomes 256 KiB/s
-    of real time, below what the simulator sends on any machine, while the publisher's
-    real backoff sleeps still refill it."""
-
-    started: float = field(default_factory=time.time)
-
-    def now(self) -> float:
-        return self.started + (time.time() - self.started) / 4
-
-
 def test_simulate_reports_the_records_a_flood_got_throttled(
-        embedded_aws: EmbeddedAws, limits: KinesisWriteLimits, tmp_path: Any) -> None:
-    # GIVEN a one-shard stream with the write limits on, at a quarter of real time
+        embedded_aws: EmbeddedAws, limits: KinesisWriteLimits, tmp_path: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a one-shard stream whose write limits run on a virtual clock, which the
+    # simulator's backoff sleeps move (its publisher sleeps on that clock)
     kinesis = kinesis_client(embedded_aws)
     stream = fresh_stream(kinesis, shards=1)
-    limits.enable(QuarterSpeedClock())
+    clock = VirtualClock(1_800_000_000.0)
+    limits.enable(clock)
+    monkeypatch.setattr(publisher_module, "KinesisPublisher", functools.partial(
+        KinesisPublisher, sleep=lambda s: clock.advance_to(clock.now() + s)))
     manifest_path = tmp_path / "manifest.json"
 
     # WHEN `shardline simulate --fast` runs with a device flooding ~1.5 MB in a second

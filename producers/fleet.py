@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from lambdas.shared.telemetry import MAX_TS_MS, MIN_TS_MS, TelemetryV1, new_v1
 from producers.anomalies import Anomaly, apply
+from producers.floods import Flood, device_rate
 
 # One device maps to one shard, and a shard accepts at most 1,000 records/s.
 MAX_RATE_HZ = 1000.0
@@ -56,6 +57,7 @@ class FleetConfig:
     sites: int = 5
     start_ms: int | None = None
     anomalies: tuple[Anomaly, ...] = ()
+    floods: tuple[Flood, ...] = ()
 
     def __post_init__(self) -> None:
         _require(_is_int(self.devices) and self.devices >= 1, "devices must be an integer >= 1")
@@ -86,15 +88,30 @@ class FleetConfig:
                      f"(dev-00001 to {device_id(self.devices - 1)})")
             _require(anomaly.metric in METRICS,
                      f"anomaly metric {anomaly.metric} is not one of {', '.join(METRICS)}")
+        for flood in self.floods:
+            _require(_in_fleet(flood.device, self.devices),
+                     f"flooding device {flood.device} is not in the fleet "
+                     f"(dev-00001 to {device_id(self.devices - 1)})")
+        _require(len({flood.device for flood in self.floods}) == len(self.floods),
+                 "a device may flood once")
 
     @property
     def records_per_device(self) -> int:
-        # The epsilon absorbs float error: 0.1 Hz x 30 s must give 3 records, not 2.
-        return math.floor(self.duration_s * self.rate_hz + 1e-9)
+        """Readings of a device at the fleet's rate (a flooding device sends more)."""
+        return self.records_at(self.rate_hz)
 
     @property
     def total_records(self) -> int:
-        return self.devices * self.records_per_device
+        return self.devices * self.records_per_device + sum(
+            self.records_at(flood.rate_hz) - self.records_per_device for flood in self.floods)
+
+    def rate_of(self, device: str) -> float:
+        """Readings per second of ``device``: a flood's rate, else ``rate_hz``."""
+        return device_rate(self.floods, device, self.rate_hz)
+
+    def records_at(self, rate_hz: float) -> int:
+        # The epsilon absorbs float error: 0.1 Hz x 30 s must give 3 records, not 2.
+        return math.floor(self.duration_s * rate_hz + 1e-9)
 
     @property
     def period_ms(self) -> float:
@@ -154,11 +171,12 @@ def _device_stream(
     (possible near ``MAX_RATE_HZ``) are ordered without ever comparing the records.
     """
     rng = random.Random(f"shardline-fleet:{config.seed}:{index}")
-    device = _Device.create(rng, config.period_ms)
     ident, site = device_id(index), device_site(index, config.sites)
-    period = config.period_ms
+    rate = config.rate_of(ident)
+    period = 1000.0 / rate
+    device = _Device.create(rng, period)
     jitter = min(MAX_JITTER_MS, period / 4)
-    for seq in range(config.records_per_device):
+    for seq in range(config.records_at(rate)):
         # phase < period/2 and |jitter| <= period/4 keep each record inside its own
         # period: offsets strictly increase and stay below duration_s.
         offset_ms = max(0.0, device.phase_ms + seq * period + rng.uniform(-jitter, jitter))

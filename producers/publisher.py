@@ -42,6 +42,7 @@ MAX_REQUEST_BYTES = 10 * 1024 * 1024
 MAX_RECORD_BYTES = 1024 * 1024
 MAX_PARTITION_KEY_CHARS = 256
 
+THROTTLED = "ProvisionedThroughputExceededException"
 # Whole-call errors that mean "slow down and try again"; anything else (missing stream,
 # access denied, validation) will not improve by retrying and is raised at once.
 RETRYABLE_CALL_ERRORS = frozenset(
@@ -107,7 +108,8 @@ class PublishReport:
     ``throttled_calls`` the whole calls rejected by throttling. ``error_codes`` counts
     per-record ErrorCodes once per failed record and whole-call errors once per call.
     ``unexpected_shard`` counts accepted records that landed on a shard other than their
-    ``expected_shard_id``.
+    ``expected_shard_id``. ``throttled_records`` counts the per-record failures that were
+    ``ProvisionedThroughputExceededException`` (the shard's write limits).
     """
 
     calls: int = 0
@@ -118,6 +120,7 @@ class PublishReport:
     failed_records: int = 0
     retried: int = 0
     throttled_calls: int = 0
+    throttled_records: int = 0
     backoff_s: float = 0.0
     error_codes: Counter[str] = field(default_factory=Counter)
 
@@ -130,6 +133,7 @@ class PublishReport:
         self.failed_records += other.failed_records
         self.retried += other.retried
         self.throttled_calls += other.throttled_calls
+        self.throttled_records += other.throttled_records
         self.backoff_s += other.backoff_s
         self.error_codes.update(other.error_codes)
 
@@ -388,6 +392,8 @@ class KinesisPublisher:
                 pending.failures += 1
                 report.failed_records += 1
                 report.error_codes[code] += 1
+                if code == THROTTLED:
+                    report.throttled_records += 1
                 failed.append(pending)
                 continue
             report.accepted += pending.entry.user_records

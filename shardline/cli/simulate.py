@@ -20,15 +20,23 @@ anomaly_option = click.option(
          "dev-00003:temperature_c=95@10+6); repeatable.")
 
 
+flood_option = click.option(
+    "--flood", "floods", multiple=True, metavar="DEVICE=RATE",
+    help="Make a device send RATE readings per second instead of --rate (a flooding "
+         "device, e.g. dev-00007=10000); repeatable.")
+
+
 def fleet_config(**settings: Any) -> Any:
-    """The ``FleetConfig`` of the options, ``anomalies`` given as text; a one-line
-    ``ShardlineError`` for anything the fleet refuses."""
+    """The ``FleetConfig`` of the options, ``anomalies`` and ``floods`` given as text; a
+    one-line ``ShardlineError`` for anything the fleet refuses."""
     from producers.anomalies import parse_anomaly
     from producers.fleet import FleetConfig
+    from producers.floods import parse_flood
 
     try:
         anomalies = tuple(parse_anomaly(text) for text in settings.pop("anomalies", ()))
-        return FleetConfig(**settings, anomalies=anomalies)
+        floods = tuple(parse_flood(text) for text in settings.pop("floods", ()))
+        return FleetConfig(**settings, anomalies=anomalies, floods=floods)
     except ValueError as exc:
         raise ShardlineError(str(exc)) from None
 
@@ -53,23 +61,25 @@ def fleet_config(**settings: Any) -> Any:
               help="KPL-aggregate user records per shard (many per Kinesis record), or put "
                    "one Kinesis record per user record.")
 @anomaly_option
+@flood_option
 @endpoint_option
 def simulate(devices: int, rate: float, duration: float, seed: int, sites: int,
              stream: str | None, manifest_path: Path, fast: bool, aggregate: bool,
-             anomalies: tuple[str, ...], endpoint: str | None) -> None:
+             anomalies: tuple[str, ...], floods: tuple[str, ...],
+             endpoint: str | None) -> None:
     """Simulate a fleet of devices pushing telemetry v1 into Kinesis."""
     from producers.aggregation import AggregatingPublisher
     from producers.publisher import KinesisPublisher
     from producers.simulate import Publisher, SimulationError, run_simulation
 
     config = fleet_config(devices=devices, rate_hz=rate, duration_s=duration, seed=seed,
-                          sites=sites, anomalies=anomalies)
+                          sites=sites, anomalies=anomalies, floods=floods)
     stream = resolve(stream, "stream_name", flag="--stream", fallback=DEFAULT_STREAM)
     client = aws_client("kinesis", endpoint)
     client.describe_stream_summary(StreamName=stream)  # fail early, with a clear message
     plain = KinesisPublisher(stream, client)
     publisher: Publisher = AggregatingPublisher(plain) if aggregate else plain
-    expected = int(devices * rate * duration)
+    expected = config.total_records
     with Progress(TextColumn("[bold]simulate"), BarColumn(), TextColumn("{task.completed:,}/"
                   "{task.total:,} records"), TimeElapsedColumn(), console=err_console,
                   transient=False) as progress:
@@ -92,3 +102,9 @@ def simulate(devices: int, rate: float, duration: float, seed: int, sites: int,
         f"accepted {report.accepted:,} records in {report.kinesis_records:,} Kinesis records "
         f"and {report.calls:,} PutRecords calls ({report.retried:,} retried); "
         f"manifest: {manifest_path}", highlight=False)
+    if report.throttled_records or report.throttled_calls:
+        err_console.print(
+            f"throttled: {report.throttled_records:,} Kinesis records refused with "
+            f"ProvisionedThroughputExceededException and {report.throttled_calls:,} whole "
+            f"calls, all retried (backoff {report.backoff_s:.1f} s); a shard's writes "
+            "exceeded 1,000 records/s or 1 MiB/s", highlight=False)

@@ -46,6 +46,7 @@ from shardline.local.embedded_ttl import record_service_deletions
 from shardline.local.event_invoke_configs import complete_moto_event_invoke_configs
 from shardline.local.fault_layer import FaultLayer
 from shardline.local.function_api import complete_moto_function_api
+from shardline.local.kinesis_writes import KinesisWriteLimits, silence_moto_stream_metrics
 from shardline.local.mappings import complete_moto_mapping_api
 from shardline.local.versions import as_invoked
 
@@ -225,7 +226,8 @@ def function_code(function_arn: str) -> bytes:
 class EmbeddedAws:
     """moto's server on ``host:port`` inside this process (``port=0``: any free port,
     known once started), behind the authorization layer (``authorization``: IAM and KMS,
-    off until enabled) and the fault layer (``faults``). DynamoDB stream records are kept
+    off until enabled), the fault layer (``faults``) and the Kinesis write limits
+    (``kinesis_writes``, off until enabled). DynamoDB stream records are kept
     on disk in ``state_dir`` (else a temporary directory; ``embedded_spill``)."""
 
     host: str = "127.0.0.1"
@@ -233,6 +235,8 @@ class EmbeddedAws:
     state_dir: Path | None = None
     faults: FaultLayer | None = None  # DynamoDB fault rules and the write meter, once started
     authorization: AuthorizationLayer | None = None  # IAM/KMS enforcement, once started
+    # Kinesis write limits per shard (off until enabled) and the log of puts, once started
+    kinesis_writes: KinesisWriteLimits | None = None
     _server: Any = None
     _thread: threading.Thread | None = None
 
@@ -256,7 +260,10 @@ class EmbeddedAws:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         # moto's ThreadedMotoServer, with the fault layer in front of its app and the
         # authorization layer in front of both (AWS authorizes before it throttles).
-        self.faults = FaultLayer(DomainDispatcherApplication(create_backend_app))
+        silence_moto_stream_metrics()
+        self.kinesis_writes = KinesisWriteLimits(
+            DomainDispatcherApplication(create_backend_app), LOCAL_ACCOUNT_ID)
+        self.faults = FaultLayer(self.kinesis_writes)
         self.authorization = AuthorizationLayer(self.faults, LOCAL_ACCOUNT_ID)
         sns_delivery.add_gate(self.authorization.sns_delivery_refusal)
         self._server = make_server(self.host, self.port, self.authorization, threaded=True,
@@ -279,6 +286,8 @@ class EmbeddedAws:
             self.authorization.disable()
             self.authorization.reset()
             sns_delivery.remove_gate(self.authorization.sns_delivery_refusal)
+        if self.kinesis_writes is not None:
+            self.kinesis_writes.disable()
         reset_backends()
 
     def client_environment(self) -> dict[str, str]:

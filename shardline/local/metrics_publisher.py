@@ -9,6 +9,9 @@ metrics) it puts, through the administrator's client:
 * AWS/SQS ``ApproximateNumberOfMessagesVisible`` per ``QueueName``, for every queue;
 * AWS/DynamoDB ``ReadThrottleEvents`` / ``WriteThrottleEvents`` per ``TableName`` for
   the requests the embedded DynamoDB throttled (its fault layer), when given;
+* AWS/Kinesis stream-level write metrics (``IncomingRecords``, ``IncomingBytes``,
+  ``PutRecord(s).*``, ``WriteProvisionedThroughputExceeded``) per ``StreamName`` from
+  the embedded AWS's log of puts (``kinesis_writes``), when given;
 * the functions' embedded-metric-format lines, read from their log files since the last
   step (what CloudWatch Logs extracts on AWS).
 
@@ -26,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shardline.local.kinesis_metric_data import KINESIS_NAMESPACE, kinesis_metric_data
+from shardline.local.kinesis_writes import PutOutcome
 from shardline.local.metric_data import (
     DYNAMODB_NAMESPACE,
     LAMBDA_NAMESPACE,
@@ -76,13 +81,16 @@ class EmfTail:
 
 @dataclass
 class MetricsPublisher:
-    """Driver component: the AWS/Lambda, AWS/SQS and EMF metrics of each minute."""
+    """Driver component: the AWS/Lambda, AWS/SQS, AWS/DynamoDB, AWS/Kinesis and EMF
+    metrics of each minute."""
 
     clients: Callable[[str], Any]  # the administrator's clients of the embedded AWS
     invocation_log: Any  # the engine's invocation log (entries with ``at``)
     log_dir: Path | None = None
     # since -> DynamoDB requests throttled from then on (the fault layer's record).
     throttle_events: Callable[[float], list[tuple[float, str, str]]] | None = None
+    # since -> Kinesis puts from then on (the embedded AWS's write limits layer).
+    kinesis_puts: Callable[[float], list[PutOutcome]] | None = None
     period_s: int = PERIOD_S
     name: str = "metrics-publisher"
     _published_until: float | None = None
@@ -103,6 +111,9 @@ class MetricsPublisher:
             if self.throttle_events is not None:
                 self._put(DYNAMODB_NAMESPACE, dynamodb_throttle_data(
                     self.throttle_events(start), start, start + self.period_s))
+            if self.kinesis_puts is not None:
+                self._put(KINESIS_NAMESPACE, kinesis_metric_data(
+                    self.kinesis_puts(start), start, start + self.period_s))
             self._published_until = start + self.period_s
         # The depth now is the state at the end of the minute that just ended.
         self._put(SQS_NAMESPACE, self._queue_depths(boundary - self.period_s))

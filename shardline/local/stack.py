@@ -117,6 +117,9 @@ class LocalStack:
                                             credentials=sessions)
             self.engine = Engine(self.client, self._runtime, role_clients=sessions.client,
                                  denials=self.denials)
+            # Kinesis write limits per shard, on the engine's clock, for every producer.
+            assert self.aws.kinesis_writes is not None
+            self.aws.kinesis_writes.enable(self.engine.clock)
             attach_runtime(self._invoke_api)
             self.engine.start()
             assert self.engine.driver is not None
@@ -127,7 +130,8 @@ class LocalStack:
             faults = self.aws.faults
             self.engine.driver.add(MetricsPublisher(
                 self.client, self.engine.invocation_log, log_dir=self.dir / "logs",
-                throttle_events=faults.throttle_events if faults is not None else None))
+                throttle_events=faults.throttle_events if faults is not None else None,
+                kinesis_puts=self.aws.kinesis_writes.puts))
             self.engine.driver.add(AlarmEvaluator(self.client, region=LOCAL_REGION,
                                                   publish_refusal=self._alarm_publish_refusal))
             self._write_stack_file()

@@ -294,9 +294,6 @@ def test_after_a_split_the_map_holds_the_children_and_aggregates_target_them(
         assert all(hash_key(u.partition_key or record["PartitionKey"]) in target for u in users)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "moto 5.2.5 routes puts by the first shard whose range holds the hash key, closed or "
-    "not (Stream.get_shard_for_key), so after a split it keeps writing to the closed parent"))
 def test_after_a_split_aggregates_land_on_the_children(kinesis: Any) -> None:
     # GIVEN a split shard, as in the test above
     stream = fresh_stream(kinesis, shards=2)

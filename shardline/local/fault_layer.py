@@ -95,8 +95,10 @@ class DynamoDBFault:
 class FaultLayer:
     """WSGI middleware in front of moto: DynamoDB faults by rule, and a write meter."""
 
-    def __init__(self, app: Callable[..., Iterable[bytes]], seed: int = 0) -> None:
+    def __init__(self, app: Callable[..., Iterable[bytes]], seed: int = 0,
+                 clock: Callable[[], float] = time.time) -> None:
         self.app = app
+        self.clock = clock  # stamps throttle events (the engine's clock, when virtual)
         self._rules: list[DynamoDBFault] = []
         self._lock = threading.Lock()
         self._random = random.Random(seed)
@@ -158,9 +160,10 @@ class FaultLayer:
                 time.sleep(rule.delay_s)
             return self._applied(operation, request, environ, body, start_response)
         if rule.kind == "throttle":
-            kind = "Write" if operation in _WRITE_OPERATIONS else "Read"
+            # BatchWriteItem is a write too (WriteThrottleEvents), not a read.
+            kind = "Write" if operation in _METERED_OPERATIONS else "Read"
             with self._lock:
-                self._throttles.extend((time.time(), table, kind)
+                self._throttles.extend((self.clock(), table, kind)
                                        for table in _tables(operation, request))
             return _error(start_response, "ProvisionedThroughputExceededException",
                           "The level of configured provisioned throughput for the table was "

@@ -160,8 +160,7 @@ class FaultLayer:
                 time.sleep(rule.delay_s)
             return self._applied(operation, request, environ, body, start_response)
         if rule.kind == "throttle":
-            # BatchWriteItem is a write too (WriteThrottleEvents), not a read.
-            kind = "Write" if operation in _METERED_OPERATIONS else "Read"
+            kind = "Write" if operation in _WRITE_OPERATIONS else "Read"
             with self._lock:
                 self._throttles.extend((self.clock(), table, kind)
                                        for table in _tables(operation, request))

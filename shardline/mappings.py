@@ -53,7 +53,10 @@ class MappingHealth:
             found.append("last processing result is a PROBLEM")
         if self.ages and self.ages[-1][1] >= behind_ms:
             found.append(f"behind: iterator age >= {behind_ms:.0f} ms")
-        if len(self.ages) >= 3 and _rising(a for _, a in self.ages[-3:]):
+        # Rising over three minutes, and past half the threshold: seconds of jitter in a
+        # healthy consumer are not worth a look.
+        if (len(self.ages) >= 3 and self.ages[-1][1] >= behind_ms / 2
+                and _rising(a for _, a in self.ages[-3:])):
             found.append("iterator age rising")
         return found
 

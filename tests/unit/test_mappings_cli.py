@@ -109,12 +109,24 @@ def test_a_window_iterator_age_cannot_cover_is_a_one_line_error(
     assert result.output.count("\n") == 1 and "give 1m to 24h" in result.output
 
 
-def test_a_problem_result_and_a_rising_age_need_attention() -> None:
-    # GIVEN an enabled mapping whose last processing attempt failed, age rising but low
-    health = MappingHealth(uuid="u", function="shardline-aggregator:live",
-                           source="kinesis:stream/s", state="Enabled", state_reason="",
-                           last_result="PROBLEM: Function call failed.",
-                           ages=((0.0, 1_000.0), (60.0, 2_000.0), (120.0, 3_000.0)))
-    # THEN both are reported, and the threshold is not crossed
+def _health(last_result: str, *ages_ms: float) -> MappingHealth:
+    return MappingHealth(uuid="u", function="shardline-aggregator:live",
+                         source="kinesis:stream/s", state="Enabled", state_reason="",
+                         last_result=last_result,
+                         ages=tuple((60.0 * i, age) for i, age in enumerate(ages_ms)))
+
+
+def test_a_problem_result_and_an_age_rising_towards_the_threshold_need_attention() -> None:
+    # GIVEN an enabled mapping whose last processing attempt failed, its age rising past
+    # half the threshold but not to it
+    health = _health("PROBLEM: Function call failed.", 10_000, 20_000, 35_000)
+    # THEN both are reported, and it is not behind yet
     assert health.checks(60_000) == ["last processing result is a PROBLEM",
                                      "iterator age rising"]
+
+
+def test_seconds_of_jitter_in_a_healthy_consumer_need_no_attention() -> None:
+    # GIVEN an iterator age rising by a second a minute, far under the threshold
+    health = _health("OK", 1_800, 1_900, 2_700)
+    # THEN nothing is reported
+    assert health.checks(60_000) == []

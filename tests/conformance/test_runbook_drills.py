@@ -89,10 +89,10 @@ def test_a_stuck_shard_fires_the_iterator_age_alarm_until_the_fix_is_released(
                    "Maximum", {"FunctionName": "consumer"}, 60_000, "notBreaching")
     _watch_alarms(harness)
 
-    # WHEN a poison record arrives and the shard keeps retrying it for four minutes
+    # WHEN a poison record arrives and the shard keeps retrying it for three minutes
     harness.put(stream, ["poison", "ok-1"])
     harness.start()
-    harness.advance(240)
+    harness.advance(190)
 
     # THEN the iterator-age alarm is in ALARM, and `shardline mappings` says the mapping
     # is behind with its iterator age rising
@@ -106,7 +106,7 @@ def test_a_stuck_shard_fires_the_iterator_age_alarm_until_the_fix_is_released(
         FunctionName="consumer", Environment={"Variables": {"FIXED": "1"}})
     harness.advance(61)
     harness.put(stream, ["ok-2"])
-    harness.advance(125)
+    harness.advance(65)
 
     # THEN the alarm is OK again and the mapping needs no attention
     assert _state(harness, alarm) == "OK"
@@ -147,8 +147,9 @@ def test_dynamodb_throttling_fires_its_alarm_and_loses_no_record(harness: Harnes
         faults.remove(throttle)
         faults.clock = time.time
 
-    # WHEN the throttling stops and the retried batch goes through
-    harness.advance(120)
+    # WHEN the throttling stops, the retried batch goes through and a minute without
+    # throttles is evaluated
+    harness.advance(70)
 
     # THEN every record is in the table (none lost), and the alarm, which ignores the
     # minutes without datapoints, stays in ALARM until the operator resets it
@@ -159,7 +160,7 @@ def test_dynamodb_throttling_fires_its_alarm_and_loses_no_record(harness: Harnes
     # WHEN the operator resets it (the runbook's last step) and a quiet minute passes
     harness.client("cloudwatch").set_alarm_state(
         AlarmName=alarm, StateValue="OK", StateReason="throttling over, verified")
-    harness.advance(120)
+    harness.advance(65)
 
     # THEN it stays OK
     assert _state(harness, alarm) == "OK"

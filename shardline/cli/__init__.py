@@ -9,6 +9,7 @@ from shardline.cli import (  # noqa: F401  (each module registers its commands)
     devices,
     dlq,
     local,
+    mappings,
     package,
     quarantine,
     query,

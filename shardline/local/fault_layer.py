@@ -95,8 +95,10 @@ class DynamoDBFault:
 class FaultLayer:
     """WSGI middleware in front of moto: DynamoDB faults by rule, and a write meter."""
 
-    def __init__(self, app: Callable[..., Iterable[bytes]], seed: int = 0) -> None:
+    def __init__(self, app: Callable[..., Iterable[bytes]], seed: int = 0,
+                 clock: Callable[[], float] = time.time) -> None:
         self.app = app
+        self.clock = clock  # stamps throttle events (the engine's clock, when virtual)
         self._rules: list[DynamoDBFault] = []
         self._lock = threading.Lock()
         self._random = random.Random(seed)
@@ -160,7 +162,7 @@ class FaultLayer:
         if rule.kind == "throttle":
             kind = "Write" if operation in _WRITE_OPERATIONS else "Read"
             with self._lock:
-                self._throttles.extend((time.time(), table, kind)
+                self._throttles.extend((self.clock(), table, kind)
                                        for table in _tables(operation, request))
             return _error(start_response, "ProvisionedThroughputExceededException",
                           "The level of configured provisioned throughput for the table was "

@@ -43,7 +43,7 @@ def test_help_lists_every_command() -> None:
     result = run("--help")
     assert result.exit_code == 0
     for command in ("local", "simulate", "query", "package", "demo", "quarantine", "dlq",
-                    "devices", "rollup", "alerts", "archive"):
+                    "devices", "rollup", "alerts", "archive", "mappings"):
         assert command in result.output
 
 

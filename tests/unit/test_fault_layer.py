@@ -93,6 +93,21 @@ def test_throttling_errors_write_nothing_and_exhaust_a_small_budget(
     assert _stored(client, name) == 0
 
 
+def test_throttled_batch_writes_count_as_write_throttle_events(
+        embedded_aws: EmbeddedAws, table: tuple[object, str]) -> None:
+    # GIVEN every BatchWriteItem throttled (the aggregator writes its partials so)
+    client, name = table
+    assert embedded_aws.faults is not None
+    since = time.time() - 1
+    embedded_aws.faults.inject(DynamoDBFault("throttle", table=name))
+    # WHEN one batch write is throttled
+    with pytest.raises(BatchWriteError):
+        batch_write(client, name, _items(2), max_attempts=1, sleep=lambda _: None)
+    # THEN DynamoDB counts it as a write throttle of the table (WriteThrottleEvents)
+    assert [kind for _, table_name, kind in embedded_aws.faults.throttle_events(since)
+            if table_name == name] == ["Write"]
+
+
 def test_an_error_after_applying_leaves_the_write_in_place(
         embedded_aws: EmbeddedAws, table: tuple[object, str]) -> None:
     # GIVEN a rule that lets the first partial write through and fails the second after

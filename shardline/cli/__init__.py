@@ -10,6 +10,7 @@ from shardline.cli import (  # noqa: F401  (each module registers its commands)
     dlq,
     local,
     package,
+    plan,
     quarantine,
     query,
     rollup,

@@ -190,9 +190,9 @@ def _aggregator(plan: Plan, deployment: Deployment) -> float:
     table.items_written += partials
     plan.items_by_writer["aggregator"] = partials
     table.write_units += partials * math.ceil(size / KB)
-    retained = workload.device_minutes / workload.event_seconds * 60 * (
-        deployment.minute_retention_days * 1440)
-    table.storage_bytes += retained * partials / workload.device_minutes * (size + DDB_ITEM_OVERHEAD)
+    retention_s = deployment.minute_retention_days * 86_400
+    retained_partials = partials / workload.event_seconds * retention_s
+    table.storage_bytes += retained_partials * (size + DDB_ITEM_OVERHEAD)
     return partials
 
 

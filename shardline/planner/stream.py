@@ -44,7 +44,9 @@ class StreamLoad:
 
     @property
     def user_records_per_kinesis_record(self) -> float:
-        return self.user_records_per_s / self.kinesis_records_per_s if self.kinesis_records_per_s else 0
+        if not self.kinesis_records_per_s:
+            return 0.0
+        return self.user_records_per_s / self.kinesis_records_per_s
 
     def utilisation(self) -> dict[str, float]:
         """Fraction of each per-shard limit used (1.0 = at the limit)."""
@@ -114,6 +116,13 @@ def _with_binding(load: StreamLoad, binding: str) -> StreamLoad:
                       load.put_payload_units_per_s, binding)
 
 
-__all__ = ["EFO_BYTES_PER_CONSUMER_SHARD", "GET_RECORDS_PER_SHARD", "PUT_PAYLOAD_UNIT_BYTES",
-           "READ_BYTES_PER_SHARD", "StreamLoad", "WRITE_BYTES_PER_SHARD",
-           "WRITE_RECORDS_PER_SHARD", "stream_load"]
+__all__ = [
+    "EFO_BYTES_PER_CONSUMER_SHARD",
+    "GET_RECORDS_PER_SHARD",
+    "PUT_PAYLOAD_UNIT_BYTES",
+    "READ_BYTES_PER_SHARD",
+    "WRITE_BYTES_PER_SHARD",
+    "WRITE_RECORDS_PER_SHARD",
+    "StreamLoad",
+    "stream_load",
+]

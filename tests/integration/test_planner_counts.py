@@ -1,0 +1,105 @@
+"""The planner's counts against a run on the embedded stack: the same fleet, the same
+Terraform settings (envs/local.tfvars), DynamoDB writes from the embedded AWS's write
+meter and invocations from the engine's log, within 10 %.
+
+The fleet runs live (event time = arrival time, the planner's ``speed`` 1) for exactly one
+tumbling window of each shard (10 s locally), from a window boundary, so the run holds
+whole windows as the planner's steady state does. The scheduled rollup's rule is paused
+meanwhile: it runs every 5 minutes of wall time, and the run is shorter than that.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+from lambdas.shared import telemetry
+from producers.fleet import FleetConfig, generate
+from producers.publisher import KinesisPublisher
+from shardline.local.stack import LocalStack
+from shardline.planner.model import Workload, plan
+from shardline.planner.report import counts
+from shardline.planner.settings import load_deployment
+from tests.integration.test_scheduled_rollup import schedule_paused  # noqa: F401
+
+DEVICES = 50
+HZ = 2.0
+METRICS = 3
+TOLERANCE = 0.10
+FUNCTIONS = ("aggregator", "rollup", "dispatcher")
+
+
+def _invocations(stack: LocalStack, function: str) -> int:
+    assert stack.engine is not None
+    arn = str(stack.outputs["function_alias_arns"][function])
+    return sum(1 for invocation in stack.engine.invocation_log if invocation.function == arn)
+
+
+def _next_window_start(window_s: int) -> float:
+    """The next tumbling-window boundary at least a second away (windows are aligned to
+    multiples of their length)."""
+    now = time.time()
+    boundary = (now // window_s + 1) * window_s
+    return boundary + window_s if boundary - now < 1 else boundary
+
+
+def _publish_live(stack: LocalStack, fleet: FleetConfig) -> int:
+    """Send each record when its event time comes (one PutRecords per tick); the mean
+    record size."""
+    publisher = KinesisPublisher(str(stack.outputs["stream_name"]), stack.client("kinesis"))
+    sizes = []
+    ticks = itertools.groupby(generate(fleet), key=lambda item: round(item[0] * HZ))
+    for _, group in ticks:
+        batch = [record for _, record in group]
+        entries = [(r.device_id, telemetry.encode(r), r) for r in batch]
+        sizes += [len(data) for _, data, _ in entries]
+        time.sleep(max(0.0, batch[-1].ts / 1000 - time.time()))
+        publisher.publish(entries)
+    return round(sum(sizes) / len(sizes))
+
+
+def test_planned_writes_and_invocations_match_a_local_run(
+        stack: LocalStack, schedule_paused: None) -> None:  # noqa: F811
+    # GIVEN the stack idle, with the settings Terraform applied
+    deployment = load_deployment(stack.root / "terraform",
+                                 stack.root / "terraform" / "envs" / "local.tfvars")
+    window = deployment.tumbling_window_s
+    stack.wait_until_idle(timeout_s=120)
+    assert stack.aws.faults is not None
+    table = str(stack.outputs["aggregates_table_name"])
+    writes_before = stack.aws.faults.writes()[table]
+    calls_before = {name: _invocations(stack, name) for name in FUNCTIONS}
+
+    # WHEN a fleet reports live for one whole window, and the stack processes it
+    start_s = _next_window_start(window)
+    # (readings up to ~0.8 s before the window ends, so none arrives in the next one)
+    fleet = FleetConfig(devices=DEVICES, rate_hz=HZ, duration_s=window - 1 / HZ, seed=41,
+                        sites=3, start_ms=int(start_s * 1000) + 50)
+    record_bytes = _publish_live(stack, fleet)
+    assert time.time() < start_s + window, "the run spilled into the next window"
+    stack.wait_until_idle(timeout_s=120)
+    writes = stack.aws.faults.writes()[table] - writes_before
+    calls = {name: _invocations(stack, name) - calls_before[name] for name in FUNCTIONS}
+
+    # THEN the planner, given that fleet for that window on the stack's two shards,
+    # predicts the aggregates table's writes and the invocations within 10 %
+    predicted = counts(plan(Workload(
+        devices=DEVICES, hz=HZ, record_bytes=record_bytes, metrics=METRICS, sites=3,
+        aggregate=False, fanout=True, shards=2, event_seconds=window), deployment))
+    planned_writes = predicted["writes.aggregator"] + predicted["writes.rollup"]
+    assert abs(writes - planned_writes) <= TOLERANCE * writes, (writes, predicted)
+    measured_calls = sum(calls.values())
+    planned_calls = sum(predicted[f"invocations.{name}"] for name in FUNCTIONS)
+    assert abs(measured_calls - planned_calls) <= TOLERANCE * measured_calls, (calls, predicted)
+
+
+def test_terraform_dir_is_the_stacks(stack: LocalStack) -> None:
+    # GIVEN the running stack WHEN the planner reads its settings THEN they are the ones
+    # Terraform applied (a 10 s tumbling window in envs/local.tfvars)
+    deployment = load_deployment(stack.root / "terraform",
+                                 stack.root / "terraform" / "envs" / "local.tfvars")
+    assert stack.engine is not None
+    mapping = next(m for m in stack.engine.mappings()
+                   if getattr(m, "tumbling_window_s", 0) > 0)
+    assert mapping.tumbling_window_s == deployment.tumbling_window_s
+    assert mapping.batch_size == deployment.aggregator.batch_size

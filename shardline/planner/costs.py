@@ -27,7 +27,7 @@ _REQUIRED = {
 class Prices:
     region: str
     as_of: str
-    source: str  # the file
+    source: str  # the file, or "<name> (bundled)" for one shipped with shardline
     table: dict[str, dict[str, float]]
 
     def __getitem__(self, key: str) -> dict[str, float]:
@@ -61,7 +61,10 @@ def load_prices(path: Path) -> Prices:
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 raise ShardlineError(f"{path}: {section}.{name} must be a price >= 0")
         table[section] = {name: float(values[name]) for name in names}
-    return Prices(data["region"], data["as_of"], str(path), table)
+    bundled = bundled_prices(str(data["region"]))
+    source = f"{path.name} (bundled)" if bundled and bundled.resolve() == path.resolve() else str(
+        path)
+    return Prices(data["region"], data["as_of"], source, table)
 
 
 def monthly_costs(result: Plan, deployment: Deployment, prices: Prices) -> dict[str, float]:
@@ -104,11 +107,15 @@ def monthly_costs(result: Plan, deployment: Deployment, prices: Prices) -> dict[
 
 def savings(workload: Workload, deployment: Deployment, prices: Prices) -> dict[str, Any]:
     """What KPL aggregation and the one-minute partials save, side by side: the same
-    fleet planned without aggregation, and the naive per-reading DynamoDB writes."""
+    fleet planned without aggregation; the minute path's writes (partials, totals and
+    pending-hour markers) against one ``UpdateItem`` per reading and metric. The roll-ups
+    are the same in both designs and left out."""
     with_kpl = plan(_replace(workload, aggregate=True), deployment)
     without_kpl = plan(_replace(workload, aggregate=False), deployment)
     scale_with = MONTH_S / with_kpl.seconds
-    writes = with_kpl.tables["aggregates"]
+    minute_path = ("aggregator", "rollup")  # what replaces the per-reading writes
+    items = sum(with_kpl.items_by_writer[name] for name in minute_path)
+    units = sum(with_kpl.units_by_writer[name] for name in minute_path)
     naive = naive_writes(workload)
     ddb = prices["dynamodb"]["write_request_units_per_million"]
     put = prices["kinesis"]["put_payload_units_per_million"]
@@ -128,10 +135,9 @@ def savings(workload: Workload, deployment: Deployment, prices: Prices) -> dict[
                 + without_kpl.stream.shards * shard_month],
         },
         "one_minute_partials": {
-            "dynamodb_writes_per_month": [writes.items_written * scale_with, naive * scale_with],
-            "write_units_per_month": [writes.write_units * scale_with, naive * scale_with],
-            "usd_per_month": [writes.write_units * scale_with / 1e6 * ddb,
-                              naive * scale_with / 1e6 * ddb],
+            "minute_writes_per_month": [items * scale_with, naive * scale_with],
+            "write_units_per_month": [units * scale_with, naive * scale_with],
+            "usd_per_month": [units * scale_with / 1e6 * ddb, naive * scale_with / 1e6 * ddb],
         },
     }
 

@@ -130,6 +130,7 @@ class Plan:
     archive_bytes: float = 0.0  # stored at steady state
     log_bytes: float = 0.0
     items_by_writer: dict[str, float] = field(default_factory=dict)  # aggregates table
+    units_by_writer: dict[str, float] = field(default_factory=dict)  # ... its write units
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -189,7 +190,8 @@ def _aggregator(plan: Plan, deployment: Deployment) -> float:
     size = ASSUMED["partial_base_bytes"] + reading * workload.user_records / partials
     table.items_written += partials
     plan.items_by_writer["aggregator"] = partials
-    table.write_units += partials * math.ceil(size / KB)
+    plan.units_by_writer["aggregator"] = partials * math.ceil(size / KB)
+    table.write_units += plan.units_by_writer["aggregator"]
     retention_s = deployment.minute_retention_days * 86_400
     retained_partials = partials / workload.event_seconds * retention_s
     table.storage_bytes += retained_partials * (size + DDB_ITEM_OVERHEAD)
@@ -213,7 +215,8 @@ def _rollup(plan: Plan, deployment: Deployment, partials: float) -> None:
     usage.peak_concurrency = max(usage.peak_concurrency, math.ceil(usage.mean_concurrency))
     table.items_written += totals + markers
     plan.items_by_writer["rollup"] = totals + markers
-    table.write_units += totals * 2 + markers  # a total is also written to the by_hour index
+    plan.units_by_writer["rollup"] = totals * 2 + markers  # totals go to the by_hour index too
+    table.write_units += plan.units_by_writer["rollup"]
     partial_reads = partials * _partials_per_device_minute(workload, deployment.tumbling_window_s)
     table.read_units += partial_reads  # consistent Query of the minute's partials: >= 1 unit
     retained_minutes = workload.devices * deployment.minute_retention_days * 1440 * min(
@@ -238,6 +241,7 @@ def _scheduled_rollup(plan: Plan, deployment: Deployment) -> None:
     table = plan.tables["aggregates"]
     table.items_written += rollups + markers + 2 * runs  # roll-ups, marker deletes, lease
     plan.items_by_writer["scheduled_rollup"] = rollups + markers + 2 * runs
+    plan.units_by_writer["scheduled_rollup"] = rollups + markers + 2 * runs
     table.write_units += rollups + markers + 2 * runs
     table.read_units += totals_read * ASSUMED["index_bytes"] / (4 * KB) / 2 + markers
     table.storage_bytes += series * ROLLUPS_PER_HOUR * deployment.rollup_retention_days * 24 * (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -110,8 +110,8 @@ def savings(workload: Workload, deployment: Deployment, prices: Prices) -> dict[
     fleet planned without aggregation; the minute path's writes (partials, totals and
     pending-hour markers) against one ``UpdateItem`` per reading and metric. The roll-ups
     are the same in both designs and left out."""
-    with_kpl = plan(_replace(workload, aggregate=True), deployment)
-    without_kpl = plan(_replace(workload, aggregate=False), deployment)
+    with_kpl = plan(replace(workload, aggregate=True), deployment)
+    without_kpl = plan(replace(workload, aggregate=False), deployment)
     scale_with = MONTH_S / with_kpl.seconds
     minute_path = ("aggregator", "rollup")  # what replaces the per-reading writes
     items = sum(with_kpl.items_by_writer[name] for name in minute_path)
@@ -140,12 +140,6 @@ def savings(workload: Workload, deployment: Deployment, prices: Prices) -> dict[
             "usd_per_month": [units * scale_with / 1e6 * ddb, naive * scale_with / 1e6 * ddb],
         },
     }
-
-
-def _replace(workload: Workload, **changes: Any) -> Workload:
-    from dataclasses import replace
-
-    return replace(workload, **changes)
 
 
 __all__ = ["Prices", "bundled_prices", "load_prices", "monthly_costs", "savings"]

@@ -33,7 +33,6 @@ KB = 1024
 GB = 1024**3
 LAMBDA_PAYLOAD_BYTES = 6 * 1024 * 1024
 KINESIS_POLL_S = 1.0  # Lambda polls a Kinesis shard once a second
-DDB_STREAM_POLL_S = 0.25  # ... a DynamoDB stream shard up to 4 times a second
 DDB_PARTITION_WRITE_UNITS = 1000  # per second; a stream shard per partition
 DDB_ITEM_OVERHEAD = 100  # bytes DynamoDB adds to each item's storage
 ROLLUPS_PER_HOUR = 13  # twelve 5-minute periods and the hour
@@ -204,10 +203,9 @@ def _rollup(plan: Plan, deployment: Deployment, partials: float) -> None:
     expected_units = table.write_units + partials * workload.metrics * 2
     stream_shards = max(1, math.ceil(expected_units / plan.seconds / DDB_PARTITION_WRITE_UNITS))
     windows = max(1.0, plan.seconds / deployment.tumbling_window_s)
-    burst = partials / windows / stream_shards  # partials flushed together, per stream shard
-    per_burst = batches(burst, min(plan.seconds, deployment.tumbling_window_s),
-                        deployment.rollup, DDB_STREAM_POLL_S)
-    invocations = windows * stream_shards * per_burst
+    # A window's partials are flushed at once, when it closes: one batch per BatchSize.
+    burst = partials / windows / stream_shards
+    invocations = windows * stream_shards * max(1.0, burst / deployment.rollup.batch_size)
     totals = partials * workload.metrics
     markers = invocations * min(PENDING_SHARDS, workload.devices)
     plan.functions["rollup"] = usage = _usage("rollup", plan, deployment, invocations, partials,

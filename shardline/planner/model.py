@@ -21,6 +21,7 @@ replayed at once. Durations of invocations and item sizes are estimates (``ASSUM
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from lambdas.aggregator.window_state import DEFAULT_SEAL_BYTES
@@ -131,26 +132,36 @@ class Plan:
     items_by_writer: dict[str, float] = field(default_factory=dict)  # aggregates table
     units_by_writer: dict[str, float] = field(default_factory=dict)  # ... its write units
     notes: list[str] = field(default_factory=list)
+    durations: Mapping[str, tuple[float, float]] = field(default_factory=lambda: DURATION_MS)
 
     @property
     def seconds(self) -> float:
         return self.workload.wall_seconds
 
+    def busy_s(self, function: str, mapping: Mapping_, records_per_s: float) -> float:
+        """How long one invocation of a stream consumer lasts, with the records one
+        batching period gathers: a shard's next batch waits for it."""
+        fixed_ms, per_item_ms = self.durations[function]
+        gathered = min(mapping.batch_size,
+                       records_per_s * max(mapping.batching_window_s, KINESIS_POLL_S))
+        return (fixed_ms + per_item_ms * gathered) / 1000
+
 
 def batches(records: float, wall_s: float, mapping: Mapping_, poll_s: float,
-            record_bytes: float = 1.0) -> float:
+            record_bytes: float = 1.0, busy_s: float = 0.0) -> float:
     """Invocations a stream mapping makes for ``records`` arriving over ``wall_s`` on one
-    shard: full batches, or one per batching window (at least one poll) when fewer arrive."""
+    shard: full batches, or one per batching window (at least one poll, and not before
+    the previous invocation, ``busy_s`` long, has returned) when fewer arrive."""
     if records <= 0:
         return 0.0
     limit = min(mapping.batch_size, max(1, LAMBDA_PAYLOAD_BYTES // max(1, record_bytes * 4 / 3)))
-    gathered = wall_s / max(mapping.batching_window_s, poll_s)
+    gathered = wall_s / max(mapping.batching_window_s, poll_s, busy_s)
     return max(records / limit, min(records, gathered), 1.0)
 
 
 def _usage(name: str, plan: Plan, deployment: Deployment, invocations: float, items: float,
            peak: float) -> FunctionUsage:
-    fixed_ms, per_item_ms = DURATION_MS[name]
+    fixed_ms, per_item_ms = plan.durations[name]
     seconds = (invocations * fixed_ms + items * per_item_ms) / 1000
     memory_gb = deployment.memory_mb[name] / 1024
     factor = ASSUMED["debug_log_factor"] if deployment.log_level == "DEBUG" else 1.0
@@ -171,8 +182,9 @@ def _aggregator(plan: Plan, deployment: Deployment) -> float:
     shards, window = stream.shards, deployment.tumbling_window_s
     per_shard = stream.kinesis_records_per_s * plan.seconds / shards
     windows = max(1.0, plan.seconds / window)
+    busy = plan.busy_s("aggregator", deployment.aggregator, per_shard / plan.seconds)
     invocations = shards * (batches(per_shard, plan.seconds, deployment.aggregator,
-                                    KINESIS_POLL_S, stream.kinesis_record_bytes) + windows)
+                                    KINESIS_POLL_S, stream.kinesis_record_bytes, busy) + windows)
     reading = (ASSUMED["reading_bytes_base"]
                + ASSUMED["reading_bytes_per_metric"] * workload.metrics)
     per_window = workload.user_records / (windows * shards) * reading
@@ -250,8 +262,9 @@ def _fanout(plan: Plan, deployment: Deployment) -> None:
     workload, stream = plan.workload, plan.stream
     shards = stream.shards
     per_shard = stream.kinesis_records_per_s * plan.seconds / shards
+    busy = plan.busy_s("dispatcher", deployment.dispatcher, per_shard / plan.seconds)
     invocations = shards * batches(per_shard, plan.seconds, deployment.dispatcher,
-                                   KINESIS_POLL_S, stream.kinesis_record_bytes)
+                                   KINESIS_POLL_S, stream.kinesis_record_bytes, busy)
     plan.functions["dispatcher"] = _usage("dispatcher", plan, deployment, invocations,
                                           workload.user_records,
                                           shards * deployment.dispatcher.parallelization)
@@ -280,12 +293,14 @@ def _fanout(plan: Plan, deployment: Deployment) -> None:
                 deployment.archive_retention_days)
 
 
-def plan(workload: Workload, deployment: Deployment) -> Plan:
-    """What ``workload`` costs the platform deployed with ``deployment`` over its period."""
+def plan(workload: Workload, deployment: Deployment,
+         durations: Mapping[str, tuple[float, float]] | None = None) -> Plan:
+    """What ``workload`` costs the platform deployed with ``deployment`` over its period;
+    ``durations`` (fixed ms, ms per item) replace ``DURATION_MS``'s estimates by name."""
     user_per_s = workload.devices * workload.hz * workload.speed
     stream = stream_load(user_per_s, workload.record_bytes, aggregate=workload.aggregate,
                          shards=workload.shards)
-    result = Plan(workload, stream)
+    result = Plan(workload, stream, durations={**DURATION_MS, **(durations or {})})
     partials = _aggregator(result, deployment)
     _rollup(result, deployment, partials)
     _scheduled_rollup(result, deployment)

@@ -136,3 +136,15 @@ def test_a_workload_out_of_range_is_refused(field: str, value: float, message: s
     # GIVEN one field out of range WHEN a workload is made THEN it says which
     with pytest.raises(ValueError, match=message):
         workload_of(**{field: value})
+
+
+def test_a_slow_consumer_takes_fewer_larger_batches() -> None:
+    # GIVEN a trickle on one shard, batches gathered for 5 s
+    workload = workload_of(aggregate=False, fanout=False)
+    quick = plan(workload, deployment_of())
+    # WHEN each invocation lasts 20 s (a shard's next batch waits for it)
+    slow = plan(workload, deployment_of(), durations={"aggregator": (20_000.0, 0.0)})
+    # THEN a batch starts every 20 s instead of every 5 s (final invokes unchanged)
+    seconds = workload.event_seconds
+    assert quick.functions["aggregator"].invocations == pytest.approx(seconds / 5 + seconds / 60)
+    assert slow.functions["aggregator"].invocations == pytest.approx(seconds / 20 + seconds / 60)

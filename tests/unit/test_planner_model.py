@@ -139,8 +139,8 @@ def test_a_workload_out_of_range_is_refused(field: str, value: float, message: s
 
 
 def test_a_slow_consumer_takes_fewer_larger_batches() -> None:
-    # GIVEN a trickle on one shard, batches gathered for 5 s
-    workload = workload_of(aggregate=False, fanout=False)
+    # GIVEN a trickle on one shard (10 records/s), batches gathered for 5 s
+    workload = workload_of(devices=10, aggregate=False, fanout=False)
     quick = plan(workload, deployment_of())
     # WHEN each invocation lasts 20 s (a shard's next batch waits for it)
     slow = plan(workload, deployment_of(), durations={"aggregator": (20_000.0, 0.0)})

@@ -183,6 +183,9 @@ def _aggregator(plan: Plan, deployment: Deployment) -> float:
     per_shard = stream.kinesis_records_per_s * plan.seconds / shards
     windows = max(1.0, plan.seconds / window)
     busy = plan.busy_s("aggregator", deployment.aggregator, per_shard / plan.seconds)
+    if per_shard / plan.seconds * busy > deployment.aggregator.batch_size:
+        plan.notes.append("the aggregator cannot keep up: a shard receives more records "
+                          "while one batch runs than a batch takes (raise BatchSize)")
     invocations = shards * (batches(per_shard, plan.seconds, deployment.aggregator,
                                     KINESIS_POLL_S, stream.kinesis_record_bytes, busy) + windows)
     reading = (ASSUMED["reading_bytes_base"]

@@ -197,7 +197,10 @@ def _aggregator(plan: Plan, deployment: Deployment) -> float:
     if pieces > 1:
         plan.notes.append(f"a shard's window holds ~{per_window / 1e6:.1f} MB of readings: "
                           f"flushed in {pieces} pieces, each with its own partials")
-    partials = workload.device_minutes * _partials_per_device_minute(workload, window) * pieces
+    # A run shorter than a window still fills one window per device (or one minute).
+    shortest = min(window * workload.speed, 60) / workload.event_seconds
+    device_minutes = workload.device_minutes * max(1.0, shortest)
+    partials = device_minutes * _partials_per_device_minute(workload, window) * pieces
     plan.functions["aggregator"] = _usage("aggregator", plan, deployment, invocations,
                                           workload.user_records, shards)
     table = plan.tables.setdefault("aggregates", TableUsage())

@@ -148,3 +148,12 @@ def test_a_slow_consumer_takes_fewer_larger_batches() -> None:
     seconds = workload.event_seconds
     assert quick.functions["aggregator"].invocations == pytest.approx(seconds / 5 + seconds / 60)
     assert slow.functions["aggregator"].invocations == pytest.approx(seconds / 20 + seconds / 60)
+
+
+def test_a_run_shorter_than_a_window_writes_a_partial_per_device() -> None:
+    # GIVEN 8 s of a live fleet, inside one 10 s window
+    result = plan(workload_of(devices=50, hz=2.0, event_seconds=8),
+                  deployment_of(tumbling_window_s=10))
+    # THEN each device's readings make one partial, and its totals one per metric
+    assert result.items_by_writer["aggregator"] == pytest.approx(50)
+    assert result.items_by_writer["rollup"] == pytest.approx(50 * 3 + 8)

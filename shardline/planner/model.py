@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from lambdas.aggregator.window_state import DEFAULT_SEAL_BYTES
 from lambdas.shared.markers import PENDING_SHARDS
-from shardline.planner.settings import Deployment, Mapping_
+from shardline.planner.settings import BatchSettings, Deployment
 from shardline.planner.stream import StreamLoad, stream_load
 
 MONTH_S = 730 * 3600  # the month AWS prices use: 730 hours
@@ -138,7 +138,7 @@ class Plan:
     def seconds(self) -> float:
         return self.workload.wall_seconds
 
-    def busy_s(self, function: str, mapping: Mapping_, records_per_s: float) -> float:
+    def busy_s(self, function: str, mapping: BatchSettings, records_per_s: float) -> float:
         """How long one invocation of a stream consumer lasts, with the records one
         batching period gathers: a shard's next batch waits for it."""
         fixed_ms, per_item_ms = self.durations[function]
@@ -147,7 +147,7 @@ class Plan:
         return (fixed_ms + per_item_ms * gathered) / 1000
 
 
-def batches(records: float, wall_s: float, mapping: Mapping_, poll_s: float,
+def batches(records: float, wall_s: float, mapping: BatchSettings, poll_s: float,
             record_bytes: float = 1.0, busy_s: float = 0.0) -> float:
     """Invocations a stream mapping makes for ``records`` arriving over ``wall_s`` on one
     shard: full batches, or one per batching window (at least one poll, and not before

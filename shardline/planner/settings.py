@@ -24,7 +24,7 @@ _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86_400}
 
 
 @dataclass(frozen=True)
-class Mapping_:
+class BatchSettings:
     """One event source mapping's batching, as deployed."""
 
     batch_size: int
@@ -38,10 +38,10 @@ class Deployment:
 
     region: str
     architecture: str
-    aggregator: Mapping_
+    aggregator: BatchSettings
     tumbling_window_s: int
-    rollup: Mapping_
-    dispatcher: Mapping_
+    rollup: BatchSettings
+    dispatcher: BatchSettings
     dispatcher_max_payload_bytes: int
     memory_mb: Mapping[str, int]  # function -> MB
     schedule_interval_s: int
@@ -126,8 +126,8 @@ def load_layers(terraform_dir: Path, var_file: Path | None) -> Layers:
     return Layers(layers)
 
 
-def _mapping(values: Layers, *prefix: str) -> Mapping_:
-    return Mapping_(batch_size=int(values.require(*prefix, "batch_size")),
+def _mapping(values: Layers, *prefix: str) -> BatchSettings:
+    return BatchSettings(batch_size=int(values.require(*prefix, "batch_size")),
                     batching_window_s=float(values.require(
                         *prefix, "maximum_batching_window_in_seconds")),
                     parallelization=int(values.get(*prefix, "parallelization_factor") or 1))
@@ -171,5 +171,12 @@ def load_deployment(terraform_dir: Path, var_file: Path | None = None) -> Deploy
     return deployment(load_layers(terraform_dir, var_file))
 
 
-__all__ = ["Deployment", "Layers", "Mapping_", "deployment", "load_deployment",
-           "load_layers", "schedule_interval_s"]
+__all__ = [
+    "BatchSettings",
+    "Deployment",
+    "Layers",
+    "deployment",
+    "load_deployment",
+    "load_layers",
+    "schedule_interval_s",
+]

@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from shardline.planner.model import Workload
-from shardline.planner.settings import Deployment, Mapping_
+from shardline.planner.settings import BatchSettings, Deployment
 
 
 def deployment_of(**overrides: Any) -> Deployment:
@@ -14,10 +14,10 @@ def deployment_of(**overrides: Any) -> Deployment:
     test states the settings it depends on)."""
     base = Deployment(
         region="us-east-1", architecture="x86_64",
-        aggregator=Mapping_(batch_size=500, batching_window_s=5.0),
+        aggregator=BatchSettings(batch_size=500, batching_window_s=5.0),
         tumbling_window_s=60,
-        rollup=Mapping_(batch_size=500, batching_window_s=5.0),
-        dispatcher=Mapping_(batch_size=500, batching_window_s=1.0),
+        rollup=BatchSettings(batch_size=500, batching_window_s=5.0),
+        dispatcher=BatchSettings(batch_size=500, batching_window_s=1.0),
         dispatcher_max_payload_bytes=196_608,
         memory_mb={"aggregator": 512, "rollup": 256, "scheduled_rollup": 512,
                    "dispatcher": 512, "device_state": 256, "alerts": 256, "archive": 256},

@@ -55,6 +55,8 @@ class StreamLoad:
             "write_bytes": self.bytes_per_s / per_shard / WRITE_BYTES_PER_SHARD,
             "write_records": self.kinesis_records_per_s / per_shard / WRITE_RECORDS_PER_SHARD,
             "shared_read_bytes": self.bytes_per_s / per_shard / READ_BYTES_PER_SHARD,
+            # the aggregator, the one shared-throughput reader, polls once a second
+            "shared_read_calls": 1 / GET_RECORDS_PER_SHARD,
             "efo_read_bytes": self.bytes_per_s / per_shard / EFO_BYTES_PER_CONSUMER_SHARD,
         }
 

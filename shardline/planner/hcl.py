@@ -22,6 +22,7 @@ from shardline.errors import ShardlineError
 
 _TOKEN = re.compile(r"""
     (?P<space>[ \t\r\n]+|\#[^\n]*|//[^\n]*|/\*.*?\*/)
+  | (?P<heredoc><<-?(?P<marker>[A-Za-z_]\w*)\n.*?\n[ \t]*(?P=marker)(?=\s|$))
   | (?P<string>"(?:[^"\\]|\\.)*")
   | (?P<number>-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)
   | (?P<name>[A-Za-z_][A-Za-z0-9_-]*)
@@ -51,7 +52,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
         if match is None:
             raise HclError(f"unexpected character {text[position]!r}")
         position = match.end()
-        kind = match.lastgroup or ""
+        kind = "heredoc" if match.group("heredoc") else match.lastgroup or ""
         if kind != "space":
             tokens.append((kind, match.group()))
     return tokens
@@ -74,6 +75,8 @@ class _Parser:
 
     def value(self) -> Any:
         kind, text = self.take()
+        if kind == "heredoc":
+            return text.split("\n", 1)[1].rsplit("\n", 1)[0]
         if kind == "string":
             return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(1)), text[1:-1])
         if kind == "number":
@@ -158,7 +161,11 @@ def _attribute(tokens: list[tuple[str, str]], first: int, end: int, name: str) -
             depth -= 1
         elif (depth == 0 and text == name and tokens[index][0] == "name"
               and index + 1 < end and tokens[index + 1][1] == "="):
-            return _Parser(tokens[index + 2:end]).value()
+            parser = _Parser(tokens[index + 2:end])
+            value = parser.value()
+            if parser.peek()[0] not in ("end", "name"):  # an expression: not a literal
+                raise HclError(f"{name} is an expression")
+            return value
     return _MISSING
 
 

@@ -101,6 +101,20 @@ def test_tfvars_values_of_every_kind_parse() -> None:
                                   "items": [1, 2], "obj": {"a": 1, "b": [{"c": True}]}}
 
 
+def test_heredocs_and_unknown_expressions_do_not_stop_the_reader() -> None:
+    # GIVEN a variable described by a heredoc holding quotes and braces, and a variable
+    # whose default is an expression the reader does not evaluate
+    text = ('variable "a" {\n  description = <<-EOT\n    a "b" { c\n  EOT\n'
+            '  type = number\n  default = 3\n}\n'
+            'variable "b" {\n  default = var.a + 1\n}\n'
+            'variable "c" {\n  default = "x"\n}\n')
+    # WHEN read
+    defaults, _ = parse_variables(text)
+    # THEN the others are read; the expression is skipped, not guessed
+    assert defaults["a"] == 3 and defaults["c"] == "x"
+    assert "b" not in defaults
+
+
 def test_the_bundled_price_file_names_its_region_and_date() -> None:
     # GIVEN the bundled price file WHEN loaded THEN it says where and when
     prices = load_prices(bundled_prices("us-east-1"))

@@ -39,12 +39,16 @@ def _invocations(stack: LocalStack, function: str, since: float) -> list[Invocat
             if call.function == arn and call.at >= since]
 
 
-def _batch_period_ms(calls: list[Invocation], batching_window_s: float) -> float:
-    """How long a shard's batch occupies it here: the invocation, then the batching window,
-    since the local runtime reads a shard only between invocations (the records of the
-    next batch start gathering when the previous one returns)."""
-    batches = [call.duration_ms for call in calls if call.batch_size]
-    return sum(batches) / len(batches) + batching_window_s * 1000
+def _batch_period_ms(calls: list[Invocation]) -> float:
+    """How often a shard's batches started here (mean gap between one shard's batch
+    invocations): the local runtime is slower than Lambda, and reads a shard only
+    between invocations, so its cadence is its own, not Lambda's."""
+    gaps: list[float] = []
+    for shard in {call.shard_id for call in calls}:
+        starts = sorted(call.at for call in calls if call.shard_id == shard and call.batch_size)
+        gaps += [later - earlier for earlier, later in itertools.pairwise(starts)]
+    assert gaps, "no shard had two batches: the run was too short to measure"
+    return sum(gaps) / len(gaps) * 1000
 
 
 def _next_window_start(window_s: int) -> float:
@@ -100,15 +104,10 @@ def test_planned_writes_and_invocations_match_a_local_run(
         "the run's records arrived in more than one window")
 
     # THEN the planner, given that fleet for those seconds on the stack's two shards (and
-    # how long a shard's batch took here: the local runtime is slower than Lambda, and a
-    # shard's next batch waits for the previous one), predicts the aggregates table's
-    # writes and the invocations within 10 %
-    durations = {
-        "aggregator": (_batch_period_ms(calls["aggregator"],
-                                        deployment.aggregator.batching_window_s), 0.0),
-        "dispatcher": (_batch_period_ms(calls["dispatcher"],
-                                        deployment.dispatcher.batching_window_s), 0.0),
-    }
+    # the local runtime's batch cadence as the time a shard's batch keeps it busy),
+    # predicts the aggregates table's writes and the invocations within 10 %
+    durations = {name: (_batch_period_ms(calls[name]), 0.0)
+                 for name in ("aggregator", "dispatcher")}
     predicted = counts(plan(Workload(
         devices=DEVICES, hz=HZ, record_bytes=record_bytes, metrics=METRICS, sites=3,
         aggregate=False, fanout=True, shards=2, event_seconds=seconds), deployment, durations))

@@ -155,8 +155,12 @@ def batches(records: float, wall_s: float, mapping: BatchSettings, poll_s: float
     if records <= 0:
         return 0.0
     limit = min(mapping.batch_size, max(1, LAMBDA_PAYLOAD_BYTES // max(1, record_bytes * 4 / 3)))
-    gathered = wall_s / max(mapping.batching_window_s, poll_s, busy_s)
-    return max(records / limit, min(records, gathered), 1.0)
+    period = max(mapping.batching_window_s, poll_s, busy_s)
+    per_period = records / max(1.0, wall_s / period)
+    if per_period <= 1:
+        return max(records, 1.0)  # a trickle: each record alone
+    # each period's records leave in full batches and one partial batch
+    return max(1.0, wall_s / period) * math.ceil(per_period / limit)
 
 
 def _usage(name: str, plan: Plan, deployment: Deployment, invocations: float, items: float,

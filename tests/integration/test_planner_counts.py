@@ -1,5 +1,6 @@
 """The planner's counts against a run on the embedded stack: the same fleet, the same
-Terraform settings (envs/local.tfvars), DynamoDB writes from the embedded AWS's write
+Terraform settings (envs/local.tfvars; the aggregator's and dispatcher's batches set
+smaller for the run, see ``batches_of``), DynamoDB writes from the embedded AWS's write
 meter and invocations from the engine's log, within 10 %.
 
 The fleet runs live (event time = arrival time, the planner's ``speed`` 1) for exactly one
@@ -12,6 +13,9 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 
 from lambdas.shared import telemetry
 from producers.fleet import FleetConfig, generate
@@ -21,6 +25,7 @@ from shardline.local.stream_consumer import Invocation
 from shardline.planner.model import Workload, plan
 from shardline.planner.report import counts
 from shardline.planner.settings import load_deployment
+from tests.integration.stack_ops import until
 from tests.integration.test_scheduled_rollup import schedule_paused  # noqa: F401
 
 DEVICES = 50
@@ -28,6 +33,8 @@ HZ = 2.0
 METRICS = 3
 TOLERANCE = 0.10
 FUNCTIONS = ("aggregator", "rollup", "dispatcher")
+BATCHED = ("aggregator", "dispatcher")
+BATCH_SIZE = 25
 
 
 def _invocations(stack: LocalStack, function: str, since: float) -> list[Invocation]:
@@ -39,16 +46,36 @@ def _invocations(stack: LocalStack, function: str, since: float) -> list[Invocat
             if call.function == arn and call.at >= since]
 
 
-def _batch_period_ms(calls: list[Invocation]) -> float:
-    """How often a shard's batches started here (mean gap between one shard's batch
-    invocations): the local runtime is slower than Lambda, and reads a shard only
-    between invocations, so its cadence is its own, not Lambda's."""
-    gaps: list[float] = []
-    for shard in {call.shard_id for call in calls}:
-        starts = sorted(call.at for call in calls if call.shard_id == shard and call.batch_size)
-        gaps += [later - earlier for earlier, later in itertools.pairwise(starts)]
-    assert gaps, "no shard had two batches: the run was too short to measure"
-    return sum(gaps) / len(gaps) * 1000
+@contextmanager
+def batches_of(stack: LocalStack, size: int) -> Iterator[None]:
+    """The aggregator's and the dispatcher's mappings set to ``size`` records a batch
+    (UpdateEventSourceMapping, as an operator would), and set back afterwards.
+
+    At the local fleet's rate a shard's batches are then full or nearly: their count
+    follows the records, not how often the local runtime, slower than Lambda, gets round
+    to a shard (it reads one only between invocations)."""
+    assert stack.engine is not None
+    client = stack.client("lambda")
+    arns = {str(stack.outputs["function_alias_arns"][name]) for name in BATCHED}
+    mappings = [m for m in client.list_event_source_mappings()["EventSourceMappings"]
+                if m["FunctionArn"] in arns]
+    assert len(mappings) == len(BATCHED)
+
+    def engine_uses(sizes: dict[str, int]) -> bool:
+        seen = {c.mapping.uuid: c.mapping.batch_size for c in stack.engine.consumers()
+                if getattr(c, "mapping", None) is not None and c.mapping.uuid in sizes}
+        return bool(seen) and all(seen[uuid] == sizes[uuid] for uuid in seen)
+
+    for mapping in mappings:
+        client.update_event_source_mapping(UUID=mapping["UUID"], BatchSize=size)
+    assert until(lambda: engine_uses({m["UUID"]: size for m in mappings}), 30)
+    try:
+        yield
+    finally:
+        for mapping in mappings:
+            client.update_event_source_mapping(UUID=mapping["UUID"],
+                                               BatchSize=mapping["BatchSize"])
+        assert until(lambda: engine_uses({m["UUID"]: m["BatchSize"] for m in mappings}), 30)
 
 
 def _next_window_start(window_s: int) -> float:
@@ -93,30 +120,31 @@ def test_planned_writes_and_invocations_match_a_local_run(
     since = time.time()
 
     # WHEN a fleet reports live for one whole window, and the stack processes it
-    start_s = _next_window_start(window)
-    fleet = FleetConfig(devices=DEVICES, rate_hz=HZ, duration_s=window, seed=41,
-                        sites=3, start_ms=int(start_s * 1000) + 50)
-    record_bytes, seconds = _publish_live(stack, fleet, until_s=start_s + window - 2)
-    stack.wait_until_idle(timeout_s=120)
+    with batches_of(stack, BATCH_SIZE):
+        start_s = _next_window_start(window)
+        fleet = FleetConfig(devices=DEVICES, rate_hz=HZ, duration_s=window, seed=41,
+                            sites=3, start_ms=int(start_s * 1000) + 50)
+        record_bytes, seconds = _publish_live(stack, fleet, until_s=start_s + window - 2)
+        stack.wait_until_idle(timeout_s=120)
     writes = stack.aws.faults.writes()[table] - writes_before
     calls = {name: _invocations(stack, name, since) for name in FUNCTIONS}
     assert {call.window_start for call in calls["aggregator"]} == {int(start_s)}, (
         "the run's records arrived in more than one window")
 
-    # THEN the planner, given that fleet for those seconds on the stack's two shards (and
-    # the local runtime's batch cadence as the time a shard's batch keeps it busy),
-    # predicts the aggregates table's writes and the invocations within 10 %
-    durations = {name: (_batch_period_ms(calls[name]), 0.0)
-                 for name in ("aggregator", "dispatcher")}
+    # THEN the planner, given that fleet for those seconds, the stack's two shards and its
+    # settings, predicts the aggregates table's writes and the invocations within 10 %
+    deployment = replace(
+        deployment, aggregator=replace(deployment.aggregator, batch_size=BATCH_SIZE),
+        dispatcher=replace(deployment.dispatcher, batch_size=BATCH_SIZE))
     predicted = counts(plan(Workload(
         devices=DEVICES, hz=HZ, record_bytes=record_bytes, metrics=METRICS, sites=3,
-        aggregate=False, fanout=True, shards=2, event_seconds=seconds), deployment, durations))
+        aggregate=False, fanout=True, shards=2, event_seconds=seconds), deployment))
     planned_writes = predicted["writes.aggregator"] + predicted["writes.rollup"]
     assert abs(writes - planned_writes) <= TOLERANCE * writes, (writes, predicted)
     measured_calls = sum(len(found) for found in calls.values())
     planned_calls = sum(predicted[f"invocations.{name}"] for name in FUNCTIONS)
     assert abs(measured_calls - planned_calls) <= TOLERANCE * measured_calls, (
-        {name: len(found) for name, found in calls.items()}, durations, predicted)
+        {name: len(found) for name, found in calls.items()}, predicted)
 
 
 def test_terraform_dir_is_the_stacks(stack: LocalStack) -> None:

@@ -8,6 +8,7 @@ import itertools
 import pytest
 
 from shardline.planner.model import Workload, naive_writes, plan
+from shardline.planner.settings import BatchSettings
 from shardline.planner.stream import WRITE_BYTES_PER_SHARD, stream_load
 from tests.factories.planner import deployment_of, workload_of
 
@@ -157,3 +158,14 @@ def test_a_run_shorter_than_a_window_writes_a_partial_per_device() -> None:
     # THEN each device's readings make one partial, and its totals one per metric
     assert result.items_by_writer["aggregator"] == pytest.approx(50)
     assert result.items_by_writer["rollup"] == pytest.approx(50 * 3 + 8)
+
+
+def test_each_batching_window_sends_full_batches_and_one_partial() -> None:
+    # GIVEN 60 records/s on each of 2 shards, batches of 25 gathered for 1 s
+    deployment = deployment_of(tumbling_window_s=10,
+                               aggregator=BatchSettings(batch_size=25, batching_window_s=1.0))
+    result = plan(workload_of(devices=60, hz=2.0, aggregate=False, shards=2,
+                              event_seconds=10), deployment)
+    # THEN each second of each shard sends two full batches and a partial one, and each
+    # shard's window ends with a final invoke
+    assert result.functions["aggregator"].invocations == pytest.approx(2 * (10 * 3 + 1))

@@ -225,9 +225,10 @@ def _rollup(plan: Plan, deployment: Deployment, partials: float) -> None:
     expected_units = table.write_units + partials * workload.metrics * 2
     stream_shards = max(1, math.ceil(expected_units / plan.seconds / DDB_PARTITION_WRITE_UNITS))
     windows = max(1.0, plan.seconds / deployment.tumbling_window_s)
-    # A window's partials are flushed at once, when it closes: one batch per BatchSize.
-    burst = partials / windows / stream_shards
-    invocations = windows * stream_shards * max(1.0, burst / deployment.rollup.batch_size)
+    # Each Kinesis shard flushes a window's partials at once when the window closes (the
+    # shards close theirs apart): one batch per BatchSize of each flush, on each stream shard.
+    flushes = windows * plan.stream.shards * stream_shards
+    invocations = flushes * max(1.0, partials / flushes / deployment.rollup.batch_size)
     totals = partials * workload.metrics
     markers = invocations * min(PENDING_SHARDS, workload.devices)
     plan.functions["rollup"] = usage = _usage("rollup", plan, deployment, invocations, partials,

@@ -11,6 +11,7 @@ from shardline.cli import (  # noqa: F401  (each module registers its commands)
     local,
     mappings,
     package,
+    plan,
     quarantine,
     query,
     rollup,

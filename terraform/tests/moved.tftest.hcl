@@ -117,3 +117,44 @@ run "alarms_key_is_moved_not_replaced" {
     error_message = "modules/alarms must move its key (moved blocks), not replace it."
   }
 }
+
+run "fanout_keys_before" {
+  state_key = "fanout"
+
+  module {
+    source = "./tests/fixtures/fanout_keys_before_kms_module"
+  }
+}
+
+run "fanout_keys_are_moved_not_replaced" {
+  command   = plan
+  state_key = "fanout"
+
+  module {
+    source = "./modules/fanout"
+  }
+
+  variables {
+    name_prefix              = "shardline"
+    global_name_prefix       = "shardline-dev"
+    metrics_namespace        = "shardline/dev"
+    stream_arn               = "arn:aws:kinesis:us-east-1:123456789012:stream/shardline-telemetry"
+    stream_kms_key_arn       = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-00000000000a"
+    stream_failure_queue_arn = "arn:aws:sqs:us-east-1:123456789012:shardline-stream-failures"
+    quarantine = {
+      table_name     = "shardline-quarantine"
+      table_arn      = "arn:aws:dynamodb:us-east-1:123456789012:table/shardline-quarantine"
+      kms_key_arn    = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-00000000000c"
+      retention_days = 14
+    }
+    dispatcher   = { package_path = "dispatcher.zip", package_base64sha256 = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=" }
+    device_state = { package_path = "device_state.zip", package_base64sha256 = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=" }
+    alerts       = { package_path = "alerts.zip", package_base64sha256 = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=" }
+    archive      = { package_path = "archive.zip", package_base64sha256 = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=" }
+  }
+
+  assert {
+    condition     = output.alerts_topic_kms_key_arn == run.fanout_keys_before.key_arns.alerts_topic && output.archive_kms_key_arn == run.fanout_keys_before.key_arns.archive
+    error_message = "modules/fanout must move its keys (moved blocks), not replace them."
+  }
+}

@@ -276,7 +276,8 @@ variable "aggregates_retention_days" {
 # Consumers: one object per function. Only defaults here: the modules that consume
 # them validate every setting (modules/function: memory, timeout, concurrency;
 # modules/consumer: the event source mapping; modules/scheduled_function: the schedule),
-# with ranges from the Lambda and EventBridge API references.
+# with ranges from the Lambda and EventBridge API references. Only the two settings the
+# scheduled rollup reads from its environment are validated here, where they are used.
 # ---------------------------------------------------------------------------
 
 variable "aggregator" {

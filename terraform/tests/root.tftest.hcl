@@ -77,22 +77,6 @@ run "local_settings_reach_the_event_source_mapping" {
       parallelization_factor             = 1
       maximum_retry_attempts             = 3
       maximum_record_age_in_seconds      = 3600
-      starting_position                  = "LATEST"
-      batch_size                         = 10000
-      maximum_batching_window_in_seconds = 300
-      tumbling_window_in_seconds         = 0
-      parallelization_factor             = 10
-      maximum_retry_attempts             = -1
-      maximum_record_age_in_seconds      = -1
-      batch_size                         = 0
-      batch_size                         = 10001
-      maximum_batching_window_in_seconds = 301
-      tumbling_window_in_seconds         = 901
-      parallelization_factor             = 11
-      maximum_retry_attempts             = -2
-      maximum_record_age_in_seconds      = 30
-      maximum_record_age_in_seconds      = 604801
-      starting_position                  = "EARLIEST"
     }
   }
 
@@ -156,6 +140,15 @@ run "other_settings_are_not_hard_coded" {
   command = plan
 
   variables {
+    aggregator = {
+      starting_position                  = "LATEST"
+      batch_size                         = 10000
+      maximum_batching_window_in_seconds = 300
+      tumbling_window_in_seconds         = 0
+      parallelization_factor             = 10
+      maximum_retry_attempts             = -1
+      maximum_record_age_in_seconds      = -1
+    }
   }
 
   assert {

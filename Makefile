@@ -39,9 +39,10 @@ unit: install ## Run the fast tests only: unit and conformance (no embedded stac
 tftest: install ## Run the Terraform tests: fmt, validate, plan per environment, terraform test
 	$(BIN)/python -m pytest -m terraform $(PYTEST_ARGS)
 
-lint: install ## ruff, terraform fmt, and checkov (in its own venv; works offline)
+lint: install ## ruff, terraform fmt and validate, and checkov (in its own venv; works offline)
 	$(BIN)/ruff check .
 	terraform fmt -check -recursive terraform
+	$(BIN)/python -m shardline.terraform validate terraform
 	@test -x .venv-lint/bin/checkov || { $(PYTHON) -m venv .venv-lint && .venv-lint/bin/pip install --quiet checkov; }
 	BC_SKIP_MAPPING=TRUE .venv-lint/bin/checkov -d terraform --framework terraform --quiet --compact
 

@@ -17,6 +17,8 @@ import json
 import os
 import shutil
 import subprocess
+import sys
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -142,6 +144,12 @@ class Terraform:
                 ) from None
             raise
 
+    def validate(self) -> str:
+        """``terraform init -backend=false`` then ``terraform validate``: no state, no
+        credentials; the provider from the mirror when one is found."""
+        self.run(["init", "-backend=false", "-input=false", "-no-color"])
+        return self.run(["validate", "-no-color"])
+
     def apply(self, var_file: str, variables: Mapping[str, str] | None = None) -> None:
         args = ["apply", "-input=false", "-auto-approve", "-no-color",
                 f"-state={self.state_path}", f"-var-file={var_file}"]
@@ -165,3 +173,22 @@ def _first_error(text: str) -> str:
             return " ".join(detail)
     stripped = [line for line in lines if line]
     return stripped[-1] if stripped else "no output"
+
+
+def main(argv: Sequence[str]) -> int:
+    """``python -m shardline.terraform validate <root>`` (``make lint``): validate a root
+    module in a throwaway working directory; one-line error and exit 1 when invalid."""
+    if len(argv) != 2 or argv[0] != "validate":
+        print("usage: python -m shardline.terraform validate <terraform root>", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="shardline-validate-") as work:
+        try:
+            print(Terraform(Path(argv[1]).resolve(), Path(work)).validate().strip())
+        except ShardlineError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -65,9 +65,9 @@ module "aggregator" {
   handler                        = "lambdas.aggregator.handler.lambda_handler"
   runtime                        = var.lambda_runtime
   architecture                   = var.lambda_architecture
-  memory_size                    = var.aggregator_memory_size
-  timeout                        = var.aggregator_timeout
-  reserved_concurrent_executions = var.aggregator_reserved_concurrent_executions
+  memory_size                    = var.aggregator.memory_size
+  timeout                        = var.aggregator.timeout
+  reserved_concurrent_executions = var.aggregator.reserved_concurrent_executions
   layers                         = local.dependency_layers
   log_retention_in_days          = var.log_retention_in_days
 
@@ -89,14 +89,14 @@ module "aggregator" {
   dynamodb_table_kms_key_arns = concat([module.storage.kms_key_arn], local.quarantine_writer_kms_key_arns)
   on_failure_queue_arn        = module.stream.failure_queue_arn
 
-  starting_position                  = var.aggregator_starting_position
-  starting_position_timestamp        = var.aggregator_starting_position_timestamp
-  batch_size                         = var.aggregator_batch_size
-  maximum_batching_window_in_seconds = var.aggregator_maximum_batching_window_in_seconds
-  parallelization_factor             = var.aggregator_parallelization_factor
-  tumbling_window_in_seconds         = var.aggregator_tumbling_window_in_seconds
-  bisect_batch_on_function_error     = var.aggregator_bisect_batch_on_function_error
+  starting_position                  = var.aggregator.starting_position
+  starting_position_timestamp        = var.aggregator.starting_position_timestamp
+  batch_size                         = var.aggregator.batch_size
+  maximum_batching_window_in_seconds = var.aggregator.maximum_batching_window_in_seconds
+  parallelization_factor             = var.aggregator.parallelization_factor
+  tumbling_window_in_seconds         = var.aggregator.tumbling_window_in_seconds
+  bisect_batch_on_function_error     = var.aggregator.bisect_batch_on_function_error
   function_response_types            = ["ReportBatchItemFailures"]
-  maximum_retry_attempts             = var.aggregator_maximum_retry_attempts
-  maximum_record_age_in_seconds      = var.aggregator_maximum_record_age_in_seconds
+  maximum_retry_attempts             = var.aggregator.maximum_retry_attempts
+  maximum_record_age_in_seconds      = var.aggregator.maximum_record_age_in_seconds
 }

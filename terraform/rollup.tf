@@ -22,9 +22,9 @@ module "rollup" {
   handler                        = "lambdas.rollup.handler.lambda_handler"
   runtime                        = var.lambda_runtime
   architecture                   = var.lambda_architecture
-  memory_size                    = var.rollup_memory_size
-  timeout                        = var.rollup_timeout
-  reserved_concurrent_executions = var.rollup_reserved_concurrent_executions
+  memory_size                    = var.rollup.memory_size
+  timeout                        = var.rollup.timeout
+  reserved_concurrent_executions = var.rollup.reserved_concurrent_executions
   layers                         = local.dependency_layers
   log_retention_in_days          = var.log_retention_in_days
 
@@ -68,13 +68,13 @@ module "rollup" {
   })]
 
   starting_position                  = "TRIM_HORIZON"
-  batch_size                         = var.rollup_batch_size
-  maximum_batching_window_in_seconds = var.rollup_maximum_batching_window_in_seconds
+  batch_size                         = var.rollup.batch_size
+  maximum_batching_window_in_seconds = var.rollup.maximum_batching_window_in_seconds
   # 1 keeps every partial of a series (one partition key) on one poller in order, so two
   # invocations never race to write the same total.
   parallelization_factor         = 1
   bisect_batch_on_function_error = true
   function_response_types        = ["ReportBatchItemFailures"]
-  maximum_retry_attempts         = var.rollup_maximum_retry_attempts
-  maximum_record_age_in_seconds  = var.rollup_maximum_record_age_in_seconds
+  maximum_retry_attempts         = var.rollup.maximum_retry_attempts
+  maximum_record_age_in_seconds  = var.rollup.maximum_record_age_in_seconds
 }

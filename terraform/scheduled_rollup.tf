@@ -26,16 +26,16 @@ module "scheduled_rollup" {
   handler                        = "lambdas.scheduled_rollup.handler.lambda_handler"
   runtime                        = var.lambda_runtime
   architecture                   = var.lambda_architecture
-  memory_size                    = var.scheduled_rollup_memory_size
-  timeout                        = var.scheduled_rollup_timeout
-  reserved_concurrent_executions = var.scheduled_rollup_reserved_concurrent_executions
+  memory_size                    = var.scheduled_rollup.memory_size
+  timeout                        = var.scheduled_rollup.timeout
+  reserved_concurrent_executions = var.scheduled_rollup.reserved_concurrent_executions
   layers                         = local.dependency_layers
   log_retention_in_days          = var.log_retention_in_days
 
   environment_variables = {
     AGGREGATES_TABLE             = module.storage.table_name
-    SETTLE_SECONDS               = tostring(var.scheduled_rollup_settle_seconds)
-    MAX_HOURS_PER_RUN            = tostring(var.scheduled_rollup_max_hours_per_run)
+    SETTLE_SECONDS               = tostring(var.scheduled_rollup.settle_seconds)
+    MAX_HOURS_PER_RUN            = tostring(var.scheduled_rollup.max_hours_per_run)
     MINUTE_RETENTION_DAYS        = tostring(var.aggregates_retention_days.minute)
     ROLLUP_RETENTION_DAYS        = tostring(var.aggregates_retention_days.rollup)
     POWERTOOLS_SERVICE_NAME      = "scheduled-rollup"
@@ -45,7 +45,7 @@ module "scheduled_rollup" {
 
   policy_statements = local.scheduled_rollup_statements
 
-  schedule_expression = var.scheduled_rollup_schedule_expression
+  schedule_expression = var.scheduled_rollup.schedule_expression
   # A failed run leaves its hours marked; the next scheduled run redoes them.
   maximum_retry_attempts = 0
 }

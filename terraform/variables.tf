@@ -215,39 +215,6 @@ variable "lambda_architecture" {
   }
 }
 
-variable "aggregator_memory_size" {
-  description = "Memory of the aggregator in MB (128 to 10240)."
-  type        = number
-  default     = 512
-
-  validation {
-    condition     = var.aggregator_memory_size >= 128 && var.aggregator_memory_size <= 10240 && floor(var.aggregator_memory_size) == var.aggregator_memory_size
-    error_message = "aggregator_memory_size must be a whole number from 128 to 10240."
-  }
-}
-
-variable "aggregator_timeout" {
-  description = "Aggregator timeout in seconds (1 to 900)."
-  type        = number
-  default     = 60
-
-  validation {
-    condition     = var.aggregator_timeout >= 1 && var.aggregator_timeout <= 900 && floor(var.aggregator_timeout) == var.aggregator_timeout
-    error_message = "aggregator_timeout must be a whole number from 1 to 900."
-  }
-}
-
-variable "aggregator_reserved_concurrent_executions" {
-  description = "Concurrency reserved for the aggregator; null leaves it on the unreserved pool. Peak need is shards x parallelization factor."
-  type        = number
-  default     = null
-
-  validation {
-    condition     = var.aggregator_reserved_concurrent_executions == null ? true : (var.aggregator_reserved_concurrent_executions >= 0 && floor(var.aggregator_reserved_concurrent_executions) == var.aggregator_reserved_concurrent_executions)
-    error_message = "aggregator_reserved_concurrent_executions must be null or a whole number >= 0."
-  }
-}
-
 variable "log_level" {
   description = "LOG_LEVEL of the Lambda functions (Powertools Logger)."
   type        = string
@@ -306,105 +273,72 @@ variable "aggregates_retention_days" {
 }
 
 # ---------------------------------------------------------------------------
-# Aggregator event source mapping (ranges from the Lambda API reference)
+# Consumers: one object per function. Only defaults here: the modules that consume
+# them validate every setting (modules/function: memory, timeout, concurrency;
+# modules/consumer: the event source mapping; modules/scheduled_function: the schedule),
+# with ranges from the Lambda and EventBridge API references. Only the two settings the
+# scheduled rollup reads from its environment are validated here, where they are used.
 # ---------------------------------------------------------------------------
 
-variable "aggregator_starting_position" {
-  description = "Where the aggregator's mapping starts reading the stream: TRIM_HORIZON, LATEST or AT_TIMESTAMP."
-  type        = string
-  default     = "TRIM_HORIZON"
+variable "aggregator" {
+  description = "The aggregator function and its mapping on the telemetry stream: memory_size (MB), timeout (s), reserved_concurrent_executions (null = unreserved pool; peak need is shards x parallelization_factor), starting_position (TRIM_HORIZON, LATEST or AT_TIMESTAMP with starting_position_timestamp, RFC 3339), batch_size, maximum_batching_window_in_seconds, parallelization_factor (must be 1 with a tumbling window), tumbling_window_in_seconds (0 = off), bisect_batch_on_function_error, maximum_retry_attempts (-1 = until the records expire) and maximum_record_age_in_seconds (-1 = no limit) before a batch goes to the failure queue. modules/consumer validates them."
+  type = object({
+    memory_size                        = optional(number, 512)
+    timeout                            = optional(number, 60)
+    reserved_concurrent_executions     = optional(number)
+    starting_position                  = optional(string, "TRIM_HORIZON")
+    starting_position_timestamp        = optional(string)
+    batch_size                         = optional(number, 500)
+    maximum_batching_window_in_seconds = optional(number, 5)
+    parallelization_factor             = optional(number, 1)
+    tumbling_window_in_seconds         = optional(number, 60)
+    bisect_batch_on_function_error     = optional(bool, true)
+    maximum_retry_attempts             = optional(number, 3)
+    maximum_record_age_in_seconds      = optional(number, 3600)
+  })
+  default  = {}
+  nullable = false
+}
+
+variable "rollup" {
+  description = "The rollup function (minute totals) and its mapping on the aggregates table's stream: memory_size (MB), timeout (s), reserved_concurrent_executions (null = unreserved pool; peak need is the table stream's open shards), batch_size (a batch's partials of one minute cost one recomputation), maximum_batching_window_in_seconds, maximum_retry_attempts and maximum_record_age_in_seconds before a batch goes to the failure queue. Deployed only with its package (rollup_package_path). modules/consumer validates them."
+  type = object({
+    memory_size                        = optional(number, 256)
+    timeout                            = optional(number, 60)
+    reserved_concurrent_executions     = optional(number)
+    batch_size                         = optional(number, 500)
+    maximum_batching_window_in_seconds = optional(number, 5)
+    maximum_retry_attempts             = optional(number, 10)
+    maximum_record_age_in_seconds      = optional(number, 3600)
+  })
+  default  = {}
+  nullable = false
+}
+
+variable "scheduled_rollup" {
+  description = "The scheduled rollup (5-minute and hourly roll-ups): schedule_expression (EventBridge rate(...) or cron(...); roll-ups lag their minute totals by at most this period plus the settle time), settle_seconds (0-3600: age a pending-hour marker must reach before it is deleted, as the by_hour index is eventually consistent on AWS; 0 only for the embedded AWS), max_hours_per_run (1-744 pending hours per run, oldest first), memory_size (MB), timeout (s; keep it below the schedule's period) and reserved_concurrent_executions (null = unreserved pool; overlapping runs are serialised by a lease item anyway). Deployed only with its package (scheduled_rollup_package_path). modules/scheduled_function validates the function and schedule settings; the two the function reads from its environment are validated here."
+  type = object({
+    schedule_expression            = optional(string, "rate(5 minutes)")
+    settle_seconds                 = optional(number, 60)
+    max_hours_per_run              = optional(number, 24)
+    memory_size                    = optional(number, 512)
+    timeout                        = optional(number, 240)
+    reserved_concurrent_executions = optional(number)
+  })
+  default  = {}
+  nullable = false
 
   validation {
-    condition     = contains(["TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"], var.aggregator_starting_position)
-    error_message = "aggregator_starting_position must be TRIM_HORIZON, LATEST or AT_TIMESTAMP."
+    condition     = var.scheduled_rollup.settle_seconds >= 0 && var.scheduled_rollup.settle_seconds <= 3600 && floor(var.scheduled_rollup.settle_seconds) == var.scheduled_rollup.settle_seconds
+    error_message = "scheduled_rollup.settle_seconds must be a whole number from 0 to 3600."
+  }
+
+  validation {
+    condition     = var.scheduled_rollup.max_hours_per_run >= 1 && var.scheduled_rollup.max_hours_per_run <= 744 && floor(var.scheduled_rollup.max_hours_per_run) == var.scheduled_rollup.max_hours_per_run
+    error_message = "scheduled_rollup.max_hours_per_run must be a whole number from 1 to 744."
   }
 }
 
-variable "aggregator_starting_position_timestamp" {
-  description = "RFC 3339 start time when aggregator_starting_position is AT_TIMESTAMP."
-  type        = string
-  default     = null
-
-  validation {
-    condition     = var.aggregator_starting_position_timestamp == null ? true : can(formatdate("YYYY", var.aggregator_starting_position_timestamp))
-    error_message = "aggregator_starting_position_timestamp must be an RFC 3339 timestamp, e.g. 2025-01-01T00:00:00Z."
-  }
-}
-
-variable "aggregator_batch_size" {
-  description = "Maximum records per aggregator invocation (1 to 10000)."
-  type        = number
-  default     = 500
-
-  validation {
-    condition     = var.aggregator_batch_size >= 1 && var.aggregator_batch_size <= 10000 && floor(var.aggregator_batch_size) == var.aggregator_batch_size
-    error_message = "aggregator_batch_size must be a whole number from 1 to 10000."
-  }
-}
-
-variable "aggregator_maximum_batching_window_in_seconds" {
-  description = "How long Lambda gathers records before invoking the aggregator (0 to 300 seconds)."
-  type        = number
-  default     = 5
-
-  validation {
-    condition     = var.aggregator_maximum_batching_window_in_seconds >= 0 && var.aggregator_maximum_batching_window_in_seconds <= 300 && floor(var.aggregator_maximum_batching_window_in_seconds) == var.aggregator_maximum_batching_window_in_seconds
-    error_message = "aggregator_maximum_batching_window_in_seconds must be a whole number from 0 to 300."
-  }
-}
-
-variable "aggregator_parallelization_factor" {
-  description = "Concurrent aggregator batches per shard (1 to 10); must be 1 while aggregator_tumbling_window_in_seconds > 0."
-  type        = number
-  default     = 1
-
-  validation {
-    condition     = var.aggregator_parallelization_factor >= 1 && var.aggregator_parallelization_factor <= 10 && floor(var.aggregator_parallelization_factor) == var.aggregator_parallelization_factor
-    error_message = "aggregator_parallelization_factor must be a whole number from 1 to 10."
-  }
-}
-
-variable "aggregator_tumbling_window_in_seconds" {
-  description = "Tumbling window of the aggregator in seconds (0 to 900; 0 turns windows off)."
-  type        = number
-  default     = 60
-
-  validation {
-    condition     = var.aggregator_tumbling_window_in_seconds >= 0 && var.aggregator_tumbling_window_in_seconds <= 900 && floor(var.aggregator_tumbling_window_in_seconds) == var.aggregator_tumbling_window_in_seconds
-    error_message = "aggregator_tumbling_window_in_seconds must be a whole number from 0 to 900."
-  }
-}
-
-variable "aggregator_bisect_batch_on_function_error" {
-  description = "Bisect a failed aggregator batch and retry each half, isolating poison records."
-  type        = bool
-  default     = true
-  nullable    = false
-}
-
-variable "aggregator_maximum_retry_attempts" {
-  description = "Retries of a failed aggregator batch before it goes to the failure queue (-1 = until the records expire, or 0 to 10000)."
-  type        = number
-  default     = 3
-
-  validation {
-    condition     = var.aggregator_maximum_retry_attempts >= -1 && var.aggregator_maximum_retry_attempts <= 10000 && floor(var.aggregator_maximum_retry_attempts) == var.aggregator_maximum_retry_attempts
-    error_message = "aggregator_maximum_retry_attempts must be -1 or a whole number from 0 to 10000."
-  }
-}
-
-variable "aggregator_maximum_record_age_in_seconds" {
-  description = "Records older than this go to the failure queue unprocessed (-1 = no limit, or 60 to 604800)."
-  type        = number
-  default     = 3600
-
-  validation {
-    condition     = var.aggregator_maximum_record_age_in_seconds == -1 || (var.aggregator_maximum_record_age_in_seconds >= 60 && var.aggregator_maximum_record_age_in_seconds <= 604800 && floor(var.aggregator_maximum_record_age_in_seconds) == var.aggregator_maximum_record_age_in_seconds)
-    error_message = "aggregator_maximum_record_age_in_seconds must be -1 or a whole number from 60 to 604800."
-  }
-}
-
-# -- rollups --
 # ---------------------------------------------------------------------------
 # Rollup function (minute totals from the aggregates table's stream)
 # ---------------------------------------------------------------------------
@@ -431,84 +365,6 @@ variable "rollup_package_base64sha256" {
   }
 }
 
-variable "rollup_memory_size" {
-  description = "Memory of the rollup function in MB (128 to 10240)."
-  type        = number
-  default     = 256
-
-  validation {
-    condition     = var.rollup_memory_size >= 128 && var.rollup_memory_size <= 10240 && floor(var.rollup_memory_size) == var.rollup_memory_size
-    error_message = "rollup_memory_size must be a whole number from 128 to 10240."
-  }
-}
-
-variable "rollup_timeout" {
-  description = "Rollup function timeout in seconds (1 to 900)."
-  type        = number
-  default     = 60
-
-  validation {
-    condition     = var.rollup_timeout >= 1 && var.rollup_timeout <= 900 && floor(var.rollup_timeout) == var.rollup_timeout
-    error_message = "rollup_timeout must be a whole number from 1 to 900."
-  }
-}
-
-variable "rollup_reserved_concurrent_executions" {
-  description = "Concurrency reserved for the rollup function; null leaves it on the unreserved pool. Peak need is the number of open stream shards of the aggregates table."
-  type        = number
-  default     = null
-
-  validation {
-    condition     = var.rollup_reserved_concurrent_executions == null ? true : (var.rollup_reserved_concurrent_executions >= 0 && floor(var.rollup_reserved_concurrent_executions) == var.rollup_reserved_concurrent_executions)
-    error_message = "rollup_reserved_concurrent_executions must be null or a whole number >= 0."
-  }
-}
-
-variable "rollup_batch_size" {
-  description = "Maximum stream records per rollup invocation (1 to 10000); a batch's partials of one minute cost a single recomputation."
-  type        = number
-  default     = 500
-
-  validation {
-    condition     = var.rollup_batch_size >= 1 && var.rollup_batch_size <= 10000 && floor(var.rollup_batch_size) == var.rollup_batch_size
-    error_message = "rollup_batch_size must be a whole number from 1 to 10000."
-  }
-}
-
-variable "rollup_maximum_batching_window_in_seconds" {
-  description = "How long Lambda gathers stream records before invoking the rollup (0 to 300 seconds)."
-  type        = number
-  default     = 5
-
-  validation {
-    condition     = var.rollup_maximum_batching_window_in_seconds >= 0 && var.rollup_maximum_batching_window_in_seconds <= 300 && floor(var.rollup_maximum_batching_window_in_seconds) == var.rollup_maximum_batching_window_in_seconds
-    error_message = "rollup_maximum_batching_window_in_seconds must be a whole number from 0 to 300."
-  }
-}
-
-variable "rollup_maximum_retry_attempts" {
-  description = "Retries of a failed rollup batch before it goes to the failure queue (-1 = until the records expire, or 0 to 10000)."
-  type        = number
-  default     = 10
-
-  validation {
-    condition     = var.rollup_maximum_retry_attempts >= -1 && var.rollup_maximum_retry_attempts <= 10000 && floor(var.rollup_maximum_retry_attempts) == var.rollup_maximum_retry_attempts
-    error_message = "rollup_maximum_retry_attempts must be -1 or a whole number from 0 to 10000."
-  }
-}
-
-variable "rollup_maximum_record_age_in_seconds" {
-  description = "Stream records older than this go to the failure queue unprocessed (-1 = no limit, or 60 to 604800)."
-  type        = number
-  default     = 3600
-
-  validation {
-    condition     = var.rollup_maximum_record_age_in_seconds == -1 || (var.rollup_maximum_record_age_in_seconds >= 60 && var.rollup_maximum_record_age_in_seconds <= 604800 && floor(var.rollup_maximum_record_age_in_seconds) == var.rollup_maximum_record_age_in_seconds)
-    error_message = "rollup_maximum_record_age_in_seconds must be -1 or a whole number from 60 to 604800."
-  }
-}
-
-# -- scheduled rollup --
 # ---------------------------------------------------------------------------
 # Scheduled rollup (5-minute and hourly roll-ups per device, site and fleet)
 # ---------------------------------------------------------------------------
@@ -532,72 +388,6 @@ variable "scheduled_rollup_package_base64sha256" {
   validation {
     condition     = var.scheduled_rollup_package_base64sha256 == null ? true : can(regex("^[A-Za-z0-9+/]{43}=$", var.scheduled_rollup_package_base64sha256))
     error_message = "scheduled_rollup_package_base64sha256 must be a base64-encoded SHA-256 digest (44 characters)."
-  }
-}
-
-variable "scheduled_rollup_schedule_expression" {
-  description = "How often the scheduled rollup runs: an EventBridge rate(...) or cron(...) expression. Roll-ups lag their minute totals by at most this period (plus the settle time)."
-  type        = string
-  default     = "rate(5 minutes)"
-
-  validation {
-    condition     = can(regex("^(rate\\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\\)|cron\\(\\S+( \\S+){5}\\))$", var.scheduled_rollup_schedule_expression))
-    error_message = "scheduled_rollup_schedule_expression must be rate(1 minute), rate(<n> minutes|hours|days) with n >= 2, or cron(<6 fields>)."
-  }
-}
-
-variable "scheduled_rollup_settle_seconds" {
-  description = "Age (0 to 3600 seconds) a pending-hour marker must reach before the scheduled rollup deletes it: the by_hour index is eventually consistent on AWS. Younger hours are rolled up and kept pending. 0 only for the embedded AWS, whose index is consistent at once."
-  type        = number
-  default     = 60
-
-  validation {
-    condition     = var.scheduled_rollup_settle_seconds >= 0 && var.scheduled_rollup_settle_seconds <= 3600 && floor(var.scheduled_rollup_settle_seconds) == var.scheduled_rollup_settle_seconds
-    error_message = "scheduled_rollup_settle_seconds must be a whole number from 0 to 3600."
-  }
-}
-
-variable "scheduled_rollup_max_hours_per_run" {
-  description = "Pending hours one scheduled run recomputes, oldest first (1 to 744); the rest wait for the next run. Bounds a run's duration after a backlog."
-  type        = number
-  default     = 24
-
-  validation {
-    condition     = var.scheduled_rollup_max_hours_per_run >= 1 && var.scheduled_rollup_max_hours_per_run <= 744 && floor(var.scheduled_rollup_max_hours_per_run) == var.scheduled_rollup_max_hours_per_run
-    error_message = "scheduled_rollup_max_hours_per_run must be a whole number from 1 to 744."
-  }
-}
-
-variable "scheduled_rollup_memory_size" {
-  description = "Memory of the scheduled rollup in MB (128 to 10240)."
-  type        = number
-  default     = 512
-
-  validation {
-    condition     = var.scheduled_rollup_memory_size >= 128 && var.scheduled_rollup_memory_size <= 10240 && floor(var.scheduled_rollup_memory_size) == var.scheduled_rollup_memory_size
-    error_message = "scheduled_rollup_memory_size must be a whole number from 128 to 10240."
-  }
-}
-
-variable "scheduled_rollup_timeout" {
-  description = "Scheduled rollup timeout in seconds (1 to 900); keep it below the schedule's period so runs do not overlap."
-  type        = number
-  default     = 240
-
-  validation {
-    condition     = var.scheduled_rollup_timeout >= 1 && var.scheduled_rollup_timeout <= 900 && floor(var.scheduled_rollup_timeout) == var.scheduled_rollup_timeout
-    error_message = "scheduled_rollup_timeout must be a whole number from 1 to 900."
-  }
-}
-
-variable "scheduled_rollup_reserved_concurrent_executions" {
-  description = "Concurrency reserved for the scheduled rollup; null (the default) leaves it on the unreserved pool. Correctness does not depend on it: overlapping runs are serialised by a lease item in the aggregates table (lambdas/scheduled_rollup)."
-  type        = number
-  default     = null
-
-  validation {
-    condition     = var.scheduled_rollup_reserved_concurrent_executions == null ? true : (var.scheduled_rollup_reserved_concurrent_executions >= 1 && floor(var.scheduled_rollup_reserved_concurrent_executions) == var.scheduled_rollup_reserved_concurrent_executions)
-    error_message = "scheduled_rollup_reserved_concurrent_executions must be null or a whole number >= 1."
   }
 }
 

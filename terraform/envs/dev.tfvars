@@ -19,10 +19,21 @@ aggregates_table_deletion_protection = false
 kms_deletion_window_in_days          = 7
 
 aggregator_package_path = "../dist/lambda/aggregator.zip"
-aggregator_memory_size  = 512
-aggregator_timeout      = 120
 log_level               = "DEBUG"
 log_retention_in_days   = 7 # a week: dev logs are for debugging, not audit
+
+aggregator = {
+  memory_size                        = 512
+  timeout                            = 120
+  starting_position                  = "TRIM_HORIZON"
+  batch_size                         = 1000
+  maximum_batching_window_in_seconds = 5
+  tumbling_window_in_seconds         = 60
+  parallelization_factor             = 1 # must stay 1 with a tumbling window
+  bisect_batch_on_function_error     = true
+  maximum_retry_attempts             = 5
+  maximum_record_age_in_seconds      = 21600
+}
 
 # Minute data (partials, totals) for a week; roll-ups for a quarter.
 aggregates_retention_days = {
@@ -37,34 +48,47 @@ aggregates_retention_days = {
 lambda_runtime      = "python3.12"
 lambda_architecture = "x86_64"
 
-aggregator_starting_position                  = "TRIM_HORIZON"
-aggregator_batch_size                         = 1000
-aggregator_maximum_batching_window_in_seconds = 5
-aggregator_tumbling_window_in_seconds         = 60
-aggregator_parallelization_factor             = 1 # must stay 1 with a tumbling window
-aggregator_bisect_batch_on_function_error     = true
-aggregator_maximum_retry_attempts             = 5
-aggregator_maximum_record_age_in_seconds      = 21600
-
 # -- rollups --
-rollup_package_path                       = "../dist/lambda/rollup.zip"
-rollup_memory_size                        = 256
-rollup_batch_size                         = 1000
-rollup_maximum_batching_window_in_seconds = 5
-rollup_maximum_retry_attempts             = 10
-rollup_maximum_record_age_in_seconds      = 21600
+rollup_package_path = "../dist/lambda/rollup.zip"
+rollup = {
+  memory_size                        = 256
+  batch_size                         = 1000
+  maximum_batching_window_in_seconds = 5
+  maximum_retry_attempts             = 10
+  maximum_record_age_in_seconds      = 21600
+}
 
 # -- scheduled rollup --
-scheduled_rollup_package_path        = "../dist/lambda/scheduled_rollup.zip"
-scheduled_rollup_schedule_expression = "rate(5 minutes)"
-scheduled_rollup_settle_seconds      = 60
-scheduled_rollup_max_hours_per_run   = 24
-scheduled_rollup_memory_size         = 1024
-scheduled_rollup_timeout             = 240
+scheduled_rollup_package_path = "../dist/lambda/scheduled_rollup.zip"
+scheduled_rollup = {
+  schedule_expression = "rate(5 minutes)"
+  settle_seconds      = 60
+  max_hours_per_run   = 24
+  memory_size         = 1024
+  timeout             = 240
+}
 
 # -- quarantine --
 quarantine_table_deletion_protection = false
 quarantine_retention_days            = 7
+
+# -- alarms (modules/alarms) --
+# Development alarms are for noticing, not paging: five-minute periods, five minutes of
+# lag, and more errors and throttles tolerated (tests push bad data on purpose). Data at
+# risk (failure queues, quarantine writes) still alarms at once.
+alarm_thresholds = {
+  period_seconds          = 300
+  evaluation_periods      = 1
+  iterator_age_ms         = 300000
+  function_errors         = 10
+  function_throttles      = 20
+  failure_queue_depth     = 1
+  records_quarantined     = 1000
+  batch_head_failed       = 5
+  quarantine_write_failed = 1
+  dynamodb_throttles      = 50
+  kinesis_write_throttles = 100
+}
 
 # -- fanout: EFO consumer -> dispatcher -> device-state, alerts and archive workers --
 dispatcher_package_path   = "../dist/lambda/dispatcher.zip"

@@ -27,26 +27,32 @@ aggregates_retention_days = {
   rollup = 3650
 }
 
-aggregator_starting_position                  = "TRIM_HORIZON"
-aggregator_batch_size                         = 500
-aggregator_maximum_batching_window_in_seconds = 1
-aggregator_tumbling_window_in_seconds         = 10
-aggregator_parallelization_factor             = 1
-aggregator_bisect_batch_on_function_error     = true
-aggregator_maximum_retry_attempts             = 3
-aggregator_maximum_record_age_in_seconds      = 3600
+aggregator = {
+  starting_position                  = "TRIM_HORIZON"
+  batch_size                         = 500
+  maximum_batching_window_in_seconds = 1
+  tumbling_window_in_seconds         = 10
+  parallelization_factor             = 1
+  bisect_batch_on_function_error     = true
+  maximum_retry_attempts             = 3
+  maximum_record_age_in_seconds      = 3600
+}
 
 # -- rollups --
-rollup_package_path                       = "../dist/lambda/rollup.zip"
-rollup_batch_size                         = 500
-rollup_maximum_batching_window_in_seconds = 1
-rollup_maximum_retry_attempts             = 3
+rollup_package_path = "../dist/lambda/rollup.zip"
+rollup = {
+  batch_size                         = 500
+  maximum_batching_window_in_seconds = 1
+  maximum_retry_attempts             = 3
+}
 
 # -- scheduled rollup --
-scheduled_rollup_package_path        = "../dist/lambda/scheduled_rollup.zip"
-scheduled_rollup_schedule_expression = "rate(5 minutes)"
-# moto's index is consistent at once; on AWS keep the default (60 s).
-scheduled_rollup_settle_seconds = 0
+scheduled_rollup_package_path = "../dist/lambda/scheduled_rollup.zip"
+scheduled_rollup = {
+  schedule_expression = "rate(5 minutes)"
+  # moto's index is consistent at once; on AWS keep the default (60 s).
+  settle_seconds = 0
+}
 
 # -- quarantine --
 quarantine_table_deletion_protection = false

@@ -17,10 +17,21 @@ aggregates_table_deletion_protection = true
 kms_deletion_window_in_days          = 30
 
 aggregator_package_path = "../dist/lambda/aggregator.zip"
-aggregator_memory_size  = 1024
-aggregator_timeout      = 120
 log_level               = "INFO"
 log_retention_in_days   = 365 # a year of function logs for incident review
+
+aggregator = {
+  memory_size                        = 1024
+  timeout                            = 120
+  starting_position                  = "TRIM_HORIZON"
+  batch_size                         = 1000
+  maximum_batching_window_in_seconds = 5
+  tumbling_window_in_seconds         = 60
+  parallelization_factor             = 1 # must stay 1 with a tumbling window
+  bisect_batch_on_function_error     = true
+  maximum_retry_attempts             = 5
+  maximum_record_age_in_seconds      = 21600
+}
 
 # Minute data (partials, totals) for a month; roll-ups for two years.
 aggregates_retention_days = {
@@ -35,34 +46,47 @@ aggregates_retention_days = {
 lambda_runtime      = "python3.12"
 lambda_architecture = "x86_64"
 
-aggregator_starting_position                  = "TRIM_HORIZON"
-aggregator_batch_size                         = 1000
-aggregator_maximum_batching_window_in_seconds = 5
-aggregator_tumbling_window_in_seconds         = 60
-aggregator_parallelization_factor             = 1 # must stay 1 with a tumbling window
-aggregator_bisect_batch_on_function_error     = true
-aggregator_maximum_retry_attempts             = 5
-aggregator_maximum_record_age_in_seconds      = 21600
-
 # -- rollups --
-rollup_package_path                       = "../dist/lambda/rollup.zip"
-rollup_memory_size                        = 256
-rollup_batch_size                         = 1000
-rollup_maximum_batching_window_in_seconds = 5
-rollup_maximum_retry_attempts             = 10
-rollup_maximum_record_age_in_seconds      = 21600
+rollup_package_path = "../dist/lambda/rollup.zip"
+rollup = {
+  memory_size                        = 256
+  batch_size                         = 1000
+  maximum_batching_window_in_seconds = 5
+  maximum_retry_attempts             = 10
+  maximum_record_age_in_seconds      = 21600
+}
 
 # -- scheduled rollup --
-scheduled_rollup_package_path        = "../dist/lambda/scheduled_rollup.zip"
-scheduled_rollup_schedule_expression = "rate(5 minutes)"
-scheduled_rollup_settle_seconds      = 60
-scheduled_rollup_max_hours_per_run   = 24
-scheduled_rollup_memory_size         = 1024
-scheduled_rollup_timeout             = 240
+scheduled_rollup_package_path = "../dist/lambda/scheduled_rollup.zip"
+scheduled_rollup = {
+  schedule_expression = "rate(5 minutes)"
+  settle_seconds      = 60
+  max_hours_per_run   = 24
+  memory_size         = 1024
+  timeout             = 240
+}
 
 # -- quarantine --
 quarantine_table_deletion_protection = true
 quarantine_retention_days            = 14
+
+# -- alarms (modules/alarms) --
+# Production pages on sustained trouble: three one-minute periods in a row, a minute of
+# consumer lag. Any record that reaches a failure queue, or fails to be quarantined, is
+# data at risk and alarms at once; a few throttles are retried by the SDK and are not.
+alarm_thresholds = {
+  period_seconds          = 60
+  evaluation_periods      = 3
+  iterator_age_ms         = 60000
+  function_errors         = 1
+  function_throttles      = 5
+  failure_queue_depth     = 1
+  records_quarantined     = 100
+  batch_head_failed       = 1
+  quarantine_write_failed = 1
+  dynamodb_throttles      = 5
+  kinesis_write_throttles = 10
+}
 
 # -- fanout: EFO consumer -> dispatcher -> device-state, alerts and archive workers --
 dispatcher_package_path   = "../dist/lambda/dispatcher.zip"

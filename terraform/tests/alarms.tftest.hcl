@@ -1,34 +1,11 @@
 # Plan-only tests of modules/alarms on its own. Needs Terraform >= 1.11.
 
 mock_provider "aws" {
-  mock_data "aws_iam_policy_document" {
-    defaults = {
-      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
-    }
-  }
-
-  mock_data "aws_caller_identity" {
-    defaults = {
-      account_id = "123456789012"
-    }
-  }
-
-  mock_data "aws_partition" {
-    defaults = {
-      partition  = "aws"
-      dns_suffix = "amazonaws.com"
-    }
-  }
-
-  mock_data "aws_region" {
-    defaults = {
-      name = "us-east-1"
-    }
-  }
+  source = "./tests/mocks/aws"
 }
 
 override_resource {
-  target          = aws_kms_key.alarms
+  target          = module.key.aws_kms_key.this
   override_during = plan
   values = {
     arn = "arn:aws:kms:us-east-1:123456789012:key/alarms"
@@ -79,7 +56,7 @@ run "every_concern_has_its_alarm" {
   }
 
   assert {
-    condition     = aws_sns_topic.alarms.kms_master_key_id == "arn:aws:kms:us-east-1:123456789012:key/alarms" && aws_kms_key.alarms.enable_key_rotation
+    condition     = aws_sns_topic.alarms.kms_master_key_id == "arn:aws:kms:us-east-1:123456789012:key/alarms" && module.key.rotation_enabled
     error_message = "The alarm topic must be encrypted with a rotating customer managed key."
   }
 

@@ -3,24 +3,7 @@
 # settings) is tested in function.tftest.hcl. Needs Terraform >= 1.11.
 
 mock_provider "aws" {
-  mock_data "aws_iam_policy_document" {
-    defaults = {
-      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
-    }
-  }
-
-  mock_data "aws_partition" {
-    defaults = {
-      partition  = "aws"
-      dns_suffix = "amazonaws.com"
-    }
-  }
-
-  mock_data "aws_region" {
-    defaults = {
-      name = "us-east-1"
-    }
-  }
+  source = "./tests/mocks/aws"
 }
 
 override_resource {
@@ -312,6 +295,24 @@ run "rejects_batch_size_0" {
   }
 
   expect_failures = [var.batch_size]
+}
+
+# The root module passes its consumer objects (aggregator, rollup) through unvalidated:
+# these are the only checks of their mapping settings.
+run "rejects_batching_window_parallelization_and_starting_position_out_of_range" {
+  command = plan
+
+  module {
+    source = "./modules/consumer"
+  }
+
+  variables {
+    maximum_batching_window_in_seconds = 301
+    parallelization_factor             = 11
+    starting_position                  = "EARLIEST"
+  }
+
+  expect_failures = [var.maximum_batching_window_in_seconds, var.parallelization_factor, var.starting_position]
 }
 
 run "rejects_tumbling_window_901" {

@@ -2,93 +2,10 @@
 # network. Needs Terraform >= 1.11 (override_during).
 
 mock_provider "aws" {
-  # Mocked data sources return random strings; these must be JSON or real-looking.
-  mock_data "aws_iam_policy_document" {
-    defaults = {
-      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
-    }
-  }
-
-  mock_data "aws_caller_identity" {
-    defaults = {
-      account_id = "123456789012"
-    }
-  }
-
-  mock_data "aws_partition" {
-    defaults = {
-      partition  = "aws"
-      dns_suffix = "amazonaws.com"
-    }
-  }
-
-  mock_data "aws_region" {
-    defaults = {
-      name = "us-east-1"
-    }
-  }
+  source = "./tests/mocks/aws"
 }
 
 # ARNs are computed by AWS; give them values at plan time so wiring can be compared.
-
-override_resource {
-  target          = module.stream.aws_kinesis_stream.this
-  override_during = plan
-  values = {
-    arn = "arn:aws:kinesis:us-east-1:123456789012:stream/shardline-telemetry"
-  }
-}
-
-override_resource {
-  target          = module.stream.aws_sqs_queue.failures
-  override_during = plan
-  values = {
-    arn = "arn:aws:sqs:us-east-1:123456789012:shardline-stream-failures"
-    url = "https://sqs.us-east-1.amazonaws.com/123456789012/shardline-stream-failures"
-  }
-}
-
-override_resource {
-  target          = module.storage.aws_dynamodb_table.this
-  override_during = plan
-  values = {
-    arn        = "arn:aws:dynamodb:us-east-1:123456789012:table/shardline-aggregates"
-    stream_arn = "arn:aws:dynamodb:us-east-1:123456789012:table/shardline-aggregates/stream/2026-01-01T00:00:00.000"
-  }
-}
-
-override_resource {
-  target          = module.stream.aws_kms_key.stream
-  override_during = plan
-  values = {
-    arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-00000000000a"
-  }
-}
-
-override_resource {
-  target          = module.storage.aws_kms_key.table
-  override_during = plan
-  values = {
-    arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-00000000000b"
-  }
-}
-
-override_resource {
-  target          = module.quarantine_storage.aws_kms_key.table
-  override_during = plan
-  values = {
-    arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-00000000000c"
-  }
-}
-
-override_resource {
-  target          = module.quarantine_storage.aws_dynamodb_table.this
-  override_during = plan
-  values = {
-    arn = "arn:aws:dynamodb:us-east-1:123456789012:table/shardline-quarantine"
-  }
-}
-
 
 override_resource {
   target          = module.fanout[0].module.dispatcher.aws_kinesis_stream_consumer.this[0]
@@ -124,7 +41,7 @@ override_resource {
 }
 
 override_resource {
-  target          = module.fanout[0].module.device_state_storage.aws_kms_key.table
+  target          = module.fanout[0].module.device_state_storage.module.key.aws_kms_key.this
   override_during = plan
   values = {
     arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-00000000000d"
@@ -183,7 +100,7 @@ override_resource {
 }
 
 override_resource {
-  target          = module.fanout[0].module.alert_state_storage.aws_kms_key.table
+  target          = module.fanout[0].module.alert_state_storage.module.key.aws_kms_key.this
   override_during = plan
   values = {
     arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-00000000000e"
@@ -191,7 +108,7 @@ override_resource {
 }
 
 override_resource {
-  target          = module.fanout[0].aws_kms_key.service["alerts_topic"]
+  target          = module.fanout[0].module.service_key["alerts_topic"].aws_kms_key.this
   override_during = plan
   values = {
     arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-00000000000f"
@@ -199,7 +116,7 @@ override_resource {
 }
 
 override_resource {
-  target          = module.fanout[0].aws_kms_key.service["archive"]
+  target          = module.fanout[0].module.service_key["archive"].aws_kms_key.this
   override_during = plan
   values = {
     arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000010"

@@ -2,91 +2,7 @@
 # network. Needs Terraform >= 1.11 (override_during).
 
 mock_provider "aws" {
-  # Mocked data sources return random strings; these must be JSON or real-looking.
-  mock_data "aws_iam_policy_document" {
-    defaults = {
-      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
-    }
-  }
-
-  mock_data "aws_caller_identity" {
-    defaults = {
-      account_id = "123456789012"
-    }
-  }
-
-  mock_data "aws_partition" {
-    defaults = {
-      partition  = "aws"
-      dns_suffix = "amazonaws.com"
-    }
-  }
-
-  mock_data "aws_region" {
-    defaults = {
-      name = "us-east-1"
-    }
-  }
-}
-
-# ARNs are computed by AWS; give them values at plan time so wiring can be compared.
-
-override_resource {
-  target          = module.stream.aws_kinesis_stream.this
-  override_during = plan
-  values = {
-    arn = "arn:aws:kinesis:us-east-1:123456789012:stream/shardline-telemetry"
-  }
-}
-
-override_resource {
-  target          = module.stream.aws_sqs_queue.failures
-  override_during = plan
-  values = {
-    arn = "arn:aws:sqs:us-east-1:123456789012:shardline-stream-failures"
-    url = "https://sqs.us-east-1.amazonaws.com/123456789012/shardline-stream-failures"
-  }
-}
-
-override_resource {
-  target          = module.storage.aws_dynamodb_table.this
-  override_during = plan
-  values = {
-    arn        = "arn:aws:dynamodb:us-east-1:123456789012:table/shardline-aggregates"
-    stream_arn = "arn:aws:dynamodb:us-east-1:123456789012:table/shardline-aggregates/stream/2026-01-01T00:00:00.000"
-  }
-}
-
-override_resource {
-  target          = module.stream.aws_kms_key.stream
-  override_during = plan
-  values = {
-    arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-00000000000a"
-  }
-}
-
-override_resource {
-  target          = module.storage.aws_kms_key.table
-  override_during = plan
-  values = {
-    arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-00000000000b"
-  }
-}
-
-override_resource {
-  target          = module.quarantine_storage.aws_kms_key.table
-  override_during = plan
-  values = {
-    arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-00000000000c"
-  }
-}
-
-override_resource {
-  target          = module.quarantine_storage.aws_dynamodb_table.this
-  override_during = plan
-  values = {
-    arn = "arn:aws:dynamodb:us-east-1:123456789012:table/shardline-quarantine"
-  }
+  source = "./tests/mocks/aws"
 }
 
 variables {
@@ -103,9 +19,11 @@ run "rollup_reads_the_aggregates_table_stream" {
 
   # The values of envs/local.tfvars.
   variables {
-    rollup_batch_size                         = 500
-    rollup_maximum_batching_window_in_seconds = 1
-    rollup_maximum_retry_attempts             = 3
+    rollup = {
+      batch_size                         = 500
+      maximum_batching_window_in_seconds = 1
+      maximum_retry_attempts             = 3
+    }
   }
 
   assert {
@@ -233,20 +151,4 @@ run "no_rollup_without_its_package" {
     condition     = length(module.rollup) == 0 && output.rollup_function_name == null
     error_message = "Without rollup_package_path no rollup is deployed."
   }
-}
-
-run "rollup_settings_are_validated" {
-  command = plan
-
-  variables {
-    rollup_batch_size                         = 0
-    rollup_maximum_batching_window_in_seconds = 301
-    rollup_maximum_retry_attempts             = -2
-  }
-
-  expect_failures = [
-    var.rollup_batch_size,
-    var.rollup_maximum_batching_window_in_seconds,
-    var.rollup_maximum_retry_attempts,
-  ]
 }

@@ -2,81 +2,7 @@
 # network. Needs Terraform >= 1.11 (override_during).
 
 mock_provider "aws" {
-  # Mocked data sources return random strings; these must be JSON or real-looking.
-  mock_data "aws_iam_policy_document" {
-    defaults = {
-      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
-    }
-  }
-
-  mock_data "aws_caller_identity" {
-    defaults = {
-      account_id = "123456789012"
-    }
-  }
-
-  mock_data "aws_partition" {
-    defaults = {
-      partition  = "aws"
-      dns_suffix = "amazonaws.com"
-    }
-  }
-
-  mock_data "aws_region" {
-    defaults = {
-      name = "us-east-1"
-    }
-  }
-}
-
-# ARNs are computed by AWS; give them values at plan time so wiring can be compared.
-override_resource {
-  target          = module.stream.aws_kinesis_stream.this
-  override_during = plan
-  values = {
-    arn = "arn:aws:kinesis:us-east-1:123456789012:stream/shardline-telemetry"
-  }
-}
-
-override_resource {
-  target          = module.stream.aws_sqs_queue.failures
-  override_during = plan
-  values = {
-    arn = "arn:aws:sqs:us-east-1:123456789012:shardline-stream-failures"
-    url = "https://sqs.us-east-1.amazonaws.com/123456789012/shardline-stream-failures"
-  }
-}
-
-override_resource {
-  target          = module.stream.aws_kms_key.stream
-  override_during = plan
-  values = {
-    arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-00000000000a"
-  }
-}
-
-override_resource {
-  target          = module.storage.aws_kms_key.table
-  override_during = plan
-  values = {
-    arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-00000000000b"
-  }
-}
-
-override_resource {
-  target          = module.quarantine_storage.aws_kms_key.table
-  override_during = plan
-  values = {
-    arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-00000000000c"
-  }
-}
-
-override_resource {
-  target          = module.quarantine_storage.aws_dynamodb_table.this
-  override_during = plan
-  values = {
-    arn = "arn:aws:dynamodb:us-east-1:123456789012:table/shardline-quarantine"
-  }
+  source = "./tests/mocks/aws"
 }
 
 variables {
@@ -143,13 +69,15 @@ run "local_settings_reach_the_event_source_mapping" {
 
   # The values of envs/local.tfvars.
   variables {
-    aggregator_starting_position                  = "TRIM_HORIZON"
-    aggregator_batch_size                         = 500
-    aggregator_maximum_batching_window_in_seconds = 1
-    aggregator_tumbling_window_in_seconds         = 10
-    aggregator_parallelization_factor             = 1
-    aggregator_maximum_retry_attempts             = 3
-    aggregator_maximum_record_age_in_seconds      = 3600
+    aggregator = {
+      starting_position                  = "TRIM_HORIZON"
+      batch_size                         = 500
+      maximum_batching_window_in_seconds = 1
+      tumbling_window_in_seconds         = 10
+      parallelization_factor             = 1
+      maximum_retry_attempts             = 3
+      maximum_record_age_in_seconds      = 3600
+    }
   }
 
   assert {
@@ -212,13 +140,15 @@ run "other_settings_are_not_hard_coded" {
   command = plan
 
   variables {
-    aggregator_starting_position                  = "LATEST"
-    aggregator_batch_size                         = 10000
-    aggregator_maximum_batching_window_in_seconds = 300
-    aggregator_tumbling_window_in_seconds         = 0
-    aggregator_parallelization_factor             = 10
-    aggregator_maximum_retry_attempts             = -1
-    aggregator_maximum_record_age_in_seconds      = -1
+    aggregator = {
+      starting_position                  = "LATEST"
+      batch_size                         = 10000
+      maximum_batching_window_in_seconds = 300
+      tumbling_window_in_seconds         = 0
+      parallelization_factor             = 10
+      maximum_retry_attempts             = -1
+      maximum_record_age_in_seconds      = -1
+    }
   }
 
   assert {
@@ -233,96 +163,6 @@ run "other_settings_are_not_hard_coded" {
     )
     error_message = "Boundary values of the mapping settings must be passed through unchanged."
   }
-}
-
-run "rejects_batch_size_0" {
-  command = plan
-
-  variables {
-    aggregator_batch_size = 0
-  }
-
-  expect_failures = [var.aggregator_batch_size]
-}
-
-run "rejects_batch_size_10001" {
-  command = plan
-
-  variables {
-    aggregator_batch_size = 10001
-  }
-
-  expect_failures = [var.aggregator_batch_size]
-}
-
-run "rejects_batching_window_301" {
-  command = plan
-
-  variables {
-    aggregator_maximum_batching_window_in_seconds = 301
-  }
-
-  expect_failures = [var.aggregator_maximum_batching_window_in_seconds]
-}
-
-run "rejects_tumbling_window_901" {
-  command = plan
-
-  variables {
-    aggregator_tumbling_window_in_seconds = 901
-  }
-
-  expect_failures = [var.aggregator_tumbling_window_in_seconds]
-}
-
-run "rejects_parallelization_factor_11" {
-  command = plan
-
-  variables {
-    aggregator_parallelization_factor = 11
-  }
-
-  expect_failures = [var.aggregator_parallelization_factor]
-}
-
-run "rejects_retries_minus_2" {
-  command = plan
-
-  variables {
-    aggregator_maximum_retry_attempts = -2
-  }
-
-  expect_failures = [var.aggregator_maximum_retry_attempts]
-}
-
-run "rejects_record_age_30" {
-  command = plan
-
-  variables {
-    aggregator_maximum_record_age_in_seconds = 30
-  }
-
-  expect_failures = [var.aggregator_maximum_record_age_in_seconds]
-}
-
-run "rejects_record_age_above_7_days" {
-  command = plan
-
-  variables {
-    aggregator_maximum_record_age_in_seconds = 604801
-  }
-
-  expect_failures = [var.aggregator_maximum_record_age_in_seconds]
-}
-
-run "rejects_unknown_starting_position" {
-  command = plan
-
-  variables {
-    aggregator_starting_position = "EARLIEST"
-  }
-
-  expect_failures = [var.aggregator_starting_position]
 }
 
 run "rejects_retention_23_hours" {

@@ -3,11 +3,7 @@
 # tracing policies) is tested in function.tftest.hcl. Needs Terraform >= 1.11.
 
 mock_provider "aws" {
-  mock_data "aws_iam_policy_document" {
-    defaults = {
-      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
-    }
-  }
+  source = "./tests/mocks/aws"
 }
 
 override_resource {

@@ -2,115 +2,7 @@
 # privilege, the by_hour index), with a mocked AWS provider. Needs Terraform >= 1.11.
 
 mock_provider "aws" {
-  # Mocked data sources return random strings; these must be JSON or real-looking.
-  mock_data "aws_iam_policy_document" {
-    defaults = {
-      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
-    }
-  }
-
-  mock_data "aws_caller_identity" {
-    defaults = {
-      account_id = "123456789012"
-    }
-  }
-
-  mock_data "aws_partition" {
-    defaults = {
-      partition  = "aws"
-      dns_suffix = "amazonaws.com"
-    }
-  }
-
-  mock_data "aws_region" {
-    defaults = {
-      name = "us-east-1"
-    }
-  }
-}
-
-# ARNs are computed by AWS; give them values at plan time so wiring can be compared.
-
-override_resource {
-  target          = module.stream.aws_kinesis_stream.this
-  override_during = plan
-  values = {
-    arn = "arn:aws:kinesis:us-east-1:123456789012:stream/shardline-telemetry"
-  }
-}
-
-override_resource {
-  target          = module.stream.aws_sqs_queue.failures
-  override_during = plan
-  values = {
-    arn = "arn:aws:sqs:us-east-1:123456789012:shardline-stream-failures"
-    url = "https://sqs.us-east-1.amazonaws.com/123456789012/shardline-stream-failures"
-  }
-}
-
-override_resource {
-  target          = module.storage.aws_dynamodb_table.this
-  override_during = plan
-  values = {
-    arn        = "arn:aws:dynamodb:us-east-1:123456789012:table/shardline-aggregates"
-    stream_arn = "arn:aws:dynamodb:us-east-1:123456789012:table/shardline-aggregates/stream/2026-01-01T00:00:00.000"
-  }
-}
-
-override_resource {
-  target          = module.scheduled_rollup[0].module.function.aws_lambda_alias.live
-  override_during = plan
-  values = {
-    arn = "arn:aws:lambda:us-east-1:123456789012:function:shardline-scheduled-rollup:live"
-  }
-}
-
-override_resource {
-  target          = module.scheduled_rollup[0].module.function.aws_lambda_function.this
-  override_during = plan
-  values = {
-    arn = "arn:aws:lambda:us-east-1:123456789012:function:shardline-scheduled-rollup"
-  }
-}
-
-override_resource {
-  target          = module.scheduled_rollup[0].aws_cloudwatch_event_rule.this
-  override_during = plan
-  values = {
-    arn = "arn:aws:events:us-east-1:123456789012:rule/shardline-scheduled-rollup"
-  }
-}
-
-override_resource {
-  target          = module.stream.aws_kms_key.stream
-  override_during = plan
-  values = {
-    arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-00000000000a"
-  }
-}
-
-override_resource {
-  target          = module.storage.aws_kms_key.table
-  override_during = plan
-  values = {
-    arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-00000000000b"
-  }
-}
-
-override_resource {
-  target          = module.quarantine_storage.aws_kms_key.table
-  override_during = plan
-  values = {
-    arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-00000000000c"
-  }
-}
-
-override_resource {
-  target          = module.quarantine_storage.aws_dynamodb_table.this
-  override_during = plan
-  values = {
-    arn = "arn:aws:dynamodb:us-east-1:123456789012:table/shardline-quarantine"
-  }
+  source = "./tests/mocks/aws"
 }
 
 variables {
@@ -207,13 +99,15 @@ run "the_settings_reach_the_function" {
   command = plan
 
   variables {
-    scheduled_rollup_settle_seconds      = 0
-    scheduled_rollup_schedule_expression = "rate(1 hour)"
+    scheduled_rollup = {
+      settle_seconds      = 0
+      schedule_expression = "rate(1 hour)"
+    }
   }
 
   assert {
     condition     = module.scheduled_rollup[0].schedule.schedule_expression == "rate(1 hour)"
-    error_message = "scheduled_rollup_schedule_expression must be passed through."
+    error_message = "scheduled_rollup.schedule_expression must be passed through."
   }
 }
 
@@ -243,16 +137,13 @@ run "scheduled_rollup_settings_are_validated" {
   command = plan
 
   variables {
-    scheduled_rollup_schedule_expression            = "rate(5 minute)"
-    scheduled_rollup_settle_seconds                 = -1
-    scheduled_rollup_max_hours_per_run              = 0
-    scheduled_rollup_reserved_concurrent_executions = 0
+    scheduled_rollup = {
+      settle_seconds    = -1
+      max_hours_per_run = 0
+    }
   }
 
-  expect_failures = [
-    var.scheduled_rollup_schedule_expression,
-    var.scheduled_rollup_settle_seconds,
-    var.scheduled_rollup_max_hours_per_run,
-    var.scheduled_rollup_reserved_concurrent_executions,
-  ]
+  # Both rules of the object fail; the schedule and function settings are validated by
+  # modules/scheduled_function and modules/function (their own tests).
+  expect_failures = [var.scheduled_rollup]
 }

@@ -1,11 +1,7 @@
 # Plan-only tests of modules/storage on its own. Needs Terraform >= 1.11.
 
 mock_provider "aws" {
-  mock_data "aws_iam_policy_document" {
-    defaults = {
-      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
-    }
-  }
+  source = "./tests/mocks/aws"
 }
 
 variables {
@@ -45,7 +41,7 @@ run "aggregates_table_shape" {
   }
 
   assert {
-    condition     = aws_dynamodb_table.this.server_side_encryption[0].enabled && aws_kms_key.table.enable_key_rotation
+    condition     = aws_dynamodb_table.this.server_side_encryption[0].enabled && module.key.rotation_enabled
     error_message = "The table must be encrypted with a rotating customer-managed key."
   }
 

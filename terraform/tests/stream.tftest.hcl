@@ -1,11 +1,7 @@
 # Plan-only tests of modules/stream on its own. Needs Terraform >= 1.11.
 
 mock_provider "aws" {
-  mock_data "aws_iam_policy_document" {
-    defaults = {
-      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
-    }
-  }
+  source = "./tests/mocks/aws"
 }
 
 variables {
@@ -31,7 +27,7 @@ run "provisioned_stream_is_kms_encrypted" {
   }
 
   assert {
-    condition     = aws_kinesis_stream.this.encryption_type == "KMS" && aws_kms_key.stream.enable_key_rotation
+    condition     = aws_kinesis_stream.this.encryption_type == "KMS" && module.key.rotation_enabled
     error_message = "The stream must be encrypted with a rotating customer-managed key."
   }
 

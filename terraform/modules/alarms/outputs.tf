@@ -5,7 +5,7 @@ output "topic_arn" {
 
 output "topic_kms_key_arn" {
   description = "ARN of the customer managed key encrypting the alarm topic."
-  value       = aws_kms_key.alarms.arn
+  value       = module.key.arn
 }
 
 output "alarm_names" {

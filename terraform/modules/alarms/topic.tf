@@ -14,71 +14,43 @@ locals {
   alarm_arn_prefix = "arn:${data.aws_partition.current.partition}:cloudwatch:${data.aws_region.current.name}:${local.account_id}:alarm:"
 }
 
-resource "aws_kms_key" "alarms" {
+module "key" {
+  source = "../kms_key"
+
+  alias                   = "alias/${var.name_prefix}-alarms-topic"
   description             = "Encrypts the ${var.name_prefix}-alarms SNS topic"
-  enable_key_rotation     = true
   deletion_window_in_days = var.kms_deletion_window_in_days
-  policy                  = data.aws_iam_policy_document.key.json
   tags                    = var.tags
+  usage_statements = [
+    {
+      sid                 = "CloudWatchPublishesAlarms"
+      actions             = ["kms:Decrypt", "kms:GenerateDataKey*"]
+      service_principal   = "cloudwatch.amazonaws.com"
+      caller_account_only = false
+    },
+    {
+      sid                 = "SubscribersReadThroughSns"
+      actions             = ["kms:Decrypt", "kms:GenerateDataKey*"]
+      via_service         = "sns.${data.aws_region.current.name}.${data.aws_partition.current.dns_suffix}"
+      caller_account_only = false
+    },
+  ]
 }
 
-resource "aws_kms_alias" "alarms" {
-  name          = "alias/${var.name_prefix}-alarms-topic"
-  target_key_id = aws_kms_key.alarms.key_id
+# The key and its alias moved into modules/kms_key: a state move, never a new key.
+moved {
+  from = aws_kms_key.alarms
+  to   = module.key.aws_kms_key.this
 }
 
-data "aws_iam_policy_document" "key" {
-  #checkov:skip=CKV_AWS_109:Key policy: Resource "*" means this key only, and the principal is the owning account.
-  #checkov:skip=CKV_AWS_111:Key policy: Resource "*" means this key only, and the principal is the owning account.
-  #checkov:skip=CKV_AWS_356:Key policy: Resource "*" means this key only; a key policy cannot name the key's own ARN before it exists.
-  statement {
-    sid = "KeyAdministrationByAccount"
-    actions = [
-      "kms:CancelKeyDeletion", "kms:Create*", "kms:Delete*", "kms:Describe*", "kms:Disable*",
-      "kms:Enable*", "kms:Get*", "kms:List*", "kms:Put*", "kms:Revoke*",
-      "kms:RotateKeyOnDemand", "kms:ScheduleKeyDeletion", "kms:TagResource",
-      "kms:UntagResource", "kms:Update*",
-    ]
-    resources = ["*"]
-
-    principals {
-      type        = "AWS"
-      identifiers = [local.account_root_arn]
-    }
-  }
-
-  statement {
-    sid       = "CloudWatchPublishesAlarms"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
-    resources = ["*"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["cloudwatch.amazonaws.com"]
-    }
-  }
-
-  statement {
-    sid       = "SubscribersReadThroughSns"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
-    resources = ["*"]
-
-    principals {
-      type        = "AWS"
-      identifiers = [local.account_root_arn]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values   = ["sns.${data.aws_region.current.name}.${data.aws_partition.current.dns_suffix}"]
-    }
-  }
+moved {
+  from = aws_kms_alias.alarms
+  to   = module.key.aws_kms_alias.this
 }
 
 resource "aws_sns_topic" "alarms" {
   name              = "${var.name_prefix}-alarms"
-  kms_master_key_id = aws_kms_key.alarms.arn
+  kms_master_key_id = module.key.arn
   tags              = var.tags
 }
 

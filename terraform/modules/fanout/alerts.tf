@@ -35,7 +35,7 @@ module "alert_state_storage" {
 
 resource "aws_sns_topic" "alerts" {
   name              = local.alerts_name
-  kms_master_key_id = aws_kms_key.service["alerts_topic"].arn
+  kms_master_key_id = module.service_key["alerts_topic"].arn
   tags              = var.tags
 }
 

@@ -62,7 +62,7 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "archive" {
 
     apply_server_side_encryption_by_default {
       sse_algorithm     = "aws:kms"
-      kms_master_key_id = aws_kms_key.service["archive"].arn
+      kms_master_key_id = module.service_key["archive"].arn
     }
   }
 }

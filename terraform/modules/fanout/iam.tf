@@ -73,7 +73,7 @@ locals {
       # kms:GenerateDataKey* and kms:Decrypt on the topic's key for publishers.
       sid       = "EncryptAlertsThroughSns"
       actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
-      resources = [aws_kms_key.service["alerts_topic"].arn]
+      resources = [module.service_key["alerts_topic"].arn]
       conditions = [{
         test     = "StringEquals"
         variable = "kms:ViaService"
@@ -117,7 +117,7 @@ locals {
       # the object, and for reads; the worker makes single-part PutObject calls only.
       sid       = "EncryptArchiveThroughS3"
       actions   = ["kms:GenerateDataKey"]
-      resources = [aws_kms_key.service["archive"].arn]
+      resources = [module.service_key["archive"].arn]
       conditions = [{
         test     = "StringEquals"
         variable = "kms:ViaService"

@@ -1,9 +1,9 @@
 # Customer managed keys of the alerts topic (used through SNS) and the archive bucket
-# (used through S3). Same shape as the table keys (modules/storage/iam.tf): the account
-# administers the key, and principals of this account may use it only through its
-# service and only when their own IAM policies allow it too (the account-root principal
-# delegates to IAM). So the alerts role's own statements (iam_alerts.tf) are what let it
-# publish, and the key policy need not name a role that is created after the key.
+# (used through S3), from modules/kms_key like the table keys: the account administers
+# the key, and principals of this account may use it only through its service and only
+# when their own IAM policies allow it too (the account-root principal delegates to IAM).
+# So the alerts role's own statements (iam.tf) are what let it publish, and the key
+# policy need not name a role that is created after the key.
 
 locals {
   service_keys = {
@@ -18,79 +18,41 @@ locals {
       via_service = local.s3_via_service
     }
   }
-  account_root_arn = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"
 }
 
-resource "aws_kms_key" "service" {
+module "service_key" {
+  source   = "../kms_key"
   for_each = local.service_keys
 
+  alias                   = each.value.alias
   description             = each.value.description
-  enable_key_rotation     = true
   deletion_window_in_days = var.kms_deletion_window_in_days
-  policy                  = data.aws_iam_policy_document.service_key[each.key].json
   tags                    = var.tags
+  usage_statements = [{
+    sid         = "UseThroughService"
+    actions     = ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey*"]
+    via_service = each.value.via_service
+  }]
 }
 
-resource "aws_kms_alias" "service" {
-  for_each = local.service_keys
-
-  name          = each.value.alias
-  target_key_id = aws_kms_key.service[each.key].key_id
+# The keys and aliases moved into modules/kms_key: a state move, never a new key (the
+# archive's objects are encrypted with it).
+moved {
+  from = aws_kms_key.service["alerts_topic"]
+  to   = module.service_key["alerts_topic"].aws_kms_key.this
 }
 
-data "aws_iam_policy_document" "service_key" {
-  #checkov:skip=CKV_AWS_109:Key policy: Resource "*" means this key only, and the principal is the owning account.
-  #checkov:skip=CKV_AWS_111:Key policy: Resource "*" means this key only, and the principal is the owning account.
-  #checkov:skip=CKV_AWS_356:Key policy: Resource "*" means this key only; a key policy cannot name the key's own ARN before it exists.
-  for_each = local.service_keys
+moved {
+  from = aws_kms_alias.service["alerts_topic"]
+  to   = module.service_key["alerts_topic"].aws_kms_alias.this
+}
 
-  statement {
-    sid = "KeyAdministrationByAccount"
-    actions = [
-      "kms:CancelKeyDeletion",
-      "kms:Create*",
-      "kms:Delete*",
-      "kms:Describe*",
-      "kms:Disable*",
-      "kms:Enable*",
-      "kms:Get*",
-      "kms:List*",
-      "kms:Put*",
-      "kms:Revoke*",
-      "kms:RotateKeyOnDemand",
-      "kms:ScheduleKeyDeletion",
-      "kms:TagResource",
-      "kms:UntagResource",
-      "kms:Update*",
-    ]
-    resources = ["*"]
+moved {
+  from = aws_kms_key.service["archive"]
+  to   = module.service_key["archive"].aws_kms_key.this
+}
 
-    principals {
-      type        = "AWS"
-      identifiers = [local.account_root_arn]
-    }
-  }
-
-  statement {
-    sid       = "UseThroughService"
-    actions   = ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey*"]
-    resources = ["*"]
-
-    principals {
-      type        = "AWS"
-      identifiers = [local.account_root_arn]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values   = [each.value.via_service]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "kms:CallerAccount"
-      values   = [data.aws_caller_identity.current.account_id]
-    }
-  }
+moved {
+  from = aws_kms_alias.service["archive"]
+  to   = module.service_key["archive"].aws_kms_alias.this
 }

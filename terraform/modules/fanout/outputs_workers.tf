@@ -42,7 +42,7 @@ output "alerts_topic_arn" {
 
 output "alerts_topic_kms_key_arn" {
   description = "Customer managed key of the alerts topic (publishers need kms:GenerateDataKey* and kms:Decrypt through SNS)."
-  value       = aws_kms_key.service["alerts_topic"].arn
+  value       = module.service_key["alerts_topic"].arn
 }
 
 output "alerts_queue_url" {
@@ -104,7 +104,7 @@ output "archive_prefix" {
 
 output "archive_kms_key_arn" {
   description = "Customer managed key of the archive's objects (readers need kms:Decrypt through S3)."
-  value       = aws_kms_key.service["archive"].arn
+  value       = module.service_key["archive"].arn
 }
 
 output "archive_bucket_settings" {
@@ -136,7 +136,7 @@ output "archive_glue_table_parameters" {
 
 output "service_key_policy_statements" {
   description = "Statements of the alerts topic's and the archive's key policies (for assertions)."
-  value       = { for name, document in data.aws_iam_policy_document.service_key : name => document.statement }
+  value       = { for name, key in module.service_key : name => key.policy_statements }
 }
 
 output "alias_arns" {

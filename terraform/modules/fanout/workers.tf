@@ -38,7 +38,7 @@ locals {
     archive = {
       ARCHIVE_BUCKET      = aws_s3_bucket.archive.id
       ARCHIVE_PREFIX      = var.archive.prefix
-      ARCHIVE_KMS_KEY_ARN = aws_kms_key.service["archive"].arn
+      ARCHIVE_KMS_KEY_ARN = module.service_key["archive"].arn
     }
   }
 }

@@ -1,9 +1,7 @@
-data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
 data "aws_region" "current" {}
 
 locals {
-  account_root_arn = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"
   dynamodb_service = "dynamodb.${data.aws_region.current.name}.${data.aws_partition.current.dns_suffix}"
 
   index_key_attributes = sort(distinct([
@@ -12,17 +10,34 @@ locals {
   ]))
 }
 
-resource "aws_kms_key" "table" {
+# The table key. Use is allowed only through DynamoDB, for principals of this account
+# whose IAM policies also allow it: DynamoDB decrypts the table key with the permissions
+# of whoever reads or writes the table or its stream, so each of them needs kms:Decrypt
+# on this key (through DynamoDB) in its own IAM policy.
+module "key" {
+  source = "../kms_key"
+
+  alias                   = "alias/${var.table_name}"
   description             = "Encrypts the ${var.table_name} DynamoDB table and its stream"
-  enable_key_rotation     = true
   deletion_window_in_days = var.kms_deletion_window_in_days
-  policy                  = data.aws_iam_policy_document.table_key.json
   tags                    = var.tags
+  usage_statements = [{
+    sid         = "UseThroughDynamoDB"
+    actions     = ["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"]
+    via_service = local.dynamodb_service
+  }]
 }
 
-resource "aws_kms_alias" "table" {
-  name          = "alias/${var.table_name}"
-  target_key_id = aws_kms_key.table.key_id
+# The key and its alias moved into modules/kms_key: a state move, never a new key (the
+# table's items are encrypted with it).
+moved {
+  from = aws_kms_key.table
+  to   = module.key.aws_kms_key.this
+}
+
+moved {
+  from = aws_kms_alias.table
+  to   = module.key.aws_kms_alias.this
 }
 
 resource "aws_dynamodb_table" "this" {
@@ -77,7 +92,7 @@ resource "aws_dynamodb_table" "this" {
 
   server_side_encryption {
     enabled     = true
-    kms_key_arn = aws_kms_key.table.arn
+    kms_key_arn = module.key.arn
   }
 
   tags = var.tags

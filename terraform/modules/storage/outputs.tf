@@ -15,7 +15,7 @@ output "stream_arn" {
 
 output "kms_key_arn" {
   description = "ARN of the customer-managed KMS key that encrypts the table."
-  value       = aws_kms_key.table.arn
+  value       = module.key.arn
 }
 
 output "index_arns" {

@@ -10,7 +10,7 @@ output "stream_arn" {
 
 output "kms_key_arn" {
   description = "ARN of the customer-managed KMS key that encrypts the stream (consumers need kms:Decrypt, producers kms:GenerateDataKey on it)."
-  value       = aws_kms_key.stream.arn
+  value       = module.key.arn
 }
 
 output "failure_queue_name" {

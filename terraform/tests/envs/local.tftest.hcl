@@ -1,69 +1,11 @@
 # Plan-only test of envs/local.tfvars as `shardline local up` applies it, run by
 # tests/terraform/test_terraform.py with -var-file=envs/local.tfvars. Mocked AWS provider.
 
+# Shared mocks (tests/mocks/first_apply): the wiring ARNs get values at plan time, the KMS
+# keys' ARNs stay unknown, as on a first apply: the plan must not depend on them (e.g. for
+# how many policy statements there are).
 mock_provider "aws" {
-  # Mocked data sources return random strings; these must be JSON or real-looking.
-  mock_data "aws_iam_policy_document" {
-    defaults = {
-      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
-    }
-  }
-
-  mock_data "aws_caller_identity" {
-    defaults = {
-      account_id = "123456789012"
-    }
-  }
-
-  mock_data "aws_partition" {
-    defaults = {
-      partition  = "aws"
-      dns_suffix = "amazonaws.com"
-    }
-  }
-
-  mock_data "aws_region" {
-    defaults = {
-      name = "us-east-1"
-    }
-  }
-}
-
-# ARNs are computed by AWS; some get values at plan time so wiring can be compared. The
-# KMS keys' ARNs stay unknown, as on a first apply: the plan must not depend on them
-# (e.g. for how many policy statements there are).
-override_resource {
-  target          = module.stream.aws_kinesis_stream.this
-  override_during = plan
-  values = {
-    arn = "arn:aws:kinesis:us-east-1:123456789012:stream/shardline-telemetry"
-  }
-}
-
-override_resource {
-  target          = module.stream.aws_sqs_queue.failures
-  override_during = plan
-  values = {
-    arn = "arn:aws:sqs:us-east-1:123456789012:shardline-stream-failures"
-    url = "https://sqs.us-east-1.amazonaws.com/123456789012/shardline-stream-failures"
-  }
-}
-
-override_resource {
-  target          = module.storage.aws_dynamodb_table.this
-  override_during = plan
-  values = {
-    arn        = "arn:aws:dynamodb:us-east-1:123456789012:table/shardline-aggregates"
-    stream_arn = "arn:aws:dynamodb:us-east-1:123456789012:table/shardline-aggregates/stream/2026-01-01T00:00:00.000"
-  }
-}
-
-override_resource {
-  target          = module.quarantine_storage.aws_dynamodb_table.this
-  override_during = plan
-  values = {
-    arn = "arn:aws:dynamodb:us-east-1:123456789012:table/shardline-quarantine"
-  }
+  source = "./tests/mocks/first_apply"
 }
 
 variables {

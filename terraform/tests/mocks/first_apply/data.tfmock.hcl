@@ -1,0 +1,1 @@
+../aws/data.tfmock.hcl

@@ -1,0 +1,1 @@
+../aws/wiring.tfmock.hcl

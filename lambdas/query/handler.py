@@ -59,7 +59,7 @@ def get_query() -> Response:
     result = request.spec.run(_reader())
     metrics.add_metric(name="QueryRows", unit=MetricUnit.Count, value=len(result))
     logger.info("query answered", extra={
-        "scope": request.spec.scope, "name": request.spec.name,
+        "scope": request.spec.scope, "selected": request.spec.name,
         "metrics": list(request.spec.metrics), "resolution": request.spec.resolution,
         "rows": len(result), "format": request.format})
     body = result.to_csv() if request.format == "csv" else result.to_json()

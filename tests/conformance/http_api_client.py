@@ -5,31 +5,17 @@ sent over real HTTP, signed with SigV4 as AWS SDKs sign them (botocore's signer)
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from shardline.local.api_server import ApiServer, serve_http_api
 from tests.conformance.harness import Harness
+from tests.support.http_api import REGION, Reply, send
 
-ACCOUNT, REGION = "123456789012", "us-east-1"
-
-
-@dataclass(frozen=True)
-class Reply:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
+ACCOUNT = "123456789012"
 
 
 def http_api(harness: Harness, integration_uri: str, *, routes: dict[str, str],
@@ -76,24 +62,6 @@ def user_keys(harness: Harness, name: str, *statements: dict[str, Any]) -> Crede
             {"Version": "2012-10-17", "Statement": list(statements)}))
     key = iam.create_access_key(UserName=name)["AccessKey"]
     return Credentials(key["AccessKeyId"], key["SecretAccessKey"])
-
-
-def send(server: ApiServer, path: str, *, method: str = "GET",
-         headers: dict[str, str] | None = None, signer: Credentials | None = None,
-         region: str = REGION) -> Reply:
-    """One request; signed for execute-api in ``region`` when ``signer`` is given."""
-    url = server.url + path
-    request = AWSRequest(method=method, url=url, headers=dict(headers or {}))
-    if signer is not None:
-        SigV4Auth(signer, "execute-api", region).add_auth(request)
-    prepared = urllib.request.Request(url, method=method, headers=dict(request.headers.items()))
-    try:
-        with urllib.request.urlopen(prepared, timeout=30) as response:
-            return Reply(response.status, {k.lower(): v for k, v in response.headers.items()},
-                         response.read())
-    except urllib.error.HTTPError as error:
-        return Reply(error.code, {k.lower(): v for k, v in error.headers.items()},
-                     error.read())
 
 
 __all__ = ["ACCOUNT", "REGION", "Reply", "http_api", "send", "served", "user_keys"]

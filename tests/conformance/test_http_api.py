@@ -67,7 +67,7 @@ def test_the_integration_gets_a_payload_format_2_event(harness: Harness) -> None
     analyst = user_keys(harness, "analyst", _invoke_statement(api_id))
     with served(harness) as server:
         # WHEN the user sends a signed request with a repeated parameter and a header
-        reply = send(server, "/query?metric=a&metric=b&site=plant-a",
+        reply = send(server.url, "/query?metric=a&metric=b&site=plant-a",
                      headers={"X-Custom": "yes"}, signer=analyst)
     assert reply.status == 201
     [event] = harness.seen("answer")
@@ -100,9 +100,9 @@ def test_the_function_result_becomes_the_http_response(harness: Harness) -> None
     http_api(harness, _alias(harness), routes={"GET /query": "NONE"})
     with served(harness) as server:
         # WHEN it returns a response object, a bare JSON value, and raises
-        made = send(server, "/query")
-        bare = send(server, "/query?mode=bare")
-        failed = send(server, "/query?mode=fail")
+        made = send(server.url, "/query")
+        bare = send(server.url, "/query?mode=bare")
+        failed = send(server.url, "/query?mode=fail")
     # THEN the object's status, headers, cookies and body are the response's
     assert (made.status, made.headers["x-answer"], made.body) == (201, "42", b"made")
     assert made.headers["set-cookie"] == "a=1"
@@ -118,8 +118,8 @@ def test_an_unsigned_request_to_an_iam_route_is_forbidden(harness: Harness) -> N
     http_api(harness, _alias(harness), routes={"GET /query": "AWS_IAM"})
     with served(harness) as server:
         # WHEN a request comes without a signature
-        reply = send(server, "/query")
-        missing = send(server, "/elsewhere")
+        reply = send(server.url, "/query")
+        missing = send(server.url, "/elsewhere")
     # THEN API Gateway refuses it, and the function is never invoked
     assert reply.status == 403 and reply.json() == {"message": "Forbidden"}
     assert harness.seen("answer") == []
@@ -135,10 +135,10 @@ def test_a_bad_signature_or_an_unknown_key_is_refused(harness: Harness) -> None:
     stranger = Credentials("AKIAUNKNOWN000000000", "whatever")
     with served(harness) as server:
         # WHEN it is signed with the wrong secret, by a key nobody issued, for another region
-        wrong_secret = send(server, "/query", signer=forged)
-        unknown_key = send(server, "/query", signer=stranger)
-        wrong_region = send(server, "/query", signer=analyst, region="eu-west-1")
-        right = send(server, "/query", signer=analyst)
+        wrong_secret = send(server.url, "/query", signer=forged)
+        unknown_key = send(server.url, "/query", signer=stranger)
+        wrong_region = send(server.url, "/query", signer=analyst, region="eu-west-1")
+        right = send(server.url, "/query", signer=analyst)
     # THEN each is a 403 with the message AWS gives, and only the right one gets through
     assert wrong_secret.status == 403 and wrong_secret.json() == {"message": MISMATCH}
     assert unknown_key.status == 403 and unknown_key.json() == {"message": INVALID_TOKEN}
@@ -156,7 +156,7 @@ def test_a_caller_whose_policies_do_not_allow_invoke_is_forbidden(harness: Harne
                        {**_invoke_statement(api_id), "Effect": "Deny"})
     with served(harness) as server:
         # WHEN each sends a correctly signed request
-        replies = [send(server, "/query", signer=keys) for keys in (nobody, elsewhere, denied)]
+        replies = [send(server.url, "/query", signer=keys) for keys in (nobody, elsewhere, denied)]
     # THEN each is forbidden, and the function never runs
     assert [(reply.status, reply.json()) for reply in replies] == [
         (403, {"message": "Forbidden"})] * 3
@@ -168,7 +168,7 @@ def test_without_iam_enforcement_unsigned_requests_pass(harness: Harness) -> Non
     http_api(harness, _alias(harness), routes={"GET /query": "AWS_IAM"})
     with served(harness, iam=False) as server:
         # WHEN an unsigned request comes
-        reply = send(server, "/query")
+        reply = send(server.url, "/query")
     # THEN it reaches the function
     assert reply.status == 201 and len(harness.seen("answer")) == 1
 
@@ -178,7 +178,7 @@ def test_requests_over_the_stage_burst_are_throttled(harness: Harness) -> None:
     http_api(harness, _alias(harness), routes={"GET /query": "NONE"}, burst=2, rate=0.001)
     with served(harness) as server:
         # WHEN three requests come at once
-        replies = [send(server, "/query") for _ in range(3)]
+        replies = [send(server.url, "/query") for _ in range(3)]
     # THEN the third is API Gateway's 429, and never reaches the function
     assert [reply.status for reply in replies] == [201, 201, 429]
     assert replies[2].json() == {"message": "Too Many Requests"}
@@ -193,12 +193,12 @@ def test_cors_preflights_are_answered_for_the_configured_origins(harness: Harnes
     preflight = {"Access-Control-Request-Method": "GET"}
     with served(harness) as server:
         # WHEN browsers of that origin and of another send a preflight (unsigned)
-        allowed = send(server, "/query", method="OPTIONS",
+        allowed = send(server.url, "/query", method="OPTIONS",
                        headers={"Origin": "https://analytics.example.com", **preflight})
-        other = send(server, "/query", method="OPTIONS",
+        other = send(server.url, "/query", method="OPTIONS",
                      headers={"Origin": "https://evil.example.com", **preflight})
         # AND the allowed origin then sends its request (signed by the administrator)
-        real = send(server, "/query", headers={"Origin": "https://analytics.example.com"},
+        real = send(server.url, "/query", headers={"Origin": "https://analytics.example.com"},
                     signer=Credentials("test", "test"))
     # THEN API Gateway answers the allowed preflight itself with the configured headers
     assert allowed.status == 204
@@ -228,9 +228,9 @@ def test_the_query_function_answers_a_malformed_query_with_a_400(harness: Harnes
     http_api(harness, function["FunctionArn"], routes={"GET /query": "AWS_IAM"})
     with served(harness) as server:
         # WHEN a signed request asks a site for per-minute data, or misspells a parameter
-        per_minute = send(server, "/query?site=plant-a&metric=temperature_c&resolution=1m",
+        per_minute = send(server.url, "/query?site=plant-a&metric=temperature_c&resolution=1m",
                           signer=Credentials("test", "test"))
-        misspelt = send(server, "/query?site=plant-a&metric=temperature_c&sinse=1h",
+        misspelt = send(server.url, "/query?site=plant-a&metric=temperature_c&sinse=1h",
                         signer=Credentials("test", "test"))
     # THEN each is a 400 whose JSON message says what is wrong
     assert per_minute.status == 400 and per_minute.headers["content-type"] == "application/json"

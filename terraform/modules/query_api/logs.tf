@@ -81,6 +81,7 @@ data "aws_iam_policy_document" "logs_key" {
 }
 
 resource "aws_cloudwatch_log_group" "access" {
+  #checkov:skip=CKV_AWS_338:Retention is a per-environment variable, as for the functions' logs; an access log is kept for operations, not as a record.
   name              = local.access_log_group
   retention_in_days = var.log_retention_in_days
   kms_key_id        = aws_kms_key.logs.arn

@@ -5,7 +5,6 @@ and IAM on AWS_IAM routes, the stage's throttling, CORS preflights."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,6 @@ from botocore.credentials import Credentials
 
 from shardline import packaging
 from shardline.local.api_sigv4 import INVALID_TOKEN, MISMATCH
-from shardline.local.embedded import EmbeddedAws, reset_backends
 from tests.conformance.harness import Harness
 from tests.conformance.http_api_client import (
     ACCOUNT,
@@ -39,12 +37,8 @@ def lambda_handler(event, context):
 
 
 @pytest.fixture
-def harness(embedded_aws: EmbeddedAws, tmp_path: Path) -> Iterator[Harness]:
-    reset_backends()
-    running = Harness(embedded_aws, tmp_path, iam=True)
-    yield running
-    running.close()
-    reset_backends()
+def harness(iam_harness: Harness) -> Harness:
+    return iam_harness
 
 
 def _alias(harness: Harness) -> str:

@@ -9,6 +9,11 @@
 locals {
   routes = toset(["GET /query"])
   cors   = length(var.settings.cors_allow_origins) > 0
+  # The API's execution ARN, from the caller's account: the provider's own
+  # (execution_arn) has no account where it skips requesting it (the local stack).
+  execution_arn = "arn:${data.aws_partition.current.partition}:execute-api:${data.aws_region.current.name}:${local.account_id}:${aws_apigatewayv2_api.this.id}"
+  # execute-api:Invoke resources of each route, in every stage: <api>/<stage>/<METHOD><path>.
+  route_arns = { for route in local.routes : route => "${local.execution_arn}/*/${replace(route, " ", "")}" }
 }
 
 resource "aws_apigatewayv2_api" "this" {
@@ -75,5 +80,5 @@ resource "aws_lambda_permission" "api" {
   function_name = module.function.function_name
   qualifier     = module.function.alias_name
   principal     = "apigateway.amazonaws.com"
-  source_arn    = "${aws_apigatewayv2_api.this.execution_arn}/*/${replace(each.value, " ", "")}"
+  source_arn    = local.route_arns[each.value]
 }

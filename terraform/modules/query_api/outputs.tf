@@ -10,12 +10,12 @@ output "api_url" {
 
 output "execution_arn" {
   description = "The API's execution ARN (arn:...:execute-api:region:account:api-id)."
-  value       = aws_apigatewayv2_api.this.execution_arn
+  value       = local.execution_arn
 }
 
 output "route_arns" {
   description = "execute-api:Invoke ARNs of the API's routes in every stage: what an IAM policy grants to call them."
-  value       = [for route in local.routes : "${aws_apigatewayv2_api.this.execution_arn}/*/${replace(route, " ", "")}"]
+  value       = values(local.route_arns)
 }
 
 output "function_name" {

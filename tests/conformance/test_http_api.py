@@ -5,6 +5,8 @@ and IAM on AWS_IAM routes, the stage's throttling, CORS preflights."""
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,13 +17,13 @@ from shardline.local.api_sigv4 import INVALID_TOKEN, MISMATCH
 from tests.conformance.harness import Harness
 from tests.conformance.http_api_client import (
     ACCOUNT,
-    REGION,
     http_api,
     send,
     served,
     user_keys,
 )
 from tests.factories.http_api import http_api_event
+from tests.support.http_api import REGION
 
 ANSWER = """
 def lambda_handler(event, context):
@@ -230,3 +232,31 @@ def test_the_query_function_answers_a_malformed_query_with_a_400(harness: Harnes
     assert per_minute.status == 400 and per_minute.headers["content-type"] == "application/json"
     assert "no per-minute data" in per_minute.json()["message"]
     assert misspelt.status == 400 and "unknown parameter 'sinse'" in misspelt.json()["message"]
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_curl_aws_sigv4_is_accepted(harness: Harness) -> None:
+    # GIVEN an IAM route and a user allowed to invoke it
+    api_id = http_api(harness, _alias(harness), routes={"GET /query": "AWS_IAM"})
+    analyst = user_keys(harness, "analyst", _invoke_statement(api_id))
+    with served(harness) as server:
+        # WHEN curl signs the request itself (its own SigV4; parameters in alphabetical
+        # order and the comma encoded, since older curl signs the query string as written,
+        # which AWS refuses too: curl issue #9717)
+        completed = subprocess.run(
+            ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+             "--aws-sigv4", f"aws:amz:{REGION}:execute-api",
+             "--user", f"{analyst.access_key}:{analyst.secret_key}",
+             f"{server.url}/query?metric=temperature_c%2Chumidity_pct&site=plant-a"],
+            capture_output=True, text=True, timeout=30, check=False)
+        # AND with the wrong secret
+        refused = subprocess.run(
+            ["curl", "-s", "--aws-sigv4", f"aws:amz:{REGION}:execute-api",
+             "--user", f"{analyst.access_key}:wrong", f"{server.url}/query"],
+            capture_output=True, text=True, timeout=30, check=False)
+    # THEN the signed request reaches the function, with the parameters as sent
+    assert completed.stdout == "201"
+    [event] = harness.seen("answer")
+    assert event["queryStringParameters"]["metric"] == "temperature_c,humidity_pct"
+    # AND the wrongly signed one is refused with AWS's message
+    assert json.loads(refused.stdout) == {"message": MISMATCH}

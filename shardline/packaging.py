@@ -36,6 +36,10 @@ FUNCTIONS: dict[str, tuple[str, ...]] = {
     "device_state": ("lambdas/__init__.py", "lambdas/shared", "lambdas/device_state"),
     "alerts": ("lambdas/__init__.py", "lambdas/shared", "lambdas/alerts"),
     "archive": ("lambdas/__init__.py", "lambdas/shared", "lambdas/archive"),
+    # The HTTP query API reads through shardline.query (and its errors), which imports
+    # the aggregates contract from lambdas/shared; nothing of the CLI (click, rich).
+    "query": ("lambdas/__init__.py", "lambdas/shared", "lambdas/query", "shardline/__init__.py",
+              "shardline/errors.py", "shardline/query"),
 }
 
 # What `shardline package` writes beside the zips for `terraform apply -var-file=...`.

@@ -32,9 +32,10 @@ data "aws_iam_policy_document" "producer" {
 }
 
 # analyst: `shardline query` (Query on the aggregates table; the by_hour index for the
-# Python API's hour reads) and `shardline quarantine list` (Scan of the quarantine
-# table); DynamoDB decrypts each table's key with the reader's permissions. With the
-# fanout deployed, also what the fanout's readers call (analyst_fanout_statements).
+# Python API's hour reads), the HTTP query API (execute-api:Invoke on its routes) and
+# `shardline quarantine list` (Scan of the quarantine table); DynamoDB decrypts each
+# table's key with the reader's permissions. With the fanout deployed, also what the
+# fanout's readers call (analyst_fanout_statements).
 data "aws_iam_policy_document" "analyst" {
   dynamic "statement" {
     for_each = local.analyst_fanout_statements
@@ -53,6 +54,17 @@ data "aws_iam_policy_document" "analyst" {
           values   = condition.value.values
         }
       }
+    }
+  }
+
+  # The HTTP query API's routes (query_api.tf), when it is deployed.
+  dynamic "statement" {
+    for_each = module.query_api
+
+    content {
+      sid       = "InvokeQueryApi"
+      actions   = ["execute-api:Invoke"]
+      resources = statement.value.route_arns
     }
   }
 

@@ -16,6 +16,7 @@ import click
 from shardline.cli.app import err_console, main
 from shardline.cli.render import render_rows
 from shardline.errors import ShardlineError
+from shardline.local.api_server import DEFAULT_API_PORT
 from shardline.local.embedded import DEFAULT_PORT, ensure_port_free
 from shardline.local.functions import DEFAULT_MAX_CONCURRENCY
 
@@ -35,7 +36,9 @@ def local() -> None:
               show_default=True,
               help="Execution environments per function at most (each is a process); a "
                    "function's reserved concurrency applies under it.")
-def local_up(port: int, detach: bool, iam: bool, max_concurrency: int) -> None:
+@click.option("--api-port", type=click.IntRange(1, 65535), default=DEFAULT_API_PORT,
+              show_default=True, help="Port of the local HTTP query API on 127.0.0.1.")
+def local_up(port: int, detach: bool, iam: bool, max_concurrency: int, api_port: int) -> None:
     """Start the embedded AWS, apply the Terraform to it, and run the mappings."""
     from shardline.local.stack import LocalStack, project_root, read_stack_file, state_dir
 
@@ -45,10 +48,12 @@ def local_up(port: int, detach: bool, iam: bool, max_concurrency: int) -> None:
         raise ShardlineError(f"a local stack is already up at {running['endpoint_url']} "
                              f"(pid {running['pid']}); `shardline local down` stops it")
     ensure_port_free("127.0.0.1", port)
+    ensure_port_free("127.0.0.1", api_port)
     if detach:
-        _detach(root, port, state_dir(root), iam, max_concurrency)
+        _detach(root, port, state_dir(root), iam, max_concurrency, api_port)
         return
-    stack = LocalStack(root=root, port=port, iam=iam, max_concurrency=max_concurrency)
+    stack = LocalStack(root=root, port=port, iam=iam, max_concurrency=max_concurrency,
+                       api_port=api_port)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     err_console.print(f"starting the embedded AWS on {stack.endpoint_url} "
@@ -56,7 +61,8 @@ def local_up(port: int, detach: bool, iam: bool, max_concurrency: int) -> None:
     stack.up()
     try:
         err_console.print(f"[green]local stack up[/] at {stack.endpoint_url}; outputs: "
-                          f"{json.dumps(stack.outputs)}\nfunction logs in "
+                          f"{json.dumps(stack.outputs)}\nHTTP query API at "
+                          f"{stack.api_url or '(none deployed)'}\nfunction logs in "
                           f"{stack.dir / 'logs'}; Ctrl-C to stop")
         while not stop.wait(0.5):
             pass
@@ -78,7 +84,7 @@ def _pid_alive(pid: int) -> bool:
 
 
 def _detach(root: Path, port: int, directory: Path, iam: bool,
-            max_concurrency: int) -> None:
+            max_concurrency: int, api_port: int) -> None:
     from shardline.local.stack import read_stack_file
 
     directory.mkdir(parents=True, exist_ok=True)
@@ -86,7 +92,8 @@ def _detach(root: Path, port: int, directory: Path, iam: bool,
     with open(log_path, "w") as log_file:
         process = subprocess.Popen(
             [sys.executable, "-m", "shardline", "local", "up", "--port", str(port),
-             "--iam" if iam else "--no-iam", "--max-concurrency", str(max_concurrency)],
+             "--iam" if iam else "--no-iam", "--max-concurrency", str(max_concurrency),
+             "--api-port", str(api_port)],
             stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True, cwd=root,
         )
@@ -94,7 +101,8 @@ def _detach(root: Path, port: int, directory: Path, iam: bool,
     while time.time() < deadline:
         info = read_stack_file(root)
         if info and int(info["pid"]) == process.pid:
-            err_console.print(f"[green]local stack up[/] at {info['endpoint_url']} "
+            err_console.print(f"[green]local stack up[/] at {info['endpoint_url']}, HTTP "
+                              f"query API at {info.get('api_url') or '(none)'} "
                               f"(pid {process.pid}, log {log_path})")
             return
         if process.poll() is not None:

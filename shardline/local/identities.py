@@ -143,4 +143,21 @@ def _user_documents(account: str, user: Any) -> list[dict[str, Any]]:
     return documents
 
 
-__all__ = ["Identity", "IdentityCache"]
+def issued_secret(account: str, access_key_id: str) -> tuple[str, str | None] | None:
+    """(secret key, session token or None) of an access key the embedded STS (an assumed
+    role's session) or IAM (a user's key) issued; None for any other key."""
+    from moto.sts.models import sts_backends
+
+    for backend in sts_backends[account].values():
+        assumed = backend.get_assumed_role_from_access_key(access_key_id)
+        if assumed is not None:
+            return assumed.secret_access_key, assumed.session_token
+    for backend in _iam()[account].values():
+        for user in backend.users.values():
+            for key in user.access_keys:
+                if key.access_key_id == access_key_id:
+                    return key.secret_access_key, None
+    return None
+
+
+__all__ = ["Identity", "IdentityCache", "issued_secret"]

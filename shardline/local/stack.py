@@ -29,8 +29,15 @@ from shardline import packaging
 from shardline.errors import ShardlineError
 from shardline.local.alarm_actions import publish_refusal
 from shardline.local.alarm_evaluator import AlarmEvaluator
+from shardline.local.api_server import ApiServer, serve_http_api
 from shardline.local.credentials import RoleSessions
-from shardline.local.embedded import DEFAULT_PORT, LOCAL_REGION, EmbeddedAws, attach_runtime
+from shardline.local.embedded import (
+    DEFAULT_PORT,
+    LOCAL_ACCOUNT_ID,
+    LOCAL_REGION,
+    EmbeddedAws,
+    attach_runtime,
+)
 from shardline.local.embedded_ttl import TtlSweeper
 from shardline.local.engine import Engine
 from shardline.local.functions import DEFAULT_MAX_CONCURRENCY, FunctionRuntime
@@ -73,7 +80,10 @@ class LocalStack:
     # Execution environments per function at most (``local up --max-concurrency``): the
     # local cap under any reserved concurrency; each environment is a process.
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    # Port of the local HTTP API endpoint (``local up --api-port``; 0: any free port).
+    api_port: int = 0
     aws: EmbeddedAws = field(init=False)
+    api: ApiServer | None = None
     engine: Engine | None = None
     outputs: dict[str, Any] = field(default_factory=dict)
     _runtime: FunctionRuntime | None = None
@@ -134,12 +144,16 @@ class LocalStack:
                 kinesis_puts=self.aws.kinesis_writes.puts))
             self.engine.driver.add(AlarmEvaluator(self.client, region=LOCAL_REGION,
                                                   publish_refusal=self._alarm_publish_refusal))
+            self._serve_http_api()
             self._write_stack_file()
         except BaseException:
             self.down()
             raise
 
     def down(self) -> None:
+        if self.api is not None:
+            self.api.stop()
+            self.api = None
         if self.engine is not None:
             self.engine.stop()
             self.engine = None
@@ -191,6 +205,23 @@ class LocalStack:
         assert self.engine is not None
         return self.engine.async_invoker.invoke_api(function_arn, payload, invocation_type)
 
+    def _serve_http_api(self) -> None:
+        """API Gateway's part: the HTTP API Terraform created, on localhost."""
+        layer = self.aws.authorization
+        self.api = serve_http_api(
+            self.client("apigatewayv2"),
+            lambda arn, payload: self._invoke_api(arn, payload, "RequestResponse"),
+            account=LOCAL_ACCOUNT_ID, region=LOCAL_REGION,
+            iam_enforced=lambda: layer is not None and layer.enabled,
+            host=self.host, port=self.api_port)
+        if self.api is not None:
+            log.info("HTTP API on %s", self.api.url)
+
+    @property
+    def api_url(self) -> str | None:
+        """Base URL of the local HTTP API (None: the stack has none)."""
+        return self.api.url if self.api is not None else None
+
     def _reset_dir(self) -> None:
         for stale in ("code", "terraform/terraform.tfstate", "terraform/terraform.tfstate.backup"):
             path = self.dir / stale
@@ -220,7 +251,8 @@ class LocalStack:
 
     def _write_stack_file(self) -> None:
         (self.dir / "stack.json").write_text(json.dumps(
-            {"pid": os.getpid(), "endpoint_url": self.endpoint_url, "started_at": time.time()}
+            {"pid": os.getpid(), "endpoint_url": self.endpoint_url, "api_url": self.api_url,
+             "started_at": time.time()}
         ))
 
 

@@ -113,3 +113,12 @@ fanout = {
     retention_days = 30
   }
 }
+
+# -- HTTP query API (GET /query, IAM-authorized; terraform/query_api.tf) --
+query_package_path = "../dist/lambda/query.zip"
+query_api = {
+  enabled                = true
+  throttling_burst_limit = 20
+  throttling_rate_limit  = 10
+  cors_allow_origins     = []
+}

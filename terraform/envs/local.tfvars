@@ -81,3 +81,12 @@ fanout = {
     retention_days = 7
   }
 }
+
+# -- HTTP query API (GET /query, IAM-authorized; terraform/query_api.tf) --
+query_package_path = "../dist/lambda/query.zip"
+query_api = {
+  enabled                = true
+  throttling_burst_limit = 20
+  throttling_rate_limit  = 10
+  cors_allow_origins     = ["http://localhost:4567", "http://127.0.0.1:4567"]
+}

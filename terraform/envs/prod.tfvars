@@ -111,3 +111,13 @@ fanout = {
     retention_days = 400
   }
 }
+
+# -- HTTP query API (GET /query, IAM-authorized; terraform/query_api.tf) --
+query_package_path = "../dist/lambda/query.zip"
+query_api = {
+  enabled                = true
+  throttling_burst_limit = 100
+  throttling_rate_limit  = 50
+  cors_allow_origins     = []
+  memory_size            = 1024
+}

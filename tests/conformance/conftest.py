@@ -18,3 +18,13 @@ def harness(embedded_aws: EmbeddedAws, tmp_path: Path) -> Iterator[Harness]:
     yield running
     running.close()
     reset_backends()
+
+
+@pytest.fixture
+def iam_harness(embedded_aws: EmbeddedAws, tmp_path: Path) -> Iterator[Harness]:
+    """A harness with IAM and KMS enforced, as ``local up`` runs after terraform apply."""
+    reset_backends()
+    running = Harness(embedded_aws, tmp_path, iam=True)
+    yield running
+    running.close()
+    reset_backends()

@@ -3,12 +3,8 @@ a role that may not read its source makes the mapping stall, not skip, and say w
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from shardline.local.embedded import EmbeddedAws, reset_backends
 from shardline.local.stream_consumer import ShardConsumer
 from tests.conformance.harness import Harness, decode
 
@@ -23,12 +19,8 @@ READ = ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:List
 
 
 @pytest.fixture
-def harness(embedded_aws: EmbeddedAws, tmp_path: Path) -> Iterator[Harness]:
-    reset_backends()
-    running = Harness(embedded_aws, tmp_path, iam=True)
-    yield running
-    running.close()
-    reset_backends()
+def harness(iam_harness: Harness) -> Harness:
+    return iam_harness
 
 
 def _delivered(harness: Harness) -> list[str]:

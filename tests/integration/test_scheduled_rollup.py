@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from click.testing import CliRunner
@@ -27,8 +28,10 @@ from producers.simulate import run_simulation
 from shardline.cli import main
 from shardline.local.stack import LocalStack
 from shardline.query import query
+from shardline.query.timerange import label as iso_label
 from tests.factories.telemetry import telemetry_record
 from tests.integration.accounting import hours_back_s
+from tests.support.http_api import send
 
 # Event times twelve hours back, from minute 55 of that hour for 15 minutes: two whole
 # hours and three 5-minute periods no other test writes to (see accounting.py).
@@ -190,6 +193,12 @@ def test_rollups_equal_the_ground_truth_and_follow_late_data(
         (sort_key, value[1], value[2]) for (partition, sort_key), value in sorted(expected.items())
         if partition == "SM#plant-a#temperature_c" and sort_key.startswith("R5#")]
     assert len(plant_a) == 3
+    # AND so does the HTTP API, for an analyst signing with SigV4 (the analyst policy)
+    answer = send(str(stack.api_url), "/query?" + urlencode({
+        "site": "plant-a", "metric": "temperature_c", "resolution": "5m",
+        "since": iso_label(start_s), "until": iso_label(start_s + DURATION_S)}),
+        signer=analyst_keys(stack))
+    assert answer.status == 200 and answer.json() == json.loads(plant_a.to_json())
 
     # WHEN it runs again, on schedule and as a backfill of the same hours
     again = _run(stack)
@@ -266,3 +275,15 @@ def test_a_device_that_moves_site_counts_in_each_site_with_its_share(stack: Loca
         "1.5", "2.5", "3", "5", "6", "4", "100", devices=2)
     # AND no marker of the hour is left, in any shard
     assert label not in pending_hours(stack)
+
+
+def analyst_keys(stack: LocalStack) -> Any:
+    """An IAM user with the stack's analyst policy attached, and its access key."""
+    from botocore.credentials import Credentials
+
+    iam = stack.client("iam")
+    iam.create_user(UserName="http-analyst")
+    iam.attach_user_policy(UserName="http-analyst",
+                           PolicyArn=str(stack.outputs["analyst_policy_arn"]))
+    key = iam.create_access_key(UserName="http-analyst")["AccessKey"]
+    return Credentials(key["AccessKeyId"], key["SecretAccessKey"])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -177,3 +179,20 @@ def test_init_without_mirror_or_registry_points_at_tf_plugin_dir(
         terraform.init()
     assert "Failed to query available provider packages" in str(raised.value)
     assert "\n" not in str(raised.value)
+
+
+def test_the_query_zip_holds_what_its_handler_imports_and_no_cli(tmp_path: Path) -> None:
+    # GIVEN the query function's zip, unpacked alone
+    packaging.build_zip(ROOT, packaging.FUNCTIONS["query"], tmp_path / "query.zip")
+    zipfile.ZipFile(tmp_path / "query.zip").extractall(tmp_path / "code")
+    # WHEN a fresh interpreter imports its handler from there (as Lambda does)
+    probe = ("import sys, lambdas.query.handler as h, shardline.query as q; "
+             "print(h.__file__); print(q.__file__); "
+             "print([m for m in ('click', 'rich', 'matplotlib') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path / "code", check=True,
+                         capture_output=True, text=True).stdout.splitlines()
+    # THEN the handler and the query package it reads through come from the zip
+    assert out[0].startswith(str(tmp_path / "code"))
+    assert out[1].startswith(str(tmp_path / "code"))
+    # AND nothing of the CLI or the plots is imported (the zip stays small)
+    assert out[2] == "[]"

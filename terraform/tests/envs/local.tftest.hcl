@@ -16,6 +16,7 @@ variables {
   device_state_package_base64sha256     = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
   alerts_package_base64sha256           = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
   archive_package_base64sha256          = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+  query_package_base64sha256            = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
 }
 
 run "the_local_stack_plans_without_a_layer" {
@@ -38,5 +39,14 @@ run "the_local_stack_deploys_the_fanout" {
   assert {
     condition     = length(module.fanout) == 1 && module.fanout[0].device_offline_after_seconds == 300
     error_message = "envs/local.tfvars deploys the fanout (dispatcher and device-state worker)."
+  }
+}
+
+run "the_local_stack_deploys_the_query_api" {
+  command = plan
+
+  assert {
+    condition     = length(module.query_api) == 1 && module.query_api[0].function_name == "shardline-query"
+    error_message = "envs/local.tfvars deploys the HTTP query API and its function."
   }
 }

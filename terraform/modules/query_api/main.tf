@@ -1,0 +1,84 @@
+# The HTTP query API: an API Gateway HTTP API whose GET /query route, authorized by IAM
+# (SigV4: the caller needs execute-api:Invoke on the route), invokes the query function's
+# `live` alias with payload format 2.0. The $default stage deploys automatically, throttles
+# every route (default_route_settings) and writes an access log line per request.
+#
+# HTTP APIs have no request validators (REST APIs do): the function checks every
+# parameter and answers 400 with a message (lambdas/query/params.py).
+
+locals {
+  routes = toset(["GET /query"])
+  cors   = length(var.settings.cors_allow_origins) > 0
+  # The API's execution ARN, from the caller's account: the provider's own
+  # (execution_arn) has no account where it skips requesting it (the local stack).
+  execution_arn = "arn:${data.aws_partition.current.partition}:execute-api:${data.aws_region.current.name}:${local.account_id}:${aws_apigatewayv2_api.this.id}"
+  # execute-api:Invoke resources of each route, in every stage: <api>/<stage>/<METHOD><path>.
+  route_arns = { for route in local.routes : route => "${local.execution_arn}/*/${replace(route, " ", "")}" }
+}
+
+resource "aws_apigatewayv2_api" "this" {
+  name          = "${var.name_prefix}-query-api"
+  description   = "Statistics of devices, sites and the fleet (shardline query over HTTP)"
+  protocol_type = "HTTP"
+  tags          = var.tags
+
+  # API Gateway answers preflight requests itself and adds the CORS headers to responses.
+  dynamic "cors_configuration" {
+    for_each = local.cors ? [var.settings.cors_allow_origins] : []
+
+    content {
+      allow_origins = cors_configuration.value
+      allow_methods = ["GET"]
+      # What a SigV4-signing browser client sends.
+      allow_headers = ["authorization", "content-type", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256"]
+      max_age       = var.settings.cors_max_age
+    }
+  }
+}
+
+resource "aws_apigatewayv2_integration" "query" {
+  api_id                 = aws_apigatewayv2_api.this.id
+  integration_type       = "AWS_PROXY"
+  integration_method     = "POST"
+  integration_uri        = module.function.alias_arn
+  payload_format_version = "2.0"
+  timeout_milliseconds   = 30000
+}
+
+resource "aws_apigatewayv2_route" "this" {
+  for_each = local.routes
+
+  api_id             = aws_apigatewayv2_api.this.id
+  route_key          = each.value
+  authorization_type = "AWS_IAM"
+  target             = "integrations/${aws_apigatewayv2_integration.query.id}"
+}
+
+resource "aws_apigatewayv2_stage" "default" {
+  api_id      = aws_apigatewayv2_api.this.id
+  name        = "$default"
+  auto_deploy = true
+  tags        = var.tags
+
+  default_route_settings {
+    throttling_burst_limit = var.settings.throttling_burst_limit
+    throttling_rate_limit  = var.settings.throttling_rate_limit
+  }
+
+  access_log_settings {
+    destination_arn = aws_cloudwatch_log_group.access.arn
+    format          = local.access_log_format
+  }
+}
+
+# API Gateway may invoke the alias for these routes of this API only.
+resource "aws_lambda_permission" "api" {
+  for_each = local.routes
+
+  statement_id  = "AllowHttpApi${replace(title(lower(replace(each.value, "/[^A-Za-z0-9]+/", " "))), " ", "")}"
+  action        = "lambda:InvokeFunction"
+  function_name = module.function.function_name
+  qualifier     = module.function.alias_name
+  principal     = "apigateway.amazonaws.com"
+  source_arn    = local.route_arns[each.value]
+}

@@ -1,0 +1,34 @@
+output "api_id" {
+  description = "ID of the HTTP API."
+  value       = aws_apigatewayv2_api.this.id
+}
+
+output "api_url" {
+  description = "Base URL of the API's $default stage (append /query)."
+  value       = aws_apigatewayv2_stage.default.invoke_url
+}
+
+output "execution_arn" {
+  description = "The API's execution ARN (arn:...:execute-api:region:account:api-id)."
+  value       = local.execution_arn
+}
+
+output "route_arns" {
+  description = "execute-api:Invoke ARNs of the API's routes in every stage: what an IAM policy grants to call them."
+  value       = values(local.route_arns)
+}
+
+output "function_name" {
+  description = "Name of the query function."
+  value       = module.function.function_name
+}
+
+output "function_alias_arn" {
+  description = "ARN of the query function's `live` alias, which the API invokes."
+  value       = module.function.alias_arn
+}
+
+output "access_log_group_name" {
+  description = "Name of the API's access log group."
+  value       = aws_cloudwatch_log_group.access.name
+}

@@ -1,0 +1,286 @@
+# Plan-only tests of modules/query_api on its own: the HTTP API, its IAM-authorized
+# route, the AWS_PROXY integration (payload 2.0) on the function's live alias, the stage's
+# throttling and access log, CORS, the invoke permission, the function's least-privilege
+# statements and the validation of the settings. Needs Terraform >= 1.11.
+
+mock_provider "aws" {
+  mock_data "aws_iam_policy_document" {
+    defaults = {
+      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
+    }
+  }
+
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "123456789012"
+    }
+  }
+
+  mock_data "aws_partition" {
+    defaults = {
+      partition  = "aws"
+      dns_suffix = "amazonaws.com"
+    }
+  }
+
+  mock_data "aws_region" {
+    defaults = {
+      name = "us-east-1"
+    }
+  }
+}
+
+override_resource {
+  target          = module.function.aws_lambda_alias.live
+  override_during = plan
+  values = {
+    arn  = "arn:aws:lambda:us-east-1:123456789012:function:shardline-query:live"
+    name = "live"
+  }
+}
+
+override_resource {
+  target          = aws_apigatewayv2_api.this
+  override_during = plan
+  values = {
+    id            = "a1b2c3d4e5"
+    execution_arn = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5"
+  }
+}
+
+override_resource {
+  target          = aws_kms_key.logs
+  override_during = plan
+  values = {
+    arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000001"
+  }
+}
+
+override_resource {
+  target          = aws_cloudwatch_log_group.access
+  override_during = plan
+  values = {
+    arn = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/apigateway/shardline-query-api"
+  }
+}
+
+variables {
+  name_prefix          = "shardline"
+  global_name_prefix   = "shardline-test"
+  metrics_namespace    = "shardline/test"
+  package_path         = "query.zip"
+  package_base64sha256 = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+  runtime              = "python3.12"
+  architecture         = "x86_64"
+  aggregates = {
+    table_name  = "shardline-aggregates"
+    table_arn   = "arn:aws:dynamodb:us-east-1:123456789012:table/shardline-aggregates"
+    index_arns  = ["arn:aws:dynamodb:us-east-1:123456789012:table/shardline-aggregates/index/by_hour"]
+    kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000002"
+  }
+  settings = {
+    throttling_burst_limit = 20
+    throttling_rate_limit  = 10
+    cors_allow_origins     = ["https://analytics.example.com"]
+    cors_max_age           = 300
+    memory_size            = 512
+    timeout                = 10
+  }
+}
+
+run "the_route_is_iam_authorized_and_proxies_to_the_live_alias" {
+  command = plan
+
+  module {
+    source = "./modules/query_api"
+  }
+
+  assert {
+    condition     = aws_apigatewayv2_api.this.protocol_type == "HTTP"
+    error_message = "The query API is an HTTP API."
+  }
+
+  assert {
+    condition     = aws_apigatewayv2_route.this["GET /query"].authorization_type == "AWS_IAM"
+    error_message = "GET /query must be authorized by IAM (SigV4)."
+  }
+
+  assert {
+    condition = (
+      aws_apigatewayv2_integration.query.integration_type == "AWS_PROXY" &&
+      aws_apigatewayv2_integration.query.payload_format_version == "2.0" &&
+      aws_apigatewayv2_integration.query.integration_uri == "arn:aws:lambda:us-east-1:123456789012:function:shardline-query:live"
+    )
+    error_message = "The route proxies to the function's live alias with payload format 2.0."
+  }
+
+  assert {
+    condition = (
+      aws_lambda_permission.api["GET /query"].principal == "apigateway.amazonaws.com" &&
+      aws_lambda_permission.api["GET /query"].qualifier == "live" &&
+      aws_lambda_permission.api["GET /query"].source_arn == "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/*/GET/query"
+    )
+    error_message = "Only this API's GET /query route may invoke the live alias."
+  }
+
+  assert {
+    condition     = output.route_arns == ["arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/*/GET/query"]
+    error_message = "The route ARNs (for execute-api:Invoke grants) name the API, any stage, the method and the path."
+  }
+}
+
+run "the_stage_throttles_and_logs_to_an_encrypted_group" {
+  command = plan
+
+  module {
+    source = "./modules/query_api"
+  }
+
+  assert {
+    condition = (
+      aws_apigatewayv2_stage.default.name == "$default" &&
+      aws_apigatewayv2_stage.default.auto_deploy &&
+      aws_apigatewayv2_stage.default.default_route_settings[0].throttling_burst_limit == 20 &&
+      aws_apigatewayv2_stage.default.default_route_settings[0].throttling_rate_limit == 10
+    )
+    error_message = "The $default stage deploys automatically and throttles every route as configured."
+  }
+
+  assert {
+    condition     = aws_apigatewayv2_stage.default.access_log_settings[0].destination_arn == "arn:aws:logs:us-east-1:123456789012:log-group:/aws/apigateway/shardline-query-api"
+    error_message = "The stage writes its access log to the API's log group."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_log_group.access.kms_key_id == "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000001" && aws_kms_key.logs.enable_key_rotation
+    error_message = "The access log is encrypted with the API's rotated log key."
+  }
+}
+
+run "cors_allows_the_configured_origins_only" {
+  command = plan
+
+  module {
+    source = "./modules/query_api"
+  }
+
+  assert {
+    condition = (
+      aws_apigatewayv2_api.this.cors_configuration[0].allow_origins == toset(["https://analytics.example.com"]) &&
+      aws_apigatewayv2_api.this.cors_configuration[0].allow_methods == toset(["GET"]) &&
+      contains(aws_apigatewayv2_api.this.cors_configuration[0].allow_headers, "authorization")
+    )
+    error_message = "CORS allows the configured origins, GET, and the SigV4 headers."
+  }
+}
+
+run "no_origins_means_no_cors" {
+  command = plan
+
+  module {
+    source = "./modules/query_api"
+  }
+
+  variables {
+    settings = {
+      throttling_burst_limit = 20
+      throttling_rate_limit  = 10
+      cors_allow_origins     = []
+      cors_max_age           = 300
+      memory_size            = 512
+      timeout                = 10
+    }
+  }
+
+  assert {
+    condition     = length(aws_apigatewayv2_api.this.cors_configuration) == 0
+    error_message = "Without origins the API has no CORS configuration."
+  }
+}
+
+run "the_function_may_only_query_the_aggregates" {
+  command = plan
+
+  module {
+    source = "./modules/query_api"
+  }
+
+  assert {
+    condition = (
+      tolist(module.function.policy_statements[0].actions) == tolist(["dynamodb:Query"]) &&
+      tolist(module.function.policy_statements[0].resources) == tolist(concat([var.aggregates.table_arn], var.aggregates.index_arns)) &&
+      tolist(module.function.policy_statements[1].actions) == tolist(["kms:Decrypt"]) &&
+      tolist(module.function.policy_statements[1].resources) == tolist([var.aggregates.kms_key_arn]) &&
+      length(module.function.policy_statements) == 2
+    )
+    error_message = "The function's role allows Query on the table and its indexes and Decrypt of its key, nothing else."
+  }
+
+  assert {
+    condition     = module.function.settings.environment_variables["AGGREGATES_TABLE"] == "shardline-aggregates" && module.function.settings.timeout == 10 && module.function.settings.memory_size == 512
+    error_message = "The function is told its table and gets the configured memory and timeout."
+  }
+}
+
+run "rejects_a_timeout_longer_than_api_gateway_waits" {
+  command = plan
+
+  module {
+    source = "./modules/query_api"
+  }
+
+  variables {
+    settings = {
+      throttling_burst_limit = 20
+      throttling_rate_limit  = 10
+      cors_allow_origins     = []
+      cors_max_age           = 300
+      memory_size            = 512
+      timeout                = 60
+    }
+  }
+
+  expect_failures = [var.settings]
+}
+
+run "rejects_an_origin_with_a_path" {
+  command = plan
+
+  module {
+    source = "./modules/query_api"
+  }
+
+  variables {
+    settings = {
+      throttling_burst_limit = 20
+      throttling_rate_limit  = 10
+      cors_allow_origins     = ["https://analytics.example.com/page"]
+      cors_max_age           = 300
+      memory_size            = 512
+      timeout                = 10
+    }
+  }
+
+  expect_failures = [var.settings]
+}
+
+run "rejects_a_zero_rate" {
+  command = plan
+
+  module {
+    source = "./modules/query_api"
+  }
+
+  variables {
+    settings = {
+      throttling_burst_limit = 20
+      throttling_rate_limit  = 0
+      cors_allow_origins     = []
+      cors_max_age           = 300
+      memory_size            = 512
+      timeout                = 10
+    }
+  }
+
+  expect_failures = [var.settings]
+}

@@ -4,30 +4,7 @@
 # statements and the validation of the settings. Needs Terraform >= 1.11.
 
 mock_provider "aws" {
-  mock_data "aws_iam_policy_document" {
-    defaults = {
-      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
-    }
-  }
-
-  mock_data "aws_caller_identity" {
-    defaults = {
-      account_id = "123456789012"
-    }
-  }
-
-  mock_data "aws_partition" {
-    defaults = {
-      partition  = "aws"
-      dns_suffix = "amazonaws.com"
-    }
-  }
-
-  mock_data "aws_region" {
-    defaults = {
-      name = "us-east-1"
-    }
-  }
+  source = "./tests/mocks/aws"
 }
 
 override_resource {
@@ -49,7 +26,7 @@ override_resource {
 }
 
 override_resource {
-  target          = aws_kms_key.logs
+  target          = module.logs_key.aws_kms_key.this
   override_during = plan
   values = {
     arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000001"
@@ -152,8 +129,25 @@ run "the_stage_throttles_and_logs_to_an_encrypted_group" {
   }
 
   assert {
-    condition     = aws_cloudwatch_log_group.access.kms_key_id == "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000001" && aws_kms_key.logs.enable_key_rotation
+    condition     = aws_cloudwatch_log_group.access.kms_key_id == "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000001" && module.logs_key.rotation_enabled
     error_message = "The access log is encrypted with the API's rotated log key."
+  }
+
+  assert {
+    condition = anytrue([
+      for statement in module.logs_key.policy_statements : (
+        statement.sid == "CloudWatchLogsEncryptsTheseLogGroups" &&
+        anytrue([for condition in statement.condition : (
+          condition.test == "ArnLike" &&
+          condition.variable == "kms:EncryptionContext:aws:logs:arn" &&
+          toset(condition.values) == toset([
+            "arn:aws:logs:us-east-1:123456789012:log-group:/aws/apigateway/shardline-query-api",
+            "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/shardline-query",
+          ])
+        )])
+      )
+    ])
+    error_message = "CloudWatch Logs may use the log key only for the API's access log and the function's log group."
   }
 }
 

@@ -3,64 +3,7 @@
 # analyst policy. Mocked AWS provider; needs Terraform >= 1.11.
 
 mock_provider "aws" {
-  mock_data "aws_iam_policy_document" {
-    defaults = {
-      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
-    }
-  }
-
-  mock_data "aws_caller_identity" {
-    defaults = {
-      account_id = "123456789012"
-    }
-  }
-
-  mock_data "aws_partition" {
-    defaults = {
-      partition  = "aws"
-      dns_suffix = "amazonaws.com"
-    }
-  }
-
-  mock_data "aws_region" {
-    defaults = {
-      name = "us-east-1"
-    }
-  }
-}
-
-override_resource {
-  target          = module.storage.aws_dynamodb_table.this
-  override_during = plan
-  values = {
-    arn        = "arn:aws:dynamodb:us-east-1:123456789012:table/shardline-aggregates"
-    stream_arn = "arn:aws:dynamodb:us-east-1:123456789012:table/shardline-aggregates/stream/2026-01-01T00:00:00.000"
-  }
-}
-
-# Every ARN the analyst document names is known at plan, so the document is too.
-override_resource {
-  target          = module.storage.aws_kms_key.table
-  override_during = plan
-  values = {
-    arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-00000000000b"
-  }
-}
-
-override_resource {
-  target          = module.quarantine_storage.aws_kms_key.table
-  override_during = plan
-  values = {
-    arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-00000000000c"
-  }
-}
-
-override_resource {
-  target          = module.quarantine_storage.aws_dynamodb_table.this
-  override_during = plan
-  values = {
-    arn = "arn:aws:dynamodb:us-east-1:123456789012:table/shardline-quarantine"
-  }
+  source = "./tests/mocks/aws"
 }
 
 override_resource {

@@ -2,7 +2,8 @@
 # administers the key (so IAM policies decide who manages it); every other use is one of
 # var.usage_statements: principals of this account (the account root delegates to their
 # IAM policies, which must allow the use too) or an AWS service principal, optionally only
-# through one service (kms:ViaService) and for callers of this account.
+# through one service (kms:ViaService), for callers of this account, and for an encryption
+# context that names given ARNs (e.g. CloudWatch Logs' aws:logs:arn).
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -74,6 +75,15 @@ data "aws_iam_policy_document" "this" {
           test     = "StringEquals"
           variable = "kms:ViaService"
           values   = [condition.value]
+        }
+      }
+
+      dynamic "condition" {
+        for_each = statement.value.encryption_context == null ? [] : [statement.value.encryption_context]
+        content {
+          test     = "ArnLike"
+          variable = "kms:EncryptionContext:${condition.value.key}"
+          values   = condition.value.arns
         }
       }
 

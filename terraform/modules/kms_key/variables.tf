@@ -30,13 +30,17 @@ variable "deletion_window_in_days" {
 }
 
 variable "usage_statements" {
-  description = "Who may use the key, after the account's administration statement: per statement its sid, the kms: actions, service_principal (e.g. cloudwatch.amazonaws.com; null = principals of this account whose IAM policies allow it too), via_service (only through that service endpoint, e.g. kinesis.us-east-1.amazonaws.com; null = directly) and caller_account_only (only callers of this account)."
+  description = "Who may use the key, after the account's administration statement: per statement its sid, the kms: actions, service_principal (e.g. cloudwatch.amazonaws.com; null = principals of this account whose IAM policies allow it too), via_service (only through that service endpoint, e.g. kinesis.us-east-1.amazonaws.com; null = directly) caller_account_only (only callers of this account) and encryption_context (only when the encryption context key, e.g. aws:logs:arn, names one of arns: ArnLike)."
   type = list(object({
     sid                 = string
     actions             = list(string)
     service_principal   = optional(string)
     via_service         = optional(string)
     caller_account_only = optional(bool, true)
+    encryption_context = optional(object({
+      key  = string
+      arns = list(string)
+    }))
   }))
   nullable = false
 

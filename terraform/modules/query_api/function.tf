@@ -20,7 +20,7 @@ module "function" {
   reserved_concurrent_executions = var.settings.reserved_concurrent_executions
   layers                         = var.layers
   log_retention_in_days          = var.log_retention_in_days
-  log_group_kms_key_arn          = aws_kms_key.logs.arn
+  log_group_kms_key_arn          = module.logs_key.arn
   live_alias                     = var.settings.live_alias
   tags                           = var.tags
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from shardline.terraform import Terraform
-from tests.terraform.background import suite_of
+from tests.terraform.background import SUITE_TIMEOUT_S, suite_of
 
 ROOT = Path(__file__).resolve().parents[2] / "terraform"
 
@@ -35,9 +35,10 @@ def test_terraform_validates(terraform: Terraform) -> None:
     assert "Success" in out
 
 
+@pytest.mark.timeout(SUITE_TIMEOUT_S + 60)  # may start the suite itself (`pytest -n`)
 def test_terraform_test_suite_passes(request: pytest.FixtureRequest) -> None:
     # GIVEN the .tftest.hcl runs (mock provider, plan-only assertions and validations)
-    # WHEN `terraform test` runs (started with the session: tests/terraform/background.py)
+    # WHEN `terraform test` runs (beside the session, or now under `pytest -n`)
     # THEN every run passes
     out = suite_of(request.config).output()
     assert " 0 failed" in out or "Success!" in out, out

@@ -337,6 +337,11 @@ variable "scheduled_rollup" {
     condition     = var.scheduled_rollup.max_hours_per_run >= 1 && var.scheduled_rollup.max_hours_per_run <= 744 && floor(var.scheduled_rollup.max_hours_per_run) == var.scheduled_rollup.max_hours_per_run
     error_message = "scheduled_rollup.max_hours_per_run must be a whole number from 1 to 744."
   }
+
+  validation {
+    condition     = var.scheduled_rollup.reserved_concurrent_executions == null || coalesce(var.scheduled_rollup.reserved_concurrent_executions, 1) >= 1
+    error_message = "scheduled_rollup.reserved_concurrent_executions must be null (unreserved) or at least 1: 0 throttles every scheduled run, and the roll-ups silently stop."
+  }
 }
 
 # ---------------------------------------------------------------------------

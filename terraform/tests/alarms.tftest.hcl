@@ -61,6 +61,18 @@ run "every_concern_has_its_alarm" {
   }
 
   assert {
+    condition = length([
+      for statement in module.key.policy_statements : statement
+      if statement.sid == "CloudWatchPublishesAlarms" && length([
+        for condition in statement.condition : condition
+        if(condition.variable == "aws:SourceArn" && condition.test == "ArnLike" && tolist(condition.values) == tolist(["arn:aws:cloudwatch:us-east-1:123456789012:alarm:*"])) ||
+        (condition.variable == "aws:SourceAccount" && tolist(condition.values) == tolist(["123456789012"]))
+      ]) == 2
+    ]) == 1
+    error_message = "CloudWatch may use the alarm topic's key only for this account's alarms (aws:SourceArn, aws:SourceAccount)."
+  }
+
+  assert {
     condition     = alltrue([for alarm in aws_cloudwatch_metric_alarm.this : alarm.period == 60 && alarm.evaluation_periods == 1])
     error_message = "Defaults: one one-minute period."
   }

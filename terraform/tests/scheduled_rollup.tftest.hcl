@@ -147,3 +147,16 @@ run "scheduled_rollup_settings_are_validated" {
   # modules/scheduled_function and modules/function (their own tests).
   expect_failures = [var.scheduled_rollup]
 }
+
+run "zero_reserved_concurrency_is_refused" {
+  command = plan
+
+  variables {
+    scheduled_rollup = {
+      reserved_concurrent_executions = 0
+    }
+  }
+
+  # 0 would throttle every scheduled run: the roll-ups would silently stop.
+  expect_failures = [var.scheduled_rollup]
+}

@@ -27,6 +27,7 @@ module "key" {
       actions             = ["kms:Decrypt", "kms:GenerateDataKey*"]
       service_principal   = "cloudwatch.amazonaws.com"
       caller_account_only = false
+      source_arns         = ["${local.alarm_arn_prefix}*"]
     },
     {
       sid                 = "SubscribersReadThroughSns"

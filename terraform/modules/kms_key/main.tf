@@ -3,7 +3,8 @@
 # var.usage_statements: principals of this account (the account root delegates to their
 # IAM policies, which must allow the use too) or an AWS service principal, optionally only
 # through one service (kms:ViaService), for callers of this account, and for an encryption
-# context that names given ARNs (e.g. CloudWatch Logs' aws:logs:arn).
+# context that names given ARNs (e.g. CloudWatch Logs' aws:logs:arn); a service principal
+# may be held to acting for given resources of this account (aws:SourceArn/SourceAccount).
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -84,6 +85,24 @@ data "aws_iam_policy_document" "this" {
           test     = "ArnLike"
           variable = "kms:EncryptionContext:${condition.value.key}"
           values   = condition.value.arns
+        }
+      }
+
+      dynamic "condition" {
+        for_each = statement.value.source_arns == null ? [] : [statement.value.source_arns]
+        content {
+          test     = "ArnLike"
+          variable = "aws:SourceArn"
+          values   = condition.value
+        }
+      }
+
+      dynamic "condition" {
+        for_each = statement.value.source_arns == null ? [] : [local.account_id]
+        content {
+          test     = "StringEquals"
+          variable = "aws:SourceAccount"
+          values   = [condition.value]
         }
       }
 

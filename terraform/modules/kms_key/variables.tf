@@ -30,7 +30,7 @@ variable "deletion_window_in_days" {
 }
 
 variable "usage_statements" {
-  description = "Who may use the key, after the account's administration statement: per statement its sid, the kms: actions, service_principal (e.g. cloudwatch.amazonaws.com; null = principals of this account whose IAM policies allow it too), via_service (only through that service endpoint, e.g. kinesis.us-east-1.amazonaws.com; null = directly) caller_account_only (only callers of this account) and encryption_context (only when the encryption context key, e.g. aws:logs:arn, names one of arns: ArnLike)."
+  description = "Who may use the key, after the account's administration statement: per statement its sid, the kms: actions, service_principal (e.g. cloudwatch.amazonaws.com; null = principals of this account whose IAM policies allow it too), via_service (only through that service endpoint, e.g. kinesis.us-east-1.amazonaws.com; null = directly) caller_account_only (only callers of this account) encryption_context (only when the encryption context key, e.g. aws:logs:arn, names one of arns: ArnLike) and source_arns (a service principal acting only for these resources of this account: aws:SourceArn ArnLike and aws:SourceAccount, against the confused deputy)."
   type = list(object({
     sid                 = string
     actions             = list(string)
@@ -41,8 +41,19 @@ variable "usage_statements" {
       key  = string
       arns = list(string)
     }))
+    source_arns = optional(list(string))
   }))
   nullable = false
+
+  validation {
+    condition     = alltrue([for statement in var.usage_statements : statement.service_principal == null || !statement.caller_account_only])
+    error_message = "A statement for a service_principal needs caller_account_only = false (kms:CallerAccount is the service's own account there): scope it with source_arns instead."
+  }
+
+  validation {
+    condition     = alltrue([for statement in var.usage_statements : statement.source_arns == null || statement.service_principal != null])
+    error_message = "source_arns (aws:SourceArn, aws:SourceAccount) scopes a service_principal statement; principals of the account are scoped by their IAM policies."
+  }
 
   validation {
     condition     = length(var.usage_statements) > 0

@@ -23,4 +23,5 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
             # Under `pytest -n` (`make test`), the tests sharing the stack run on one
             # worker, in order, while the others take the remaining tests.
-            item.add_marker(pytest.mark.xdist_group("stack"))
+            if "stack" in getattr(item, "fixturenames", ()):
+                item.add_marker(pytest.mark.xdist_group("stack"))

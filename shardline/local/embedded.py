@@ -84,37 +84,12 @@ def _install_patches() -> None:
         if _patched:
             return
         from moto import backends
-        from moto.awslambda import models as lambda_models
 
         # moto's server lists its own package folder on every request to route it; the
         # folder does not change while we run, so list it once (~10% of each API call).
         modules = tuple(backends.list_of_moto_modules())
         backends.list_of_moto_modules = lambda: modules
-
-        backend_cls = lambda_models.LambdaBackend
-        original_create = backend_cls.create_event_source_mapping
-
-        def create_event_source_mapping(self: Any, spec: dict[str, Any]) -> Any:
-            esm = original_create(self, spec)
-            _unregister_from_source(esm)
-            return esm
-
-        def invoke(self: Any, body: Any, request_headers: Any, response_headers: Any) -> Any:
-            return _run_hook(self.function_arn, body, request_headers, response_headers)
-
-        def backend_invoke(self: Any, function_name: str, qualifier: str | None, body: Any,
-                           request_headers: Any, response_headers: Any) -> Any:
-            # The runtime gets what was invoked (an alias stays an alias, for its
-            # weighted routing); moto would hand it the version the alias points to.
-            function = self.get_function(function_name, qualifier)
-            invoked = as_invoked(function.function_arn, function_name, qualifier)
-            payload = _run_hook(invoked, body, request_headers, response_headers)
-            response_headers["Content-Length"] = str(len(payload))
-            return payload
-
-        backend_cls.create_event_source_mapping = create_event_source_mapping
-        lambda_models.LambdaFunction.invoke = invoke
-        backend_cls.invoke = backend_invoke
+        _route_lambda_to_the_runtime()
         # Asynchronous invocation settings per version and alias, replaced by Put.
         complete_moto_event_invoke_configs()
         # EFO consumer ARNs as sources, StartingPositionTimestamp, and the
@@ -124,10 +99,6 @@ def _install_patches() -> None:
         complete_moto_consumer_api()
         # Reserved and malformed environment variables refused as AWS refuses them.
         complete_moto_function_api()
-        # Belt and braces: even a mapping registered some other way delivers nothing.
-        backend_cls.send_kinesis_message = lambda self, *a, **k: None
-        backend_cls.send_dynamodb_items = lambda self, *a, **k: None
-        backend_cls.send_sqs_batch = lambda self, *a, **k: False
         _serialize_stream_appends()
         expire_dynamodb_shard_iterators()
         bound_kinesis_shards()
@@ -148,6 +119,41 @@ def _install_patches() -> None:
         sns_delivery.install()
         s3_policies.install()
         _patched = True
+
+
+def _route_lambda_to_the_runtime() -> None:
+    """Invokes (direct and through the backend) run in shardline's runtime; a mapping
+    created through the API is never delivered by moto itself."""
+    from moto.awslambda import models as lambda_models
+
+    backend_cls = lambda_models.LambdaBackend
+    original_create = backend_cls.create_event_source_mapping
+
+    def create_event_source_mapping(self: Any, spec: dict[str, Any]) -> Any:
+        esm = original_create(self, spec)
+        _unregister_from_source(esm)
+        return esm
+
+    def invoke(self: Any, body: Any, request_headers: Any, response_headers: Any) -> Any:
+        return _run_hook(self.function_arn, body, request_headers, response_headers)
+
+    def backend_invoke(self: Any, function_name: str, qualifier: str | None, body: Any,
+                       request_headers: Any, response_headers: Any) -> Any:
+        # The runtime gets what was invoked (an alias stays an alias, for its
+        # weighted routing); moto would hand it the version the alias points to.
+        function = self.get_function(function_name, qualifier)
+        invoked = as_invoked(function.function_arn, function_name, qualifier)
+        payload = _run_hook(invoked, body, request_headers, response_headers)
+        response_headers["Content-Length"] = str(len(payload))
+        return payload
+
+    backend_cls.create_event_source_mapping = create_event_source_mapping
+    lambda_models.LambdaFunction.invoke = invoke
+    backend_cls.invoke = backend_invoke
+    # Belt and braces: even a mapping registered some other way delivers nothing.
+    backend_cls.send_kinesis_message = lambda self, *a, **k: None
+    backend_cls.send_dynamodb_items = lambda self, *a, **k: None
+    backend_cls.send_sqs_batch = lambda self, *a, **k: False
 
 
 def _serialize_stream_appends() -> None:

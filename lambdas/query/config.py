@@ -4,6 +4,7 @@ Environment variables:
 
 * ``AGGREGATES_TABLE`` (required): the aggregates table the queries read (its minute
   totals and the scheduled rollup's roll-ups).
+* ``AWS_REGION`` (set by Lambda): the region the query page signs its requests for.
 
 Powertools reads its own settings (``POWERTOOLS_SERVICE_NAME``,
 ``POWERTOOLS_METRICS_NAMESPACE``, ``POWERTOOLS_TRACE_DISABLED``, ``LOG_LEVEL``); Terraform
@@ -23,11 +24,14 @@ from lambdas.shared.settings import ConfigError, required
 @dataclass(frozen=True, slots=True)
 class QueryApiConfig:
     aggregates_table: str
+    region: str
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> QueryApiConfig:
-        return cls(aggregates_table=required(
-            environ, "AGGREGATES_TABLE", "name the DynamoDB table holding the aggregates"))
+        return cls(
+            aggregates_table=required(environ, "AGGREGATES_TABLE",
+                                      "name the DynamoDB table holding the aggregates"),
+            region=required(environ, "AWS_REGION", "Lambda sets it: the function's region"))
 
 
 @functools.cache

@@ -1,5 +1,6 @@
 """Query Lambda: ``GET /query`` of the HTTP query API (API Gateway HTTP API, payload
-format 2.0) → the statistics ``shardline.query`` reads, as JSON or CSV.
+format 2.0) → the statistics ``shardline.query`` reads, as JSON or CSV; ``GET /`` → the
+query page (``page.py``), which charts ``GET /query``'s answers in a browser.
 
 Handler string: ``lambdas.query.handler.lambda_handler``. The query string mirrors
 ``shardline query``'s flags (``params.py``). Status codes:
@@ -11,9 +12,10 @@ Handler string: ``lambdas.query.handler.lambda_handler``. The query string mirro
 * 404 ``{"message": ...}``: an unknown device, site or metric (the table holds no data of
   it at all).
 
-Authorization (IAM, SigV4), throttling and CORS are API Gateway's (terraform/modules/
-query_api); the function only reads, with a role allowed ``dynamodb:Query`` on the
-aggregates table.
+``GET /`` holds no data and its route needs no authorization (a browser's navigation
+cannot sign); the page signs its own ``GET /query`` requests. Authorization (IAM, SigV4),
+throttling and CORS are API Gateway's (terraform/modules/query_api); the function only
+reads, with a role allowed ``dynamodb:Query`` on the aggregates table.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from lambdas.query import page
 from lambdas.query.config import get_config
 from lambdas.query.params import parse_request
 from shardline.query import (
@@ -64,6 +67,14 @@ def get_query() -> Response:
         "rows": len(result), "format": request.format})
     body = result.to_csv() if request.format == "csv" else result.to_json()
     return Response(status_code=200, content_type=request.content_type, body=body)
+
+
+@app.get("/")
+def get_page() -> Response:
+    served = page.render(get_config().region)
+    metrics.add_metric(name="PageServed", unit=MetricUnit.Count, value=1)
+    return Response(status_code=200, content_type="text/html; charset=utf-8",
+                    body=served.html, headers=served.headers)
 
 
 @app.exception_handler(QueryError)

@@ -1,17 +1,20 @@
-"""The query Lambda (GET /query of the HTTP query API) on payload format 2.0 events,
+"""The query Lambda (GET /query and the page at GET / of the HTTP query API) on payload
+format 2.0 events,
 against the embedded DynamoDB table of tests/unit/query_data.py: the same rows as
 ``shardline.query.query``, 400 with a message for a malformed request, 404 for an
 unknown device, site or metric."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from lambdas.query import config, handler
+from lambdas.query import config, handler, page
 from shardline.local.embedded import EmbeddedAws
 from shardline.query import query
 from tests.factories.http_api import http_api_event
@@ -116,3 +119,39 @@ def test_the_fleet_flag_reads_the_fleet(api):
     assert response["statusCode"] == 200
     assert json.loads(response["body"]) == json.loads(expected.to_json())
     assert expected.rows and expected.scope == "fleet"
+
+
+def test_the_page_is_served_with_a_policy_allowing_only_its_own_script_and_style(api):
+    # GIVEN the function in its region
+    # WHEN a browser navigates to GET /
+    response = handler.lambda_handler(http_api_event("/"), lambda_context("query"))
+    # THEN the answer is the HTML page, its script configured for the function's region
+    assert response["statusCode"] == 200
+    assert response["headers"]["Content-Type"] == "text/html; charset=utf-8"
+    html = response["body"]
+    config_block = html.split('<script type="application/json" id="config">')[1]
+    assert json.loads(config_block.split("</script>")[0]) == {"region": "us-east-1"}
+    # AND its policy names exactly the inline script's and style's hashes, and lets the
+    # page talk to its own origin only
+    policy = dict(directive.split(" ", 1) for directive in
+                  response["headers"]["Content-Security-Policy"].split("; "))
+    script = html.split("<script>")[1].split("</script>")[0]
+    style = html.split("<style>")[1].split("</style>")[0]
+    assert policy["script-src"] == _hash_source(script)
+    assert policy["style-src"] == _hash_source(style)
+    assert policy["default-src"] == "'none'" and policy["connect-src"] == "'self'"
+    assert policy["frame-ancestors"] == "'none'"
+    assert response["headers"]["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_region_cannot_end_the_config_block():
+    # GIVEN a value holding "</script>" WHEN the page is rendered for it
+    rendered = page.render("</script><script>alert(1)</script>")
+    # THEN the data block stays one JSON value and the page has its one inline script
+    assert rendered.html.count("</script>") == 2
+    assert "<\\/script>" in rendered.html
+
+
+def _hash_source(text: str) -> str:
+    digest = base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
+    return f"'sha256-{digest}'"

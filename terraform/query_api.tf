@@ -1,6 +1,7 @@
 # The HTTP query API: GET /query on an API Gateway HTTP API, authorized by IAM (SigV4),
 # throttled, with CORS for the configured origins, answered by the query function
-# (lambdas/query) from the aggregates table. Built when query_api.enabled and its package
+# (lambdas/query) from the aggregates table; with query_api.page (the default), GET /
+# serves the analysts' static page, without authorization and without data. Built when query_api.enabled and its package
 # is given (query_package_path). Callers need execute-api:Invoke on its routes: the
 # analyst policy grants it (access.tf).
 
@@ -36,6 +37,7 @@ module "query_api" {
     throttling_rate_limit          = var.query_api.throttling_rate_limit
     cors_allow_origins             = var.query_api.cors_allow_origins
     cors_max_age                   = var.query_api.cors_max_age
+    page                           = var.query_api.page
     memory_size                    = var.query_api.memory_size
     timeout                        = var.query_api.timeout
     reserved_concurrent_executions = var.query_api.reserved_concurrent_executions
@@ -46,6 +48,11 @@ module "query_api" {
 output "query_api_url" {
   description = "Base URL of the HTTP query API (GET <url>/query?site=plant-a&metric=temperature_c); null when it is not deployed."
   value       = one(module.query_api[*].api_url)
+}
+
+output "query_api_page_url" {
+  description = "URL of the analysts' page on the HTTP query API (GET /, no authorization: the page signs its own GET /query requests); null when it is not deployed or query_api.page is false."
+  value       = one(module.query_api[*].page_url)
 }
 
 output "query_api_id" {

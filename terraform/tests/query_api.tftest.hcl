@@ -1,5 +1,5 @@
 # Plan-only tests of modules/query_api on its own: the HTTP API, its IAM-authorized
-# route, the AWS_PROXY integration (payload 2.0) on the function's live alias, the stage's
+# route and its unauthenticated page route (settings.page), the AWS_PROXY integration (payload 2.0) on the function's live alias, the stage's
 # throttling and access log, CORS, the invoke permission, the function's least-privilege
 # statements and the validation of the settings. Needs Terraform >= 1.11.
 
@@ -22,6 +22,15 @@ override_resource {
   values = {
     id            = "a1b2c3d4e5"
     execution_arn = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5"
+    api_endpoint  = "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com"
+  }
+}
+
+override_resource {
+  target          = aws_apigatewayv2_integration.query
+  override_during = plan
+  values = {
+    id = "int0001"
   }
 }
 
@@ -103,6 +112,99 @@ run "the_route_is_iam_authorized_and_proxies_to_the_live_alias" {
   assert {
     condition     = output.route_arns == ["arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/*/GET/query"]
     error_message = "The route ARNs (for execute-api:Invoke grants) name the API, any stage, the method and the path."
+  }
+}
+
+run "the_page_is_served_without_authorization_and_only_the_data_route_needs_iam" {
+  command = plan
+
+  module {
+    source = "./modules/query_api"
+  }
+
+  assert {
+    condition = (
+      length(aws_apigatewayv2_route.page) == 1 &&
+      aws_apigatewayv2_route.page[0].route_key == "GET /" &&
+      aws_apigatewayv2_route.page[0].authorization_type == "NONE" &&
+      aws_apigatewayv2_route.page[0].target == "integrations/int0001" &&
+      aws_apigatewayv2_route.this["GET /query"].target == "integrations/int0001"
+    )
+    error_message = "By default GET / serves the page, unauthenticated, from the same integration as GET /query."
+  }
+
+  assert {
+    condition     = keys(aws_apigatewayv2_route.this) == ["GET /query"] && aws_apigatewayv2_route.this["GET /query"].authorization_type == "AWS_IAM"
+    error_message = "GET /query stays the only data route, authorized by IAM."
+  }
+
+  assert {
+    condition = (
+      toset(keys(aws_lambda_permission.api)) == toset(concat(keys(aws_apigatewayv2_route.this), aws_apigatewayv2_route.page[*].route_key)) &&
+      toset([for permission in aws_lambda_permission.api : permission.source_arn]) == toset([
+        "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/*/GET/query",
+        "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/*/GET/",
+      ])
+    )
+    error_message = "API Gateway may invoke the alias for exactly the deployed routes: GET /query and the root path's GET (<api>/*/GET/)."
+  }
+
+  assert {
+    condition = (
+      aws_lambda_permission.api["GET /query"].statement_id == "AllowHttpApiGetQuery" &&
+      aws_lambda_permission.api["GET /"].statement_id == "AllowHttpApiGetPage" &&
+      aws_lambda_permission.api["GET /"].qualifier == "live" &&
+      aws_lambda_permission.api["GET /"].principal == "apigateway.amazonaws.com"
+    )
+    error_message = "Each route's permission has a stable statement id (GET /query's unchanged) and targets the live alias."
+  }
+
+  assert {
+    condition     = output.page_url == "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/"
+    error_message = "page_url is the API's endpoint and \"/\"."
+  }
+
+  assert {
+    condition     = output.route_arns == ["arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/*/GET/query"]
+    error_message = "The page needs no execute-api:Invoke grant: route_arns names the IAM-authorized routes only."
+  }
+}
+
+run "without_the_page_only_the_data_route_is_deployed" {
+  command = plan
+
+  module {
+    source = "./modules/query_api"
+  }
+
+  variables {
+    settings = {
+      throttling_burst_limit = 20
+      throttling_rate_limit  = 10
+      cors_allow_origins     = []
+      cors_max_age           = 300
+      page                   = false
+      memory_size            = 512
+      timeout                = 10
+    }
+  }
+
+  assert {
+    condition     = length(aws_apigatewayv2_route.page) == 0 && keys(aws_apigatewayv2_route.this) == ["GET /query"] && aws_apigatewayv2_route.this["GET /query"].authorization_type == "AWS_IAM"
+    error_message = "page = false leaves GET /query, authorized by IAM, as the only route."
+  }
+
+  assert {
+    condition = (
+      keys(aws_lambda_permission.api) == ["GET /query"] &&
+      aws_lambda_permission.api["GET /query"].source_arn == "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/*/GET/query"
+    )
+    error_message = "Without the page, API Gateway may invoke the alias for GET /query only."
+  }
+
+  assert {
+    condition     = output.page_url == null
+    error_message = "Without the page there is no page_url."
   }
 }
 

@@ -10,7 +10,8 @@ override_resource {
   target          = module.query_api[0].aws_apigatewayv2_api.this
   override_during = plan
   values = {
-    id = "a1b2c3d4e5"
+    id           = "a1b2c3d4e5"
+    api_endpoint = "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com"
   }
 }
 
@@ -26,7 +27,7 @@ run "disabled_by_default" {
   command = plan
 
   assert {
-    condition     = length(module.query_api) == 0 && output.query_api_url == null
+    condition     = length(module.query_api) == 0 && output.query_api_url == null && output.query_api_page_url == null
     error_message = "Without query_api.enabled there is no HTTP API (and no URL)."
   }
 
@@ -56,6 +57,40 @@ run "enabled_it_reads_the_aggregates_and_analysts_may_invoke_it" {
       one([for statement in data.aws_iam_policy_document.analyst.statement : toset(statement.resources) if statement.sid == "InvokeQueryApi"]) == toset(["arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/*/GET/query"])
     )
     error_message = "The analyst policy grants execute-api:Invoke on the API's routes only."
+  }
+}
+
+run "enabled_it_serves_the_page_by_default" {
+  command = plan
+
+  variables {
+    query_api = {
+      enabled = true
+    }
+  }
+
+  assert {
+    condition = (
+      module.query_api[0].page_url == "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/" &&
+      output.query_api_page_url == module.query_api[0].page_url
+    )
+    error_message = "query_api.page defaults to true: the root exposes the page's URL."
+  }
+}
+
+run "page_false_drops_the_page_url" {
+  command = plan
+
+  variables {
+    query_api = {
+      enabled = true
+      page    = false
+    }
+  }
+
+  assert {
+    condition     = output.query_api_page_url == null && module.query_api[0].route_arns == ["arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/*/GET/query"]
+    error_message = "query_api.page = false reaches the module: no page URL, GET /query still deployed."
   }
 }
 

@@ -8,13 +8,18 @@ output "api_url" {
   value       = aws_apigatewayv2_stage.default.invoke_url
 }
 
+output "page_url" {
+  description = "URL of the page (GET /, no authorization): the API's endpoint and \"/\"; null when settings.page is false."
+  value       = var.settings.page ? "${aws_apigatewayv2_api.this.api_endpoint}/" : null
+}
+
 output "execution_arn" {
   description = "The API's execution ARN (arn:...:execute-api:region:account:api-id)."
   value       = local.execution_arn
 }
 
 output "route_arns" {
-  description = "execute-api:Invoke ARNs of the API's routes in every stage: what an IAM policy grants to call them."
+  description = "execute-api:Invoke ARNs of the API's IAM-authorized routes in every stage: what an IAM policy grants to call them (the page, GET /, needs no grant)."
   value       = values(local.route_arns)
 }
 

@@ -97,12 +97,13 @@ variable "aggregates" {
 }
 
 variable "settings" {
-  description = "The API's settings: throttling of every route (burst: requests at once; rate: requests per second, steady), the origins CORS allows (empty: no CORS), the function's memory (MB), timeout (s), reserved concurrency (null: none) and `live` alias (modules/function)."
+  description = "The API's settings: throttling of every route (burst: requests at once; rate: requests per second, steady), the origins CORS allows (empty: no CORS), whether GET / serves the analysts' page (page: a static page without data, with no authorization, since a browser cannot sign a navigation; false removes the route), the function's memory (MB), timeout (s), reserved concurrency (null: none) and `live` alias (modules/function)."
   type = object({
     throttling_burst_limit         = number
     throttling_rate_limit          = number
     cors_allow_origins             = list(string)
     cors_max_age                   = number
+    page                           = optional(bool, true)
     memory_size                    = number
     timeout                        = number
     reserved_concurrent_executions = optional(number)

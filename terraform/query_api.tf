@@ -50,7 +50,7 @@ output "query_api_url" {
   value       = one(module.query_api[*].api_url)
 }
 
-output "query_api_page_url" {
+output "query_page_url" {
   description = "URL of the analysts' page on the HTTP query API (GET /, no authorization: the page signs its own GET /query requests); null when it is not deployed or query_api.page is false."
   value       = one(module.query_api[*].page_url)
 }

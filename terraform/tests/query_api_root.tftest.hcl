@@ -27,7 +27,7 @@ run "disabled_by_default" {
   command = plan
 
   assert {
-    condition     = length(module.query_api) == 0 && output.query_api_url == null && output.query_api_page_url == null
+    condition     = length(module.query_api) == 0 && output.query_api_url == null && output.query_page_url == null
     error_message = "Without query_api.enabled there is no HTTP API (and no URL)."
   }
 
@@ -72,7 +72,7 @@ run "enabled_it_serves_the_page_by_default" {
   assert {
     condition = (
       module.query_api[0].page_url == "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/" &&
-      output.query_api_page_url == module.query_api[0].page_url
+      output.query_page_url == module.query_api[0].page_url
     )
     error_message = "query_api.page defaults to true: the root exposes the page's URL."
   }
@@ -89,7 +89,7 @@ run "page_false_drops_the_page_url" {
   }
 
   assert {
-    condition     = output.query_api_page_url == null && module.query_api[0].route_arns == ["arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/*/GET/query"]
+    condition     = output.query_page_url == null && module.query_api[0].route_arns == ["arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/*/GET/query"]
     error_message = "query_api.page = false reaches the module: no page URL, GET /query still deployed."
   }
 }

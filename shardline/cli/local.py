@@ -60,9 +60,11 @@ def local_up(port: int, detach: bool, iam: bool, max_concurrency: int, api_port:
                       "and applying terraform (about a minute)…")
     stack.up()
     try:
+        page = (f", its page at {stack.api_url}/"
+                if stack.api_url and stack.outputs.get("query_page_url") else "")
         err_console.print(f"[green]local stack up[/] at {stack.endpoint_url}; outputs: "
                           f"{json.dumps(stack.outputs)}\nHTTP query API at "
-                          f"{stack.api_url or '(none deployed)'}\nfunction logs in "
+                          f"{stack.api_url or '(none deployed)'}{page}\nfunction logs in "
                           f"{stack.dir / 'logs'}; Ctrl-C to stop")
         while not stop.wait(0.5):
             pass

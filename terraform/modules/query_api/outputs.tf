@@ -4,8 +4,10 @@ output "api_id" {
 }
 
 output "api_url" {
-  description = "Base URL of the API's $default stage (append /query)."
-  value       = aws_apigatewayv2_stage.default.invoke_url
+  # The $default stage serves at the endpoint's root; its invoke_url is the same address
+  # with a trailing "/", which would make "<url>/query" a path with two slashes.
+  description = "Base URL of the API's $default stage, without a trailing slash (append /query)."
+  value       = aws_apigatewayv2_api.this.api_endpoint
 }
 
 output "page_url" {

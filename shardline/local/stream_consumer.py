@@ -186,7 +186,9 @@ class ShardConsumer:
                 wake = min(wake, prepared)
         if not works:
             return wake
-        for work, result in zip(works, self._invoke_all(works), strict=True):
+        results = invoke_lanes(self.invoke, self.mapping.function_arn,
+                               [work.event for work in works], f"{self.name}-lane")
+        for work, result in zip(works, results, strict=True):
             self._apply(work, result, now)
         return now
 
@@ -292,10 +294,6 @@ class ShardConsumer:
                 shard_id=self.shard_id, stream_arn=self.reader.stream_arn,
                 final=final, early=early))
         return event
-
-    def _invoke_all(self, works: list[_Work]) -> list[InvocationResult]:
-        return invoke_lanes(self.invoke, self.mapping.function_arn,
-                            [work.event for work in works], f"{self.name}-lane")
 
     def _apply(self, work: _Work, result: InvocationResult, now: float) -> None:
         lane, attempt = work.lane, work.attempt

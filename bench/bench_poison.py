@@ -54,7 +54,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from shardline.local.embedded import EmbeddedAws, reset_backends
 from shardline.local.engine import Engine
 from shardline.local.functions import InvocationResult
-from shardline.local.stream_consumer import RETRY_BACKOFF_S, ShardConsumer
+from shardline.local.stream_consumer import ShardConsumer
+from shardline.local.stream_retries import RETRY_BACKOFF_S, backoff
 from tests.conformance.harness import Harness
 
 RECORDS, BATCH_SIZE, RETRIES = 1_000, 100, 2
@@ -126,7 +127,7 @@ def extra_invocations(mode: str, offset: int) -> int:
 def retry_waits_s(mode: str) -> float:
     """Backoff before each of the R retries (the engine's RETRY_BACKOFF_S schedule), and
     with a partial response the first delay before the invocation after its progress."""
-    waits = sum(RETRY_BACKOFF_S[min(a, len(RETRY_BACKOFF_S)) - 1] for a in range(1, RETRIES + 1))
+    waits = sum(backoff(a) for a in range(1, RETRIES + 1))
     return waits + (RETRY_BACKOFF_S[0] if mode in ("partial", "head") else 0.0)
 
 

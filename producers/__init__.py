@@ -2,6 +2,9 @@
 
 * ``fleet``     — deterministic simulated devices (``FleetConfig``, ``generate``)
 * ``publisher`` — PutRecords with partial-failure retry (``KinesisPublisher``)
+* ``put_entries`` — what one PutRecords entry is and the limits it must meet (``PutEntry``)
+* ``put_scheduler`` — which records go into each call, so retries keep each key's order
+* ``publish_report`` — what publishing did, counted (``PublishReport``)
 * ``aggregation`` — KPL-style aggregation per shard on top of it (``AggregatingPublisher``)
 * ``manifest``  — exact ground truth of what Kinesis accepted (``Manifest``)
 * ``simulate``  — paced or unpaced runs tying the three together (``run_simulation``)
@@ -11,13 +14,8 @@
 from producers.aggregation import AggregatingPublisher, ShardMap
 from producers.fleet import FleetConfig, generate
 from producers.manifest import Manifest, ManifestError
-from producers.publisher import (
-    InvalidEntryError,
-    KinesisPublisher,
-    PublishError,
-    PublishReport,
-    PutEntry,
-)
+from producers.publisher import KinesisPublisher, PublishError, PublishReport
+from producers.put_entries import InvalidEntryError, PutEntry
 from producers.simulate import SimulationError, SimulationResult, run_simulation
 
 __all__ = [

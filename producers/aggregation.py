@@ -53,14 +53,8 @@ from typing import Any
 from aws_kinesis_agg.aggregator import AggRecord
 from botocore.exceptions import BotoCoreError, ClientError
 
-from producers.publisher import (
-    EntryLike,
-    KinesisPublisher,
-    PublishError,
-    PublishReport,
-    PutEntry,
-    coerce_entries,
-)
+from producers.publisher import KinesisPublisher, PublishError, PublishReport
+from producers.put_entries import EntryLike, PutEntry, coerce_entries
 from producers.readback import list_shards
 
 HASH_KEY_LIMIT = 2**128  # hash keys are 0 .. 2**128 - 1

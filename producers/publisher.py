@@ -27,20 +27,23 @@ from __future__ import annotations
 
 import random
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from lambdas.shared.backoff import FullJitterBackoff
-
-MAX_RECORDS_PER_CALL = 500
-MAX_REQUEST_BYTES = 10 * 1024 * 1024
-# The default per-record limit; a stream can be raised to 10 MiB (UpdateMaxRecordSize).
-MAX_RECORD_BYTES = 1024 * 1024
-MAX_PARTITION_KEY_CHARS = 256
+from producers.publish_report import PublishReport
+from producers.put_entries import (
+    MAX_RECORD_BYTES,
+    MAX_RECORDS_PER_CALL,
+    MAX_REQUEST_BYTES,
+    EntryLike,
+    PutEntry,
+    coerce_entries,
+)
+from producers.put_scheduler import PendingEntry, PutScheduler
 
 THROTTLED = "ProvisionedThroughputExceededException"
 # Whole-call errors that mean "slow down and try again"; anything else (missing stream,
@@ -55,96 +58,6 @@ RETRYABLE_CALL_ERRORS = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class PutEntry:
-    """One user record to put: its partition key, its bytes, and the caller's object.
-
-    ``payload`` is not sent; it rides along so ``on_accepted`` can count the original
-    record (e.g. the ``TelemetryV1``) without decoding the bytes again.
-    """
-
-    partition_key: str
-    data: bytes
-    payload: Any = None
-    explicit_hash_key: str | None = None
-    # Records sharing an ordering key keep their order (default: the partition key). A
-    # KPL aggregate carries many partition keys, so it orders by its shard instead.
-    ordering_key: str | None = None
-    # How many user records this Kinesis record carries (a KPL aggregate: many); the
-    # report's ``accepted`` counts these, so it means the same with or without aggregation.
-    user_records: int = 1
-    # The shard the caller predicted from its shard map; a result on another shard means
-    # the map is stale (the stream was resharded) and is counted in the report.
-    expected_shard_id: str | None = None
-
-    @property
-    def order_key(self) -> str:
-        return self.ordering_key if self.ordering_key is not None else self.partition_key
-
-    @property
-    def size(self) -> int:
-        """Bytes counted against the record and request limits: data + partition key."""
-        return len(self.data) + len(self.partition_key.encode("utf-8"))
-
-    def to_request(self) -> dict[str, Any]:
-        request: dict[str, Any] = {"PartitionKey": self.partition_key, "Data": self.data}
-        if self.explicit_hash_key is not None:
-            request["ExplicitHashKey"] = self.explicit_hash_key
-        return request
-
-
-EntryLike = PutEntry | tuple[str, bytes, Any]
-
-
-@dataclass(slots=True)
-class PublishReport:
-    """Counters of what publishing did; ``merge`` sums reports.
-
-    ``accepted`` counts user records and ``kinesis_records`` the Kinesis records that
-    carried them (equal unless records are KPL-aggregated); ``bytes_accepted`` is the
-    Kinesis records' data + partition keys. ``calls`` counts PutRecords calls (throttled
-    ones included), ``failed_records`` the per-record failures and ``retried`` the records
-    sent again (Kinesis records: an aggregate fails and is retried whole),
-    ``throttled_calls`` the whole calls rejected by throttling. ``error_codes`` counts
-    per-record ErrorCodes once per failed record and whole-call errors once per call.
-    ``unexpected_shard`` counts accepted records that landed on a shard other than their
-    ``expected_shard_id``. ``throttled_records`` counts the per-record failures that were
-    ``ProvisionedThroughputExceededException`` (the shard's write limits).
-    """
-
-    calls: int = 0
-    accepted: int = 0
-    kinesis_records: int = 0
-    bytes_accepted: int = 0
-    unexpected_shard: int = 0
-    failed_records: int = 0
-    retried: int = 0
-    throttled_calls: int = 0
-    throttled_records: int = 0
-    backoff_s: float = 0.0
-    error_codes: Counter[str] = field(default_factory=Counter)
-
-    def merge(self, other: PublishReport) -> None:
-        self.calls += other.calls
-        self.accepted += other.accepted
-        self.kinesis_records += other.kinesis_records
-        self.bytes_accepted += other.bytes_accepted
-        self.unexpected_shard += other.unexpected_shard
-        self.failed_records += other.failed_records
-        self.retried += other.retried
-        self.throttled_calls += other.throttled_calls
-        self.throttled_records += other.throttled_records
-        self.backoff_s += other.backoff_s
-        self.error_codes.update(other.error_codes)
-
-
-class InvalidEntryError(ValueError):
-    """An entry PutRecords would reject whatever we do (too large, bad partition key).
-
-    Raised before anything of the ``publish`` call is sent, so nothing is half-written.
-    """
-
-
 class PublishError(RuntimeError):
     """Some records were not accepted; ``unaccepted`` holds them, in input order."""
 
@@ -152,97 +65,6 @@ class PublishError(RuntimeError):
         super().__init__(message)
         self.unaccepted: list[PutEntry] = list(unaccepted)
         self.report = report
-
-
-@dataclass(slots=True)
-class _Pending:
-    """An entry on its way: its input position (for ordering) and failed sends so far."""
-
-    order: int
-    entry: PutEntry
-    size: int
-    failures: int = 0
-
-    @property
-    def key(self) -> str:
-        return self.entry.order_key
-
-
-class _Scheduler:
-    """Chooses the records of each call so that retries add no reordering of a key.
-
-    Three queues, each in input order: ``retries`` (sent, failed), ``held`` (never sent,
-    waiting behind a failed record of their key) and ``fresh``. Every ``held`` record is
-    older than every ``fresh`` one, because records only move from fresh to held.
-    """
-
-    def __init__(self, pending: Iterable[_Pending]) -> None:
-        self._retries: list[_Pending] = []
-        self._held: deque[_Pending] = deque()
-        self._fresh: deque[_Pending] = deque(pending)
-
-    def __bool__(self) -> bool:
-        return bool(self._retries or self._held or self._fresh)
-
-    def next_batch(
-        self, max_records: int, max_bytes: int, max_per_key: int | None = None
-    ) -> list[_Pending]:
-        batch: list[_Pending] = []
-        size = 0
-        per_key: Counter[str] = Counter()
-        # Keys with a failed record still waiting: none of their unsent records may go
-        # until it is accepted (this also takes load off a throttled shard).
-        blocked = {pending.key for pending in self._retries}
-
-        def fits(pending: _Pending) -> bool:
-            return len(batch) < max_records and size + pending.size <= max_bytes
-
-        def key_full(pending: _Pending) -> bool:
-            return max_per_key is not None and per_key[pending.key] >= max_per_key
-
-        def take(pending: _Pending) -> None:
-            nonlocal size
-            batch.append(pending)
-            size += pending.size
-            per_key[pending.key] += 1
-
-        # Retries go first, oldest first, so a failed record is never overtaken by a
-        # record of its key sent in a later call.
-        waiting: list[_Pending] = []
-        for index, pending in enumerate(self._retries):
-            if not fits(pending):
-                waiting.extend(self._retries[index:])
-                break
-            if key_full(pending):
-                waiting.append(pending)
-            else:
-                take(pending)
-        self._retries = waiting
-
-        held_next: deque[_Pending] = deque()
-        full = False
-        for source in (self._held, self._fresh):
-            while source and not full:
-                pending = source[0]
-                # A key at its per-call quota waits like a blocked one, so its later
-                # records cannot overtake it either.
-                if pending.key in blocked or key_full(pending):
-                    held_next.append(source.popleft())
-                elif fits(pending):
-                    take(source.popleft())
-                else:
-                    full = True  # leave it and everything after it where it is
-        # Scanned-and-held records are older than the unscanned rest of ``held``.
-        held_next.extend(self._held)
-        self._held = held_next
-        return batch
-
-    def requeue_failed(self, failed: Iterable[_Pending]) -> None:
-        self._retries = sorted([*self._retries, *failed], key=lambda pending: pending.order)
-
-    def remaining(self) -> list[PutEntry]:
-        everything = [*self._retries, *self._held, *self._fresh]
-        return [pending.entry for pending in sorted(everything, key=lambda p: p.order)]
 
 
 class KinesisPublisher:
@@ -305,7 +127,7 @@ class KinesisPublisher:
         """
         if max_per_key_per_call is not None and max_per_key_per_call < 1:
             raise ValueError("max_per_key_per_call must be >= 1")
-        scheduler = _Scheduler(self._prepare(entries))
+        scheduler = PutScheduler(self._prepare(entries))
         report = PublishReport()
         try:
             while scheduler:
@@ -327,13 +149,13 @@ class KinesisPublisher:
 
     # -- steps -----------------------------------------------------------------------
 
-    def _prepare(self, entries: Iterable[EntryLike]) -> list[_Pending]:
+    def _prepare(self, entries: Iterable[EntryLike]) -> list[PendingEntry]:
         return [
-            _Pending(order, entry, entry.size)
+            PendingEntry(order, entry, entry.size)
             for order, entry in enumerate(coerce_entries(entries, self.max_record_bytes))
         ]
 
-    def _wait_before_retry(self, batch: list[_Pending], report: PublishReport) -> None:
+    def _wait_before_retry(self, batch: list[PendingEntry], report: PublishReport) -> None:
         retries = [pending.failures for pending in batch if pending.failures]
         if not retries:
             return
@@ -344,11 +166,11 @@ class KinesisPublisher:
 
     def _send(
         self,
-        batch: list[_Pending],
-        scheduler: _Scheduler,
+        batch: list[PendingEntry],
+        scheduler: PutScheduler,
         report: PublishReport,
         on_accepted: Callable[[PutEntry], None] | None,
-    ) -> list[_Pending]:
+    ) -> list[PendingEntry]:
         """One PutRecords call; returns the records that failed (failures counted)."""
         report.calls += 1
         try:
@@ -372,12 +194,12 @@ class KinesisPublisher:
 
     def _settle(
         self,
-        batch: list[_Pending],
+        batch: list[PendingEntry],
         response: dict[str, Any],
-        scheduler: _Scheduler,
+        scheduler: PutScheduler,
         report: PublishReport,
         on_accepted: Callable[[PutEntry], None] | None,
-    ) -> list[_Pending]:
+    ) -> list[PendingEntry]:
         results = response.get("Records") or []
         if len(results) != len(batch):
             # Without a result per record we cannot tell what was written; stop loudly.
@@ -409,7 +231,7 @@ class KinesisPublisher:
     # -- errors ----------------------------------------------------------------------
 
     def _budget_error(
-        self, exhausted: list[_Pending], scheduler: _Scheduler, report: PublishReport
+        self, exhausted: list[PendingEntry], scheduler: PutScheduler, report: PublishReport
     ) -> PublishError:
         unaccepted = scheduler.remaining()
         first = min(exhausted, key=lambda pending: pending.order)
@@ -423,7 +245,7 @@ class KinesisPublisher:
         )
 
     def _call_error(
-        self, reason: str, batch: list[_Pending], scheduler: _Scheduler, report: PublishReport
+        self, reason: str, batch: list[PendingEntry], scheduler: PutScheduler, report: PublishReport
     ) -> PublishError:
         scheduler.requeue_failed(batch)  # the call's records are not accepted either
         unaccepted = scheduler.remaining()
@@ -432,37 +254,6 @@ class KinesisPublisher:
             f"PutRecords failed: {reason}",
             unaccepted,
             report,
-        )
-
-
-def coerce_entries(entries: Iterable[EntryLike], max_record_bytes: int) -> list[PutEntry]:
-    """``entries`` as ``PutEntry`` objects, each one PutRecords could accept.
-
-    Raises ``InvalidEntryError`` naming the first entry that can never be accepted.
-    """
-    coerced = []
-    for order, item in enumerate(entries):
-        entry = item if isinstance(item, PutEntry) else PutEntry(*item)
-        _validate(order, entry, max_record_bytes)
-        coerced.append(entry)
-    return coerced
-
-
-def _validate(order: int, entry: PutEntry, max_record_bytes: int) -> None:
-    if not 1 <= len(entry.partition_key) <= MAX_PARTITION_KEY_CHARS:
-        raise InvalidEntryError(
-            f"entry {order}: partition key must be 1-{MAX_PARTITION_KEY_CHARS} "
-            f"characters, got {len(entry.partition_key)}"
-        )
-    if not isinstance(entry.data, bytes | bytearray):
-        raise InvalidEntryError(
-            f"entry {order} (partition key {entry.partition_key!r}): data must be bytes, "
-            f"got {type(entry.data).__name__}"
-        )
-    if entry.size > max_record_bytes:
-        raise InvalidEntryError(
-            f"entry {order} (partition key {entry.partition_key!r}) is {entry.size} bytes "
-            f"with its partition key; the stream accepts at most {max_record_bytes}"
         )
 
 
@@ -475,15 +266,9 @@ def _codes(counts: Counter[str]) -> str:
 
 
 __all__ = [
-    "MAX_RECORDS_PER_CALL",
-    "MAX_RECORD_BYTES",
-    "MAX_REQUEST_BYTES",
     "RETRYABLE_CALL_ERRORS",
-    "EntryLike",
-    "InvalidEntryError",
     "KinesisPublisher",
     "PublishError",
     "PublishReport",
     "PutEntry",
-    "coerce_entries",
 ]

@@ -34,7 +34,8 @@ from shardline.local.scheduling import (
     RealTimeDriver,
 )
 from shardline.local.shard_lineage import Lineage, ShardInfo
-from shardline.local.sqs_source import SqsConsumer, SqsMapping
+from shardline.local.sqs_mapping import SqsMapping
+from shardline.local.sqs_source import SqsConsumer
 from shardline.local.stream_sources import open_reader, stream_shards
 
 log = logging.getLogger("shardline.engine")

@@ -25,12 +25,8 @@ from typing import Any
 from shardline.local.mappings import StreamMapping
 from shardline.local.read_budget import MAX_BYTES_PER_CALL, ReadBudget
 from shardline.local.shard_lineage import ShardInfo
-from shardline.local.stream_consumer import (
-    WINDOW_STATE_CAP_BYTES,
-    Invocation,
-    ShardConsumer,
-    StreamRecord,
-)
+from shardline.local.stream_consumer import Invocation, ShardConsumer, StreamRecord
+from shardline.local.tumbling_windows import WINDOW_STATE_CAP_BYTES
 
 __all__ = ["WINDOW_STATE_CAP_BYTES", "Invocation", "KinesisShardReader", "ShardConsumer",
            "kinesis_shards"]

@@ -4,7 +4,8 @@
 ready batches — and returns when it next wants to run, so the same code serves the
 real-time engine (a thread per mapping) and the deterministic driver (virtual clock).
 
-Rules implemented here (AWS-SEMANTICS.md, Lambda's SQS guide):
+Rules implemented here and in the ``sqs_*`` modules it uses (AWS-SEMANTICS.md, Lambda's
+SQS guide):
 
 * ReceiveMessage returns at most 10 messages, so a batch is filled by repeated calls up to
   BatchSize (1 to 10,000, default 10) and the 6 MB invocation payload. With
@@ -31,7 +32,7 @@ Rules implemented here (AWS-SEMANTICS.md, Lambda's SQS guide):
 
 Visibility on a virtual clock: moto times visibility on the real clock, in whole
 seconds. A consumer with ``virtual_visibility`` (the deterministic driver) receives with a
-long real-time hold (``VIRTUAL_HOLD_S``) and, when the queue's VisibilityTimeout has
+long real-time hold (``sqs_queue.VIRTUAL_HOLD_S``) and, when the queue's VisibilityTimeout has
 passed on *its* clock, makes the messages visible again with ChangeMessageVisibility 0.
 Messages therefore reappear exactly at ``receive time + VisibilityTimeout`` of virtual
 time, never earlier, and moto still counts receives, redrives and blocks FIFO groups.
@@ -39,203 +40,33 @@ time, never earlier, and moto still counts receives, redrives and blocks FIFO gr
 
 from __future__ import annotations
 
-import base64
 import concurrent.futures
-import json
 import logging
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from shardline.local.destinations import queue_url
 from shardline.local.event_filter import kept
 from shardline.local.functions import InvocationResult
-from shardline.local.mappings import SourceArnParts, api_filter_patterns
 from shardline.local.poller_access import (
     DENIED_RETRY_S,
     AccessProblem,
     denial_reason,
     mark_mapping,
 )
+from shardline.local.sqs_batch_response import judge
+from shardline.local.sqs_mapping import SqsMapping
+from shardline.local.sqs_queue import RECEIVE_LIMIT, SqsQueue
+from shardline.local.sqs_records import QueueMessage, SqsInvocation, record_bytes
 
 log = logging.getLogger("shardline.engine")
 
-RECEIVE_LIMIT = 10  # ReceiveMessage and the *Batch APIs take at most 10 entries
 POLL_INTERVAL_S = 1.0
-DEFAULT_BATCH_SIZE = 10
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
-LOCAL_CONCURRENCY_CAP = 10  # the function runtime's default pool size
-VIRTUAL_HOLD_S = 3600
 # On the real clock moto starts the timeout a moment after the poll began: look again
 # just after it has run out rather than a poll interval later.
 REAL_VISIBILITY_MARGIN_S = 0.1
-EVENT_SOURCE = "aws:sqs"
-
-
-@dataclass(frozen=True)
-class SqsMapping(SourceArnParts):
-    """The settings of one SQS event source mapping that the consumer honours."""
-
-    uuid: str
-    function_arn: str
-    source_arn: str
-    state: str
-    batch_size: int
-    batching_window_s: float
-    report_batch_item_failures: bool
-    maximum_concurrency: int | None
-    filter_patterns: tuple[str, ...] = ()  # FilterCriteria; none: every message is sent
-
-    @property
-    def queue_name(self) -> str:
-        return self.source_arn.split(":")[5]
-
-    @property
-    def fifo(self) -> bool:
-        return self.queue_name.endswith(".fifo")
-
-    @property
-    def enabled(self) -> bool:
-        return self.state in ("Enabled", "Enabling", "Creating", "Updating")
-
-    @property
-    def concurrency(self) -> int:
-        """Batches that may run at once locally."""
-        return max(1, min(self.maximum_concurrency or 1, LOCAL_CONCURRENCY_CAP))
-
-    @classmethod
-    def from_api(cls, data: dict[str, Any]) -> SqsMapping:
-        scaling = data.get("ScalingConfig") or {}
-        concurrency = scaling.get("MaximumConcurrency")
-        return cls(
-            uuid=data["UUID"],
-            function_arn=data["FunctionArn"],
-            source_arn=data["EventSourceArn"],
-            state=data.get("State", "Enabled"),
-            batch_size=max(1, int(data.get("BatchSize") or DEFAULT_BATCH_SIZE)),
-            batching_window_s=float(data.get("MaximumBatchingWindowInSeconds") or 0),
-            report_batch_item_failures="ReportBatchItemFailures"
-            in (data.get("FunctionResponseTypes") or []),
-            maximum_concurrency=int(concurrency) if concurrency is not None else None,
-            filter_patterns=api_filter_patterns(data),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class QueueMessage:
-    """One received message, as ReceiveMessage returned it."""
-
-    message_id: str
-    receipt_handle: str
-    body: str
-    attributes: dict[str, str]
-    message_attributes: dict[str, Any]
-    md5_of_body: str
-    md5_of_message_attributes: str | None
-    received_at: float  # clock time of the ReceiveMessage that returned it
-    visible_again_at: float  # received_at + the queue's VisibilityTimeout
-
-    @property
-    def arrival(self) -> float:
-        """When the message was sent (epoch seconds)."""
-        return int(self.attributes.get("SentTimestamp", 0)) / 1000
-
-    @classmethod
-    def from_api(cls, raw: dict[str, Any], received_at: float,
-                 visibility_timeout_s: float) -> QueueMessage:
-        return cls(
-            message_id=raw["MessageId"],
-            receipt_handle=raw["ReceiptHandle"],
-            body=raw["Body"],
-            attributes=dict(raw.get("Attributes") or {}),
-            message_attributes=dict(raw.get("MessageAttributes") or {}),
-            md5_of_body=raw["MD5OfBody"],
-            md5_of_message_attributes=raw.get("MD5OfMessageAttributes"),
-            received_at=received_at,
-            visible_again_at=received_at + visibility_timeout_s,
-        )
-
-    def event_record(self, mapping: SqsMapping) -> dict[str, Any]:
-        record: dict[str, Any] = {
-            "messageId": self.message_id,
-            "receiptHandle": self.receipt_handle,
-            "body": self.body,
-            "attributes": dict(self.attributes),
-            "messageAttributes": lambda_message_attributes(self.message_attributes),
-            "md5OfBody": self.md5_of_body,
-        }
-        if self.md5_of_message_attributes is not None:
-            record["md5OfMessageAttributes"] = self.md5_of_message_attributes
-        record.update(eventSource=EVENT_SOURCE, eventSourceARN=mapping.source_arn,
-                      awsRegion=mapping.region)
-        return record
-
-
-def lambda_message_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
-    """SQS API message attributes in the shape Lambda's SQS event uses."""
-    converted: dict[str, Any] = {}
-    for name, value in attributes.items():
-        entry: dict[str, Any] = {}
-        if value.get("StringValue") is not None:
-            entry["stringValue"] = value["StringValue"]
-        if value.get("BinaryValue") is not None:
-            entry["binaryValue"] = _b64(value["BinaryValue"])
-        entry["stringListValues"] = list(value.get("StringListValues") or [])
-        entry["binaryListValues"] = [_b64(v) for v in value.get("BinaryListValues") or []]
-        entry["dataType"] = value["DataType"]
-        converted[name] = entry
-    return converted
-
-
-def _b64(value: bytes | str) -> str:
-    data = value.encode() if isinstance(value, str) else bytes(value)
-    return base64.b64encode(data).decode()
-
-
-@dataclass(frozen=True, slots=True)
-class SqsInvocation:
-    """One entry of the invocation log for an SQS mapping (observability and tests)."""
-
-    function: str
-    mapping_uuid: str
-    queue_arn: str
-    message_ids: tuple[str, ...]
-    batch_size: int
-    duration_ms: float
-    outcome: str  # ok | partial | error | invalid_response
-    error_type: str | None
-    failed_message_ids: tuple[str, ...]  # left in the queue for another attempt
-    at: float
-
-
-@dataclass(frozen=True, slots=True)
-class _Verdict:
-    outcome: str
-    failed: frozenset[str]
-
-
-def judge(result: InvocationResult, batch: list[QueueMessage],
-          report_batch_item_failures: bool) -> _Verdict:
-    """Which messages of ``batch`` failed, by Lambda's rules for SQS responses."""
-    everything = frozenset(m.message_id for m in batch)
-    if not result.ok:
-        return _Verdict("error", everything)
-    if not report_batch_item_failures:
-        return _Verdict("ok", frozenset())
-    payload = result.payload
-    failures = payload.get("batchItemFailures") if isinstance(payload, dict) else None
-    if failures is None or failures == []:
-        return _Verdict("ok", frozenset())
-    if not isinstance(failures, list):
-        return _Verdict("invalid_response", everything)
-    failed = set()
-    for failure in failures:
-        identifier = failure.get("itemIdentifier") if isinstance(failure, dict) else None
-        if not isinstance(identifier, str) or identifier not in everything:
-            return _Verdict("invalid_response", everything)
-        failed.add(identifier)
-    return _Verdict("partial", frozenset(failed))
 
 
 @dataclass
@@ -256,7 +87,7 @@ class SqsConsumer:
     invocations: int = 0
     errors: int = 0  # invocations whose messages were not all deleted
     retries: int = 0  # messages left in the queue for another attempt
-    _queue_url: str | None = None
+    _queue: SqsQueue = field(init=False)
     _gathered: list[QueueMessage] = field(default_factory=list)
     _gathered_bytes: int = 0
     _gathering_since: float | None = None
@@ -267,6 +98,7 @@ class SqsConsumer:
 
     def __post_init__(self) -> None:
         self.name = self.name or f"{self.mapping.uuid[:8]}/{self.mapping.queue_name}"
+        self._queue = SqsQueue(self.sqs, self.mapping, self.virtual_visibility)
 
     # -- observation -------------------------------------------------------------------
     @property
@@ -304,7 +136,7 @@ class SqsConsumer:
         except self.sqs.exceptions.QueueDoesNotExist:
             log.warning("queue %s does not exist; polling again later",
                         self.mapping.source_arn)
-            self._queue_url = None
+            self._queue.forget_url()
             self._gathered, self._gathered_bytes, self._gathering_since = [], 0, None
             self._in_flight.clear()
             self._next_poll = now + self.poll_interval_s
@@ -349,17 +181,6 @@ class SqsConsumer:
             log.warning(message, extra={"mapping": self.mapping.uuid,
                                         "queue": self.mapping.source_arn})
 
-    def _url(self) -> str:
-        if self._queue_url is None:
-            self._queue_url = queue_url(self.sqs, self.mapping.account,
-                                        self.mapping.queue_name)
-        return self._queue_url
-
-    def _visibility_timeout_s(self) -> int:
-        attributes = self.sqs.get_queue_attributes(
-            QueueUrl=self._url(), AttributeNames=["VisibilityTimeout"])["Attributes"]
-        return int(attributes["VisibilityTimeout"])
-
     def _fill(self, now: float) -> None:
         """Top the gathered batch up from the queue: ReceiveMessage until it is full or
         a call comes back short (nothing more to receive right now)."""
@@ -369,10 +190,10 @@ class SqsConsumer:
         visibility_timeout: int | None = None
         while not self._full():
             want = min(RECEIVE_LIMIT, self.mapping.batch_size - len(self._gathered))
-            raw = self._receive(want)
+            raw = self._queue.receive(want)
             if raw:
                 if visibility_timeout is None:
-                    visibility_timeout = self._visibility_timeout_s()
+                    visibility_timeout = self._queue.visibility_timeout_s()
                 if self._gathering_since is None:
                     self._gathering_since = now
                 timeout = visibility_timeout + (0 if self.virtual_visibility
@@ -392,19 +213,8 @@ class SqsConsumer:
         for message, wanted in zip(messages, keep, strict=True):
             if wanted:
                 self._gathered.append(message)
-                self._gathered_bytes += _record_bytes(message)
-        self._delete([m for m, wanted in zip(messages, keep, strict=True) if not wanted])
-
-    def _receive(self, count: int) -> list[dict[str, Any]]:
-        arguments: dict[str, Any] = {
-            "QueueUrl": self._url(), "MaxNumberOfMessages": count,
-            # Never block the driver: polls are repeated instead of long polling.
-            "WaitTimeSeconds": 0,
-            "MessageSystemAttributeNames": ["All"], "MessageAttributeNames": ["All"],
-        }
-        if self.virtual_visibility:
-            arguments["VisibilityTimeout"] = VIRTUAL_HOLD_S
-        return list(self.sqs.receive_message(**arguments).get("Messages", []))
+                self._gathered_bytes += record_bytes(message)
+        self._queue.delete([m for m, wanted in zip(messages, keep, strict=True) if not wanted])
 
     def _full(self) -> bool:
         return (len(self._gathered) >= self.mapping.batch_size
@@ -421,14 +231,14 @@ class SqsConsumer:
         batch: list[QueueMessage] = []
         size = 0
         for message in self._gathered:
-            size += _record_bytes(message)
+            size += record_bytes(message)
             if len(batch) == self.mapping.batch_size or (batch and size > MAX_PAYLOAD_BYTES):
                 break
             batch.append(message)
         # What did not fit the payload was received already (its visibility timeout is
         # running): it starts the next batch, in the window that is already open.
         self._gathered = self._gathered[len(batch):]
-        self._gathered_bytes = sum(_record_bytes(m) for m in self._gathered)
+        self._gathered_bytes = sum(record_bytes(m) for m in self._gathered)
         if not self._gathered:
             self._gathering_since = None
         return batch
@@ -464,7 +274,7 @@ class SqsConsumer:
         self.invocations += 1
         done = [m for m in batch if m.message_id not in verdict.failed]
         failed = [m for m in batch if m.message_id in verdict.failed]
-        self._delete(done)
+        self._queue.delete(done)
         # Failed messages are left alone: they reappear when their visibility timeout
         # runs out (released here on a virtual clock, by moto on the real one).
         for message in failed:
@@ -486,16 +296,6 @@ class SqsConsumer:
             failed_message_ids=tuple(m.message_id for m in failed), at=now,
         ))
 
-    def _delete(self, messages: list[QueueMessage]) -> None:
-        for chunk in _chunks(messages, RECEIVE_LIMIT):
-            response = self.sqs.delete_message_batch(QueueUrl=self._url(), Entries=[
-                {"Id": str(i), "ReceiptHandle": m.receipt_handle}
-                for i, m in enumerate(chunk)])
-            for failure in response.get("Failed", []):
-                log.error("could not delete message %s: %s",
-                          chunk[int(failure["Id"])].message_id, failure.get("Message"),
-                          extra={"queue": self.mapping.source_arn})
-
     def _release_expired(self, now: float) -> bool:
         """Forget failed messages whose visibility timeout has run out; on a virtual clock
         make them visible in moto at that moment. True when any was due."""
@@ -503,19 +303,5 @@ class SqsConsumer:
         for message in due:
             del self._in_flight[message.receipt_handle]
         if due and self.virtual_visibility:
-            for chunk in _chunks(due, RECEIVE_LIMIT):
-                # A handle the handler deleted, or moto redrove, fails here: nothing to do.
-                self.sqs.change_message_visibility_batch(QueueUrl=self._url(), Entries=[
-                    {"Id": str(i), "ReceiptHandle": m.receipt_handle, "VisibilityTimeout": 0}
-                    for i, m in enumerate(chunk)])
+            self._queue.make_visible(due)
         return bool(due)
-
-
-def _record_bytes(message: QueueMessage) -> int:
-    return len(message.body.encode()) + len(json.dumps(message.message_attributes,
-                                                       default=str)) + 1024
-
-
-def _chunks(items: list[QueueMessage], size: int) -> Iterable[list[QueueMessage]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]

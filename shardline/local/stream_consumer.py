@@ -7,13 +7,15 @@ invocation — and returns when it next wants to run, so the same code serves th
 real-time engine (one thread per shard) and a deterministic scheduler driving a virtual
 clock.
 
-Rules implemented here (AWS-SEMANTICS.md): BatchSize, MaximumBatchingWindowInSeconds,
-ParallelizationFactor, tumbling windows by arrival time with state carried between
-invocations, one final invoke per window and an early termination when the state passes
-the cap, ReportBatchItemFailures (checkpoint before the lowest failed sequence number;
-malformed responses fail the whole batch), BisectBatchOnFunctionError,
-MaximumRetryAttempts, MaximumRecordAgeInSeconds and on-failure destinations. A failing
-batch blocks its shard (with ParallelizationFactor > 1: its partition-key lane).
+Rules implemented here (AWS-SEMANTICS.md): BatchSize, MaximumBatchingWindowInSeconds
+(``stream_batching``), ParallelizationFactor (``stream_lanes``), tumbling windows by
+arrival time with state carried between invocations, one final invoke per window and an
+early termination when the state passes the cap (``tumbling_windows``),
+ReportBatchItemFailures (checkpoint before the lowest failed sequence number; malformed
+responses fail the whole batch), BisectBatchOnFunctionError, MaximumRetryAttempts
+(``stream_retries``), MaximumRecordAgeInSeconds and on-failure destinations
+(``stream_failure_records``). A failing batch blocks its shard (with
+ParallelizationFactor > 1: its partition-key lane).
 
 Where AWS leaves the behaviour open, shardline chooses and says so:
 
@@ -38,84 +40,53 @@ Where AWS leaves the behaviour open, shardline chooses and says so:
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import math
-import threading
-import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from shardline.local.batch_response import Verdict, has_state, judge
-from shardline.local.destinations import (
-    batch_info,
-    mapping_object_key,
-    service_of,
-    stream_failure_record,
-    with_payload,
-)
 from shardline.local.event_filter import kept
 from shardline.local.functions import InvocationResult
 from shardline.local.mappings import StreamMapping
 from shardline.local.poller_access import AccessProblem, denial_reason, mark_mapping
+from shardline.local.stream_batching import expired_count, take_ready_batch
+from shardline.local.stream_failure_records import failure_document, send_failure_document
+from shardline.local.stream_lanes import (
+    MAX_PARALLELIZATION,
+    Attempt,
+    Lane,
+    invoke_lanes,
+    partition_lane,
+    reshaped,
+)
 from shardline.local.stream_records import Invocation, ShardReader, StreamRecord
+from shardline.local.stream_retries import (
+    retry_later,
+    split_in_halves,
+    start_afresh,
+)
+from shardline.local.tumbling_windows import (
+    WINDOW_STATE_CAP_BYTES,
+    state_bytes,
+    window_fields,
+    window_of,
+    window_over,
+)
 
-__all__ = ["MAX_PAYLOAD_BYTES", "WINDOW_STATE_CAP_BYTES", "Invocation", "ShardConsumer",
-           "ShardReader", "StreamRecord", "partition_lane", "window_iso"]
+__all__ = ["Invocation", "ShardConsumer", "ShardReader", "StreamRecord"]
 
 log = logging.getLogger("shardline.engine")
 
 POLL_INTERVAL_S = 1.0
-MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
-WINDOW_STATE_CAP_BYTES = 1024 * 1024
-RETRY_BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0)
-MAX_PARALLELIZATION = 10
-
-
-def window_iso(epoch_s: int) -> str:
-    return datetime.fromtimestamp(epoch_s, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-@dataclass
-class _Attempt:
-    """A batch on its way: invoked, retried, split, or skipped to the destination."""
-
-    records: list[StreamRecord]
-    attempts: int = 0  # failed attempts so far (retries consumed)
-    invocations: int = 0
-    not_before: float = 0.0
-    last_result: InvocationResult | None = None
-    early: bool = False  # a window-closing invocation for a state past the cap
-
-
-@dataclass
-class _Lane:
-    """A sub-queue of the shard (all of it unless ParallelizationFactor > 1).
-
-    Records of one partition key always land in the same lane, so they stay in order;
-    each lane has its own batching, retries and tumbling window.
-    """
-
-    buffer: deque[StreamRecord] = field(default_factory=deque)
-    pending: deque[_Attempt] = field(default_factory=deque)
-    buffered_since: float | None = None
-    window_start: int | None = None
-    window_state: dict[str, Any] = field(default_factory=dict)
-    closing: _Attempt | None = None  # the window-closing invocation, until it succeeds
-
-    @property
-    def busy(self) -> bool:
-        return bool(self.pending) or self.closing is not None
 
 
 @dataclass(frozen=True, slots=True)
 class _Work:
-    lane: _Lane
-    attempt: _Attempt
+    lane: Lane
+    attempt: Attempt
     closing: bool
     event: dict[str, Any]
 
@@ -149,7 +120,7 @@ class ShardConsumer:
     errors: int = 0
     retries: int = 0
     access: AccessProblem = field(default_factory=AccessProblem)  # role denied its source
-    lanes: list[_Lane] = field(default_factory=lambda: [_Lane()])
+    lanes: list[Lane] = field(default_factory=lambda: [Lane()])
     _unfinished: deque[StreamRecord] = field(default_factory=deque)
     _finished: set[int] = field(default_factory=set)
     _next_poll: float = 0.0
@@ -215,7 +186,9 @@ class ShardConsumer:
                 wake = min(wake, prepared)
         if not works:
             return wake
-        for work, result in zip(works, self._invoke_all(works), strict=True):
+        results = invoke_lanes(self.invoke, self.mapping.function_arn,
+                               [work.event for work in works], f"{self.name}-lane")
+        for work, result in zip(works, results, strict=True):
             self._apply(work, result, now)
         return now
 
@@ -235,7 +208,6 @@ class ShardConsumer:
             self.access.cleared(f"mapping {self.mapping.uuid} shard {self.shard_id}")
             mark_mapping(self.mapping.uuid, self.mapping.account, self.mapping.region,
                          self.access)
-        count = len(self.lanes)
         keep = kept(self.mapping.filter_patterns, self.mapping.service,
                     (r.event for r in records))
         for record, wanted in zip(records, keep, strict=True):
@@ -243,7 +215,7 @@ class ShardConsumer:
             if not wanted:
                 self._finish([record])  # filtered out: done, the checkpoint moves past it
                 continue
-            lane = self.lanes[partition_lane(record.partition_key, count)]
+            lane = self._lane_of(record)
             lane.buffer.append(record)
             if lane.buffered_since is None:
                 lane.buffered_since = now
@@ -253,45 +225,25 @@ class ShardConsumer:
         self.last_poll_at = now
         self.last_poll_count = len(records)
 
+    def _lane_of(self, record: StreamRecord) -> Lane:
+        return self.lanes[partition_lane(record.partition_key, len(self.lanes))]
+
     def _reshape_lanes(self) -> None:
         """Apply a changed ParallelizationFactor once no lane has a batch in flight, so
         a partition key never has batches in two lanes at once."""
         wanted = self.parallelization
         if wanted == len(self.lanes) or any(lane.busy for lane in self.lanes):
             return
-        records = sorted((r for lane in self.lanes for r in lane.buffer),
-                         key=lambda r: r.position)
-        since = [lane.buffered_since for lane in self.lanes if lane.buffered_since is not None]
-        old = self.lanes[0]
-        self.lanes = [_Lane() for _ in range(wanted)]
-        self.lanes[0].window_start, self.lanes[0].window_state = old.window_start, old.window_state
-        for record in records:
-            lane = self.lanes[partition_lane(record.partition_key, wanted)]
-            lane.buffer.append(record)
-            lane.buffered_since = min(since) if since else None
+        self.lanes = reshaped(self.lanes, wanted)
         self._turn = 0
 
     # -- choosing the next invocation of a lane ----------------------------------------
-    def _window_of(self, record: StreamRecord) -> int:
-        size = self.mapping.tumbling_window_s
-        return int(record.arrival // size * size)
-
-    def _window_over(self, lane: _Lane) -> bool:
-        """Every record of the lane's open window is done and no more can arrive."""
-        if not self.tumbling or lane.window_start is None or lane.busy:
-            return False
-        if lane.buffer:
-            # Records of a later window wait behind this window's final invoke.
-            return self._window_of(lane.buffer[0]) != lane.window_start
-        # Only a poll that started after the window ended has seen all of its records;
-        # a shard that ended (resharded) closes its window: its children start afresh.
-        return (self.reader.ended
-                or self.caught_up_at >= lane.window_start + self.mapping.tumbling_window_s)
-
-    def _prepare(self, lane: _Lane, now: float) -> _Work | float:
+    def _prepare(self, lane: Lane, now: float) -> _Work | float:
         """The invocation this lane wants at ``now``, or the time it next wants one."""
-        if lane.closing is None and self._window_over(lane):
-            lane.closing = _Attempt([])
+        if lane.closing is None and window_over(
+                lane, self.mapping.tumbling_window_s, shard_ended=self.reader.ended,
+                caught_up_at=self.caught_up_at):
+            lane.closing = Attempt([])
         if lane.closing is not None:
             if now < lane.closing.not_before:
                 return lane.closing.not_before
@@ -300,59 +252,26 @@ class ShardConsumer:
                                      early=lane.closing.early))
         while True:
             if not lane.pending:
-                batch, wake = self._ready_batch(lane, now)
+                batch, wake = take_ready_batch(
+                    lane, now, batch_size=self.mapping.batch_size,
+                    batching_window_s=self.mapping.batching_window_s,
+                    tumbling_window_s=self.mapping.tumbling_window_s)
                 if not batch:
                     return wake
-                lane.pending.append(_Attempt(batch))
+                lane.pending.append(Attempt(batch))
             attempt = lane.pending[0]
             if now < attempt.not_before:
                 return attempt.not_before
             if not self._expire_old_records(lane, attempt, now):
                 break
         if self.tumbling and lane.window_start is None:
-            lane.window_start = self._window_of(attempt.records[0])
+            lane.window_start = window_of(attempt.records[0], self.mapping.tumbling_window_s)
         return _Work(lane, attempt, False, self._event(lane, attempt.records))
 
-    def _ready_batch(self, lane: _Lane, now: float) -> tuple[list[StreamRecord], float]:
-        """Take the next batch off the lane's buffer if it is due (full, at a window
-        boundary, or its batching window has passed); else say when it will be."""
-        if not lane.buffer:
-            lane.buffered_since = None
-            return [], math.inf
-        limit = self.mapping.batch_size
-        window = self._window_of(lane.buffer[0]) if self.tumbling else None
-        batch: list[StreamRecord] = []
-        size = 0
-        boundary = False
-        for record in lane.buffer:
-            if (len(batch) == limit
-                    or (window is not None and self._window_of(record) != window)
-                    or (batch and size + record.size > MAX_PAYLOAD_BYTES)):
-                boundary = True
-                break
-            batch.append(record)
-            size += record.size
-        since = lane.buffered_since if lane.buffered_since is not None else now
-        deadline = since + self.mapping.batching_window_s
-        if window is not None:
-            deadline = min(deadline, window + self.mapping.tumbling_window_s)
-        if not (boundary or len(batch) >= limit or now >= deadline):
-            return [], deadline
-        for _ in batch:
-            lane.buffer.popleft()
-        if not lane.buffer:
-            lane.buffered_since = None
-        return batch, now
-
-    def _expire_old_records(self, lane: _Lane, attempt: _Attempt, now: float) -> bool:
+    def _expire_old_records(self, lane: Lane, attempt: Attempt, now: float) -> bool:
         """Skip the attempt's records older than MaximumRecordAgeInSeconds; True when
         none is left."""
-        limit = self.mapping.maximum_record_age_s
-        if limit == -1:
-            return False
-        expired = 0
-        while expired < len(attempt.records) and now - attempt.records[expired].arrival > limit:
-            expired += 1
+        expired = expired_count(attempt.records, now, self.mapping.maximum_record_age_s)
         if expired == 0:
             return False
         self._skip(attempt.records[:expired], "RecordAgeExceeded", attempt, now)
@@ -363,46 +282,18 @@ class ShardConsumer:
         return True
 
     # -- invoking ----------------------------------------------------------------------
-    def _event(self, lane: _Lane, records: list[StreamRecord], *, final: bool = False,
+    def _event(self, lane: Lane, records: list[StreamRecord], *, final: bool = False,
                early: bool = False) -> dict[str, Any]:
         event: dict[str, Any] = {"Records": [r.event for r in records]}
         if self.tumbling:
             start = lane.window_start
             if start is None:
-                start = self._window_of(records[0])
-            event.update(
-                window={"start": window_iso(start),
-                        "end": window_iso(start + self.mapping.tumbling_window_s)},
-                state=lane.window_state,
-                shardId=self.shard_id,
-                eventSourceARN=self.reader.stream_arn,
-                isFinalInvokeForWindow=final,
-                isWindowTerminatedEarly=early,
-            )
+                start = window_of(records[0], self.mapping.tumbling_window_s)
+            event.update(window_fields(
+                start, self.mapping.tumbling_window_s, lane.window_state,
+                shard_id=self.shard_id, stream_arn=self.reader.stream_arn,
+                final=final, early=early))
         return event
-
-    def _invoke_all(self, works: list[_Work]) -> list[InvocationResult]:
-        function = self.mapping.function_arn
-        if len(works) == 1:
-            return [self.invoke(function, works[0].event)]
-        results: list[InvocationResult | BaseException | None] = [None] * len(works)
-
-        def run(index: int) -> None:
-            try:
-                results[index] = self.invoke(function, works[index].event)
-            except BaseException as exc:  # re-raised on the driver's thread
-                results[index] = exc
-
-        threads = [threading.Thread(target=run, args=(i,), name=f"{self.name}-lane")
-                   for i in range(len(works))]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
-        return [r for r in results if isinstance(r, InvocationResult)]
 
     def _apply(self, work: _Work, result: InvocationResult, now: float) -> None:
         lane, attempt = work.lane, work.attempt
@@ -421,19 +312,20 @@ class ShardConsumer:
         if verdict.ok:
             lane.pending.popleft()
             self._commit(lane, attempt.records, result.payload)
-            if self.tumbling and _state_bytes(lane.window_state) > self.state_cap_bytes:
-                lane.closing = _Attempt([], early=True)
+            if self.tumbling and state_bytes(lane.window_state) > self.state_cap_bytes:
+                lane.closing = Attempt([], early=True)
             return
         self.errors += 1
         if verdict.first_failed > 0:
             done = attempt.records[: verdict.first_failed]
             attempt.records = attempt.records[verdict.first_failed:]
             self._commit(lane, done, result.payload)
-            self._start_afresh(attempt, now)
+            start_afresh(attempt, now)
+            self.retries += 1
             return
         self._retry_or_skip(lane, attempt, verdict, now)
 
-    def _apply_closing(self, lane: _Lane, attempt: _Attempt, result: InvocationResult,
+    def _apply_closing(self, lane: Lane, attempt: Attempt, result: InvocationResult,
                        now: float) -> None:
         ok = result.ok and has_state(result.payload)
         self._log(lane, [], result, "ok" if ok else "error", now, final=not attempt.early)
@@ -446,12 +338,11 @@ class ShardConsumer:
         # A failed window-closing invocation halts the lane until it succeeds.
         self.errors += 1
         self.retries += 1
-        attempt.attempts += 1
-        attempt.not_before = now + _backoff(attempt.attempts)
+        retry_later(attempt, now)
         log.warning("window-closing invoke failed; shard halted until it succeeds",
                     extra={"shard": self.shard_id, "error": result.error_type})
 
-    def _log(self, lane: _Lane, records: list[StreamRecord], result: InvocationResult,
+    def _log(self, lane: Lane, records: list[StreamRecord], result: InvocationResult,
              outcome: str, now: float, *, final: bool = False) -> None:
         self.record_invocation(Invocation(
             function=self.mapping.function_arn, mapping_uuid=self.mapping.uuid,
@@ -465,41 +356,24 @@ class ShardConsumer:
             if records else None,
         ))
 
-    def _retry_or_skip(self, lane: _Lane, attempt: _Attempt, verdict: Verdict,
+    def _retry_or_skip(self, lane: Lane, attempt: Attempt, verdict: Verdict,
                        now: float) -> None:
         if verdict.function_error and self.mapping.bisect and len(attempt.records) > 1:
-            # Splitting does not consume the retry quota.
-            half = len(attempt.records) // 2
-            lane.pending.popleft()
-            lane.pending.appendleft(_Attempt(attempt.records[half:], attempt.attempts))
-            lane.pending.appendleft(_Attempt(attempt.records[:half], attempt.attempts))
+            split_in_halves(lane, attempt)
             return
-        attempt.attempts += 1
-        limit = self.mapping.maximum_retry_attempts
-        if limit != -1 and attempt.attempts > limit:
+        if not retry_later(attempt, now, self.mapping.maximum_retry_attempts):
             lane.pending.popleft()
             self._skip(attempt.records, "RetryAttemptsExhausted", attempt, now)
             return
         self.retries += 1
-        attempt.not_before = now + _backoff(attempt.attempts)
-
-    def _start_afresh(self, attempt: _Attempt, now: float) -> None:
-        """A partial batch response that checkpointed records made progress: the rest of
-        the batch starts its retry count (and its approximateInvokeCount) afresh, as
-        recorded on AWS. With MaximumRetryAttempts N a record every invocation reports
-        failed is delivered N + 2 times: in the batch that partly succeeded, then 1 + N."""
-        attempt.attempts = 0
-        attempt.invocations = 0
-        self.retries += 1
-        attempt.not_before = now + RETRY_BACKOFF_S[0]
 
     # -- checkpointing -----------------------------------------------------------------
-    def _commit(self, lane: _Lane, records: list[StreamRecord], payload: Any) -> None:
+    def _commit(self, lane: Lane, records: list[StreamRecord], payload: Any) -> None:
         if self.tumbling and has_state(payload):
             lane.window_state = payload["state"]
         self._finish(records)
 
-    def _skip(self, records: list[StreamRecord], condition: str, attempt: _Attempt,
+    def _skip(self, records: list[StreamRecord], condition: str, attempt: Attempt,
               now: float) -> None:
         destination = self.mapping.on_failure_arn
         if destination:
@@ -519,46 +393,9 @@ class ShardConsumer:
             self.checkpoint = record.sequence_number
 
     def _send_failure_record(self, destination: str, records: list[StreamRecord],
-                             condition: str, attempt: _Attempt, now: float) -> None:
-        """The on-failure record (``destinations``); an S3 bucket also gets the event of
-        the skipped records as the function receives them. The records are skipped
-        whether or not the record arrives, as Lambda does."""
-        result = attempt.last_result
-        document = stream_failure_record(
-            request_id=result.request_id if result else str(uuid.uuid4()),
-            function_arn=self.mapping.function_arn, condition=condition,
-            invoke_count=attempt.invocations,
-            function_error=result.function_error if result else None,
-            invoked=result is not None, now=now, batch_info_key=self.reader.batch_info_key,
-            info=batch_info(self.reader.batch_info_key, shard_id=self.shard_id,
-                            stream_arn=self.reader.stream_arn,
-                            first=(records[0].sequence_number, records[0].arrival),
-                            last=(records[-1].sequence_number, records[-1].arrival),
-                            size=len(records)),
-            executed_version=result.executed_version if result else "$LATEST")
-        try:
-            if service_of(destination) == "s3":
-                lane = self.lanes[partition_lane(records[0].partition_key, len(self.lanes))]
-                self.send_to_destination(
-                    destination, with_payload(document, self._event(lane, records)),
-                    object_key=mapping_object_key(self.mapping.uuid, self.shard_id, now))
-            else:
-                self.send_to_destination(destination, document)
-        except Exception:
-            log.exception("could not deliver an on-failure record to %s", destination)
-
-
-def partition_lane(partition_key: str, lanes: int) -> int:
-    """The lane (ParallelizationFactor sub-queue) of a partition key: MD5 modulo lanes."""
-    if lanes == 1:
-        return 0
-    digest = hashlib.md5(partition_key.encode(), usedforsecurity=False).digest()
-    return int.from_bytes(digest[:8], "big") % lanes
-
-
-def _state_bytes(state: dict[str, Any]) -> int:
-    return len(json.dumps(state, separators=(",", ":")).encode())
-
-
-def _backoff(attempts: int) -> float:
-    return RETRY_BACKOFF_S[min(attempts, len(RETRY_BACKOFF_S)) - 1]
+                             condition: str, attempt: Attempt, now: float) -> None:
+        document = failure_document(self.mapping, self.reader, self.shard_id, records,
+                                    condition, attempt, now)
+        send_failure_document(self.send_to_destination, destination, document,
+                              lambda: self._event(self._lane_of(records[0]), records),
+                              mapping_uuid=self.mapping.uuid, shard_id=self.shard_id, now=now)

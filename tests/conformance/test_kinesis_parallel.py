@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections import defaultdict
 
 from shardline.local.mappings import StreamMapping
-from shardline.local.stream_consumer import Invocation, ShardConsumer, partition_lane
+from shardline.local.stream_consumer import Invocation, ShardConsumer
+from shardline.local.stream_lanes import partition_lane
 from shardline.local.stream_sources import open_reader
 from tests.conformance.harness import Harness, decode
 

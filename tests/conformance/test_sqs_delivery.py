@@ -8,7 +8,7 @@ import hashlib
 
 import pytest
 
-from shardline.local.sqs_source import SqsInvocation
+from shardline.local.sqs_records import SqsInvocation
 from tests.conformance.harness import Harness
 
 RECORDS_BODIES = """

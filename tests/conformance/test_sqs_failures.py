@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from shardline.local.sqs_source import SqsInvocation
+from shardline.local.sqs_records import SqsInvocation
 from tests.conformance.harness import Harness
 
 VISIBILITY_TIMEOUT_S = 4

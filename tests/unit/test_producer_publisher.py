@@ -14,12 +14,11 @@ import pytest
 
 from lambdas.shared.backoff import FullJitterBackoff
 from lambdas.shared.telemetry import decode, encode
-from producers.publisher import (
+from producers.publisher import KinesisPublisher, PublishError
+from producers.put_entries import (
     MAX_RECORDS_PER_CALL,
     MAX_REQUEST_BYTES,
     InvalidEntryError,
-    KinesisPublisher,
-    PublishError,
     PutEntry,
 )
 from tests.support.faults import inject_put_records_failures

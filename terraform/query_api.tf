@@ -38,6 +38,8 @@ module "query_api" {
     cors_allow_origins             = var.query_api.cors_allow_origins
     cors_max_age                   = var.query_api.cors_max_age
     page                           = var.query_api.page
+    page_throttling_burst_limit    = var.query_api.page_throttling_burst_limit
+    page_throttling_rate_limit     = var.query_api.page_throttling_rate_limit
     memory_size                    = var.query_api.memory_size
     timeout                        = var.query_api.timeout
     reserved_concurrent_executions = var.query_api.reserved_concurrent_executions

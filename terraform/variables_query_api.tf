@@ -3,7 +3,7 @@
 # ---------------------------------------------------------------------------
 
 variable "query_api" {
-  description = "The HTTP query API: enabled (built only when query_package_path is given too), throttling of every route (burst and steady requests per second), the origins CORS allows (empty: no CORS headers, same-origin callers only) and how long browsers cache a preflight, page (default true: GET / serves a static page without data, unauthenticated because a browser cannot sign a navigation, whose script signs its GET /query requests; false removes the route), the query function's memory (MB), timeout (s, at most 29), reserved concurrency and `live` alias."
+  description = "The HTTP query API: enabled (built only when query_package_path is given too), throttling of every route (burst and steady requests per second), the origins CORS allows (empty: no CORS headers, same-origin callers only) and how long browsers cache a preflight, page (default true: GET / serves a static page without data, unauthenticated because a browser cannot sign a navigation, whose script signs its GET /query requests; false removes the route) and that route's own throttling (page_throttling_burst_limit, default 10; page_throttling_rate_limit, default 2 per second), the query function's memory (MB), timeout (s, at most 29), reserved concurrency and `live` alias."
   type = object({
     enabled                        = optional(bool, false)
     throttling_burst_limit         = optional(number, 20)
@@ -11,6 +11,8 @@ variable "query_api" {
     cors_allow_origins             = optional(list(string), [])
     cors_max_age                   = optional(number, 300)
     page                           = optional(bool, true)
+    page_throttling_burst_limit    = optional(number, 10)
+    page_throttling_rate_limit     = optional(number, 2)
     memory_size                    = optional(number, 512)
     timeout                        = optional(number, 10)
     reserved_concurrent_executions = optional(number)

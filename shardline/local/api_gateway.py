@@ -6,7 +6,8 @@ For each request, in API Gateway's order:
 1. a CORS preflight (``OPTIONS`` with ``Origin`` and ``Access-Control-Request-Method``)
    on an API with a CORS configuration is answered here (204), whatever the routes;
 2. the route is selected (``api_routes``); none → 404 ``{"message":"Not Found"}``;
-3. the stage's throttle (token bucket of its burst and rate) → 429
+3. the route's throttle (a token bucket of the route's burst and rate, else the stage's
+   default route settings) → 429
    ``{"message":"Too Many Requests"}``;
 4. an ``AWS_IAM`` route, while IAM is enforced, needs a valid SigV4 signature
    (``api_sigv4``) from a caller whose policies allow ``execute-api:Invoke`` on
@@ -84,15 +85,15 @@ class LocalApiGateway:
 
     def __init__(self, api: HttpApi, invoke: Invoke, *, account: str, region: str,
                  authorizer: IamAuthorizer | None = None,
-                 clock: Callable[[], float] = time.time,
-                 throttle: TokenBucket | None = None) -> None:
+                 clock: Callable[[], float] = time.time) -> None:
         self.api = api
         self.invoke = invoke
         self.account = account
         self.region = region
         self.authorizer = authorizer
         self.clock = clock
-        self.throttle = throttle or TokenBucket(api.burst_limit, api.rate_limit)
+        self.throttles = {route.route_key: TokenBucket(*api.limits(route.route_key))
+                          for route in api.routes}
 
     def handle(self, request: ApiRequest) -> ApiResponse:
         origin = request.header("origin")
@@ -112,7 +113,7 @@ class LocalApiGateway:
         route = self.api.route(request.method, request.path)
         if route is None:
             return ApiResponse.message(404, "Not Found")
-        if not self.throttle.take():
+        if not self.throttles[route.route_key].take():
             return ApiResponse.message(429, "Too Many Requests")
         now = self.clock()
         caller = None

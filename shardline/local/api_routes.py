@@ -1,6 +1,10 @@
 """The HTTP APIs of the embedded API Gateway v2, as Terraform created them: each API's
 routes (route key, authorization type, integration), its ``$default`` stage's throttling
-and its CORS configuration; and the token bucket that throttles a stage.
+and its CORS configuration; and the token bucket that throttles a route.
+
+Throttling is per route, as on AWS: a route with route settings of its own
+(``RouteSettings``) has its limits, every other route the stage's default route settings
+(``DefaultRouteSettings``), else the account's quota.
 
 Route selection follows API Gateway's for static paths: ``METHOD /path`` first, then
 ``ANY /path``, then ``$default``. Path variables (``{id}``, ``{proxy+}``) are not matched
@@ -54,6 +58,12 @@ class HttpApi:
     burst_limit: int = ACCOUNT_BURST
     rate_limit: float = ACCOUNT_RATE
     cors: Cors | None = None
+    # Route key → (burst, rate) of the routes with route-level throttling.
+    route_limits: dict[str, tuple[int, float]] = field(default_factory=dict)
+
+    def limits(self, route_key: str) -> tuple[int, float]:
+        """(burst, rate) that throttle ``route_key``."""
+        return self.route_limits.get(route_key, (self.burst_limit, self.rate_limit))
 
     def route(self, method: str, path: str) -> Route | None:
         by_key = {route.route_key: route for route in self.routes}
@@ -76,13 +86,21 @@ def load_http_apis(client: Any) -> list[HttpApi]:
                        for item in client.get_routes(ApiId=api_id).get("Items", []))
         stage = next((item for item in client.get_stages(ApiId=api_id).get("Items", [])
                       if item.get("StageName") == DEFAULT_STAGE), {})
-        settings = stage.get("DefaultRouteSettings") or {}
+        burst, rate = _limits(stage.get("DefaultRouteSettings"), (ACCOUNT_BURST, ACCOUNT_RATE))
         apis.append(HttpApi(
-            api_id, api.get("Name", ""), routes,
-            burst_limit=int(settings.get("ThrottlingBurstLimit") or ACCOUNT_BURST),
-            rate_limit=float(settings.get("ThrottlingRateLimit") or ACCOUNT_RATE),
-            cors=_cors(api.get("CorsConfiguration"))))
+            api_id, api.get("Name", ""), routes, burst_limit=burst, rate_limit=rate,
+            cors=_cors(api.get("CorsConfiguration")),
+            route_limits={key: _limits(settings, (burst, rate))
+                          for key, settings in (stage.get("RouteSettings") or {}).items()}))
     return apis
+
+
+def _limits(settings: dict[str, Any] | None,
+            otherwise: tuple[int, float]) -> tuple[int, float]:
+    """(burst, rate) of route settings; ``otherwise``'s for a limit they do not set."""
+    settings = settings or {}
+    return (int(settings.get("ThrottlingBurstLimit") or otherwise[0]),
+            float(settings.get("ThrottlingRateLimit") or otherwise[1]))
 
 
 def _route(item: dict[str, Any], integrations: dict[str, dict[str, Any]]) -> Route:

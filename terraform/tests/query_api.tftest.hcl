@@ -163,6 +163,16 @@ run "the_page_is_served_without_authorization_and_only_the_data_route_needs_iam"
     condition     = output.page_url == "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/"
     error_message = "page_url is the API's endpoint and \"/\"."
   }
+
+  assert {
+    condition = (
+      length(aws_apigatewayv2_stage.default.route_settings) == 1 &&
+      one(aws_apigatewayv2_stage.default.route_settings).route_key == "GET /" &&
+      one(aws_apigatewayv2_stage.default.route_settings).throttling_burst_limit == 10 &&
+      one(aws_apigatewayv2_stage.default.route_settings).throttling_rate_limit == 2
+    )
+    error_message = "The open page route has its own, lower throttling (burst 10, 2 per second by default)."
+  }
 }
 
 run "without_the_page_only_the_data_route_is_deployed" {
@@ -192,6 +202,11 @@ run "without_the_page_only_the_data_route_is_deployed" {
   assert {
     condition     = output.page_url == null
     error_message = "Without the page there is no page_url."
+  }
+
+  assert {
+    condition     = length(aws_apigatewayv2_stage.default.route_settings) == 0
+    error_message = "Without the page the stage has no route-level throttling."
   }
 }
 

@@ -20,9 +20,11 @@ ACCOUNT = "123456789012"
 
 def http_api(harness: Harness, integration_uri: str, *, routes: dict[str, str],
              burst: int = 100, rate: float = 100.0,
-             cors: dict[str, Any] | None = None) -> str:
+             cors: dict[str, Any] | None = None,
+             route_limits: dict[str, tuple[int, float]] | None = None) -> str:
     """Create an HTTP API whose ``routes`` (route key → authorization type) proxy to
-    ``integration_uri`` with payload 2.0, with a throttled $default stage; its id."""
+    ``integration_uri`` with payload 2.0, with a throttled $default stage (``burst`` and
+    ``rate`` for every route, but route key → (burst, rate) in ``route_limits``); its id."""
     apigw = harness.client("apigatewayv2")
     api = apigw.create_api(Name="query-api", ProtocolType="HTTP",
                            **({"CorsConfiguration": cors} if cors else {}))
@@ -35,7 +37,10 @@ def http_api(harness: Harness, integration_uri: str, *, routes: dict[str, str],
                            Target=f"integrations/{integration['IntegrationId']}")
     apigw.create_stage(ApiId=api["ApiId"], StageName="$default", AutoDeploy=True,
                        DefaultRouteSettings={"ThrottlingBurstLimit": burst,
-                                             "ThrottlingRateLimit": rate})
+                                             "ThrottlingRateLimit": rate},
+                       RouteSettings={key: {"ThrottlingBurstLimit": limits[0],
+                                            "ThrottlingRateLimit": limits[1]}
+                                      for key, limits in (route_limits or {}).items()})
     return str(api["ApiId"])
 
 

@@ -181,6 +181,18 @@ def test_requests_over_the_stage_burst_are_throttled(harness: Harness) -> None:
     assert len(harness.seen("answer")) == 2
 
 
+def test_each_route_has_its_own_throttle_and_route_settings_override_the_stage(
+        harness: Harness) -> None:
+    # GIVEN a stage allowing a burst of 2 per route, and GET / limited to a burst of 1
+    http_api(harness, _alias(harness), routes={"GET /": "NONE", "GET /query": "NONE"},
+             burst=2, rate=0.001, route_limits={"GET /": (1, 0.001)})
+    with served(harness) as server:
+        # WHEN GET / is asked twice, then GET /query twice, at once
+        replies = [send(server.url, path) for path in ("/", "/", "/query", "/query")]
+    # THEN GET / is throttled after one request, and GET /query still has its own two
+    assert [reply.status for reply in replies] == [201, 429, 201, 201]
+
+
 def test_cors_preflights_are_answered_for_the_configured_origins(harness: Harness) -> None:
     # GIVEN an API whose CORS configuration allows one origin
     http_api(harness, _alias(harness), routes={"GET /query": "AWS_IAM"}, cors={

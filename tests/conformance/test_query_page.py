@@ -68,11 +68,15 @@ def _readings(device: int, minute: int) -> tuple[str, str]:
 
 
 def _items(start_s: int) -> list[dict[str, Any]]:
-    """plant-a's minute totals over the hour from ``start_s``, and the scheduled rollup's
-    roll-ups of each hour they fall in (the real aggregates layer writes both)."""
+    """plant-a's minute totals over the hour from ``start_s``, and plant-flat's (one device
+    whose readings differ by a float's last digit); and the scheduled rollup's roll-ups of
+    each hour they fall in (the real aggregates layer writes both)."""
     totals = [total_item(BucketKey(device, "plant-a", "temperature_c", start_s + minute * 60),
                          stats_of(*_readings(index, minute)), 1)
               for index, device in enumerate(DEVICES) for minute in MINUTES]
+    totals += [total_item(BucketKey("dev-flat-01", "plant-flat", "temperature_c",
+                                    start_s + minute * 60),
+                          stats_of("20", "20.000000000000004"), 1) for minute in MINUTES]
     hours = {int(item["bucket"]) // 3600 for item in totals}
     return totals + [rollup for hour in sorted(hours) for rollup in hour_rollups(
         [item for item in totals if int(item["bucket"]) // 3600 == hour])]
@@ -116,15 +120,21 @@ def _analyst(page: Page) -> Credentials:
         "Resource": f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{page.api_id}/*/GET/query"})
 
 
-def _show(page: Page, credentials: str) -> dict[str, Any]:
-    """Open the page, paste ``credentials``, keep the form's defaults (site plant-a,
-    temperature_c, the last hour, per 5 minutes), click Show; what the page drew."""
+def _show(page: Page, credentials: str, *, fields: dict[str, str] | None = None,
+          host: str = "127.0.0.1") -> dict[str, Any]:
+    """Open the page (at ``host``, resolved to the local server), type ``fields`` (name →
+    text) over the form's defaults (site plant-a, temperature_c, the last hour, per 5
+    minutes), paste ``credentials``, click Show; what the page drew."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    with headless_chromium() as browser:
-        browser.get(page.server.url + "/")
-        browser.find_element(By.NAME, "credentials").send_keys(credentials)
+    with headless_chromium(f"--host-resolver-rules=MAP {host} 127.0.0.1") as browser:
+        browser.get(page.server.url.replace("127.0.0.1", host) + "/")
+        for name, text in (fields or {}).items():
+            field = browser.find_element(By.NAME, name)
+            field.clear()
+            field.send_keys(text)
+        browser.find_element(By.ID, "credentials").send_keys(credentials)
         browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
         WebDriverWait(browser, 60).until(lambda driver: driver.find_element(
             By.TAG_NAME, "body").get_attribute("data-state") in ("ready", "error"))
@@ -224,3 +234,33 @@ def test_temporary_credentials_with_a_session_token_sign_too(page: Page) -> None
     # THEN the signed request is authorized and the chart drawn
     assert chart["state"] == "ready", chart["status"]
     assert chart["points"]
+
+
+def test_values_a_float_apart_draw_flat_on_a_few_ticks(page: Page) -> None:
+    # GIVEN a site whose readings differ only in a float's last digit
+    analyst = _analyst(page)
+    # WHEN the page charts it
+    chart = _show(page, json.dumps({"AccessKeyId": analyst.access_key,
+                                    "SecretAccessKey": analyst.secret_key}),
+                  fields={"selection": "plant-flat"})
+    # THEN the chart is drawn, its points level, on a handful of round ticks
+    assert chart["state"] == "ready", chart["status"]
+    assert len(chart["points"]) >= 8
+    assert len({point["cy"] for point in chart["points"]}) == 1
+    assert 1 <= len(chart["ticks"]) <= 20
+
+
+def test_a_malformed_metric_or_long_term_keys_off_this_machine_are_refused(page: Page) -> None:
+    # GIVEN an analyst's long-term access key (no session token)
+    analyst = _analyst(page)
+    pasted = json.dumps({"AccessKeyId": analyst.access_key,
+                         "SecretAccessKey": analyst.secret_key})
+    # WHEN two metrics are typed into the metric box, or the page is reached by a name
+    # other than this machine's
+    two_metrics = _show(page, pasted, fields={"metric": "temperature_c,humidity_pct"})
+    remote = _show(page, pasted, host="query.example.test")
+    # THEN each is refused in the page, before anything is sent, saying what to do
+    assert two_metrics["state"] == remote["state"] == "error"
+    assert two_metrics["status"] == "name one metric, in lower case, e.g. temperature_c"
+    assert remote["status"].startswith("credentials: paste temporary credentials")
+    assert two_metrics["request"] == remote["request"] == ""

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 
+from botocore.credentials import Credentials
+
 from shardline.local.embedded import LOCAL_REGION
 from shardline.local.stack import LocalStack
 from tests.support.http_api import send
@@ -29,3 +31,17 @@ def test_the_page_needs_no_signature_and_its_data_route_does(stack: LocalStack) 
     # slash, so "<url>/query" is the data route's address)
     api_url = str(stack.outputs["query_api_url"])
     assert not api_url.endswith("/") and stack.outputs["query_page_url"] == api_url + "/"
+
+
+def test_a_flood_of_the_open_page_is_throttled_on_its_own(stack: LocalStack) -> None:
+    # GIVEN the page route's own limits (a burst of 10, 2 a second, by default)
+    assert stack.api_url is not None
+    # WHEN anyone asks for the page 20 times at once
+    statuses = [send(stack.api_url, "/").status for _ in range(20)]
+    # THEN those over its limit are refused with 429, and never invoke the function
+    assert statuses.count(429) >= 5 and set(statuses) == {200, 429}
+    # AND a signed data request right after still reaches the function (its route has its
+    # own throttle): the fleet's roll-ups, or 404 if none was written yet
+    data = send(stack.api_url, "/query?fleet=true&metric=temperature_c&resolution=1h",
+                signer=Credentials("test", "test"))
+    assert data.status in (200, 404), data.body

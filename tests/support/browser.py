@@ -27,9 +27,10 @@ def _binaries() -> tuple[str, str] | None:
 
 
 @contextmanager
-def headless_chromium() -> Iterator[Any]:
-    """A WebDriver session of a fresh headless Chromium; skipped (or failed where a browser
-    is required) when Chromium or its driver is missing."""
+def headless_chromium(*arguments: str) -> Iterator[Any]:
+    """A WebDriver session of a fresh headless Chromium, with ``arguments`` added to its
+    command line; skipped (or failed where a browser is required) when Chromium or its
+    driver is missing."""
     binaries = _binaries()
     if binaries is None:
         message = f"no Chromium with chromedriver: {INSTALL}"
@@ -42,7 +43,7 @@ def headless_chromium() -> Iterator[Any]:
     options = webdriver.ChromeOptions()
     options.binary_location = binaries[0]
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                     "--disable-gpu", "--window-size=1000,1200"):
+                     "--disable-gpu", "--window-size=1000,1200", *arguments):
         options.add_argument(argument)
     driver = webdriver.Chrome(options=options, service=Service(executable_path=binaries[1]))
     try:

@@ -10,6 +10,8 @@
   const RESOLUTION_S = { "1m": 60, "5m": 300, "1h": 3600 };
   const CHART = { width: 800, height: 360, left: 64, right: 16, top: 16, bottom: 40 };
   const encoder = new TextEncoder();
+  // The local stack's page, where its IAM users' long-term test keys are fine.
+  const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
   // -- SigV4 for execute-api (docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv.html)
   const rfc3986 = (text) => encodeURIComponent(text).replace(
@@ -60,12 +62,16 @@
       throw new Error("credentials: paste the JSON that `aws configure export-credentials " +
         "--format process` prints");
     }
-    const given = parsed.Credentials || parsed;
+    const given = (parsed && typeof parsed === "object" && (parsed.Credentials || parsed)) || {};
     if (!given.AccessKeyId || !given.SecretAccessKey) {
       throw new Error("credentials: the JSON needs AccessKeyId and SecretAccessKey");
     }
     if (given.Expiration && Date.parse(given.Expiration) <= Date.now()) {
       throw new Error(`credentials: they expired at ${given.Expiration}; get new ones`);
+    }
+    if (!given.SessionToken && !LOOPBACK.has(window.location.hostname)) {
+      throw new Error("credentials: paste temporary credentials (with a SessionToken), " +
+        "e.g. from `aws sts get-session-token`, never an access key that does not expire");
     }
     return { accessKeyId: given.AccessKeyId, secretAccessKey: given.SecretAccessKey,
       sessionToken: given.SessionToken || "" };
@@ -79,7 +85,9 @@
     const name = fields.selection.value.trim();
     if (scope !== "fleet" && !name) throw new Error(`name the ${scope}`);
     const metric = fields.metric.value.trim();
-    if (!metric) throw new Error("name a metric, e.g. temperature_c");
+    if (!/^[a-z][a-z0-9_]*$/.test(metric)) {
+      throw new Error("name one metric, in lower case, e.g. temperature_c");
+    }
     const untilS = Math.floor(nowS);
     const sinceS = untilS - RANGE_S[fields.range.value];
     const params = [[scope, scope === "fleet" ? "true" : name], ["metric", metric],
@@ -104,14 +112,17 @@
   }
 
   // -- the chart -------------------------------------------------------------------------
+  // Round values 1, 2 or 5 × 10^n apart over [low, high]: counted in whole steps, so a
+  // step too small to move a float cannot loop, and never more than MAX_TICKS.
+  const MAX_TICKS = 20;
   function niceTicks(low, high, count) {
     const rough = (high - low) / count;
     const power = 10 ** Math.floor(Math.log10(rough));
     const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= rough);
+    const first = Math.ceil(low / step);
+    const last = Math.min(Math.floor(high / step), first + MAX_TICKS - 1);
     const ticks = [];
-    for (let v = Math.ceil(low / step) * step; v <= high + step / 1e6; v += step) {
-      ticks.push(Number(v.toFixed(12)));
-    }
+    for (let i = first; i <= last; i += 1) ticks.push(Number((i * step).toPrecision(12)));
     return ticks;
   }
 
@@ -125,11 +136,13 @@
   function scales(rows, request) {
     const width = request.resolutionS;
     const starts = rows.map((row) => Date.parse(row.time) / 1000);
-    const x0 = Math.min(Math.floor(request.sinceS / width) * width, ...starts);
-    const x1 = Math.max(request.untilS, ...starts.map((start) => start + width));
-    let y0 = Math.min(...rows.map((row) => row.min));
-    let y1 = Math.max(...rows.map((row) => row.max));
-    const pad = y1 > y0 ? (y1 - y0) * 0.05 : 1;
+    const x0 = Math.min(Math.floor(request.sinceS / width) * width, starts[0]);
+    const x1 = Math.max(request.untilS, starts[starts.length - 1] + width);
+    let y0 = rows.reduce((low, row) => Math.min(low, row.min), Infinity);
+    let y1 = rows.reduce((high, row) => Math.max(high, row.max), -Infinity);
+    // A spread lost in the values' rounding is drawn flat, in a band around them.
+    const size = Math.max(Math.abs(y0), Math.abs(y1), 1);
+    const pad = y1 - y0 > size * 1e-9 ? (y1 - y0) * 0.05 : size * 0.01;
     y0 -= pad; y1 += pad;
     const c = CHART;
     return {
@@ -227,6 +240,8 @@
   }
 
   const REMEMBERED = ["scope", "selection", "metric", "range", "resolution"];
+  // A choice the form does not offer (an edited fragment) falls back to its default.
+  const DEFAULTS = { scope: "site", metric: "temperature_c", range: "1h", resolution: "5m" };
 
   // The view (not the credentials) in the address's fragment, to bookmark or share.
   function remember(fields) {
@@ -238,6 +253,7 @@
     const state = new URLSearchParams(window.location.hash.slice(1));
     for (const name of REMEMBERED) {
       if (state.has(name)) fields[name].value = state.get(name);
+      if (fields[name].value === "" && name !== "selection") fields[name].value = DEFAULTS[name];
     }
     fields.selection.disabled = fields.scope.value === "fleet";
   }
@@ -245,6 +261,7 @@
   async function show(event) {
     event.preventDefault();
     const fields = event.target.elements;
+    fields.show.disabled = true;
     try {
       const request = requestOf(fields, Date.now() / 1000);
       const credentials = parseCredentials(fields.credentials.value);
@@ -260,14 +277,16 @@
       $("chart").replaceChildren();
       fillTable([]);
       setState("error", error.message);
+    } finally {
+      fields.show.disabled = false;
     }
   }
 
   const form = $("query");
-  restore(form.elements);
+  form.addEventListener("submit", show);
   form.elements.scope.forEach((radio) => radio.addEventListener("change", () => {
     form.elements.selection.disabled = form.elements.scope.value === "fleet";
   }));
-  form.addEventListener("submit", show);
+  restore(form.elements);
   setState("idle", "Pick what to chart, then Show.");
 })();

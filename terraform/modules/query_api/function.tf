@@ -29,6 +29,10 @@ module "function" {
     POWERTOOLS_SERVICE_NAME      = "query"
     POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace
     LOG_LEVEL                    = var.log_level
+    # Traces keep timings, not answers: the rows (and the page) stay out of X-Ray. The
+    # event holds the caller's signature and session token: never log it
+    # (POWERTOOLS_LOGGER_LOG_EVENT stays unset).
+    POWERTOOLS_TRACER_CAPTURE_RESPONSE = "false"
   }
 
   policy_statements = [

@@ -89,6 +89,18 @@ resource "aws_apigatewayv2_stage" "default" {
     throttling_rate_limit  = var.settings.throttling_rate_limit
   }
 
+  # The page is open to anyone: its own, lower limits keep a flood of it from taking the
+  # function's capacity and the data route's throttle.
+  dynamic "route_settings" {
+    for_each = aws_apigatewayv2_route.page
+
+    content {
+      route_key              = route_settings.value.route_key
+      throttling_burst_limit = var.settings.page_throttling_burst_limit
+      throttling_rate_limit  = var.settings.page_throttling_rate_limit
+    }
+  }
+
   access_log_settings {
     destination_arn = aws_cloudwatch_log_group.access.arn
     format          = local.access_log_format

@@ -97,13 +97,15 @@ variable "aggregates" {
 }
 
 variable "settings" {
-  description = "The API's settings: throttling of every route (burst: requests at once; rate: requests per second, steady), the origins CORS allows (empty: no CORS), whether GET / serves the analysts' page (page: a static page without data, with no authorization, since a browser cannot sign a navigation; false removes the route), the function's memory (MB), timeout (s), reserved concurrency (null: none) and `live` alias (modules/function)."
+  description = "The API's settings: throttling of every route (burst: requests at once; rate: requests per second, steady), the origins CORS allows (empty: no CORS), whether GET / serves the analysts' page (page: a static page without data, with no authorization, since a browser cannot sign a navigation; false removes the route) and that route's own, lower throttling (page_throttling_burst_limit, page_throttling_rate_limit), the function's memory (MB), timeout (s), reserved concurrency (null: none) and `live` alias (modules/function)."
   type = object({
     throttling_burst_limit         = number
     throttling_rate_limit          = number
     cors_allow_origins             = list(string)
     cors_max_age                   = number
     page                           = optional(bool, true)
+    page_throttling_burst_limit    = optional(number, 10)
+    page_throttling_rate_limit     = optional(number, 2)
     memory_size                    = number
     timeout                        = number
     reserved_concurrent_executions = optional(number)
@@ -118,6 +120,10 @@ variable "settings" {
     error_message = "throttling_burst_limit must be a whole number from 1 to 5000 (the account's default burst quota)."
   }
 
+  validation {
+    condition     = var.settings.page_throttling_burst_limit >= 1 && var.settings.page_throttling_burst_limit <= 5000 && floor(var.settings.page_throttling_burst_limit) == var.settings.page_throttling_burst_limit && var.settings.page_throttling_rate_limit > 0 && var.settings.page_throttling_rate_limit <= 10000
+    error_message = "page_throttling_burst_limit must be a whole number from 1 to 5000 and page_throttling_rate_limit above 0 and at most 10000 requests per second."
+  }
   validation {
     condition     = var.settings.throttling_rate_limit > 0 && var.settings.throttling_rate_limit <= 10000
     error_message = "throttling_rate_limit must be above 0 and at most 10000 requests per second (the account's default quota)."

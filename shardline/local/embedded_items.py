@@ -1,10 +1,12 @@
-"""DynamoDB items held packed by the embedded AWS between the requests that use them.
+"""DynamoDB items held packed, on disk, by the embedded AWS between the requests that use
+them.
 
 moto holds an item as an ``Item`` whose ``attrs`` map names to ``DynamoType`` objects:
 about 3 KB of Python objects for a 0.5 KB aggregate. A table is data AWS holds for as long
 as the table lives, so a local stack's memory grew with every item written. Here an item
-at rest is one ``bytes`` object (its attributes marshalled, about 0.4 KB), and ``attrs``
-is unpacked when a request first reads it:
+at rest holds only its keys and a ``StoredRow``: the id of its attributes, marshalled
+(about 0.4 KB), in the process's ``ItemStore`` (``embedded_spill``: sqlite on disk, the
+rows used last cached in memory). ``attrs`` is unpacked when a request first reads it:
 
 * ``Item.attrs`` is a property: it unpacks on first use and caches the result on the
   item, noting the item in the current DynamoDB request's scope;
@@ -18,11 +20,13 @@ is unpacked when a request first reads it:
   ``_table_lock`` exclusively and its reads (GetItem, Query, Scan) share it: a Scan
   never returns a half-written item, and no request drops caches while an update runs,
   so an update never writes to a cache that is being dropped;
-* a deep copy of an item at rest shares its bytes (moto copies an item on every update).
+* a deep copy of an item at rest shares its row (moto copies an item on every update):
+  a row never changes, a changed item is packed into a new one.
 
-``item_may_hold`` lets a walk over the whole table (an index Query) skip an item at rest
-without unpacking it: a string attribute equal to a value has that value's UTF-8 bytes
-in the item's packed bytes (marshal stores strings as they are, uncompressed).
+``items_may_hold`` lets a walk over the whole table (an index Query) skip items at rest
+without reading or unpacking them: a string attribute equal to a value has that value's
+UTF-8 bytes in the item's packed bytes (marshal stores strings as they are,
+uncompressed), which sqlite finds in one pass over the rows.
 
 Installed once per process by ``shardline.local.embedded``.
 """
@@ -32,8 +36,12 @@ from __future__ import annotations
 import contextvars
 import marshal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
+
+from shardline.local.embedded_spill import item_store
+
+PEEK_PAGE = 500  # rows read at once by ``peek_attributes``
 
 # Items whose attributes the current DynamoDB request unpacked or set (None: no request).
 _request_items: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar(
@@ -142,14 +150,14 @@ def _get_attrs(item: Any) -> Any:
     if attrs is None:
         # Two threads may unpack at once: the first cache set wins (setdefault is atomic),
         # so an update never writes to a copy that another reader then replaces.
-        attrs = held.setdefault("_attrs", unpack_attributes(held["_packed"]))
+        attrs = held.setdefault("_attrs", unpack_attributes(item_store().read(held["_row"])))
         _note_in_request(item)
     return attrs
 
 
 def _set_attrs(item: Any, attrs: Any) -> None:
     item.__dict__["_attrs"] = attrs
-    item.__dict__["_packed"] = None  # changed: packed again when its request ends
+    item.__dict__["_row"] = None  # changed: packed again when its request ends
     _note_in_request(item)
 
 
@@ -160,30 +168,51 @@ def settle(items: list[Any]) -> None:
             attrs = item.__dict__.get("_attrs")
             if attrs is None:
                 continue  # noted twice, or dropped already
-            if item.__dict__.get("_packed") is None:
-                item._packed = pack_attributes(attrs)
+            if item.__dict__.get("_row") is None:
+                item._row = item_store().add(pack_attributes(attrs))
             item.__dict__.pop("_attrs", None)
 
 
-def item_may_hold(item: Any, name: str, value: Any) -> bool:
-    """False only when ``item`` surely has no attribute ``name`` equal to ``value``."""
-    attrs = item.__dict__.get("_attrs")
-    if attrs is not None or item.__dict__.get("_packed") is None:
-        held = item.attrs.get(name)
-        return held is not None and held == value  # type: ignore[no-any-return]
-    if value.type != "S":  # numbers compare by value ("1.0" == "1"): cannot tell
-        return True
-    return value.value.encode("utf-8") in item._packed  # type: ignore[no-any-return]
-
-
-def peek_attribute(item: Any, name: str) -> Any:
-    """One attribute of ``item`` (moto ``DynamoType`` or None), read without caching the
-    unpacked item: what a walk over every item at rest (the TTL sweep) needs."""
+def _at_rest(item: Any) -> bool:
     held = item.__dict__
-    if held.get("_attrs") is not None or held.get("_packed") is None:
-        return item.attrs.get(name)
-    packed = marshal.loads(held["_packed"]).get(name)
-    return None if packed is None else _unpacked_value(packed)
+    return held.get("_attrs") is None and held.get("_row") is not None
+
+
+def items_may_hold(items: list[Any], key: Iterable[tuple[str, Any]]) -> list[Any]:
+    """``items`` less those that surely have no attribute ``name`` equal to ``value`` for
+    some (name, value) of ``key``; in their order."""
+    key = list(key)
+    needles = [value.value.encode("utf-8") for _, value in key if value.type == "S"]
+    # numbers compare by value ("1.0" == "1"): their bytes cannot tell
+    holding = item_store().holding(needles) if needles else None
+    kept = []
+    for item in items:
+        if not _at_rest(item):
+            if all(_holds(item.attrs.get(name), value) for name, value in key):
+                kept.append(item)
+        elif holding is None or item.__dict__["_row"] in holding:
+            kept.append(item)
+    return kept
+
+
+def _holds(held: Any, value: Any) -> bool:
+    return held is not None and bool(held == value)
+
+
+def peek_attributes(items: list[Any], name: str) -> Iterator[Any]:
+    """One attribute of each of ``items`` (moto ``DynamoType`` or None), read without
+    caching the unpacked items, a page of rows at a time: what a walk over every item at
+    rest (the TTL sweep) needs."""
+    for start in range(0, len(items), PEEK_PAGE):
+        page = items[start:start + PEEK_PAGE]
+        rows = item_store().read_many(item.__dict__["_row"] for item in page
+                                      if _at_rest(item))
+        for item in page:
+            if not _at_rest(item):
+                yield item.attrs.get(name)
+                continue
+            packed = marshal.loads(rows[item.__dict__["_row"]]).get(name)
+            yield None if packed is None else _unpacked_value(packed)
 
 
 def exclusive_table_access() -> _SharedLock:
@@ -192,9 +221,11 @@ def exclusive_table_access() -> _SharedLock:
 
 
 def pack_items_at_rest() -> None:
-    """Install the property, the request scope, the update lock and the cheap deep copy."""
+    """Install the property, the request scope, the update lock, the cheap deep copy and
+    the shared partition keys."""
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.dynamo_type import Item
+    from moto.dynamodb.models.table import Table
     from moto.dynamodb.responses import DynamoHandler
 
     Item.attrs = property(_get_attrs, _set_attrs)
@@ -205,19 +236,36 @@ def pack_items_at_rest() -> None:
     for name in ("get_item", "query", "scan"):
         setattr(DynamoDBBackend, name, _shared(getattr(DynamoDBBackend, name)))
     DynamoHandler.call_action = _request_scope(DynamoHandler.call_action)
+    Table.put_item = _sharing_partition_key(Table.put_item)
 
 
 def _sharing_deepcopy(original: Callable[..., Any]) -> Callable[..., Any]:
     def __deepcopy__(self: Any, memo: dict[int, Any]) -> Any:
-        if self.__dict__.get("_attrs") is not None or self.__dict__.get("_packed") is None:
+        if not _at_rest(self):
             return original(self, memo)
         result = self.__class__.__new__(self.__class__)
         memo[id(self)] = result
         result.hash_key, result.range_key = self.hash_key, self.range_key  # never changed
-        result._packed = self._packed
+        result._row = self._row
         return result
 
     return __deepcopy__
+
+
+def _sharing_partition_key(original: Callable[..., Any]) -> Callable[..., Any]:
+    """A new item of a partition holding others takes their partition key object: the
+    items of a partition hold one key between them, not one each (~0.2 KB an item)."""
+
+    def put_item(self: Any, *args: Any, **kwargs: Any) -> Any:
+        item = original(self, *args, **kwargs)
+        if self.range_key_attr is not None:
+            for other in self.items.get(item.hash_key, {}).values():
+                if other is not item:
+                    item.hash_key = other.hash_key  # equal, and never changed
+                    break
+        return item
+
+    return put_item
 
 
 def _exclusive(original: Callable[..., Any]) -> Callable[..., Any]:

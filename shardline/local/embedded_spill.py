@@ -1,46 +1,58 @@
-"""DynamoDB stream records kept on disk by the embedded AWS, not in memory.
+"""What the embedded AWS keeps on disk, not in memory: DynamoDB stream records and items.
 
-A table's stream holds 24 hours of records, about two for each item written. Even packed
-(``embedded_memory``: about 0.6 KB with its object) they were the larger half of what a
-local stack at a steady rate added to its memory every minute, for a day before trimming
-let go of the first ones. A record is written once, read soon after by the mappings near
-the tip, and read again only by a reader starting at the trim horizon, so a file suits
-it: each stream shard's ``items`` is a view of rows in one sqlite database per process
-(``streams.sqlite`` in the stack's state directory, else in a temporary directory), and
-the page cache sqlite keeps is its memory.
+A table's stream holds 24 hours of records, about two for each item written, and a table
+holds its items for as long as it lives. Even packed (``embedded_memory``,
+``embedded_items``) they were most of what a local stack at a steady rate added to its
+memory every minute. Both are written once per change and read back a few times, so a
+file suits them: one sqlite database per process (``embedded.sqlite`` in the stack's
+state directory, else in a temporary directory) holds both, and the page cache sqlite
+keeps is their memory.
 
-The view behaves as the list moto kept (``len``, ``append``, indexing and slicing by
-position, where a position is the sequence number less the shard's first) and a trimmed
-position reads as ``None``, as it did in the list. Rows of a shard moto has forgotten
-(table deleted, backends reset) are deleted with it.
+* **Stream records**: each stream shard's ``items`` is a view of rows. The view behaves
+  as the list moto kept (``len``, ``append``, indexing and slicing by position, where a
+  position is the sequence number less the shard's first) and a trimmed position reads
+  as ``None``, as it did in the list. Rows of a shard moto has forgotten (table deleted,
+  backends reset) are deleted with it.
+* **Item attributes** (``ItemStore``): an item at rest holds a ``StoredRow``, the id of
+  its packed attributes' row. A row never changes: a changed item is packed into a new
+  row, so a copy of an item (moto copies one on every update) shares its row safely. A
+  row is deleted once no item holds it (the item replaced or deleted, its table deleted,
+  the backends reset). The rows written or read last stay in memory too (a small cache:
+  the aggregator updates the same few items over and over).
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import itertools
 import shutil
 import sqlite3
 import tempfile
 import threading
 import weakref
-from collections.abc import Iterator
+from collections import OrderedDict, deque
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from shardline.local.embedded_memory import unpack_record
 
-DATABASE_NAME = "streams.sqlite"
+DATABASE_NAME = "embedded.sqlite"
 READ_PAGE = 1000
+ITEM_CACHE_BYTES = 4 * 1024 * 1024
+_IN_CHUNK = 500  # ids per ``IN (...)``: sqlite allows 999 parameters at the least
 
-_store_lock = threading.Lock()
-_store: RecordStore | None = None
+_database_lock = threading.Lock()
+_database: SpillDatabase | None = None
+_record_store: RecordStore | None = None
+_item_store: ItemStore | None = None
 _directory: Path | None = None
 _shard_keys = itertools.count(1)
 
 
-class RecordStore:
-    """Stream records by (shard key, position) in one sqlite file, safe across threads.
+class SpillDatabase:
+    """One sqlite connection, safe across threads (``with database.locked() as db``).
     Nothing here needs to survive the process, so sqlite neither journals nor syncs."""
 
     def __init__(self, path: Path) -> None:
@@ -49,28 +61,134 @@ class RecordStore:
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=OFF")
         self._db.execute("PRAGMA synchronous=OFF")
-        self._db.execute("DROP TABLE IF EXISTS records")  # a previous run's
-        self._db.execute("CREATE TABLE records (shard INTEGER, position INTEGER, "
-                         "created_at REAL, packed BLOB, PRIMARY KEY (shard, position)) "
-                         "WITHOUT ROWID")
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            yield self._db
+
+
+class RecordStore:
+    """Stream records by (shard key, position)."""
+
+    def __init__(self, database: SpillDatabase) -> None:
+        self.database = database
+        with database.locked() as db:
+            db.execute("DROP TABLE IF EXISTS records")  # a previous run's
+            db.execute("CREATE TABLE records (shard INTEGER, position INTEGER, "
+                       "created_at REAL, packed BLOB, PRIMARY KEY (shard, position)) "
+                       "WITHOUT ROWID")
 
     def insert(self, shard: int, position: int, created_at: float, packed: bytes) -> None:
-        with self._lock:
-            self._db.execute("INSERT INTO records VALUES (?, ?, ?, ?)",
-                             (shard, position, created_at, packed))
+        with self.database.locked() as db:
+            db.execute("INSERT INTO records VALUES (?, ?, ?, ?)",
+                       (shard, position, created_at, packed))
 
     def select(self, shard: int, start: int, stop: int) -> dict[int, tuple[float, bytes]]:
         """Rows held at positions ``start`` to ``stop - 1``, by position."""
-        with self._lock:
-            rows = self._db.execute(
+        with self.database.locked() as db:
+            rows = db.execute(
                 "SELECT position, created_at, packed FROM records WHERE shard = ? AND "
                 "position >= ? AND position < ?", (shard, start, stop)).fetchall()
         return {position: (created_at, packed) for position, created_at, packed in rows}
 
     def delete(self, shard: int, start: int, stop: int) -> None:
-        with self._lock:
-            self._db.execute("DELETE FROM records WHERE shard = ? AND position >= ? AND "
-                             "position < ?", (shard, start, stop))
+        with self.database.locked() as db:
+            db.execute("DELETE FROM records WHERE shard = ? AND position >= ? AND "
+                       "position < ?", (shard, start, stop))
+
+
+class StoredRow(int):
+    """The id of an item's packed attributes in an ``ItemStore`` (an int, 32 bytes). When
+    the last holder lets go of it, its row is deleted (``ItemStore.flush``)."""
+
+    __slots__ = ()
+    store: ItemStore
+
+    def __del__(self) -> None:
+        # Runs wherever the last reference goes, even inside a store call on this
+        # thread: it only notes the id (deque appends are atomic), the store deletes.
+        self.store.forgotten.append(int(self))
+
+
+class ItemStore:
+    """Items' packed attributes by row id, with the rows used last cached in memory."""
+
+    def __init__(self, database: SpillDatabase, cache_bytes: int = ITEM_CACHE_BYTES) -> None:
+        self.database = database
+        self.cache_bytes = cache_bytes
+        self.forgotten: deque[int] = deque()
+        self._cache: OrderedDict[int, bytes] = OrderedDict()
+        self._cached = 0
+        self._ids = itertools.count(1)
+        self._row = type("StoredRow", (StoredRow,), {"__slots__": (), "store": self})
+        with database.locked() as db:
+            db.execute("DROP TABLE IF EXISTS items")  # a previous run's
+            db.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, packed BLOB)")
+
+    def add(self, packed: bytes) -> StoredRow:
+        """A new row holding ``packed``."""
+        number = next(self._ids)
+        with self.database.locked() as db:
+            self._delete_forgotten(db)
+            db.execute("INSERT INTO items VALUES (?, ?)", (number, packed))
+            self._remember(number, packed)
+        return self._row(number)  # type: ignore[no-any-return]
+
+    def read(self, row: int) -> bytes:
+        row = int(row)  # the cache holds numbers, never a holder
+        with self.database.locked() as db:
+            packed = self._cache.get(row)
+            if packed is None:
+                packed = db.execute("SELECT packed FROM items WHERE id = ?",
+                                    (row,)).fetchone()[0]
+            self._remember(row, packed)
+        return packed
+
+    def read_many(self, rows: Iterable[int]) -> dict[int, bytes]:
+        """Several rows at once, by id, leaving the cache as it was."""
+        wanted = list(dict.fromkeys(int(row) for row in rows))
+        found: dict[int, bytes] = {}
+        with self.database.locked() as db:
+            for start in range(0, len(wanted), _IN_CHUNK):
+                chunk = wanted[start:start + _IN_CHUNK]
+                found.update(db.execute(
+                    f"SELECT id, packed FROM items WHERE id IN ({','.join('?' * len(chunk))})",
+                    chunk).fetchall())
+        return found
+
+    def holding(self, needles: list[bytes]) -> set[int]:
+        """The ids of the rows whose bytes contain every one of ``needles``."""
+        where = " AND ".join("instr(packed, ?) > 0" for _ in needles)
+        with self.database.locked() as db:
+            return {row for (row,) in db.execute(f"SELECT id FROM items WHERE {where}",
+                                                 needles).fetchall()}
+
+    def flush(self) -> int:
+        """Delete the rows no item holds any more; how many rows remain."""
+        with self.database.locked() as db:
+            self._delete_forgotten(db)
+            return int(db.execute("SELECT COUNT(*) FROM items").fetchone()[0])
+
+    def _remember(self, row: int, packed: bytes) -> None:
+        cache = self._cache
+        if cache.pop(row, None) is None:
+            self._cached += len(packed)
+        cache[row] = packed
+        while self._cached > self.cache_bytes:
+            self._cached -= len(cache.popitem(last=False)[1])
+
+    def _delete_forgotten(self, db: sqlite3.Connection) -> None:
+        gone = []
+        with contextlib.suppress(IndexError):
+            while True:
+                gone.append(self.forgotten.popleft())
+        for row in gone:
+            packed = self._cache.pop(row, None)
+            if packed is not None:
+                self._cached -= len(packed)
+        if gone:
+            db.executemany("DELETE FROM items WHERE id = ?", ((row,) for row in gone))
 
 
 class SpilledRecord:
@@ -137,23 +255,43 @@ def _record(row: tuple[float, bytes] | None) -> SpilledRecord | None:
 
 
 def spill_to(directory: Path | None) -> None:
-    """Where the store is created (the stack's state directory); first use decides."""
+    """Where the database is created (the stack's state directory); first use decides."""
     global _directory
     _directory = directory
 
 
-def record_store() -> RecordStore:
-    """The process's store, created on first use."""
-    global _store
-    with _store_lock:
-        if _store is None:
+def spill_database() -> SpillDatabase:
+    """The process's database, created on first use."""
+    global _database
+    with _database_lock:
+        if _database is None:
             directory = _directory
             if directory is None:
-                directory = Path(tempfile.mkdtemp(prefix="shardline-streams-"))
+                directory = Path(tempfile.mkdtemp(prefix="shardline-spill-"))
                 atexit.register(shutil.rmtree, directory, True)
             directory.mkdir(parents=True, exist_ok=True)
-            _store = RecordStore(directory / DATABASE_NAME)
-        return _store
+            _database = SpillDatabase(directory / DATABASE_NAME)
+        return _database
+
+
+def record_store() -> RecordStore:
+    """The process's stream record store, created on first use."""
+    global _record_store
+    database = spill_database()
+    with _database_lock:
+        if _record_store is None:
+            _record_store = RecordStore(database)
+        return _record_store
+
+
+def item_store() -> ItemStore:
+    """The process's item store, created on first use."""
+    global _item_store
+    database = spill_database()
+    with _database_lock:
+        if _item_store is None:
+            _item_store = ItemStore(database)
+        return _item_store
 
 
 def spill_dynamodb_stream_records() -> None:

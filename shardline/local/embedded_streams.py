@@ -39,7 +39,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
 
-from shardline.local.embedded_items import item_may_hold
+from shardline.local.embedded_items import items_may_hold
 
 SHARD_ITERATOR_TTL_S = 15 * 60.0
 
@@ -224,8 +224,7 @@ def query_reads_its_partition() -> None:
             items.extend(list(held.values()) if self.range_key_attr else [held])
         index_key = _index_key.get()
         if index_key is not None:  # moto checks the survivors; this skips the rest cheaply
-            items = [item for item in items
-                     if all(item_may_hold(item, name, value) for name, value in index_key)]
+            items = items_may_hold(items, index_key)
         return sorted(items, key=lambda x: (x.hash_key, x.range_key) if x.range_key
                       else x.hash_key)
 

@@ -35,7 +35,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from shardline.local import embedded_streams
-from shardline.local.embedded_items import exclusive_table_access, peek_attribute
+from shardline.local.embedded_items import exclusive_table_access, peek_attributes
 
 log = logging.getLogger("shardline.embedded.ttl")
 
@@ -93,8 +93,9 @@ def sweep_table(table: Any, now: float) -> int:
     with exclusive_table_access():
         token = _deleting_as_service.set(True)
         try:
-            for item in _items(table):
-                if ttl_expired(peek_attribute(item, attribute), now):
+            items = list(_items(table))
+            for item, value in zip(items, peek_attributes(items, attribute), strict=True):
+                if ttl_expired(value, now):
                     table.delete_item(item.hash_key, item.range_key)
                     deleted += 1
         finally:

@@ -15,6 +15,7 @@ from lambdas.shared.aggregates import HOUR_INDEX_NAME
 from lambdas.shared.dynamo import batch_write
 from shardline.local.embedded import LOCAL_ACCOUNT_ID, LOCAL_REGION, EmbeddedAws
 from shardline.local.embedded_items import pack_attributes, unpack_attributes
+from shardline.local.embedded_spill import StoredRow
 from tests.factories.dynamodb import create_aggregates_table
 
 EVERY_TYPE = {
@@ -48,9 +49,11 @@ def test_an_item_of_every_type_is_held_packed_and_reads_back_as_written(
     # WHEN it is written and its request has ended
     client.put_item(TableName=name, Item=EVERY_TYPE)
 
-    # THEN moto holds it as bytes only, and GetItem returns it exactly
+    # THEN moto holds only its keys and the id of its row on disk, and GetItem returns it
+    # exactly
     [stored] = _at_rest(table)
-    assert "_attrs" not in vars(stored) and isinstance(stored._packed, bytes)
+    assert "_attrs" not in vars(stored) and isinstance(stored._row, StoredRow)
+    assert set(vars(stored)) == {"hash_key", "range_key", "_row"}
     key = {"PK": EVERY_TYPE["PK"], "SK": EVERY_TYPE["SK"]}
     assert client.get_item(TableName=name, Key=key)["Item"] == EVERY_TYPE
     # AND reading it left it packed
@@ -153,7 +156,7 @@ def test_a_scan_never_sees_an_item_an_update_is_still_writing(
     assert seen and all({"device_id", "ts_ms", "site"} <= set(item) for item in seen)
 
 
-def test_a_copy_of_an_item_at_rest_shares_its_bytes(embedded_aws: EmbeddedAws) -> None:
+def test_a_copy_of_an_item_at_rest_shares_its_row(embedded_aws: EmbeddedAws) -> None:
     # GIVEN an item at rest
     client, name, table = _table(embedded_aws, "items-copy")
     client.put_item(TableName=name, Item={"PK": {"S": "a"}, "SK": {"S": "1"}, "n": {"N": "7"}})
@@ -162,8 +165,8 @@ def test_a_copy_of_an_item_at_rest_shares_its_bytes(embedded_aws: EmbeddedAws) -
     # WHEN moto deep-copies it (as UpdateItem does)
     copied = copy.deepcopy(stored)
 
-    # THEN the copy holds the same bytes, unpacked nowhere, and reads as the original
-    assert copied._packed is stored._packed and "_attrs" not in vars(copied)
+    # THEN the copy holds the same row, unpacked nowhere, and reads as the original
+    assert copied._row is stored._row and "_attrs" not in vars(copied)
     assert copied.attrs == stored.attrs and copied.hash_key == stored.hash_key
 
 

@@ -14,7 +14,7 @@ import pytest
 from lambdas.shared.dynamo import batch_write
 from shardline.local.embedded import LOCAL_ACCOUNT_ID, LOCAL_REGION, EmbeddedAws
 from shardline.local.embedded_memory import pack_record
-from shardline.local.embedded_spill import RecordStore, SpilledRecords
+from shardline.local.embedded_spill import RecordStore, SpillDatabase, SpilledRecords
 from tests.factories.dynamodb import create_aggregates_table
 
 
@@ -27,7 +27,7 @@ class _Built:
 
 
 def _records(tmp_path: Path, count: int) -> SpilledRecords:
-    records = SpilledRecords(RecordStore(tmp_path / "streams.sqlite"))
+    records = SpilledRecords(RecordStore(SpillDatabase(tmp_path / "spill.sqlite")))
     for n in range(count):
         records.append(_Built(n))
     return records
@@ -68,7 +68,7 @@ def test_a_trimmed_position_reads_as_empty_and_records_never_change(tmp_path: Pa
 
 def test_a_forgotten_shard_s_rows_are_deleted(tmp_path: Path) -> None:
     # GIVEN two shards' records in one store
-    store = RecordStore(tmp_path / "streams.sqlite")
+    store = RecordStore(SpillDatabase(tmp_path / "spill.sqlite"))
     kept, forgotten = SpilledRecords(store), SpilledRecords(store)
     for n in range(3):
         kept.append(_Built(n))
@@ -79,7 +79,8 @@ def test_a_forgotten_shard_s_rows_are_deleted(tmp_path: Path) -> None:
     gc.collect()
 
     # THEN only the other shard's rows remain
-    rows = store._db.execute("SELECT COUNT(*) FROM records").fetchone()[0]
+    with store.database.locked() as db:
+        rows = db.execute("SELECT COUNT(*) FROM records").fetchone()[0]
     assert rows == 3 and len(kept[:3]) == 3
 
 

@@ -233,8 +233,9 @@ class EmbeddedAws:
     """moto's server on ``host:port`` inside this process (``port=0``: any free port,
     known once started), behind the authorization layer (``authorization``: IAM and KMS,
     off until enabled), the fault layer (``faults``) and the Kinesis write limits
-    (``kinesis_writes``, off until enabled). DynamoDB stream records are kept
-    on disk in ``state_dir`` (else a temporary directory; ``embedded_spill``)."""
+    (``kinesis_writes``, off until enabled). DynamoDB stream records and items'
+    attributes are kept on disk in ``state_dir`` (else a temporary directory;
+    ``embedded_spill``)."""
 
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT

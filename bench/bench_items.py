@@ -133,7 +133,7 @@ def _workload(client: Any, table: str) -> int:
 
 def _round(client: Any, store: ItemStore) -> float:
     """Requests per second of one round of the workload with ``store``."""
-    embedded_spill._item_store = store
+    embedded_spill._stores[ItemStore] = store
     table = create_aggregates_table(client, f"bench-items-{uuid.uuid4().hex[:8]}")
     started = time.perf_counter()
     requests = _workload(client, table)
@@ -166,7 +166,8 @@ def main() -> None:
             for name, store in stores.items():
                 best[name] = max(best[name], _round(client, store()))
                 print(f"{name}: {best[name]:.0f} requests/s (best so far)", flush=True)
-        embedded_spill._item_store, disk.cache_bytes = disk, embedded_spill.ITEM_CACHE_BYTES
+        embedded_spill._stores[ItemStore] = disk
+        disk.cache_bytes = embedded_spill.ITEM_CACHE_BYTES
     finally:
         aws.stop()
     print(json.dumps({

@@ -34,7 +34,7 @@ import weakref
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from shardline.local.embedded_memory import unpack_record
 
@@ -45,10 +45,10 @@ _IN_CHUNK = 500  # ids per ``IN (...)``: sqlite allows 999 parameters at the lea
 
 _database_lock = threading.Lock()
 _database: SpillDatabase | None = None
-_record_store: RecordStore | None = None
-_item_store: ItemStore | None = None
+_stores: dict[type, Any] = {}  # the process's store of each kind, by kind
 _directory: Path | None = None
 _shard_keys = itertools.count(1)
+_Store = TypeVar("_Store", "RecordStore", "ItemStore")
 
 
 class SpillDatabase:
@@ -276,22 +276,23 @@ def spill_database() -> SpillDatabase:
 
 def record_store() -> RecordStore:
     """The process's stream record store, created on first use."""
-    global _record_store
-    database = spill_database()
-    with _database_lock:
-        if _record_store is None:
-            _record_store = RecordStore(database)
-        return _record_store
+    return _process_store(RecordStore)
 
 
 def item_store() -> ItemStore:
     """The process's item store, created on first use."""
-    global _item_store
-    database = spill_database()
-    with _database_lock:
-        if _item_store is None:
-            _item_store = ItemStore(database)
-        return _item_store
+    return _process_store(ItemStore)
+
+
+def _process_store(kind: type[_Store]) -> _Store:
+    store = _stores.get(kind)
+    if store is None:
+        database = spill_database()
+        with _database_lock:
+            store = _stores.get(kind)
+            if store is None:
+                store = _stores[kind] = kind(database)
+    return store  # type: ignore[no-any-return]
 
 
 def spill_dynamodb_stream_records() -> None:

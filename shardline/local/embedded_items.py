@@ -95,6 +95,8 @@ class _SharedLock:
 
 # Writes to tables and requests dropping caches hold it exclusively; reads share it.
 _table_lock = _SharedLock()
+# Held while a thread sets the attributes it unpacked (the first set wins).
+_unpack_lock = threading.Lock()
 
 
 def _packed_value(value: Any) -> tuple[str, Any]:
@@ -145,19 +147,23 @@ def _note_in_request(item: Any) -> None:
 
 
 def _get_attrs(item: Any) -> Any:
-    held = item.__dict__
-    attrs = held.get("_attrs")
+    # Attributes, not ``item.__dict__``: reading that makes a dict for the item (~0.1 KB).
+    attrs = getattr(item, "_attrs", None)
     if attrs is None:
-        # Two threads may unpack at once: the first cache set wins (setdefault is atomic),
-        # so an update never writes to a copy that another reader then replaces.
-        attrs = held.setdefault("_attrs", unpack_attributes(item_store().read(held["_row"])))
+        unpacked = unpack_attributes(item_store().read(item._row))
+        # Two threads may unpack at once: the first cache set wins, so an update never
+        # writes to a copy that another reader then replaces.
+        with _unpack_lock:
+            attrs = getattr(item, "_attrs", None)
+            if attrs is None:
+                item._attrs = attrs = unpacked
         _note_in_request(item)
     return attrs
 
 
 def _set_attrs(item: Any, attrs: Any) -> None:
-    item.__dict__["_attrs"] = attrs
-    item.__dict__["_row"] = None  # changed: packed again when its request ends
+    item._attrs = attrs
+    item._row = None  # changed: packed again when its request ends
     _note_in_request(item)
 
 
@@ -165,17 +171,16 @@ def settle(items: list[Any]) -> None:
     """Pack the items a request created or changed, and drop every unpacked cache."""
     with _table_lock:
         for item in items:
-            attrs = item.__dict__.get("_attrs")
+            attrs = getattr(item, "_attrs", None)
             if attrs is None:
                 continue  # noted twice, or dropped already
-            if item.__dict__.get("_row") is None:
+            if getattr(item, "_row", None) is None:
                 item._row = item_store().add(pack_attributes(attrs))
-            item.__dict__.pop("_attrs", None)
+            item._attrs = None
 
 
 def _at_rest(item: Any) -> bool:
-    held = item.__dict__
-    return held.get("_attrs") is None and held.get("_row") is not None
+    return getattr(item, "_attrs", None) is None and getattr(item, "_row", None) is not None
 
 
 def items_may_hold(items: list[Any], key: Iterable[tuple[str, Any]]) -> list[Any]:
@@ -190,7 +195,7 @@ def items_may_hold(items: list[Any], key: Iterable[tuple[str, Any]]) -> list[Any
         if not _at_rest(item):
             if all(_holds(item.attrs.get(name), value) for name, value in key):
                 kept.append(item)
-        elif holding is None or item.__dict__["_row"] in holding:
+        elif holding is None or item._row in holding:
             kept.append(item)
     return kept
 
@@ -205,13 +210,13 @@ def peek_attributes(items: list[Any], name: str) -> Iterator[Any]:
     rest (the TTL sweep) needs."""
     for start in range(0, len(items), PEEK_PAGE):
         page = items[start:start + PEEK_PAGE]
-        rows = item_store().read_many(item.__dict__["_row"] for item in page
+        rows = item_store().read_many(item._row for item in page
                                       if _at_rest(item))
         for item in page:
             if not _at_rest(item):
                 yield item.attrs.get(name)
                 continue
-            packed = marshal.loads(rows[item.__dict__["_row"]]).get(name)
+            packed = marshal.loads(rows[item._row]).get(name)
             yield None if packed is None else _unpacked_value(packed)
 
 
@@ -246,7 +251,7 @@ def _sharing_deepcopy(original: Callable[..., Any]) -> Callable[..., Any]:
         result = self.__class__.__new__(self.__class__)
         memo[id(self)] = result
         result.hash_key, result.range_key = self.hash_key, self.range_key  # never changed
-        result._row = self._row
+        result._attrs, result._row = None, self._row  # the order moto's items set them in
         return result
 
     return __deepcopy__

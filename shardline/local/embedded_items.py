@@ -39,7 +39,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from shardline.local.embedded_spill import item_store
+from shardline.local.embedded_item_store import item_store
 
 PEEK_PAGE = 500  # rows read at once by ``peek_attributes``
 

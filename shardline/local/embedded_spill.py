@@ -13,12 +13,7 @@ keeps is their memory.
   position is the sequence number less the shard's first) and a trimmed position reads
   as ``None``, as it did in the list. Rows of a shard moto has forgotten (table deleted,
   backends reset) are deleted with it.
-* **Item attributes** (``ItemStore``): an item at rest holds a ``StoredRow``, the id of
-  its packed attributes' row. A row never changes: a changed item is packed into a new
-  row, so a copy of an item (moto copies one on every update) shares its row safely. A
-  row is deleted once no item holds it (the item replaced or deleted, its table deleted,
-  the backends reset). The rows written or read last stay in memory too (a small cache:
-  the aggregator updates the same few items over and over).
+* **Item attributes**: rows of ``embedded_item_store.ItemStore``, in the same database.
 """
 
 from __future__ import annotations
@@ -31,8 +26,7 @@ import sqlite3
 import tempfile
 import threading
 import weakref
-from collections import OrderedDict, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -40,15 +34,13 @@ from shardline.local.embedded_memory import unpack_record
 
 DATABASE_NAME = "embedded.sqlite"
 READ_PAGE = 1000
-ITEM_CACHE_BYTES = 4 * 1024 * 1024
-_IN_CHUNK = 500  # ids per ``IN (...)``: sqlite allows 999 parameters at the least
 
 _database_lock = threading.Lock()
 _database: SpillDatabase | None = None
 _stores: dict[type, Any] = {}  # the process's store of each kind, by kind
 _directory: Path | None = None
 _shard_keys = itertools.count(1)
-_Store = TypeVar("_Store", "RecordStore", "ItemStore")
+_Store = TypeVar("_Store")
 
 
 class SpillDatabase:
@@ -96,99 +88,6 @@ class RecordStore:
         with self.database.locked() as db:
             db.execute("DELETE FROM records WHERE shard = ? AND position >= ? AND "
                        "position < ?", (shard, start, stop))
-
-
-class StoredRow(int):
-    """The id of an item's packed attributes in an ``ItemStore`` (an int, 32 bytes). When
-    the last holder lets go of it, its row is deleted (``ItemStore.flush``)."""
-
-    __slots__ = ()
-    store: ItemStore
-
-    def __del__(self) -> None:
-        # Runs wherever the last reference goes, even inside a store call on this
-        # thread: it only notes the id (deque appends are atomic), the store deletes.
-        self.store.forgotten.append(int(self))
-
-
-class ItemStore:
-    """Items' packed attributes by row id, with the rows used last cached in memory."""
-
-    def __init__(self, database: SpillDatabase, cache_bytes: int = ITEM_CACHE_BYTES) -> None:
-        self.database = database
-        self.cache_bytes = cache_bytes
-        self.forgotten: deque[int] = deque()
-        self._cache: OrderedDict[int, bytes] = OrderedDict()
-        self._cached = 0
-        self._ids = itertools.count(1)
-        self._row = type("StoredRow", (StoredRow,), {"__slots__": (), "store": self})
-        with database.locked() as db:
-            db.execute("DROP TABLE IF EXISTS items")  # a previous run's
-            db.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, packed BLOB)")
-
-    def add(self, packed: bytes) -> StoredRow:
-        """A new row holding ``packed``."""
-        number = next(self._ids)
-        with self.database.locked() as db:
-            self._delete_forgotten(db)
-            db.execute("INSERT INTO items VALUES (?, ?)", (number, packed))
-            self._remember(number, packed)
-        return self._row(number)  # type: ignore[no-any-return]
-
-    def read(self, row: int) -> bytes:
-        row = int(row)  # the cache holds numbers, never a holder
-        with self.database.locked() as db:
-            packed = self._cache.get(row)
-            if packed is None:
-                packed = db.execute("SELECT packed FROM items WHERE id = ?",
-                                    (row,)).fetchone()[0]
-            self._remember(row, packed)
-        return packed
-
-    def read_many(self, rows: Iterable[int]) -> dict[int, bytes]:
-        """Several rows at once, by id, leaving the cache as it was."""
-        wanted = list(dict.fromkeys(int(row) for row in rows))
-        found: dict[int, bytes] = {}
-        with self.database.locked() as db:
-            for start in range(0, len(wanted), _IN_CHUNK):
-                chunk = wanted[start:start + _IN_CHUNK]
-                found.update(db.execute(
-                    f"SELECT id, packed FROM items WHERE id IN ({','.join('?' * len(chunk))})",
-                    chunk).fetchall())
-        return found
-
-    def holding(self, needles: list[bytes]) -> set[int]:
-        """The ids of the rows whose bytes contain every one of ``needles``."""
-        where = " AND ".join("instr(packed, ?) > 0" for _ in needles)
-        with self.database.locked() as db:
-            return {row for (row,) in db.execute(f"SELECT id FROM items WHERE {where}",
-                                                 needles).fetchall()}
-
-    def flush(self) -> int:
-        """Delete the rows no item holds any more; how many rows remain."""
-        with self.database.locked() as db:
-            self._delete_forgotten(db)
-            return int(db.execute("SELECT COUNT(*) FROM items").fetchone()[0])
-
-    def _remember(self, row: int, packed: bytes) -> None:
-        cache = self._cache
-        if cache.pop(row, None) is None:
-            self._cached += len(packed)
-        cache[row] = packed
-        while self._cached > self.cache_bytes:
-            self._cached -= len(cache.popitem(last=False)[1])
-
-    def _delete_forgotten(self, db: sqlite3.Connection) -> None:
-        gone = []
-        with contextlib.suppress(IndexError):
-            while True:
-                gone.append(self.forgotten.popleft())
-        for row in gone:
-            packed = self._cache.pop(row, None)
-            if packed is not None:
-                self._cached -= len(packed)
-        if gone:
-            db.executemany("DELETE FROM items WHERE id = ?", ((row,) for row in gone))
 
 
 class SpilledRecord:
@@ -276,15 +175,11 @@ def spill_database() -> SpillDatabase:
 
 def record_store() -> RecordStore:
     """The process's stream record store, created on first use."""
-    return _process_store(RecordStore)
+    return process_store(RecordStore)
 
 
-def item_store() -> ItemStore:
-    """The process's item store, created on first use."""
-    return _process_store(ItemStore)
-
-
-def _process_store(kind: type[_Store]) -> _Store:
+def process_store(kind: type[_Store]) -> _Store:
+    """The process's store of a kind (``kind(database)``), created on first use."""
     store = _stores.get(kind)
     if store is None:
         database = spill_database()

@@ -1,6 +1,7 @@
 """DynamoDB items' attributes kept on disk by the embedded AWS: a row reads back as
-written, from the cache or the disk; a row no item holds is deleted (item replaced or
-deleted, table deleted, backends reset); concurrent updates lose nothing."""
+written, before it is written, from the cache or from the disk; a row no item holds is
+deleted (item replaced or deleted, table deleted, backends reset); concurrent updates
+lose nothing."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ import boto3
 import pytest
 
 from shardline.local.embedded import LOCAL_ACCOUNT_ID, LOCAL_REGION, EmbeddedAws
-from shardline.local.embedded_spill import ItemStore, SpillDatabase, StoredRow, item_store
+from shardline.local.embedded_item_store import ItemStore, StoredRow, item_store
+from shardline.local.embedded_spill import SpillDatabase
 from tests.factories.dynamodb import create_aggregates_table
 
 OTHER_REGION = "eu-west-3"
@@ -29,16 +31,20 @@ def _rows(store: ItemStore) -> set[int]:
 
 @pytest.fixture
 def store(tmp_path: Path) -> ItemStore:
-    return ItemStore(SpillDatabase(tmp_path / "spill.sqlite"), cache_bytes=64)
+    """A store that writes each new row at once and caches one row."""
+    return ItemStore(SpillDatabase(tmp_path / "spill.sqlite"), cache_bytes=64, write_batch=1)
 
 
 @pytest.fixture
 def uncached() -> Iterator[ItemStore]:
-    """The process's store with no cache: every read goes to the disk."""
+    """The process's store writing each new row at once, with no cache: every read of an
+    item at rest goes to the disk."""
     store = item_store()
-    kept, store.cache_bytes = store.cache_bytes, 0
+    store.flush()
+    kept = store.cache_bytes, store.write_batch
+    store.cache_bytes, store.write_batch = 0, 1
     yield store
-    store.cache_bytes = kept
+    store.cache_bytes, store.write_batch = kept
 
 
 def test_a_row_reads_back_from_the_cache_and_from_the_disk(store: ItemStore) -> None:
@@ -67,6 +73,28 @@ def test_a_row_is_deleted_when_its_last_holder_lets_go(store: ItemStore) -> None
     # THEN it stays while one holds it, and is deleted after the last
     assert kept == {number}
     assert _rows(store) == set()
+
+
+def test_new_rows_are_read_before_they_are_written_together(tmp_path: Path) -> None:
+    # GIVEN a store writing new rows three at a time
+    store = ItemStore(SpillDatabase(tmp_path / "spill.sqlite"), write_batch=3)
+
+    # WHEN two rows are added, one of them let go of, and a third added
+    kept, dropped = store.add(b"H#10 kept"), store.add(b"H#10 dropped")
+    dropped_number = int(dropped)
+    del dropped
+    with store.database.locked() as db:
+        before = db.execute("SELECT COUNT(*) FROM items").fetchone()[0]
+    pending_found = store.holding([b"H#10"])
+    third = store.add(b"third")
+
+    # THEN the rows are read back before any is written, and the batch is written in one
+    # go without the row let go of
+    assert before == 0 and pending_found == {int(kept), dropped_number}
+    assert store.read(kept) == b"H#10 kept"
+    assert store.read_many([kept, third]) == {kept: b"H#10 kept", third: b"third"}
+    with store.database.locked() as db:
+        assert {row for (row,) in db.execute("SELECT id FROM items")} == {kept, third}
 
 
 def test_rows_holding_every_needle_are_found(store: ItemStore) -> None:

@@ -14,8 +14,8 @@ import pytest
 from lambdas.shared.aggregates import HOUR_INDEX_NAME
 from lambdas.shared.dynamo import batch_write
 from shardline.local.embedded import LOCAL_ACCOUNT_ID, LOCAL_REGION, EmbeddedAws
+from shardline.local.embedded_item_store import StoredRow
 from shardline.local.embedded_items import pack_attributes, unpack_attributes
-from shardline.local.embedded_spill import StoredRow
 from tests.factories.dynamodb import create_aggregates_table
 
 EVERY_TYPE = {

@@ -280,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     first = [(s["t_s"], s["rss_mb"]) for s in steady if s["t_s"] <= half]
     second = [(s["t_s"], s["rss_mb"]) for s in steady if s["t_s"] >= half]
     middle = min(steady, key=lambda sample: abs(sample["t_s"] - half))
-    aggregator = str(stack.outputs["aggregator_function_name"])
+    aggregator = _aggregator(stack, final["lag"])
     lags = [lag for s in [*samples, final] for lag in s["lag"].values()]
     result = {
         "bench": "soak",
@@ -321,8 +321,14 @@ def _sample(stack: LocalStack, producer: SteadyProducer, elapsed: float) -> dict
             "lag": lag_by_mapping(stack), "held": data_held()}
 
 
+def _aggregator(stack: LocalStack, lag: dict[str, Any]) -> str:
+    """The aggregator's mapping in ``lag``: by its function's name, or its alias's."""
+    name = str(stack.outputs["aggregator_function_name"])
+    return next((key for key in lag if key == name or key.startswith(f"{name}:")), name)
+
+
 def _print_row(sample: dict[str, Any], stack: LocalStack) -> None:
-    aggregator = str(stack.outputs["aggregator_function_name"])
+    aggregator = _aggregator(stack, sample["lag"])
     main_lag = sample["lag"].get(aggregator, {})
     held = sample["held"]
     others = "  ".join(f"{name}: {int(lag['behind'])}/{lag['iterator_age_s']:.0f}s"

@@ -12,7 +12,7 @@ keeps is their memory.
   as the list moto kept (``len``, ``append``, indexing and slicing by position, where a
   position is the sequence number less the shard's first) and a trimmed position reads
   as ``None``, as it did in the list. Rows of a shard moto has forgotten (table deleted,
-  backends reset) are deleted with it.
+  backends reset) are deleted at the next write.
 * **Item attributes**: rows of ``embedded_item_store.ItemStore``, in the same database.
 """
 
@@ -26,6 +26,7 @@ import sqlite3
 import tempfile
 import threading
 import weakref
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -65,6 +66,7 @@ class RecordStore:
 
     def __init__(self, database: SpillDatabase) -> None:
         self.database = database
+        self.forgotten_shards: deque[int] = deque()
         with database.locked() as db:
             db.execute("DROP TABLE IF EXISTS records")  # a previous run's
             db.execute("CREATE TABLE records (shard INTEGER, position INTEGER, "
@@ -73,6 +75,7 @@ class RecordStore:
 
     def insert(self, shard: int, position: int, created_at: float, packed: bytes) -> None:
         with self.database.locked() as db:
+            self._delete_forgotten(db)
             db.execute("INSERT INTO records VALUES (?, ?, ?, ?)",
                        (shard, position, created_at, packed))
 
@@ -88,6 +91,19 @@ class RecordStore:
         with self.database.locked() as db:
             db.execute("DELETE FROM records WHERE shard = ? AND position >= ? AND "
                        "position < ?", (shard, start, stop))
+
+    def forget(self, shard: int) -> None:
+        """A shard moto let go of: its rows go at the next insert (or ``flush``). Called
+        by the garbage collector, maybe inside a call holding the lock, so it takes none."""
+        self.forgotten_shards.append(shard)
+
+    def flush(self) -> None:
+        with self.database.locked() as db:
+            self._delete_forgotten(db)
+
+    def _delete_forgotten(self, db: sqlite3.Connection) -> None:
+        while self.forgotten_shards:  # only callers holding the lock take from it
+            db.execute("DELETE FROM records WHERE shard = ?", (self.forgotten_shards.popleft(),))
 
 
 class SpilledRecord:
@@ -114,7 +130,7 @@ class SpilledRecords:
         self._store = store
         self._key = next(_shard_keys)
         self._length = 0
-        weakref.finalize(self, store.delete, self._key, 0, 2**62)
+        weakref.finalize(self, store.forget, self._key)
 
     def __len__(self) -> int:
         return self._length

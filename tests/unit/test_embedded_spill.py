@@ -77,6 +77,7 @@ def test_a_forgotten_shard_s_rows_are_deleted(tmp_path: Path) -> None:
     # WHEN moto forgets one shard (its table deleted, its backends reset)
     del forgotten
     gc.collect()
+    store.flush()
 
     # THEN only the other shard's rows remain
     with store.database.locked() as db:

@@ -5,8 +5,8 @@ moto holds an item as an ``Item`` whose ``attrs`` map names to ``DynamoType`` ob
 about 3 KB of Python objects for a 0.5 KB aggregate. A table is data AWS holds for as long
 as the table lives, so a local stack's memory grew with every item written. Here an item
 at rest holds only its keys and a ``StoredRow``: the id of its attributes, marshalled
-(about 0.4 KB), in the process's ``ItemStore`` (``embedded_spill``: sqlite on disk, the
-rows used last cached in memory). ``attrs`` is unpacked when a request first reads it:
+(about 0.4 KB), in the process's ``ItemStore`` (``embedded_item_store``: sqlite on disk,
+new rows and the rows used last in memory). ``attrs`` is unpacked when a request first reads it:
 
 * ``Item.attrs`` is a property: it unpacks on first use and caches the result on the
   item, noting the item in the current DynamoDB request's scope;

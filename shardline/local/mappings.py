@@ -31,6 +31,11 @@ class SourceArnParts:
         return self.source_arn.split(":")[4]
 
 
+# Mapping states in which Lambda polls the source (a mapping being created or updated
+# keeps polling; Disabled, Disabling and Deleting do not).
+POLLING_STATES = frozenset({"Enabled", "Enabling", "Creating", "Updating"})
+
+
 @dataclass(frozen=True)
 class StreamMapping(SourceArnParts):
     """The settings of one stream event source mapping that the engine honours."""
@@ -71,7 +76,7 @@ class StreamMapping(SourceArnParts):
 
     @property
     def enabled(self) -> bool:
-        return self.state in ("Enabled", "Enabling", "Creating", "Updating")
+        return self.state in POLLING_STATES
 
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> StreamMapping:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from shardline.local.mappings import SourceArnParts, api_filter_patterns
+from shardline.local.mappings import POLLING_STATES, SourceArnParts, api_filter_patterns
 
 DEFAULT_BATCH_SIZE = 10
 LOCAL_CONCURRENCY_CAP = 10  # the function runtime's default pool size
@@ -35,7 +35,7 @@ class SqsMapping(SourceArnParts):
 
     @property
     def enabled(self) -> bool:
-        return self.state in ("Enabled", "Enabling", "Creating", "Updating")
+        return self.state in POLLING_STATES
 
     @property
     def concurrency(self) -> int:

@@ -7,15 +7,18 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from botocore.credentials import Credentials
 
+from shardline import packaging
 from shardline.local.api_server import ApiServer, serve_http_api
 from tests.conformance.harness import Harness
 from tests.support.http_api import REGION, Reply, send
 
 ACCOUNT = "123456789012"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def http_api(harness: Harness, integration_uri: str, *, routes: dict[str, str],
@@ -58,6 +61,27 @@ def served(harness: Harness, *, iam: bool = True) -> Iterator[ApiServer]:
         server.stop()
 
 
+def invoke_statement(api_id: str, route: str = "GET/query") -> dict[str, str]:
+    """An IAM statement allowing ``execute-api:Invoke`` of ``route`` (``METHOD/path``) of
+    the API, in any stage."""
+    return {"Effect": "Allow", "Action": "execute-api:Invoke",
+            "Resource": f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api_id}/*/{route}"}
+
+
+def query_function(harness: Harness, work_dir: Path, table: str,
+                   **variables: str) -> str:
+    """The query Lambda's own package (``make package``'s zip) as a function named
+    ``query`` reading ``table``, with ``variables`` added to its environment; its ARN."""
+    zip_path = work_dir / "query.zip"
+    packaging.build_zip(PROJECT_ROOT, packaging.FUNCTIONS["query"], zip_path)
+    function = harness.client("lambda").create_function(
+        FunctionName="query", Runtime="python3.12", Role=harness._role, Timeout=10,
+        Handler="lambdas.query.handler.lambda_handler", Code={"ZipFile": zip_path.read_bytes()},
+        Environment={"Variables": {"AGGREGATES_TABLE": table,
+                                   "POWERTOOLS_TRACE_DISABLED": "true", **variables}})
+    return str(function["FunctionArn"])
+
+
 def user_keys(harness: Harness, name: str, *statements: dict[str, Any]) -> Credentials:
     """An IAM user with ``statements`` as its inline policy, and its access key."""
     iam = harness.client("iam")
@@ -69,4 +93,5 @@ def user_keys(harness: Harness, name: str, *statements: dict[str, Any]) -> Crede
     return Credentials(key["AccessKeyId"], key["SecretAccessKey"])
 
 
-__all__ = ["ACCOUNT", "REGION", "Reply", "http_api", "send", "served", "user_keys"]
+__all__ = ["ACCOUNT", "REGION", "Reply", "http_api", "invoke_statement", "query_function",
+           "send", "served", "user_keys"]

@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 from botocore.credentials import Credentials
 
-from shardline import packaging
 from shardline.local.api_sigv4 import INVALID_TOKEN, MISMATCH
 from tests.conformance.harness import Harness
 from tests.conformance.http_api_client import (
     ACCOUNT,
     http_api,
+    invoke_statement,
+    query_function,
     send,
     served,
     user_keys,
@@ -52,15 +53,10 @@ def _alias(harness: Harness) -> str:
                                           FunctionVersion=version)["AliasArn"])
 
 
-def _invoke_statement(api_id: str, route: str = "GET/query") -> dict[str, str]:
-    return {"Effect": "Allow", "Action": "execute-api:Invoke",
-            "Resource": f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api_id}/*/{route}"}
-
-
 def test_the_integration_gets_a_payload_format_2_event(harness: Harness) -> None:
     # GIVEN an IAM-authorized GET /query route and a user allowed to invoke it
     api_id = http_api(harness, _alias(harness), routes={"GET /query": "AWS_IAM"})
-    analyst = user_keys(harness, "analyst", _invoke_statement(api_id))
+    analyst = user_keys(harness, "analyst", invoke_statement(api_id))
     with served(harness) as server:
         # WHEN the user sends a signed request with a repeated parameter and a header
         reply = send(server.url, "/query?metric=a&metric=b&site=plant-a",
@@ -126,7 +122,7 @@ def test_an_unsigned_request_to_an_iam_route_is_forbidden(harness: Harness) -> N
 def test_a_bad_signature_or_an_unknown_key_is_refused(harness: Harness) -> None:
     # GIVEN an IAM route and a user allowed to invoke it
     api_id = http_api(harness, _alias(harness), routes={"GET /query": "AWS_IAM"})
-    analyst = user_keys(harness, "analyst", _invoke_statement(api_id))
+    analyst = user_keys(harness, "analyst", invoke_statement(api_id))
     forged = Credentials(analyst.access_key, "not-the-secret")
     stranger = Credentials("AKIAUNKNOWN000000000", "whatever")
     with served(harness) as server:
@@ -147,9 +143,9 @@ def test_a_caller_whose_policies_do_not_allow_invoke_is_forbidden(harness: Harne
     # GIVEN a user with no policy, one allowed another route only, one explicitly denied
     api_id = http_api(harness, _alias(harness), routes={"GET /query": "AWS_IAM"})
     nobody = user_keys(harness, "nobody")
-    elsewhere = user_keys(harness, "elsewhere", _invoke_statement(api_id, "GET/other"))
-    denied = user_keys(harness, "denied", _invoke_statement(api_id),
-                       {**_invoke_statement(api_id), "Effect": "Deny"})
+    elsewhere = user_keys(harness, "elsewhere", invoke_statement(api_id, "GET/other"))
+    denied = user_keys(harness, "denied", invoke_statement(api_id),
+                       {**invoke_statement(api_id), "Effect": "Deny"})
     with served(harness) as server:
         # WHEN each sends a correctly signed request
         replies = [send(server.url, "/query", signer=keys) for keys in (nobody, elsewhere, denied)]
@@ -225,15 +221,8 @@ def test_cors_preflights_are_answered_for_the_configured_origins(harness: Harnes
 def test_the_query_function_answers_a_malformed_query_with_a_400(harness: Harness,
                                                                  tmp_path: Path) -> None:
     # GIVEN the query Lambda's own package behind an IAM route, as Terraform deploys it
-    zip_path = tmp_path / "query.zip"
-    packaging.build_zip(Path(__file__).resolve().parents[2], packaging.FUNCTIONS["query"],
-                        zip_path)
-    function = harness.client("lambda").create_function(
-        FunctionName="query", Runtime="python3.12", Role=harness._role,
-        Handler="lambdas.query.handler.lambda_handler", Code={"ZipFile": zip_path.read_bytes()},
-        Environment={"Variables": {"AGGREGATES_TABLE": "aggregates",
-                                   "POWERTOOLS_TRACE_DISABLED": "true"}})
-    http_api(harness, function["FunctionArn"], routes={"GET /query": "AWS_IAM"})
+    http_api(harness, query_function(harness, tmp_path, "aggregates"),
+             routes={"GET /query": "AWS_IAM"})
     with served(harness) as server:
         # WHEN a signed request asks a site for per-minute data, or misspells a parameter
         per_minute = send(server.url, "/query?site=plant-a&metric=temperature_c&resolution=1m",
@@ -250,7 +239,7 @@ def test_the_query_function_answers_a_malformed_query_with_a_400(harness: Harnes
 def test_curl_aws_sigv4_is_accepted(harness: Harness) -> None:
     # GIVEN an IAM route and a user allowed to invoke it
     api_id = http_api(harness, _alias(harness), routes={"GET /query": "AWS_IAM"})
-    analyst = user_keys(harness, "analyst", _invoke_statement(api_id))
+    analyst = user_keys(harness, "analyst", invoke_statement(api_id))
     with served(harness) as server:
         # WHEN curl signs the request itself (its own SigV4; parameters in alphabetical
         # order and the comma encoded, since older curl signs the query string as written,

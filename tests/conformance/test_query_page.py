@@ -22,11 +22,19 @@ from botocore.credentials import Credentials
 from lambdas.scheduled_rollup.logic import hour_rollups
 from lambdas.shared.aggregates import BucketKey, total_item
 from lambdas.shared.dynamo import batch_write
-from shardline import packaging
 from shardline.local.api_server import ApiServer
 from shardline.local.embedded import EmbeddedAws, reset_backends
 from tests.conformance.harness import Harness
-from tests.conformance.http_api_client import ACCOUNT, REGION, http_api, send, served, user_keys
+from tests.conformance.http_api_client import (
+    ACCOUNT,
+    REGION,
+    http_api,
+    invoke_statement,
+    query_function,
+    send,
+    served,
+    user_keys,
+)
 from tests.factories.aggregates import stats_of
 from tests.factories.dynamodb import create_aggregates_table
 from tests.support.browser import headless_chromium
@@ -95,17 +103,9 @@ def page(embedded_aws: EmbeddedAws, tmp_path: Path) -> Iterator[Page]:
     batch_write(dynamodb, TABLE, _items(now_s // 300 * 300 - 3600))
     harness.grant({"Effect": "Allow", "Action": "dynamodb:Query",
                    "Resource": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{TABLE}*"})
-    zip_path = tmp_path / "query.zip"
-    packaging.build_zip(Path(__file__).resolve().parents[2], packaging.FUNCTIONS["query"],
-                        zip_path)
-    function = harness.client("lambda").create_function(
-        FunctionName="query", Runtime="python3.12", Role=harness._role, Timeout=10,
-        Handler="lambdas.query.handler.lambda_handler", Code={"ZipFile": zip_path.read_bytes()},
-        Environment={"Variables": {"AGGREGATES_TABLE": TABLE,
-                                   "POWERTOOLS_METRICS_NAMESPACE": "shardline-page-test",
-                                   "POWERTOOLS_TRACE_DISABLED": "true"}})
-    api_id = http_api(harness, function["FunctionArn"],
-                      routes={"GET /": "NONE", "GET /query": "AWS_IAM"})
+    function = query_function(harness, tmp_path, TABLE,
+                              POWERTOOLS_METRICS_NAMESPACE="shardline-page-test")
+    api_id = http_api(harness, function, routes={"GET /": "NONE", "GET /query": "AWS_IAM"})
     try:
         with served(harness) as server:
             yield Page(harness, server, api_id)
@@ -115,9 +115,7 @@ def page(embedded_aws: EmbeddedAws, tmp_path: Path) -> Iterator[Page]:
 
 
 def _analyst(page: Page) -> Credentials:
-    return user_keys(page.harness, "analyst", {
-        "Effect": "Allow", "Action": "execute-api:Invoke",
-        "Resource": f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{page.api_id}/*/GET/query"})
+    return user_keys(page.harness, "analyst", invoke_statement(page.api_id))
 
 
 def _show(page: Page, credentials: str, *, fields: dict[str, str] | None = None,
@@ -220,10 +218,8 @@ def test_temporary_credentials_with_a_session_token_sign_too(page: Page) -> None
     role = iam.create_role(RoleName="analyst-role", AssumeRolePolicyDocument=json.dumps({
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
                                                 "Principal": {"AWS": ACCOUNT}}]}))["Role"]
-    iam.put_role_policy(RoleName="analyst-role", PolicyName="invoke", PolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{
-            "Effect": "Allow", "Action": "execute-api:Invoke",
-            "Resource": f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{page.api_id}/*/GET/query"}]}))
+    iam.put_role_policy(RoleName="analyst-role", PolicyName="invoke", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [invoke_statement(page.api_id)]}))
     issued = page.harness.client("sts").assume_role(RoleArn=role["Arn"],
                                                     RoleSessionName="analyst")
     # WHEN the page is given what `aws sts assume-role` prints (with its session token)

@@ -3,8 +3,8 @@
 # `live` alias with payload format 2.0. With settings.page, GET / (no authorization: a
 # browser's navigation cannot sign) invokes it too, for the static page whose script signs
 # its own GET /query requests; the page holds no data. The $default stage deploys
-# automatically, throttles every route (default_route_settings) and writes an access log
-# line per request.
+# automatically, throttles every route (default_route_settings; the open page route at
+# lower limits of its own, route_settings) and writes an access log line per request.
 #
 # HTTP APIs have no request validators (REST APIs do): the function checks every
 # parameter and answers 400 with a message (lambdas/query/params.py).

@@ -16,10 +16,15 @@ new rows and the rows used last in memory). ``attrs`` is unpacked when a request
 * moto changes a stored item in place only in UpdateItem (a transaction's updates go
   through it too), and it first stores a new item with its keys only, then sets its
   attributes. On AWS a read sees an item before or after a write, never in between. So
-  the backend's writes (PutItem, UpdateItem, DeleteItem, TransactWriteItems) hold
-  ``_table_lock`` exclusively and its reads (GetItem, Query, Scan) share it: a Scan
-  never returns a half-written item, and no request drops caches while an update runs,
-  so an update never writes to a cache that is being dropped;
+  a DynamoDB request holds ``_table_lock`` from its start until its items are settled,
+  and so do the backend's item methods called outside a request (the TTL sweep, a test
+  reading moto directly): a Scan never returns a half-written item, and no request
+  drops caches while an update runs, so an update never writes to a cache that is
+  being dropped. The lock is one re-entrant lock, not a readers-writer lock: under the
+  GIL shared reads gain next to nothing, and a readers-writer lock built on a Python
+  condition woke every waiting request on each release. With a whole fleet's
+  environments writing at once, over a hundred requests waited on it and the stack
+  spent its time waking them (the rollup stopped keeping pace, functions timed out);
 * a deep copy of an item at rest shares its row (moto copies an item on every update):
   a row never changes, a changed item is packed into a new one.
 
@@ -37,6 +42,7 @@ import contextvars
 import marshal
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from typing import Any
 
 from shardline.local.embedded_item_store import item_store
@@ -48,53 +54,8 @@ _request_items: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVa
     "shardline_request_items", default=None)
 
 
-class _SharedLock:
-    """Many readers or one writer; a thread holding it may take it again either way."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._readers: dict[int, int] = {}  # thread -> depth
-        self._writer: int | None = None
-        self._writes = 0  # the writer's depth
-
-    def acquire_read(self) -> None:
-        me = threading.get_ident()
-        with self._cond:
-            while self._writer not in (None, me):
-                self._cond.wait()
-            self._readers[me] = self._readers.get(me, 0) + 1
-
-    def release_read(self) -> None:
-        me = threading.get_ident()
-        with self._cond:
-            self._readers[me] -= 1
-            if not self._readers[me]:
-                del self._readers[me]
-                self._cond.notify_all()
-
-    def acquire_write(self) -> None:
-        me = threading.get_ident()
-        with self._cond:
-            while self._writer not in (None, me) or any(t != me for t in self._readers):
-                self._cond.wait()
-            self._writer, self._writes = me, self._writes + 1
-
-    def release_write(self) -> None:
-        with self._cond:
-            self._writes -= 1
-            if not self._writes:
-                self._writer = None
-                self._cond.notify_all()
-
-    def __enter__(self) -> None:  # ``with _table_lock``: the exclusive side
-        self.acquire_write()
-
-    def __exit__(self, *_: Any) -> None:
-        self.release_write()
-
-
-# Writes to tables and requests dropping caches hold it exclusively; reads share it.
-_table_lock = _SharedLock()
+# Every DynamoDB request, and the backend's item methods, hold it (see the module notes).
+_table_lock = threading.RLock()
 # Held while a thread sets the attributes it unpacked (the first set wins).
 _unpack_lock = threading.Lock()
 
@@ -169,6 +130,8 @@ def _set_attrs(item: Any, attrs: Any) -> None:
 
 def settle(items: list[Any]) -> None:
     """Pack the items a request created or changed, and drop every unpacked cache."""
+    if not items:
+        return
     with _table_lock:
         for item in items:
             attrs = getattr(item, "_attrs", None)
@@ -220,8 +183,8 @@ def peek_attributes(items: list[Any], name: str) -> Iterator[Any]:
             yield None if packed is None else _unpacked_value(packed)
 
 
-def exclusive_table_access() -> _SharedLock:
-    """The lock a table write holds (``with exclusive_table_access():``)."""
+def exclusive_table_access() -> AbstractContextManager[Any]:
+    """The lock DynamoDB requests hold (``with exclusive_table_access():``)."""
     return _table_lock
 
 
@@ -236,10 +199,9 @@ def pack_items_at_rest() -> None:
     Item.attrs = property(_get_attrs, _set_attrs)
     Item.__deepcopy__ = _sharing_deepcopy(Item.__deepcopy__)
     DynamoDBBackend.update_item = _locked_update(DynamoDBBackend.update_item)
-    for name in ("put_item", "delete_item", "transact_write_items"):
+    for name in ("put_item", "delete_item", "transact_write_items",
+                 "get_item", "query", "scan"):
         setattr(DynamoDBBackend, name, _exclusive(getattr(DynamoDBBackend, name)))
-    for name in ("get_item", "query", "scan"):
-        setattr(DynamoDBBackend, name, _shared(getattr(DynamoDBBackend, name)))
     DynamoHandler.call_action = _request_scope(DynamoHandler.call_action)
     Table.put_item = _sharing_partition_key(Table.put_item)
 
@@ -274,22 +236,11 @@ def _sharing_partition_key(original: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _exclusive(original: Callable[..., Any]) -> Callable[..., Any]:
-    def write(self: Any, *args: Any, **kwargs: Any) -> Any:
+    def locked(self: Any, *args: Any, **kwargs: Any) -> Any:
         with _table_lock:
             return original(self, *args, **kwargs)
 
-    return write
-
-
-def _shared(original: Callable[..., Any]) -> Callable[..., Any]:
-    def read(self: Any, *args: Any, **kwargs: Any) -> Any:
-        _table_lock.acquire_read()
-        try:
-            return original(self, *args, **kwargs)
-        finally:
-            _table_lock.release_read()
-
-    return read
+    return locked
 
 
 def _locked_update(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -303,23 +254,15 @@ def _locked_update(original: Callable[..., Any]) -> Callable[..., Any]:
     return update_item
 
 
-# Requests that read items: they hold the shared side until their response is built.
-_READS = frozenset(("GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"))
-
-
 def _request_scope(original: Callable[..., Any]) -> Callable[..., Any]:
     def call_action(self: Any) -> Any:
         used: list[Any] = []
         token = _request_items.set(used)
-        reads = str(self.headers.get("X-Amz-Target", "")).rsplit(".", 1)[-1] in _READS
-        if reads:
-            _table_lock.acquire_read()
-        try:
-            return original(self)
-        finally:
-            if reads:
-                _table_lock.release_read()
-            _request_items.reset(token)
-            settle(used)
+        with _table_lock:
+            try:
+                return original(self)
+            finally:
+                _request_items.reset(token)
+                settle(used)
 
     return call_action

@@ -214,6 +214,27 @@ def test_a_query_on_the_table_key_reads_only_its_partition(
     assert handed and max(handed) == 50
 
 
+
+def test_a_query_reads_only_the_items_its_sort_key_condition_matches(
+        embedded_aws: EmbeddedAws) -> None:
+    # GIVEN a partition holding two 350 KB items under "B#" and a third after them, "C#"
+    client = boto3.client("dynamodb", endpoint_url=embedded_aws.endpoint_url)
+    name = f"page-{uuid.uuid4().hex[:8]}"
+    create_aggregates_table(client, name)
+    padding = "x" * 350_000
+    batch_write(client, name, [{"PK": "dev", "SK": sk, "pad": padding}
+                               for sk in ("B#1", "B#2", "C#1")])
+
+    # WHEN the "B#" items are queried
+    page = client.query(TableName=name,
+                        KeyConditionExpression="PK = :p AND begins_with(SK, :b)",
+                        ExpressionAttributeValues={":p": {"S": "dev"}, ":b": {"S": "B#"}})
+
+    # THEN one page holds both, and says there is no more: DynamoDB's 1 MB counts the
+    # items the key condition matches (moto counted "C#1" too, and ended the page there)
+    assert [item["SK"]["S"] for item in page["Items"]] == ["B#1", "B#2"]
+    assert "LastEvaluatedKey" not in page
+
 def test_dynamodb_stream_records_older_than_24_hours_are_trimmed(
         embedded_aws: EmbeddedAws, monkeypatch: pytest.MonkeyPatch) -> None:
     # GIVEN a table stream holding three records, and a reader positioned at its start

@@ -29,13 +29,16 @@ from __future__ import annotations
 
 import contextvars
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from shardline.local import embedded_streams
-from shardline.local.embedded_items import exclusive_table_access, peek_attributes
+from shardline.local.embedded_items import (
+    PEEK_PAGE,
+    exclusive_table_access,
+    peek_attributes,
+)
 
 log = logging.getLogger("shardline.embedded.ttl")
 
@@ -74,32 +77,48 @@ def record_service_deletions() -> None:
     StreamRecord.__init__ = __init__
 
 
-def _items(table: Any) -> Iterator[Any]:
-    for stored in list(table.items.values()):
+def _keys(table: Any) -> list[tuple[Any, Any]]:
+    """(hash key, range key or None) of every item of ``table`` now."""
+    keys: list[tuple[Any, Any]] = []
+    for hash_key, stored in list(table.items.items()):
         if isinstance(stored, dict):  # hash and range key: {range key: item}
-            yield from list(stored.values())
+            keys.extend((hash_key, range_key) for range_key in list(stored))
         else:
-            yield stored
+            keys.append((hash_key, None))
+    return keys
+
+
+def _current(table: Any, hash_key: Any, range_key: Any) -> Any:
+    stored = table.items.get(hash_key)
+    return stored.get(range_key) if isinstance(stored, dict) else stored
 
 
 def sweep_table(table: Any, now: float) -> int:
-    """Delete the expired items of one moto table; how many were deleted."""
+    """Delete the expired items of one moto table; how many were deleted.
+
+    A page of items at a time under the table lock, so requests run between pages (a
+    whole table at once held every request back for as long as the sweep took); each
+    page reads the items as they are then, so an item rewritten since the sweep began
+    is judged by its new TTL."""
     if table.ttl.get("TimeToLiveStatus") != "ENABLED":
         return 0
     attribute = table.ttl.get("AttributeName")
     if not attribute:
         return 0
-    deleted = 0
-    with exclusive_table_access():
-        token = _deleting_as_service.set(True)
-        try:
-            items = list(_items(table))
-            for item, value in zip(items, peek_attributes(items, attribute), strict=True):
-                if ttl_expired(value, now):
-                    table.delete_item(item.hash_key, item.range_key)
-                    deleted += 1
-        finally:
-            _deleting_as_service.reset(token)
+    keys, deleted = _keys(table), 0
+    for start in range(0, len(keys), PEEK_PAGE):
+        with exclusive_table_access():
+            token = _deleting_as_service.set(True)
+            try:
+                items = [item for key in keys[start:start + PEEK_PAGE]
+                         if (item := _current(table, *key)) is not None]
+                for item, value in zip(items, peek_attributes(items, attribute),
+                                       strict=True):
+                    if ttl_expired(value, now):
+                        table.delete_item(item.hash_key, item.range_key)
+                        deleted += 1
+            finally:
+                _deleting_as_service.reset(token)
     return deleted
 
 

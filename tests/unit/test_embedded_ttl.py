@@ -8,8 +8,10 @@ import uuid
 from typing import Any
 
 import boto3
+import pytest
 
 from lambdas.shared.dynamo import batch_write, read_items
+from shardline.local import embedded_ttl
 from shardline.local.dynamodb_source import DynamoDBShardReader
 from shardline.local.embedded import EmbeddedAws
 from shardline.local.embedded_ttl import IGNORED_AFTER_S, TtlSweeper, sweep_expired_items
@@ -107,3 +109,37 @@ def test_a_mapping_delivers_the_ttl_identity_as_lambda_spells_it(
     # THEN the REMOVE event carries userIdentity as Lambda's DynamoDB event has it
     [remove] = [r.event for r in records if r.event["eventName"] == "REMOVE"]
     assert remove["userIdentity"] == {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+
+
+def test_the_sweep_pages_through_a_table_judging_each_item_as_it_is_then(
+        embedded_aws: EmbeddedAws, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN 1,200 expired items (three pages), and a writer that gives the last one a
+    # future TTL once the sweep has listed them
+    client, _, name, _ = _table(embedded_aws, ttl=True)
+    batch_write(client, name, [{"PK": "a", "SK": f"{i:04d}", "expires_at": NOW - 60}
+                               for i in range(1200)])
+    listed = embedded_ttl._keys
+    holders: list[int] = []
+    peek = embedded_ttl.peek_attributes
+
+    def keys_then_rewrite(table: Any) -> list[Any]:
+        keys = listed(table)
+        client.put_item(TableName=name, Item={"PK": {"S": "a"}, "SK": {"S": "1199"},
+                                              "expires_at": {"N": str(NOW + 3600)}})
+        return keys
+
+    def peek_counting(items: list[Any], attribute: str) -> Any:
+        holders.append(len(items))
+        return peek(items, attribute)
+
+    monkeypatch.setattr(embedded_ttl, "_keys", keys_then_rewrite)
+    monkeypatch.setattr(embedded_ttl, "peek_attributes", peek_counting)
+
+    # WHEN the sweep runs
+    deleted = sweep_expired_items(NOW)
+
+    # THEN it read the table a page at a time (each page under the table lock, requests
+    # in between), and kept the item rewritten after it was listed
+    assert holders[-3:] == [500, 500, 200]  # other tests' tables come first
+    assert deleted == 1199
+    assert [item["SK"] for item in scan_items(client, name)] == ["1199"]

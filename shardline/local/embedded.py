@@ -27,6 +27,7 @@ from typing import Any
 from shardline.errors import ShardlineError
 from shardline.local import s3_policies, sns_delivery
 from shardline.local.authorization import AuthorizationLayer
+from shardline.local.embedded_attribute_values import serialize_attribute_values_directly
 from shardline.local.embedded_consumers import complete_moto_consumer_api
 from shardline.local.embedded_items import pack_items_at_rest
 from shardline.local.embedded_memory import (
@@ -105,6 +106,8 @@ def _install_patches() -> None:
         # Splits and merges keep the parents' records; closed shards end; scaling limits.
         reshard_as_aws()
         query_reads_its_partition()
+        # Attribute values written to JSON in one pass, not member by member.
+        serialize_attribute_values_directly()
         trim_dynamodb_stream_records()
         # What moto holds per object, cut to what a long-lived stack needs.
         track_model_instances_weakly()

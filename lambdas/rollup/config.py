@@ -10,6 +10,8 @@ Environment variables:
 * ``MINUTE_RETENTION_DAYS`` (1 to 3650; unset, none expire): days, counted from a total's
   event-time minute, before it expires (TTL, ``lambdas/shared/retention.py``); the
   aggregator's partials use the same setting.
+* ``READ_CONCURRENCY`` (default 8, 1 to 32): device-minutes whose partials are read at
+  once (one Query each); a batch's reads are independent, its writes come after them.
 
 Powertools reads its own settings (``POWERTOOLS_SERVICE_NAME``,
 ``POWERTOOLS_METRICS_NAMESPACE``, ``POWERTOOLS_TRACE_DISABLED``, ``LOG_LEVEL``); Terraform
@@ -32,6 +34,7 @@ from lambdas.shared.settings import (
 )
 
 DEFAULT_QUARANTINE_RETENTION_DAYS = 14
+DEFAULT_READ_CONCURRENCY = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +43,7 @@ class RollupConfig:
     quarantine_table: str | None = None
     quarantine_retention_days: int = DEFAULT_QUARANTINE_RETENTION_DAYS
     minute_retention_days: int | None = None
+    read_concurrency: int = DEFAULT_READ_CONCURRENCY
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> RollupConfig:
@@ -51,6 +55,8 @@ class RollupConfig:
                 environ, "QUARANTINE_RETENTION_DAYS", DEFAULT_QUARANTINE_RETENTION_DAYS,
                 low=1, high=365),
             minute_retention_days=retention_days(environ, "MINUTE_RETENTION_DAYS"),
+            read_concurrency=whole_number(environ, "READ_CONCURRENCY",
+                                          DEFAULT_READ_CONCURRENCY, low=1, high=32),
         )
 
 

@@ -24,15 +24,18 @@ Ordering: every partial of a device shares the partition key ``D#<device>``, so 
 stream records sit on one stream shard and are processed in order (parallelization
 factor 1); two invocations never race to write the same total.
 
-A device-minute whose read or write fails makes each of its records a batch item
-failure; Lambda retries from the earliest, and the recomputation is idempotent. The
-totals are computed for the whole batch first (one write per total); Powertools' batch
-processor then reports the records of the device-minutes that failed.
+The device-minutes' partials are read ``READ_CONCURRENCY`` at a time (their reads are
+independent; each is one Query). A device-minute whose read or write fails makes each of
+its records a batch item failure; Lambda retries from the earliest, and the
+recomputation is idempotent. The totals are computed for the whole batch first (one
+write per total); Powertools' batch processor then reports the records of the
+device-minutes that failed.
 """
 
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -97,24 +100,40 @@ class BatchRollup:
         self.conflicts = 0
         self.hours: list[str] = []
 
-    def _outcomes(self, repository: RollupRepository) -> list[MinuteOutcome]:
-        outcomes = []
-        for minute in self.minutes:
+    def _outcomes(self, repository: RollupRepository,
+                  concurrency: int) -> list[MinuteOutcome]:
+        """Each device-minute's totals, its partials read ``concurrency`` at a time."""
+        def outcome(minute: DeviceMinute) -> MinuteOutcome | Exception:
             try:
-                outcomes.append(minute_outcome(minute, repository.minute_partials(minute)))
-            except Exception as exc:
-                logger.exception("reading or merging a device-minute's partials failed",
-                                 extra={"device_id": minute.device_id, "bucket": minute.bucket})
-                self.failed[minute] = str(exc)
+                return minute_outcome(minute, list(repository.minute_partials(minute)))
+            except Exception as exc:  # reported per minute below, in the batch's order
+                return exc
+
+        minutes = list(self.minutes)
+        if concurrency > 1 and len(minutes) > 1:
+            with ThreadPoolExecutor(min(concurrency, len(minutes)),
+                                    thread_name_prefix="rollup-read") as pool:
+                results = list(pool.map(outcome, minutes))
+        else:
+            results = [outcome(minute) for minute in minutes]
+        outcomes = []
+        for minute, result in zip(minutes, results, strict=True):
+            if isinstance(result, Exception):
+                logger.error("reading or merging a device-minute's partials failed",
+                             exc_info=result,
+                             extra={"device_id": minute.device_id, "bucket": minute.bucket})
+                self.failed[minute] = str(result)
+            else:
+                outcomes.append(result)
         return outcomes
 
     def run(self, repository: RollupRepository) -> None:
         """Recompute the totals of every device-minute the batch touches; write them and
         quarantine conflict losers, then mark their hours pending."""
-        outcomes = self._outcomes(repository)
+        config = get_config()
+        outcomes = self._outcomes(repository, config.read_concurrency)
         totals = [total for outcome in outcomes for total in outcome.totals]
         stale = [key for outcome in outcomes for key in outcome.stale_total_keys]
-        config = get_config()
         now = time.time()
         losers = [conflict_item(outcome.minute.device_id, loser, now_s=now,
                                 retention_days=config.quarantine_retention_days)

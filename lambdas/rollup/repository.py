@@ -17,7 +17,13 @@ from typing import Any
 from lambdas.rollup.config import get_config
 from lambdas.rollup.logic import DeviceMinute
 from lambdas.shared.aggregates import minute_partials_prefix
-from lambdas.shared.dynamo import BatchWriteReport, TableAccess, batch_write, read_items
+from lambdas.shared.dynamo import (
+    DEFAULT_MAX_WORKERS,
+    BatchWriteReport,
+    TableAccess,
+    batch_write,
+    read_items,
+)
 from lambdas.shared.markers import pending_marker_item
 from lambdas.shared.partials import device_partition_key
 from lambdas.shared.retention import live_filter, with_expiry
@@ -29,8 +35,9 @@ class RollupRepository(TableAccess):
 
     def __init__(self, table_name: str, client: Any = None, *,
                  quarantine_table: str | None = None,
-                 minute_retention_days: int | None = None) -> None:
-        super().__init__(table_name, client)
+                 minute_retention_days: int | None = None,
+                 max_workers: int = DEFAULT_MAX_WORKERS) -> None:
+        super().__init__(table_name, client, max_workers=max_workers)
         self.quarantine_table = quarantine_table
         self.minute_retention_days = minute_retention_days
 
@@ -90,7 +97,8 @@ def default_repository() -> RollupRepository:
     """The repository of this process, configured from the environment on first use."""
     config = get_config()
     return RollupRepository(config.aggregates_table, quarantine_table=config.quarantine_table,
-                            minute_retention_days=config.minute_retention_days)
+                            minute_retention_days=config.minute_retention_days,
+                            max_workers=max(DEFAULT_MAX_WORKERS, config.read_concurrency))
 
 
 __all__ = ["RollupRepository", "default_repository"]

@@ -222,6 +222,31 @@ def test_a_failed_write_reports_every_record_of_the_batch(dynamodb, monkeypatch)
     assert totals_in(dynamodb) == {}
 
 
+
+def test_a_minute_whose_partials_cannot_be_read_fails_only_its_records(dynamodb, monkeypatch):
+    # GIVEN partials of five devices' minutes, read concurrently, and one device's read
+    # failing
+    keys = [BucketKey(f"dev-0000{n}", "site-a", "temperature_c", MINUTE) for n in range(5)]
+    written = put(dynamodb, *[partial_of(key, [str(n)], "shard-0", MINUTE)
+                              for n, key in enumerate(keys)])
+    event = stream_event(inserts(written))
+    repo = repository.default_repository()
+    read = repo.minute_partials
+
+    def failing_for_dev_2(minute):
+        if minute.device_id == "dev-00002":
+            raise RuntimeError("read timed out")
+        return read(minute)
+
+    monkeypatch.setattr(repo, "minute_partials", failing_for_dev_2)
+    # WHEN the batch is processed
+    response = invoke(event)
+    # THEN only that device's record is a batch item failure, and the others' totals exist
+    assert [f["itemIdentifier"] for f in response["batchItemFailures"]] == \
+        [sequence_numbers(event)[2]]
+    assert sorted(pk for pk, _ in totals_in(dynamodb)) == [
+        f"DM#dev-0000{n}#temperature_c" for n in (0, 1, 3, 4)]
+
 def test_a_missing_table_name_fails_fast(monkeypatch):
     # GIVEN no AGGREGATES_TABLE
     # WHEN the configuration is read

@@ -36,6 +36,7 @@ from shardline.local.embedded_memory import (
     track_model_instances_weakly,
 )
 from shardline.local.embedded_reshard import reshard_as_aws
+from shardline.local.embedded_server import PooledWSGIServer
 from shardline.local.embedded_spill import spill_dynamodb_stream_records, spill_to
 from shardline.local.embedded_streams import (
     bound_kinesis_shards,
@@ -260,7 +261,6 @@ class EmbeddedAws:
             MotoRequestHandler,
             create_backend_app,
         )
-        from werkzeug.serving import make_server
 
         if self.port:
             ensure_port_free(self.host, self.port)
@@ -268,16 +268,17 @@ class EmbeddedAws:
         _install_patches()
         # moto's server logs every request through werkzeug; that is noise here.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        # moto's ThreadedMotoServer, with the fault layer in front of its app and the
-        # authorization layer in front of both (AWS authorizes before it throttles).
+        # moto's ThreadedMotoServer (its request threads reused: embedded_server), with the
+        # fault layer in front of its app and the authorization layer in front of both (AWS
+        # authorizes before it throttles).
         silence_moto_stream_metrics()
         self.kinesis_writes = KinesisWriteLimits(
             DomainDispatcherApplication(create_backend_app), LOCAL_ACCOUNT_ID)
         self.faults = FaultLayer(self.kinesis_writes)
         self.authorization = AuthorizationLayer(self.faults, LOCAL_ACCOUNT_ID)
         sns_delivery.add_gate(self.authorization.sns_delivery_refusal)
-        self._server = make_server(self.host, self.port, self.authorization, threaded=True,
-                                   request_handler=MotoRequestHandler)
+        self._server = PooledWSGIServer(self.host, self.port, self.authorization,
+                                        handler=MotoRequestHandler)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         name="embedded-aws", daemon=True)

@@ -10,6 +10,8 @@ records:
 * lag per mapping: the largest iterator age (age of the oldest record a consumer holds
   but has not finished, as ``shardline local status`` shows it) and the records behind
   (the newest record of each shard minus the mapping's checkpoint);
+* asynchronous events queued or running (the fanout's workers: device state, alerts,
+  archive), which keep pace when this stays small;
 * Kinesis records produced and checkpointed by the aggregator's mapping;
 * the data the embedded AWS holds that AWS would hold as well (Kinesis records within
   the stream's retention, DynamoDB stream records for 24 hours, table items): memory that
@@ -249,7 +251,8 @@ def main(argv: list[str] | None = None) -> int:
         started = time.monotonic()
         producer.start()
         print(f"{'t_s':>6} {'rss_mb':>8} {'procs':>5} {'produced':>9} {'aggregated':>10} "
-              f"{'behind':>7} {'age_s':>6} {'kinesis':>8} {'ddb_strm':>8} {'items':>7}  "
+              f"{'behind':>7} {'age_s':>6} {'kinesis':>8} {'ddb_strm':>8} {'items':>7} "
+              f"{'async':>6}  "
               "other mappings (behind/age)", flush=True)
         while True:
             deadline = started + (len(samples) + 1) * args.sample_s
@@ -297,6 +300,7 @@ def main(argv: list[str] | None = None) -> int:
         "max_iterator_age_s": max((lag["iterator_age_s"] for lag in lags), default=0.0),
         "max_records_behind": max((lag["behind"] for lag in lags), default=0),
         "lag_end_records": int(sum(lag["behind"] for lag in samples[-1]["lag"].values())),
+        "max_async_pending": max(s["async_pending"] for s in [*samples, final]),
         "lag_after_drain_records": {name: int(lag["behind"])
                                     for name, lag in sorted(final["lag"].items())},
         "held_at_end": samples[-1]["held"],
@@ -318,7 +322,8 @@ def _sample(stack: LocalStack, producer: SteadyProducer, elapsed: float) -> dict
     rss, processes = tree_rss_bytes()
     return {"t_s": round(elapsed, 1), "rss_mb": round(rss / 2**20, 1), "processes": processes,
             "produced": producer.user_records, "kinesis_produced": producer.kinesis_records,
-            "lag": lag_by_mapping(stack), "held": data_held()}
+            "lag": lag_by_mapping(stack), "held": data_held(),
+            "async_pending": stack.engine.async_invoker.pending if stack.engine else 0}
 
 
 def _aggregator(stack: LocalStack, lag: dict[str, Any]) -> str:
@@ -336,7 +341,8 @@ def _print_row(sample: dict[str, Any], stack: LocalStack) -> None:
     print(f"{sample['t_s']:>6.0f} {sample['rss_mb']:>8.1f} {sample['processes']:>5} "
           f"{sample['kinesis_produced']:>9} {int(main_lag.get('checkpointed', 0)):>10} "
           f"{int(main_lag.get('behind', 0)):>7} {main_lag.get('iterator_age_s', 0.0):>6.1f} "
-          f"{held['kinesis_records']:>8} {held['stream_records']:>8} {held['table_items']:>7}  "
+          f"{held['kinesis_records']:>8} {held['stream_records']:>8} {held['table_items']:>7} "
+          f"{sample['async_pending']:>6}  "
           f"{others}", flush=True)
 
 

@@ -9,8 +9,9 @@ every request, the cheap ones included, queued behind it (a Query answered in 45
 two seconds to reach).
 
 Here a request runs on a thread left idle by an earlier request, and a new thread is
-started only when none is idle, as before (so a request that waits on another, such as a
-synchronous Invoke whose function calls back, never waits for a free thread).
+started only when none is idle, up to ``MAX_REQUEST_THREADS`` (werkzeug had no bound):
+so a request that waits on another, such as a synchronous Invoke whose function calls
+back, waits for a free thread only beyond that many requests at once.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 
 from werkzeug.serving import ThreadedWSGIServer
 
-# As many requests at once as werkzeug's threaded server would serve, for any purpose.
+# Requests served at once; beyond it they queue for a free thread.
 MAX_REQUEST_THREADS = 1024
 
 

@@ -51,8 +51,18 @@ class AlarmEvaluator:
     publish_refusal: Callable[[str, str], str | None] | None = None
     name: str = "alarm-evaluator"
     _unsupported: set[str] = field(default_factory=set)
+    _evaluated: int | None = None  # the interval whose evaluation ran last
 
     def step(self, now: float) -> float:
+        """Evaluate every alarm, once per interval: a real-time driver steps a component
+        at least every second, and evaluating each time asked CloudWatch for every
+        alarm's data several times a second, a steady load on the embedded AWS."""
+        boundary = math.floor(now / EVALUATION_INTERVAL_S) * EVALUATION_INTERVAL_S
+        wake = boundary + EVALUATION_INTERVAL_S + EVALUATION_DELAY_S
+        interval = math.floor((now - EVALUATION_DELAY_S) / EVALUATION_INTERVAL_S)
+        if interval == self._evaluated:
+            return wake
+        self._evaluated = interval
         for data in self._metric_alarms():
             try:
                 rule = AlarmRule.from_api(data)
@@ -63,8 +73,7 @@ class AlarmEvaluator:
                 self.evaluate(rule, data, now)
             except Exception:  # one alarm's failure must not stop the others
                 log.exception("alarm %s could not be evaluated", rule.name)
-        boundary = math.floor(now / EVALUATION_INTERVAL_S) * EVALUATION_INTERVAL_S
-        return boundary + EVALUATION_INTERVAL_S + EVALUATION_DELAY_S
+        return wake
 
     def evaluate(self, rule: AlarmRule, data: dict[str, Any], now: float) -> Decision:
         """Evaluate one alarm at ``now``; set its state and notify when it changes."""

@@ -169,3 +169,30 @@ def test_requests_the_embedded_dynamodb_throttled_become_write_throttle_events(
         Dimensions=[{"Name": "TableName", "Value": table}],
         StartTime=minute, EndTime=minute + 60, Period=60, Statistics=["Sum"])
     assert [p["Sum"] for p in stats["Datapoints"]] == [1.0]
+
+
+def test_alarms_are_evaluated_once_an_interval_however_often_the_driver_steps(
+        clients: Callable[[str], Any]) -> None:
+    # GIVEN an alarm, and a count of the data the evaluator asks CloudWatch for
+    suffix = uuid.uuid4().hex[:8]
+    clients("cloudwatch").put_metric_alarm(
+        AlarmName=f"depth-{suffix}", Namespace="AWS/SQS",
+        MetricName="ApproximateNumberOfMessagesVisible",
+        Dimensions=[{"Name": "QueueName", "Value": f"q-{suffix}"}], Statistic="Maximum",
+        Period=60, EvaluationPeriods=1, Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold")
+    cloudwatch = clients("cloudwatch")
+    asked: list[str] = []  # the queue of each request for this alarm's metric
+    cloudwatch.meta.events.register(
+        "before-parameter-build.monitoring.GetMetricStatistics",
+        lambda params, **_: asked.extend(d["Value"] for d in params["Dimensions"]
+                                         if d["Value"] == f"q-{suffix}"))
+    evaluator = AlarmEvaluator(lambda service: cloudwatch)
+    minute = math.floor(time.time() / 60) * 60
+
+    # WHEN a real-time driver steps it every second of a minute and into the next
+    for second in range(6, 67):
+        evaluator.step(minute + second)
+
+    # THEN the alarm was evaluated once in each interval: 5 s past each boundary
+    assert len(asked) == 2

@@ -97,6 +97,9 @@ class FunctionEventQueue:
     name: str = ""
     retired: bool = False
     in_flight: int = 0  # events being attempted on workers
+    # The function's reserved concurrency as its last attempt read it (None: none, or no
+    # attempt yet); what a queue waiting on a full machine compares against.
+    reserved: int | None = None
     _heap: list[tuple[float, int, QueuedEvent]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -264,13 +267,16 @@ class AsyncInvoker:
 
     def _reservation_used(self, queue: FunctionEventQueue) -> bool:
         """The queue's attempts in flight use the function's whole reserved concurrency:
-        the next attempt goes ahead and is throttled (AWS's backoff), as on AWS."""
-        reserved = self.settings.reserved_concurrency(queue.function_arn)
-        return reserved is not None and queue.in_flight >= reserved
+        the next attempt goes ahead and is throttled (AWS's backoff), as on AWS. The
+        reservation is the one the attempts in flight read: a queue waiting on a full
+        machine looks every ``BUSY_RECHECK_S``, and reading the setting through the API
+        each time made a backlog's queues a steady load on the embedded AWS. A change
+        applies once an attempt ends (each attempt reads it again)."""
+        return queue.reserved is not None and queue.in_flight >= queue.reserved
 
     def _run_attempt(self, queue: FunctionEventQueue, event: QueuedEvent, now: float) -> None:
         try:
-            wake = self._attempt(event, now)
+            wake = self._attempt(queue, event, now)
         except Exception:
             log.exception("asynchronous event %s for %s dropped after an internal error",
                           event.request_id, event.function_arn)
@@ -297,7 +303,8 @@ class AsyncInvoker:
         reservation of 0 is settled in ``_attempt`` (no invocation at all)."""
         return max(1, self.runtime.capacity(function_arn))
 
-    def _attempt(self, event: QueuedEvent, now: float) -> float | None:
+    def _attempt(self, queue: FunctionEventQueue, event: QueuedEvent,
+                 now: float) -> float | None:
         """Run one attempt of ``event``; return when to try again, or None when done."""
         config = self.settings.event_invoke_config(event.function_arn)
         expires_at = event.enqueued_at + config.maximum_event_age_s
@@ -305,6 +312,7 @@ class AsyncInvoker:
             self._discard(event, config, EVENT_AGE_EXCEEDED, now)
             return None
         reserved = self.settings.reserved_concurrency(event.function_arn)
+        queue.reserved = reserved
         if reserved == 0:
             # AWS: events go to the on-failure destination without retries.
             with self._lock:

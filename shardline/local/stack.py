@@ -17,6 +17,7 @@ import logging
 import os
 import shutil
 import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,6 +89,8 @@ class LocalStack:
     outputs: dict[str, Any] = field(default_factory=dict)
     _runtime: FunctionRuntime | None = None
     _saved_env: dict[str, str | None] = field(default_factory=dict)
+    _clients: dict[str, Any] = field(default_factory=dict)
+    _clients_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         if self.dir is None:
@@ -99,9 +102,19 @@ class LocalStack:
         return self.aws.endpoint_url
 
     def client(self, service: str) -> Any:
+        """A new client with the administrator's credentials (a caller may change it)."""
         return boto3.client(service, endpoint_url=self.endpoint_url,
                             config=Config(retries={"max_attempts": 3, "mode": "standard"}),
                             **_dummy_credentials())
+
+    def _shared_client(self, service: str) -> Any:
+        """The runtime's own client of ``service``, made once: the engine, the metrics
+        and the alarms call many times a minute, and making a client costs tens of ms."""
+        with self._clients_lock:  # boto3's default session is not safe across threads
+            client = self._clients.get(service)
+            if client is None:
+                client = self._clients[service] = self.client(service)
+            return client
 
     def up(self) -> None:
         terraform = Terraform(self.root / "terraform", self.dir / "terraform")  # checks first
@@ -125,8 +138,8 @@ class LocalStack:
                                             log_dir=self.dir / "logs",
                                             endpoint_url=self.endpoint_url,
                                             credentials=sessions)
-            self.engine = Engine(self.client, self._runtime, role_clients=sessions.client,
-                                 denials=self.denials)
+            self.engine = Engine(self._shared_client, self._runtime,
+                                 role_clients=sessions.client, denials=self.denials)
             # Kinesis write limits per shard, on the engine's clock, for every producer.
             assert self.aws.kinesis_writes is not None
             self.aws.kinesis_writes.enable(self.engine.clock)
@@ -139,10 +152,10 @@ class LocalStack:
             # CloudWatch's part: the metrics AWS publishes, then the alarms on them.
             faults = self.aws.faults
             self.engine.driver.add(MetricsPublisher(
-                self.client, self.engine.invocation_log, log_dir=self.dir / "logs",
+                self._shared_client, self.engine.invocation_log, log_dir=self.dir / "logs",
                 throttle_events=faults.throttle_events if faults is not None else None,
                 kinesis_puts=self.aws.kinesis_writes.puts))
-            self.engine.driver.add(AlarmEvaluator(self.client, region=LOCAL_REGION,
+            self.engine.driver.add(AlarmEvaluator(self._shared_client, region=LOCAL_REGION,
                                                   publish_refusal=self._alarm_publish_refusal))
             self._serve_http_api()
             self._write_stack_file()
@@ -162,6 +175,8 @@ class LocalStack:
             self._runtime.close()
             self._runtime = None
         self.aws.stop()
+        with self._clients_lock:
+            self._clients.clear()  # a stack brought up again may listen elsewhere
         for name in ("stack.json", STATUS_FILE):
             with contextlib.suppress(FileNotFoundError):
                 (self.dir / name).unlink()

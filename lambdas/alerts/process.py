@@ -46,13 +46,15 @@ class Services:
     now_s: float
 
 
-def commit(services: Services, rule: Rule, device_id: str,
-           points: list[Point]) -> tuple[RuleOutcome, list[Message]]:
-    """Evaluate and write the state; the messages this invocation claimed."""
+def commit(services: Services, rule: Rule, device_id: str, points: list[Point],
+           read: StoredState | None = None) -> tuple[RuleOutcome, list[Message]]:
+    """Evaluate and write the state (first against ``read``, when the caller read it
+    already); the messages this invocation claimed."""
     outcome = RuleOutcome()
     config = services.config
     for _attempt in range(config.max_attempts):
-        current = services.repository.load(device_id, rule)
+        current = read if read is not None else services.repository.load(device_id, rule)
+        read = None  # a conflict means the item moved on: read it again
         evaluation = evaluate(current.rule, rule, device_id, points, config.window_for(rule))
         outbox = add_messages(current.outbox, evaluation.messages)
         outbox, claimed = claim_due(outbox, services.token, services.now_s,
@@ -93,9 +95,9 @@ def publish_claimed(services: Services, rule: Rule, device_id: str,
             outcome.claims_lost += 1
 
 
-def process_rule(services: Services, rule: Rule, device_id: str,
-                 points: list[Point]) -> RuleOutcome:
-    outcome, claimed = commit(services, rule, device_id, points)
+def process_rule(services: Services, rule: Rule, device_id: str, points: list[Point],
+                 read: StoredState | None = None) -> RuleOutcome:
+    outcome, claimed = commit(services, rule, device_id, points, read)
     publish_claimed(services, rule, device_id, claimed, outcome)
     return outcome
 

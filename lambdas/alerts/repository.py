@@ -8,6 +8,7 @@ environment; no endpoint is configured here (boto3 reads ``AWS_ENDPOINT_URL``).
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from typing import Any
 
 import boto3
@@ -16,7 +17,7 @@ from botocore.exceptions import ClientError
 from lambdas.alerts.config import Rule, get_config
 from lambdas.alerts.episodes import Message
 from lambdas.alerts.state import StoredState, from_item, state_key, to_item
-from lambdas.shared.dynamo import TableAccess, deserialize_item, serialize_item
+from lambdas.shared.dynamo import TableAccess, batch_get, deserialize_item, serialize_item
 
 
 class StateConflict(RuntimeError):
@@ -37,6 +38,16 @@ class AlertStateRepository(TableAccess):
                                         ConsistentRead=True)
         item = response.get("Item")
         return from_item(deserialize_item(item)) if item else StoredState()
+
+    def load_many(self, pairs: Iterable[tuple[str, Rule]]) -> dict[tuple[str, str], StoredState]:
+        """The states of (device, rule) ``pairs`` by (device, rule name), strongly
+        consistent, in one BatchGetItem per 100 pairs (a pair with no item yet: a fresh
+        state); ``BatchGetError`` when some could not be read."""
+        keys = {(device_id, rule.name): state_key(device_id, rule.name)
+                for device_id, rule in pairs}
+        found = batch_get(self.client, self.table_name, keys.values(), consistent_read=True)
+        return {pair: from_item(item) if (item := found.get((key["PK"], key["SK"])))
+                else StoredState() for pair, key in keys.items()}
 
     def save(self, device_id: str, rule: Rule, stored: StoredState, *, read_version: int,
              now_s: float) -> None:

@@ -1,4 +1,4 @@
-"""The one DynamoDB batch-write helper of shardline.
+"""The DynamoDB batch helpers of shardline: ``batch_write`` and ``batch_get``.
 
 ``batch_write`` puts many items with BatchWriteItem the way AWS asks callers to
 (AWS-SEMANTICS.md, "DynamoDB"): at most 25 put requests per call, calls run in parallel on
@@ -10,6 +10,10 @@ stream (the aggregator's final window invoke) fails and is retried instead of lo
 Items are resource-level Python values (``str``, ``int``, ``Decimal``, ``bytes``, ...;
 not ``float``) and are serialised with boto3's ``TypeSerializer``. Writes are puts of
 whole items, so every caller that derives keys deterministically gets idempotent writes.
+
+``batch_get`` reads many items by key with BatchGetItem the same way: at most 100 keys per
+call, ``UnprocessedKeys`` (throttling, or a response cut at 16 MB) and throttling errors
+retried with the same backoff, ``BatchGetError`` when keys are still unread.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from botocore.exceptions import ClientError
 from lambdas.shared.backoff import FullJitterBackoff
 
 MAX_BATCH_SIZE = 25
+MAX_GET_BATCH_SIZE = 100  # keys per BatchGetItem call
 DEFAULT_MAX_ATTEMPTS = 8
 DEFAULT_BASE_DELAY_S = 0.05
 DEFAULT_MAX_DELAY_S = 2.0
@@ -49,6 +54,10 @@ _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 WriteRequest = dict[str, Any]
+
+
+class BatchGetError(RuntimeError):
+    """Some keys were not read within the retry budget (or the call was rejected)."""
 
 
 class BatchWriteError(RuntimeError):
@@ -215,6 +224,51 @@ def batch_write(
     return report
 
 
+def batch_get(
+    client: Any,
+    table_name: str,
+    keys: Iterable[Mapping[str, Any]],
+    *,
+    key_attributes: Sequence[str] = ("PK", "SK"),
+    consistent_read: bool = False,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    backoff: FullJitterBackoff | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """The items of ``keys`` that exist, deserialised, by their ``key_attributes`` values;
+    raise ``BatchGetError`` if any key is left unread after ``max_attempts`` calls for its
+    chunk of 100. Repeated keys are read once (DynamoDB rejects a batch naming one twice)."""
+    if max_attempts < 1:
+        raise ValueError("max_attempts must be at least 1")
+    backoff = backoff if backoff is not None else FullJitterBackoff(
+        DEFAULT_BASE_DELAY_S, DEFAULT_MAX_DELAY_S)
+    unique = dedupe_items(keys, key_attributes)[0]
+    found: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for start in range(0, len(unique), MAX_GET_BATCH_SIZE):
+        pending: dict[str, Any] = {"Keys": [serialize_item(key) for key in
+                                            unique[start:start + MAX_GET_BATCH_SIZE]],
+                                   "ConsistentRead": consistent_read}
+        for attempt in range(max_attempts):
+            if attempt:
+                sleep(backoff.delay(attempt - 1))
+            try:
+                response = client.batch_get_item(RequestItems={table_name: pending})
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code", "") in RETRYABLE_ERROR_CODES:
+                    continue
+                raise BatchGetError(f"BatchGetItem on {table_name} failed: {exc}") from exc
+            for raw in response.get("Responses", {}).get(table_name, []):
+                item = deserialize_item(raw)
+                found[tuple(item[name] for name in key_attributes)] = item
+            pending = response.get("UnprocessedKeys", {}).get(table_name, {})
+            if not pending.get("Keys"):
+                break
+        else:
+            raise BatchGetError(f"{len(pending['Keys'])} keys of {table_name} were not read "
+                                f"after {max_attempts} BatchGetItem calls")
+    return found
+
+
 def _write_chunk(
     client: Any,
     table_name: str,
@@ -249,10 +303,13 @@ def _write_chunk(
 
 __all__ = [
     "MAX_BATCH_SIZE",
+    "MAX_GET_BATCH_SIZE",
     "RETRYABLE_ERROR_CODES",
+    "BatchGetError",
     "BatchWriteError",
     "BatchWriteReport",
     "backoff_delay",
+    "batch_get",
     "batch_write",
     "dedupe_items",
     "deserialize_item",

@@ -454,7 +454,7 @@ run "alerts_worker_is_least_privilege" {
       }
       } == {
       ReadWriteAlertState = {
-        actions    = toset(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"])
+        actions    = toset(["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"])
         resources  = toset(["arn:aws:dynamodb:us-east-1:123456789012:table/shardline-alert-state"])
         conditions = jsonencode([])
       }

@@ -195,7 +195,26 @@ def test_a_reading_beyond_the_horizon_is_ignored(aws, monkeypatch):
     assert alerts(aws) == []
 
 
-def test_racing_invocations_publish_once(aws):
+def test_a_payload_reads_the_states_of_its_devices_in_one_batch(aws):
+    # GIVEN a payload of five devices, two readings each, and a count of the state reads
+    devices = [f"dev-{n:05d}" for n in range(5)]
+    records = [record for device in devices
+               for record in temperature_series([HOT, COLD], device_id=device)]
+    calls: Counter[str] = Counter()
+    client = repository.default_repository().client
+    for operation in ("BatchGetItem", "GetItem", "PutItem"):
+        client.meta.events.register(f"before-call.dynamodb.{operation}",
+                                    lambda model, **_: calls.update([model.name]))
+    # WHEN it is evaluated, then evaluated again (a re-delivery)
+    invoke(worker_payload(records))
+    invoke(worker_payload(records))
+    # THEN each evaluation read every (device, rule) state in one BatchGetItem, and only
+    # the first wrote them (one PutItem each)
+    assert calls == {"BatchGetItem": 2, "PutItem": len(devices)}
+
+
+@pytest.mark.parametrize("read_before", [False, True], ids=["read-in-commit", "batch-read"])
+def test_racing_invocations_publish_once(aws, read_before):
     # GIVEN two hot readings stored, and two invocations each bringing one more
     records = temperature_series([HOT, HOT, HOT, HOT])
     invoke(worker_payload(records[:2]))
@@ -217,9 +236,12 @@ def test_racing_invocations_publish_once(aws):
     services = Services(repository=Interleaved(TABLE), publisher=AlertPublisher(
         aws["topic_arn"]), config=config, token="invocation-a", now_s=1_763_900_000.0)
     decoded, _ = WorkerPayload.from_event(worker_payload([records[2]], first_index=2)).decoded()
+    # (A read its state before evaluating, as a payload's batch read does, or in commit)
+    read = (services.repository.load_many([("dev-00001", rule)])[("dev-00001", rule.name)]
+            if read_before else None)
     # WHEN A evaluates (raise!), B raises and publishes first, then A writes
     outcome = process_rule(services, rule, "dev-00001",
-                           points_by_rule(decoded, (rule,))[("dev-00001", rule)])
+                           points_by_rule(decoded, (rule,))[("dev-00001", rule)], read)
     # THEN A's write conflicted, it re-evaluated, and the episode was raised once
     assert outcome.conflicts == 1 and outcome.published == []
     assert [event for event, _ in alerts(aws)] == ["raised"]

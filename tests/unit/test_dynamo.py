@@ -1,5 +1,5 @@
-"""dynamo.batch_write against embedded DynamoDB (moto), with faults injected around the
-real service through botocore event hooks on the real client."""
+"""dynamo.batch_write and dynamo.batch_get against embedded DynamoDB (moto), with faults
+injected around the real service through botocore event hooks on the real client."""
 
 from __future__ import annotations
 
@@ -14,8 +14,11 @@ from moto import mock_aws
 
 from lambdas.shared.dynamo import (
     MAX_BATCH_SIZE,
+    MAX_GET_BATCH_SIZE,
+    BatchGetError,
     BatchWriteError,
     backoff_delay,
+    batch_get,
     batch_write,
     dedupe_items,
 )
@@ -242,3 +245,87 @@ def test_dedupe_keeps_order_of_first_appearance_and_last_value():
 
     # WHEN deduplicated / THEN one item per key, the last value, and one dropped
     assert dedupe_items([first, other, last], ("PK", "SK")) == ([last, other], 1)
+
+
+def keys_of(rows: list[dict]) -> list[dict]:
+    return [{"PK": row["PK"], "SK": row["SK"]} for row in rows]
+
+
+def leave_unprocessed(client, count: int, calls: int | None) -> list[int]:
+    """Hook: hand ``count`` keys of each of the first ``calls`` (None: every) BatchGetItem
+    calls back as UnprocessedKeys, their items taken out of the response; the sizes of
+    all calls, as sent."""
+    sizes: list[int] = []
+
+    def after_call(parsed, context, **_):
+        sizes.append(len(context["keys"]))
+        if calls is not None and len(sizes) > calls:
+            return
+        withheld = context["keys"][:count]
+        names = {(key["PK"]["S"], key["SK"]["S"]) for key in withheld}
+        parsed["Responses"][TABLE] = [item for item in parsed["Responses"][TABLE]
+                                      if (item["PK"]["S"], item["SK"]["S"]) not in names]
+        parsed["UnprocessedKeys"] = {TABLE: {"Keys": withheld, "ConsistentRead": True}}
+
+    def before_build(params, context, **_):
+        context["keys"] = params["RequestItems"][TABLE]["Keys"]
+
+    client.meta.events.register("before-parameter-build.dynamodb.BatchGetItem", before_build)
+    client.meta.events.register("after-call.dynamodb.BatchGetItem", after_call)
+    return sizes
+
+
+def test_batch_get_reads_the_items_that_exist_in_calls_of_at_most_100(dynamodb):
+    # GIVEN 150 stored items
+    stored = items(150)
+    batch_write(dynamodb, TABLE, stored)
+    sizes = leave_unprocessed(dynamodb, 0, calls=0)  # only counts the calls
+
+    # WHEN their keys, 5 keys of no item and one key twice are read
+    wanted = keys_of(stored) + keys_of(items(5, prefix="absent")) + keys_of(stored[:1])
+    found = batch_get(dynamodb, TABLE, wanted, consistent_read=True)
+
+    # THEN every stored item comes back once, by key, with its values
+    assert sizes == [MAX_GET_BATCH_SIZE, 55]
+    assert len(found) == 150
+    assert found[(stored[7]["PK"], stored[7]["SK"])]["sum"] == Decimal("7.5")
+
+
+def test_batch_get_retries_unprocessed_keys_with_backoff(dynamodb):
+    # GIVEN 30 stored items and a service that leaves 4 keys unread in the first call
+    stored = items(30)
+    batch_write(dynamodb, TABLE, stored)
+    sizes = leave_unprocessed(dynamodb, 4, calls=1)
+    sleeps = Sleeps()
+
+    # WHEN they are read
+    found = batch_get(dynamodb, TABLE, keys_of(stored), sleep=sleeps)
+
+    # THEN the second call reads the 4 and nothing is missing
+    assert sizes == [30, 4] and len(sleeps.delays) == 1
+    assert set(found) == {(row["PK"], row["SK"]) for row in stored}
+
+
+def test_batch_get_raises_when_keys_stay_unread(dynamodb):
+    # GIVEN a service that always leaves 2 keys unread
+    stored = items(10)
+    batch_write(dynamodb, TABLE, stored)
+    sizes = leave_unprocessed(dynamodb, 2, calls=None)
+
+    # WHEN they are read with a budget of 3 calls
+    # THEN it raises, saying how many keys were not read, after 3 calls
+    with pytest.raises(BatchGetError, match="2 keys of aggregates were not read after 3"):
+        batch_get(dynamodb, TABLE, keys_of(stored), max_attempts=3, sleep=Sleeps())
+    assert sizes == [10, 2, 2]
+
+
+def test_batch_get_does_not_retry_a_refused_call(aws_session):
+    # GIVEN no such table
+    client = aws_session.client("dynamodb")
+    sleeps = Sleeps()
+
+    # WHEN keys of it are read
+    # THEN the refusal is raised at once, without backoff
+    with pytest.raises(BatchGetError, match="ResourceNotFoundException"):
+        batch_get(client, "no-such-table", keys_of(items(2)), sleep=sleeps)
+    assert sleeps.delays == []

@@ -41,11 +41,11 @@ locals {
 locals {
   alerts_statements = [
     {
-      # lambdas/alerts/repository.py: GetItem (consistent read), PutItem (conditional on
-      # the version) and UpdateItem (the outbox's claim and settle). No Query, Scan or
-      # DeleteItem.
+      # lambdas/alerts/repository.py: BatchGetItem (a payload's states, consistent read),
+      # GetItem (re-read after a conflict), PutItem (conditional on the version) and
+      # UpdateItem (the outbox's claim and settle). No Query, Scan or DeleteItem.
       sid        = "ReadWriteAlertState"
-      actions    = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+      actions    = ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
       resources  = [module.alert_state_storage.table_arn]
       conditions = []
     },

@@ -94,6 +94,7 @@ class MetricsPublisher:
     period_s: int = PERIOD_S
     name: str = "metrics-publisher"
     _published_until: float | None = None
+    _depths_at: float | None = None  # the boundary whose queue depths were put last
     _emf: EmfTail = field(init=False)
 
     def __post_init__(self) -> None:
@@ -115,8 +116,11 @@ class MetricsPublisher:
                 self._put(KINESIS_NAMESPACE, kinesis_metric_data(
                     self.kinesis_puts(start), start, start + self.period_s))
             self._published_until = start + self.period_s
-        # The depth now is the state at the end of the minute that just ended.
-        self._put(SQS_NAMESPACE, self._queue_depths(boundary - self.period_s))
+        # The depth now is the state at the end of the minute that just ended: one sample
+        # a minute, as SQS sends them (a real-time driver steps this every second).
+        if self._depths_at != boundary:
+            self._put(SQS_NAMESPACE, self._queue_depths(boundary - self.period_s))
+            self._depths_at = boundary
         self._publish_emf()
         return boundary + self.period_s
 

@@ -196,3 +196,25 @@ def test_alarms_are_evaluated_once_an_interval_however_often_the_driver_steps(
 
     # THEN the alarm was evaluated once in each interval: 5 s past each boundary
     assert len(asked) == 2
+
+
+def test_queue_depths_are_sampled_once_a_minute_however_often_the_driver_steps(
+        clients: Callable[[str], Any]) -> None:
+    # GIVEN a queue, and a count of the depth reads the publisher makes of it
+    suffix = uuid.uuid4().hex[:8]
+    url, _ = _queue(clients, f"depth-{suffix}")
+    sqs, cloudwatch = clients("sqs"), clients("cloudwatch")
+    reads: list[str] = []
+    sqs.meta.events.register(
+        "before-parameter-build.sqs.GetQueueAttributes",
+        lambda params, **_: reads.extend([params["QueueUrl"]] if params["QueueUrl"] == url
+                                         else []))
+    publisher = MetricsPublisher({"sqs": sqs, "cloudwatch": cloudwatch}.__getitem__, deque())
+    minute = math.floor(time.time() / 60) * 60
+
+    # WHEN a real-time driver steps it every second of a minute and into the next
+    for second in range(1, 62):
+        publisher.step(minute + second)
+
+    # THEN the queue's depth was read once for each minute boundary passed
+    assert len(reads) == 2

@@ -29,6 +29,7 @@ from shardline.local import s3_policies, sns_delivery
 from shardline.local.authorization import AuthorizationLayer
 from shardline.local.embedded_attribute_values import serialize_attribute_values_directly
 from shardline.local.embedded_consumers import complete_moto_consumer_api
+from shardline.local.embedded_expressions import parse_update_expressions_once
 from shardline.local.embedded_items import pack_items_at_rest
 from shardline.local.embedded_memory import (
     pack_dynamodb_stream_records,
@@ -109,6 +110,8 @@ def _install_patches() -> None:
         query_reads_its_partition()
         # Attribute values written to JSON in one pass, not member by member.
         serialize_attribute_values_directly()
+        # Update expressions parsed once per text (moto parsed each twice per request).
+        parse_update_expressions_once()
         trim_dynamodb_stream_records()
         # What moto holds per object, cut to what a long-lived stack needs.
         track_model_instances_weakly()

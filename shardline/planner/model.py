@@ -288,7 +288,9 @@ def _fanout(plan: Plan, deployment: Deployment) -> None:
         plan.functions[worker] = _usage(worker, plan, deployment, calls, workload.user_records, 0)
         plan.functions[worker].peak_concurrency = plan.functions[worker].mean_concurrency
         if worker in ("device_state", "alerts"):
-            items = 1 if worker == "device_state" else ALERT_RULES  # per device
+            # per device: its state item and one per metric (device_state/state.py), or
+            # the item of each rule
+            items = 1 + workload.metrics if worker == "device_state" else ALERT_RULES
             table = plan.tables.setdefault(worker.replace("_", "-"), TableUsage())
             table.items_written += calls * devices_per_payload * items
             table.write_units += calls * devices_per_payload * items * (

@@ -127,6 +127,19 @@ def test_fanout_adds_the_dispatcher_and_its_workers() -> None:
     assert with_fanout.archive_bytes > 0
 
 
+def test_device_state_writes_its_state_item_and_one_per_metric_per_device() -> None:
+    # GIVEN a fanout fleet whose readings carry 3 metrics, then 5
+    plans = {metrics: plan(workload_of(fanout=True, metrics=metrics), deployment_of())
+             for metrics in (3, 5)}
+    # THEN per payload each device costs the device-state worker 1 + metrics conditional
+    # writes (lambdas/device_state/state.py), and the alerts worker one per rule
+    per_write = {metrics: p.tables["device-state"].items_written / (1 + metrics)
+                 for metrics, p in plans.items()}
+    assert per_write[3] == pytest.approx(per_write[5])
+    assert plans[3].tables["device-state"].items_written == pytest.approx(
+        2 * plans[3].tables["alerts"].items_written)
+
+
 @pytest.mark.parametrize(("field", "value", "message"), [
     ("devices", 0, "devices must be >= 1"),
     ("hz", 0, "hz must be > 0"),

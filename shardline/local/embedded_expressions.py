@@ -32,5 +32,4 @@ def parse_update_expressions_once() -> None:
             return generic(cls, expression)
         return parsed(expression)
 
-    make.generic = generic  # type: ignore[attr-defined]
     UpdateExpressionParser.make = classmethod(make)  # type: ignore[method-assign]

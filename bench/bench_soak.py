@@ -6,7 +6,9 @@ Brings the real local stack up (moto in-process + ``terraform apply`` of
 records:
 
 * the RSS of the whole process tree (this process and every descendant: execution
-  environments run in worker processes), read from ``/proc``;
+  environments run in worker processes), read from ``/proc``, and of this process alone
+  (``stack``: the embedded AWS and the engine), since the tree's steps with the number
+  of environments (a cold start beside a recycled one can leave one more warm);
 * lag per mapping: the largest iterator age (age of the oldest record a consumer holds
   but has not finished, as ``shardline local status`` shows it) and the records behind
   (the newest record of each shard minus the mapping's checkpoint);
@@ -70,6 +72,11 @@ def _children() -> dict[int, list[int]]:
         parent = int(stat.rsplit(")", 1)[1].split()[1])
         tree.setdefault(parent, []).append(int(entry))
     return tree
+
+
+def own_rss_bytes() -> int:
+    """RSS of this process alone: the embedded AWS, the engine and the producer."""
+    return int(Path("/proc/self/statm").read_text().split()[1]) * PAGE_BYTES
 
 
 def tree_rss_bytes(root: int | None = None) -> tuple[int, int]:
@@ -250,7 +257,8 @@ def main(argv: list[str] | None = None) -> int:
         baseline_snapshot = None
         started = time.monotonic()
         producer.start()
-        print(f"{'t_s':>6} {'rss_mb':>8} {'procs':>5} {'produced':>9} {'aggregated':>10} "
+        print(f"{'t_s':>6} {'rss_mb':>8} {'stack':>6} {'procs':>5} {'produced':>9} "
+              f"{'aggregated':>10} "
               f"{'behind':>7} {'age_s':>6} {'kinesis':>8} {'ddb_strm':>8} {'items':>7} "
               f"{'async':>6}  "
               "other mappings (behind/age)", flush=True)
@@ -297,6 +305,14 @@ def main(argv: list[str] | None = None) -> int:
         "processes_end": samples[-1]["processes"],
         "rss_growth_mb_per_10min_first_half": slope_per_10min(first),
         "rss_growth_mb_per_10min_second_half": slope_per_10min(second),
+        # The stack's own process alone: the tree's RSS also steps with the number of
+        # execution environments (each 60-100 MB; recycled after 45 minutes).
+        "stack_rss_mb_start": steady[0]["stack_mb"],
+        "stack_rss_mb_end": samples[-1]["stack_mb"],
+        "stack_rss_growth_mb_per_10min_first_half": slope_per_10min(
+            [(s["t_s"], s["stack_mb"]) for s in steady if s["t_s"] <= half]),
+        "stack_rss_growth_mb_per_10min_second_half": slope_per_10min(
+            [(s["t_s"], s["stack_mb"]) for s in steady if s["t_s"] >= half]),
         "max_iterator_age_s": max((lag["iterator_age_s"] for lag in lags), default=0.0),
         "max_records_behind": max((lag["behind"] for lag in lags), default=0),
         "lag_end_records": int(sum(lag["behind"] for lag in samples[-1]["lag"].values())),
@@ -321,6 +337,7 @@ def main(argv: list[str] | None = None) -> int:
 def _sample(stack: LocalStack, producer: SteadyProducer, elapsed: float) -> dict[str, Any]:
     rss, processes = tree_rss_bytes()
     return {"t_s": round(elapsed, 1), "rss_mb": round(rss / 2**20, 1), "processes": processes,
+            "stack_mb": round(own_rss_bytes() / 2**20, 1),
             "produced": producer.user_records, "kinesis_produced": producer.kinesis_records,
             "lag": lag_by_mapping(stack), "held": data_held(),
             "async_pending": stack.engine.async_invoker.pending if stack.engine else 0}
@@ -338,7 +355,8 @@ def _print_row(sample: dict[str, Any], stack: LocalStack) -> None:
     held = sample["held"]
     others = "  ".join(f"{name}: {int(lag['behind'])}/{lag['iterator_age_s']:.0f}s"
                        for name, lag in sorted(sample["lag"].items()) if name != aggregator)
-    print(f"{sample['t_s']:>6.0f} {sample['rss_mb']:>8.1f} {sample['processes']:>5} "
+    print(f"{sample['t_s']:>6.0f} {sample['rss_mb']:>8.1f} {sample['stack_mb']:>6.0f} "
+          f"{sample['processes']:>5} "
           f"{sample['kinesis_produced']:>9} {int(main_lag.get('checkpointed', 0)):>10} "
           f"{int(main_lag.get('behind', 0)):>7} {main_lag.get('iterator_age_s', 0.0):>6.1f} "
           f"{held['kinesis_records']:>8} {held['stream_records']:>8} {held['table_items']:>7} "

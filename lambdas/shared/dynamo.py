@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -54,6 +54,7 @@ _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 WriteRequest = dict[str, Any]
+P = TypeVar("P")  # the payload of one chunk: write requests, or keys to read
 
 
 class BatchGetError(RuntimeError):
@@ -83,9 +84,12 @@ class BatchWriteReport:
 
 @dataclass(slots=True)
 class _ChunkOutcome:
+    """What sending one chunk did: calls made, retried calls, requests left unapplied and
+    the last error (a code, ``Unprocessed...``, or a refusal with its message)."""
+
     calls: int = 0
     retries: int = 0
-    unwritten: int = 0
+    left: int = 0
     error: str | None = None
 
 
@@ -189,16 +193,15 @@ def batch_write(
         {"PutRequest": {"Item": serialize_item(item)}} for item in unique]
     requests += [{"DeleteRequest": {"Key": serialize_item(key)}} for key in deletes]
     chunks = [requests[i : i + MAX_BATCH_SIZE] for i in range(0, len(requests), MAX_BATCH_SIZE)]
-    rng = rng if rng is not None else random.Random()
-    rng_lock = threading.Lock()
+    jittered_sleep = _jittered_sleep(base_delay_s, max_delay_s, rng, sleep)
 
-    def jittered_sleep(attempt: int) -> None:
-        with rng_lock:
-            delay = backoff_delay(attempt, base_delay_s, max_delay_s, rng)
-        sleep(delay)
+    def unprocessed(pending: list[WriteRequest]) -> list[WriteRequest]:
+        response = client.batch_write_item(RequestItems={table_name: pending})
+        return list(response.get("UnprocessedItems", {}).get(table_name, []))
 
     def write_chunk(chunk: list[WriteRequest]) -> _ChunkOutcome:
-        return _write_chunk(client, table_name, chunk, max_attempts, jittered_sleep)
+        return _send_chunk(unprocessed, chunk, len, "UnprocessedItems", max_attempts,
+                           jittered_sleep)
 
     workers = max(1, min(max_workers, len(chunks)))
     if workers == 1:
@@ -210,7 +213,7 @@ def batch_write(
     for outcome in outcomes:
         report.calls += outcome.calls
         report.retries += outcome.retries
-        report.unwritten += outcome.unwritten
+        report.unwritten += outcome.left
         if outcome.error:
             report.errors.append(outcome.error)
     if report.unwritten:
@@ -232,50 +235,65 @@ def batch_get(
     key_attributes: Sequence[str] = ("PK", "SK"),
     consistent_read: bool = False,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-    backoff: FullJitterBackoff | None = None,
+    base_delay_s: float = DEFAULT_BASE_DELAY_S,
+    max_delay_s: float = DEFAULT_MAX_DELAY_S,
     sleep: Callable[[float], None] = time.sleep,
+    rng: random.Random | None = None,
 ) -> dict[tuple[Any, ...], dict[str, Any]]:
     """The items of ``keys`` that exist, deserialised, by their ``key_attributes`` values;
     raise ``BatchGetError`` if any key is left unread after ``max_attempts`` calls for its
     chunk of 100. Repeated keys are read once (DynamoDB rejects a batch naming one twice)."""
     if max_attempts < 1:
         raise ValueError("max_attempts must be at least 1")
-    backoff = backoff if backoff is not None else FullJitterBackoff(
-        DEFAULT_BASE_DELAY_S, DEFAULT_MAX_DELAY_S)
+    jittered_sleep = _jittered_sleep(base_delay_s, max_delay_s, rng, sleep)
     unique = dedupe_items(keys, key_attributes)[0]
     found: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+    def unprocessed(pending: dict[str, Any]) -> dict[str, Any]:
+        response = client.batch_get_item(RequestItems={table_name: pending})
+        for raw in response.get("Responses", {}).get(table_name, []):
+            item = deserialize_item(raw)
+            found[tuple(item[name] for name in key_attributes)] = item
+        return dict(response.get("UnprocessedKeys", {}).get(table_name, {}))
+
     for start in range(0, len(unique), MAX_GET_BATCH_SIZE):
-        pending: dict[str, Any] = {"Keys": [serialize_item(key) for key in
-                                            unique[start:start + MAX_GET_BATCH_SIZE]],
-                                   "ConsistentRead": consistent_read}
-        for attempt in range(max_attempts):
-            if attempt:
-                sleep(backoff.delay(attempt - 1))
-            try:
-                response = client.batch_get_item(RequestItems={table_name: pending})
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code", "") in RETRYABLE_ERROR_CODES:
-                    continue
-                raise BatchGetError(f"BatchGetItem on {table_name} failed: {exc}") from exc
-            for raw in response.get("Responses", {}).get(table_name, []):
-                item = deserialize_item(raw)
-                found[tuple(item[name] for name in key_attributes)] = item
-            pending = response.get("UnprocessedKeys", {}).get(table_name, {})
-            if not pending.get("Keys"):
-                break
-        else:
-            raise BatchGetError(f"{len(pending['Keys'])} keys of {table_name} were not read "
-                                f"after {max_attempts} BatchGetItem calls")
+        chunk = {"Keys": [serialize_item(key) for key in
+                          unique[start:start + MAX_GET_BATCH_SIZE]],
+                 "ConsistentRead": consistent_read}
+        outcome = _send_chunk(unprocessed, chunk, lambda pending: len(pending.get("Keys", ())),
+                              "UnprocessedKeys", max_attempts, jittered_sleep)
+        if outcome.left:
+            raise BatchGetError(f"{outcome.left} keys of {table_name} were not read after "
+                                f"{outcome.calls} BatchGetItem calls ({outcome.error})")
     return found
 
 
-def _write_chunk(
-    client: Any,
-    table_name: str,
-    pending: list[WriteRequest],
+def _jittered_sleep(base_delay_s: float, max_delay_s: float, rng: random.Random | None,
+                    sleep: Callable[[float], None]) -> Callable[[int], None]:
+    """``sleep`` for a full-jitter delay before retry ``attempt`` (0 = first retry); safe
+    to share between the threads of one batch (one ``rng`` behind a lock)."""
+    rng = rng if rng is not None else random.Random()
+    lock = threading.Lock()
+
+    def jittered(attempt: int) -> None:
+        with lock:
+            delay = backoff_delay(attempt, base_delay_s, max_delay_s, rng)
+        sleep(delay)
+
+    return jittered
+
+
+def _send_chunk(
+    send: Callable[[P], P],
+    pending: P,
+    size: Callable[[P], int],
+    unprocessed_error: str,
     max_attempts: int,
     jittered_sleep: Callable[[int], None],
 ) -> _ChunkOutcome:
+    """Send one chunk (``send`` returns what the service left unprocessed) until nothing is
+    left: the leftover and retryable errors are sent again after a jittered sleep, at most
+    ``max_attempts`` calls; a refusal stops at once with the chunk's requests left."""
     outcome = _ChunkOutcome()
     for attempt in range(max_attempts):
         if attempt:
@@ -283,21 +301,21 @@ def _write_chunk(
             jittered_sleep(attempt - 1)
         outcome.calls += 1
         try:
-            response = client.batch_write_item(RequestItems={table_name: pending})
+            pending = send(pending)
         except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
+            error = exc.response.get("Error", {})
+            code = error.get("Code", "")
             if code in RETRYABLE_ERROR_CODES:
                 outcome.error = code
                 continue
-            outcome.unwritten = len(pending)
-            outcome.error = f"{code}: {exc.response.get('Error', {}).get('Message', '')}"
+            outcome.left = size(pending)
+            outcome.error = f"{code}: {error.get('Message', '')}"
             return outcome
-        pending = response.get("UnprocessedItems", {}).get(table_name, [])
-        if not pending:
+        if not size(pending):
             outcome.error = None
             return outcome
-        outcome.error = "UnprocessedItems"
-    outcome.unwritten = len(pending)
+        outcome.error = unprocessed_error
+    outcome.left = size(pending)
     return outcome
 
 

@@ -226,6 +226,14 @@ def slope_per_10min(points: list[tuple[float, float]]) -> float | None:
     return round(cov / var * 600, 2)
 
 
+def half_slopes(samples: list[dict[str, Any]], half: float,
+                key: str) -> tuple[float | None, float | None]:
+    """The growth of ``key`` in MB per 10 minutes over the samples up to ``half`` seconds
+    and over those from it."""
+    return (slope_per_10min([(s["t_s"], s[key]) for s in samples if s["t_s"] <= half]),
+            slope_per_10min([(s["t_s"], s[key]) for s in samples if s["t_s"] >= half]))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=60.0)
@@ -288,9 +296,8 @@ def main(argv: list[str] | None = None) -> int:
 
     steady = [s for s in samples if s["t_s"] >= args.warmup_s] or samples
     half = steady[0]["t_s"] + (steady[-1]["t_s"] - steady[0]["t_s"]) / 2
-    first = [(s["t_s"], s["rss_mb"]) for s in steady if s["t_s"] <= half]
-    second = [(s["t_s"], s["rss_mb"]) for s in steady if s["t_s"] >= half]
     middle = min(steady, key=lambda sample: abs(sample["t_s"] - half))
+    rss_slopes, stack_slopes = (half_slopes(steady, half, key) for key in ("rss_mb", "stack_mb"))
     aggregator = _aggregator(stack, final["lag"])
     lags = [lag for s in [*samples, final] for lag in s["lag"].values()]
     result = {
@@ -303,16 +310,14 @@ def main(argv: list[str] | None = None) -> int:
         "rss_mb_end": samples[-1]["rss_mb"],
         "rss_mb_after_drain": final["rss_mb"],
         "processes_end": samples[-1]["processes"],
-        "rss_growth_mb_per_10min_first_half": slope_per_10min(first),
-        "rss_growth_mb_per_10min_second_half": slope_per_10min(second),
+        "rss_growth_mb_per_10min_first_half": rss_slopes[0],
+        "rss_growth_mb_per_10min_second_half": rss_slopes[1],
         # The stack's own process alone: the tree's RSS also steps with the number of
         # execution environments (each 60-100 MB; recycled after 45 minutes).
         "stack_rss_mb_start": steady[0]["stack_mb"],
         "stack_rss_mb_end": samples[-1]["stack_mb"],
-        "stack_rss_growth_mb_per_10min_first_half": slope_per_10min(
-            [(s["t_s"], s["stack_mb"]) for s in steady if s["t_s"] <= half]),
-        "stack_rss_growth_mb_per_10min_second_half": slope_per_10min(
-            [(s["t_s"], s["stack_mb"]) for s in steady if s["t_s"] >= half]),
+        "stack_rss_growth_mb_per_10min_first_half": stack_slopes[0],
+        "stack_rss_growth_mb_per_10min_second_half": stack_slopes[1],
         "max_iterator_age_s": max((lag["iterator_age_s"] for lag in lags), default=0.0),
         "max_records_behind": max((lag["behind"] for lag in lags), default=0),
         "lag_end_records": int(sum(lag["behind"] for lag in samples[-1]["lag"].values())),

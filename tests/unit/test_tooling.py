@@ -181,6 +181,28 @@ def test_init_without_mirror_or_registry_points_at_tf_plugin_dir(
     assert "\n" not in str(raised.value)
 
 
+@pytest.mark.parametrize(("callers", "wanted"), [(None, "400"), ("100", "100")])
+def test_terraform_runs_with_a_lazier_go_collector_unless_the_caller_sets_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, callers: str | None, wanted: str
+) -> None:
+    # GIVEN a Terraform binary that prints the GOGC it was started with
+    import shardline.terraform as tf
+
+    if callers is None:
+        monkeypatch.delenv("GOGC", raising=False)
+    else:
+        monkeypatch.setenv("GOGC", callers)
+    fake = tmp_path / "terraform"
+    fake.write_text('#!/bin/sh\necho "GOGC=$GOGC"\n')
+    fake.chmod(0o755)
+    (tmp_path / "root").mkdir()
+    (tmp_path / "root" / "main.tf").write_text("")
+    terraform = tf.Terraform(tmp_path / "root", tmp_path / "work", binary=str(fake))
+    # WHEN it runs THEN it (and the provider it starts) collect at 4x the live heap, or
+    # at the caller's own setting
+    assert terraform.run(["version"]).strip() == f"GOGC={wanted}"
+
+
 def test_the_query_zip_holds_what_its_handler_imports_and_no_cli(tmp_path: Path) -> None:
     # GIVEN the query function's zip, unpacked alone
     packaging.build_zip(ROOT, packaging.FUNCTIONS["query"], tmp_path / "query.zip")

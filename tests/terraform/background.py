@@ -1,6 +1,8 @@
 """`terraform test` over every .tftest.hcl, started when the session has collected its
-tests and run beside them: it takes about three minutes of mostly provider start-ups,
-while the integration tests before it spend most of theirs waiting for windows to close.
+tests and run beside them: it takes four to six minutes of plans of the root module with
+the mocked provider, all CPU (~150 runs, each starting the AWS provider twice; Terraform
+runs with GOGC=400, see ``shardline.terraform``), while the integration tests beside it
+spend most of theirs waiting for windows to close.
 `test_terraform_test_suite_passes` then only collects its output."""
 
 from __future__ import annotations

@@ -118,7 +118,11 @@ class AlarmEvaluator:
     def _change(self, rule: AlarmRule, data: dict[str, Any], decision: Decision,
                 range_start: float, now: float) -> None:
         self._set_state(rule, decision, range_start, now)
-        log.info("alarm %s: %s -> %s", rule.name, data.get("StateValue"), decision.state)
+        # A freshly created alarm settling from INSUFFICIENT_DATA to OK is news to no one
+        # (a stack coming up settles every alarm at once); every other change is.
+        settling = data.get("StateValue") == INSUFFICIENT_DATA and decision.state == OK
+        log.log(logging.DEBUG if settling else logging.INFO, "alarm %s: %s -> %s",
+                rule.name, data.get("StateValue"), decision.state)
         actions = {ALARM: rule.alarm_actions, OK: rule.ok_actions}.get(
             decision.state, rule.insufficient_data_actions)
         if not rule.actions_enabled:

@@ -218,3 +218,33 @@ def test_queue_depths_are_sampled_once_a_minute_however_often_the_driver_steps(
 
     # THEN the queue's depth was read once for each minute boundary passed
     assert len(reads) == 2
+
+
+def test_new_alarms_settling_to_ok_are_logged_quietly_and_other_changes_loudly(
+        clients: Callable[[str], Any], caplog: pytest.LogCaptureFixture) -> None:
+    # GIVEN two new depth alarms (INSUFFICIENT_DATA): one on an empty queue, one on a
+    # queue holding a message
+    suffix = uuid.uuid4().hex[:8]
+    names = {}
+    for kind, messages in (("empty", 0), ("full", 1)):
+        url, _ = _queue(clients, f"{kind}-{suffix}")
+        for _ in range(messages):
+            clients("sqs").send_message(QueueUrl=url, MessageBody="x")
+        names[kind] = f"{kind}-depth-{suffix}"
+        clients("cloudwatch").put_metric_alarm(
+            AlarmName=names[kind], Namespace="AWS/SQS",
+            MetricName="ApproximateNumberOfMessagesVisible",
+            Dimensions=[{"Name": "QueueName", "Value": f"{kind}-{suffix}"}],
+            Statistic="Maximum", Period=60, EvaluationPeriods=1, Threshold=1,
+            ComparisonOperator="GreaterThanOrEqualToThreshold")
+    now = math.floor(time.time() / 60) * 60 + 1.0
+
+    # WHEN a minute's metrics are published and the alarms evaluated
+    with caplog.at_level("DEBUG", logger="shardline.alarms"):
+        MetricsPublisher(clients, deque()).step(now)
+        AlarmEvaluator(clients).step(now)
+
+    # THEN the one settling to OK is logged at DEBUG, the one going to ALARM at INFO
+    levels = {name: [r.levelname for r in caplog.records if name in r.getMessage()]
+              for name in names.values()}
+    assert levels == {names["empty"]: ["DEBUG"], names["full"]: ["INFO"]}

@@ -74,9 +74,10 @@ def _children() -> dict[int, list[int]]:
     return tree
 
 
-def own_rss_bytes() -> int:
-    """RSS of this process alone: the embedded AWS, the engine and the producer."""
-    return int(Path("/proc/self/statm").read_text().split()[1]) * PAGE_BYTES
+def rss_bytes(pid: int | str = "self") -> int:
+    """RSS of one process (default: this one alone: the embedded AWS, the engine and the
+    producer), from ``/proc/<pid>/statm``; OSError if the process has gone."""
+    return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_BYTES
 
 
 def tree_rss_bytes(root: int | None = None) -> tuple[int, int]:
@@ -86,10 +87,9 @@ def tree_rss_bytes(root: int | None = None) -> tuple[int, int]:
     while pending:
         pid = pending.pop()
         try:
-            resident = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+            total += rss_bytes(pid)
         except (OSError, IndexError, ValueError):
             continue
-        total += resident * PAGE_BYTES
         processes += 1
         pending.extend(tree.get(pid, []))
     return total, processes
@@ -342,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
 def _sample(stack: LocalStack, producer: SteadyProducer, elapsed: float) -> dict[str, Any]:
     rss, processes = tree_rss_bytes()
     return {"t_s": round(elapsed, 1), "rss_mb": round(rss / 2**20, 1), "processes": processes,
-            "stack_mb": round(own_rss_bytes() / 2**20, 1),
+            "stack_mb": round(rss_bytes() / 2**20, 1),
             "produced": producer.user_records, "kinesis_produced": producer.kinesis_records,
             "lag": lag_by_mapping(stack), "held": data_held(),
             "async_pending": stack.engine.async_invoker.pending if stack.engine else 0}
